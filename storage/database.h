@@ -1,0 +1,179 @@
+// The library database: one SQLite file holding collections, documents, their text,
+// chapters, passages (indexed by FTS5) and reading sessions.
+//
+// Knows nothing of the model: later model states and notes are stored as opaque blobs
+// with a format version and a fingerprint. Every offset in this API is a count of
+// Unicode code points into the document's stored text (what SQLite's substr() counts),
+// never bytes or UTF-16 units; text_offsets.h converts to QString indices.
+//
+// A Database is one connection: use it from one thread at a time. Open one per thread
+// (SQLite WAL lets readers and one writer work at once; writers wait up to the busy
+// timeout). Every method throws StorageError with a message that names the problem;
+// a failed write is rolled back whole, so nothing stored before it is lost.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QVector>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+struct sqlite3;
+
+namespace mm::storage {
+
+class StorageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct CollectionRecord {
+    qint64 id = 0;
+    QString name;
+    qint64 documentCount = 0;
+};
+
+struct ChapterRecord {
+    int index = 0;          ///< 0-based order within the document
+    QString title;
+    qint64 charOffset = 0;  ///< code points from the start of the text
+};
+
+struct PassageSpan {
+    qint64 charStart = 0;   ///< inclusive
+    qint64 charEnd = 0;     ///< exclusive
+    int chapterIndex = -1;  ///< chapter the passage lies in; -1 before the first chapter
+};
+
+struct PassageRecord {
+    qint64 id = 0;
+    qint64 docId = 0;
+    int ordinal = 0;        ///< 0-based order within the document
+    int chapterIndex = -1;
+    qint64 charStart = 0;
+    qint64 charEnd = 0;
+    QString text;           ///< exactly documentText(docId, charStart, charEnd)
+};
+
+struct DocumentRecord {
+    qint64 id = 0;
+    qint64 collectionId = 0;  ///< 0 when in no collection
+    QString contentHash;      ///< SHA-256 (hex) of the source file's bytes
+    QString title;
+    QString author;
+    QString format;           ///< "txt", "md", ...
+    QString sourcePath;
+    qint64 bytes = 0;         ///< size of the source file
+    qint64 characters = 0;    ///< code points of the stored text
+    qint64 tokens = 0;        ///< 0 until the model has read it
+    QString status;           ///< "imported", later "reading", "ready", "failed"
+    qint64 addedAtMs = 0;     ///< Unix time, milliseconds
+};
+
+/// What an importer hands to addDocument.
+struct NewDocument {
+    QString contentHash;
+    QString title;
+    QString author;
+    QString format;
+    QString sourcePath;
+    qint64 bytes = 0;
+    QString text;
+    QVector<ChapterRecord> chapters;  ///< sorted by charOffset
+    QVector<PassageSpan> passages;    ///< sorted, non-overlapping, inside the text
+    QString collection;               ///< created when missing; empty: no collection
+};
+
+struct SearchHit {
+    qint64 passageId = 0;
+    qint64 docId = 0;
+    QString docTitle;
+    int chapterIndex = -1;
+    QString chapterTitle;
+    qint64 charStart = 0;
+    qint64 charEnd = 0;
+    QString text;     ///< the whole passage
+    QString snippet;  ///< a short excerpt with the matched terms in [brackets]
+    double score = 0; ///< higher is better
+};
+
+struct SessionRecord {
+    qint64 docId = 0;
+    qint64 position = 0;     ///< reading position, code points
+    qint64 updatedAtMs = 0;
+    QByteArray uiState;      ///< opaque to storage (the reader's layout, selections, ...)
+};
+
+class Database {
+public:
+    /// Schema version this build writes; see the migration list in database.cpp.
+    static constexpr int kSchemaVersion = 1;
+    /// PRAGMA application_id of a MemMamba Reader library ('MMBR').
+    static constexpr int kApplicationId = 0x4D4D4252;
+
+    /// Opens (creating if needed) and migrates the library at path. Throws StorageError
+    /// for a file that is not a MemMamba library, one written by a newer version, or a
+    /// directory that cannot be created.
+    explicit Database(const QString& path);
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    QString path() const;
+    int schemaVersion() const;
+
+    // --- collections
+    qint64 ensureCollection(const QString& name);
+    QVector<CollectionRecord> collections() const;
+
+    // --- documents
+    struct AddResult {
+        qint64 docId = 0;
+        bool alreadyPresent = false;  ///< a document with the same content hash existed
+    };
+    /// Stores the document, its text, chapters and passages in one transaction.
+    /// Idempotent by content hash: the second import of the same bytes returns the first
+    /// document (and adds it to doc.collection if given).
+    AddResult addDocument(const NewDocument& doc);
+    std::optional<DocumentRecord> document(qint64 docId) const;
+    std::optional<qint64> documentByHash(const QString& contentHash) const;
+    /// All documents, or those of one collection (collectionId > 0), by title.
+    QVector<DocumentRecord> documents(qint64 collectionId = -1) const;
+    /// The stored text between code points [from, to); to < 0 means the end. Throws for a
+    /// missing document or a range outside the text.
+    QString documentText(qint64 docId, qint64 from = 0, qint64 to = -1) const;
+    QVector<ChapterRecord> chapters(qint64 docId) const;
+    QVector<PassageRecord> passages(qint64 docId) const;
+    void setDocumentStatus(qint64 docId, const QString& status);
+    void setDocumentTokens(qint64 docId, qint64 tokens);
+    /// Removes the document and everything that belongs to it.
+    void removeDocument(qint64 docId);
+
+    // --- full-text search (FTS5 over passages)
+    /// Free text from a user: never an FTS5 syntax error. Passages holding the query as
+    /// a phrase rank first, then those holding all its words (bm25).
+    QVector<SearchHit> search(const QString& query, int limit = 20, qint64 docId = -1) const;
+
+    // --- reading sessions
+    void saveSession(const SessionRecord& session);
+    std::optional<SessionRecord> session(qint64 docId) const;
+    /// The most recently updated session ("Continue reading").
+    std::optional<SessionRecord> lastSession() const;
+
+    /// PRAGMA integrity_check; returns "ok" or the first problems.
+    QString integrityCheck() const;
+
+    /// The raw handle, for storage's own modules (migrations, blobs) and tests.
+    sqlite3* handle() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+/// Default library location: QStandardPaths::AppDataLocation/library.sqlite3.
+QString defaultDatabasePath();
+
+}  // namespace mm::storage
