@@ -1,0 +1,176 @@
+// memmamba import | search | show | list: the library commands, on storage/ alone.
+#include "cli_common.h"
+
+#include "storage/database.h"
+#include "storage/import/importer.h"
+#include "storage/text_offsets.h"
+
+#include <QFileInfo>
+
+#include <cstdio>
+#include <iostream>
+
+namespace mm::cli {
+namespace {
+
+nlohmann::json hitJson(const storage::SearchHit& hit)
+{
+    nlohmann::json j;
+    j["doc"] = hit.docId;
+    j["doc_title"] = utf8(hit.docTitle);
+    j["chapter"] = hit.chapterIndex >= 0 ? nlohmann::json(utf8(hit.chapterTitle)) : nlohmann::json();
+    j["chapter_index"] = hit.chapterIndex;
+    j["char_start"] = hit.charStart;
+    j["char_end"] = hit.charEnd;
+    j["text"] = utf8(hit.text);
+    j["snippet"] = utf8(hit.snippet);
+    j["score"] = hit.score;
+    j["source"] = "fulltext";
+    return j;
+}
+
+nlohmann::json documentJson(const storage::DocumentRecord& doc)
+{
+    return {{"doc", doc.id},           {"title", utf8(doc.title)},   {"author", utf8(doc.author)},
+            {"format", utf8(doc.format)}, {"chars", doc.characters}, {"bytes", doc.bytes},
+            {"tokens", doc.tokens},    {"status", utf8(doc.status)}, {"source_path", utf8(doc.sourcePath)},
+            {"collection", doc.collectionId}};
+}
+
+}  // namespace
+
+int runImport(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("collection"), QStringLiteral("Add the files to this collection."),
+                      QStringLiteral("NAME")});
+    parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("Books to import."), QStringLiteral("FILE..."));
+    parseCommand(parser, args, QStringLiteral("memmamba import FILE... [--db PATH] [--collection NAME] [--json]"));
+    const QStringList files = parser.positionalArguments();
+    if (files.isEmpty())
+        throw UsageError("import needs at least one FILE");
+    const bool json = parser.isSet(QStringLiteral("json"));
+
+    storage::Database db(databasePathFrom(parser));
+    import::ImportOptions options;
+    options.collection = parser.value(QStringLiteral("collection"));
+
+    nlohmann::json results = nlohmann::json::array();
+    nlohmann::json errors = nlohmann::json::array();
+    for (const QString& file : files) {
+        const std::string name = utf8(QFileInfo(file).fileName());
+        options.progress = [&name](double fraction, const QString& stage) {
+            std::fprintf(stderr, "\r%s: %s %3d%%", name.c_str(), stage.toUtf8().constData(), int(fraction * 100));
+            std::fflush(stderr);
+        };
+        try {
+            const import::ImportResult r = import::importFile(db, file, options);
+            std::fprintf(stderr, "\n");
+            nlohmann::json entry = {{"path", utf8(file)},          {"doc", r.docId},
+                                    {"title", utf8(r.title)},      {"chars", r.characters},
+                                    {"passages", r.passages},      {"chapters", r.chapters},
+                                    {"already_present", r.alreadyPresent}};
+            if (!json)
+                std::printf("%s doc %lld: %s (%lld chars, %d chapters, %d passages)\n",
+                            r.alreadyPresent ? "already in library:" : "imported",
+                            static_cast<long long>(r.docId), r.title.toUtf8().constData(),
+                            static_cast<long long>(r.characters), r.chapters, r.passages);
+            results.push_back(std::move(entry));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "\n");
+            // One clear line per failed file; the others still import.
+            std::fprintf(stderr, "memmamba: %s\n", e.what());
+            errors.push_back({{"path", utf8(file)}, {"error", e.what()}});
+        }
+    }
+    if (json) {
+        nlohmann::json out = {{"files", results}, {"errors", errors}};
+        if (files.size() == 1 && results.size() == 1)
+            for (auto it = results[0].begin(); it != results[0].end(); ++it)
+                out[it.key()] = it.value();  // a single file's fields also at the top level
+        printJson(out);
+    }
+    return errors.empty() ? 0 : 1;
+}
+
+int runSearch(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("limit"), QStringLiteral("At most N hits (default 10)."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Only in this document."), QStringLiteral("ID")});
+    parser.addPositionalArgument(QStringLiteral("QUERY"), QStringLiteral("Words or a sentence to find."));
+    parseCommand(parser, args, QStringLiteral("memmamba search QUERY [--doc ID] [--limit N] [--db PATH] [--json]"));
+    const QString query = parser.positionalArguments().join(QLatin1Char(' ')).trimmed();
+    if (query.isEmpty())
+        throw UsageError("search needs a QUERY");
+    const qint64 limit = integerOption(parser, QStringLiteral("limit"), 10);
+    if (limit < 1)
+        throw UsageError("--limit must be at least 1");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), -1);
+
+    storage::Database db(databasePathFrom(parser));
+    const QVector<storage::SearchHit> hits = db.search(query, int(limit), docId);
+    if (parser.isSet(QStringLiteral("json"))) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& hit : hits)
+            list.push_back(hitJson(hit));
+        printJson({{"query", utf8(query)}, {"hits", list}});
+        return 0;
+    }
+    if (hits.isEmpty())
+        std::printf("no passage matches '%s'\n", query.toUtf8().constData());
+    for (const auto& hit : hits)
+        std::printf("doc %lld  %s  [%s]  chars %lld-%lld\n    %s\n", static_cast<long long>(hit.docId),
+                    hit.docTitle.toUtf8().constData(), hit.chapterTitle.toUtf8().constData(),
+                    static_cast<long long>(hit.charStart), static_cast<long long>(hit.charEnd),
+                    hit.snippet.simplified().toUtf8().constData());
+    return 0;
+}
+
+int runShow(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("from"), QStringLiteral("First character (default 0)."), QStringLiteral("C")});
+    parser.addOption({QStringLiteral("to"), QStringLiteral("End character, exclusive (default: end)."), QStringLiteral("C")});
+    parseCommand(parser, args, QStringLiteral("memmamba show --doc ID [--from C] [--to C] [--db PATH] [--json]"));
+    if (!parser.isSet(QStringLiteral("doc")))
+        throw UsageError("show needs --doc ID");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
+    const qint64 from = integerOption(parser, QStringLiteral("from"), 0);
+    const qint64 to = integerOption(parser, QStringLiteral("to"), -1);
+
+    storage::Database db(databasePathFrom(parser));
+    const QString text = db.documentText(docId, from, to);
+    if (parser.isSet(QStringLiteral("json"))) {
+        const qint64 end = to < 0 ? from + storage::CodePointIndex(text).codePointCount() : to;
+        printJson({{"doc", docId}, {"from", from}, {"to", end}, {"text", utf8(text)}});
+        return 0;
+    }
+    // Exactly the stored characters, no newline added: scripts compare it byte for byte.
+    const std::string bytes = utf8(text);
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+    return 0;
+}
+
+int runList(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parseCommand(parser, args, QStringLiteral("memmamba list [--db PATH] [--json]"));
+    storage::Database db(databasePathFrom(parser));
+    const auto docs = db.documents();
+    if (parser.isSet(QStringLiteral("json"))) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& d : docs)
+            list.push_back(documentJson(d));
+        printJson({{"documents", list}});
+        return 0;
+    }
+    for (const auto& d : docs)
+        std::printf("%5lld  %-50s  %-25s  %9lld chars  %s\n", static_cast<long long>(d.id),
+                    d.title.left(50).toUtf8().constData(), d.author.left(25).toUtf8().constData(),
+                    static_cast<long long>(d.characters), d.status.toUtf8().constData());
+    return 0;
+}
+
+}  // namespace mm::cli
