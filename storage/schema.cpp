@@ -1,0 +1,124 @@
+#include "storage/schema.h"
+
+#include "storage/database.h"
+#include "storage/sqlite_util.h"
+
+#include <QString>
+
+namespace mm::storage {
+namespace {
+
+// Version log
+//   1: collections, documents, document_text, chapters, passages + passages_fts, sessions.
+//   (planned) 2: model_states (blob, format version, fingerprint), 3: notes.
+
+constexpr const char* kCreateSchemaV1 = R"SQL(
+CREATE TABLE collections (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE documents (
+    id            INTEGER PRIMARY KEY,
+    collection_id INTEGER REFERENCES collections(id) ON DELETE SET NULL,
+    content_hash  TEXT NOT NULL UNIQUE,
+    title         TEXT NOT NULL,
+    author        TEXT NOT NULL DEFAULT '',
+    format        TEXT NOT NULL,
+    source_path   TEXT NOT NULL,
+    bytes         INTEGER NOT NULL,
+    characters    INTEGER NOT NULL,
+    tokens        INTEGER NOT NULL DEFAULT 0,
+    status        TEXT NOT NULL DEFAULT 'imported',
+    added_at      INTEGER NOT NULL
+);
+CREATE INDEX documents_by_collection ON documents(collection_id);
+
+-- The whole text, UTF-8; every offset elsewhere counts code points into it.
+CREATE TABLE document_text (
+    doc_id  INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    text    TEXT NOT NULL
+);
+
+CREATE TABLE chapters (
+    doc_id       INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal      INTEGER NOT NULL,
+    title        TEXT NOT NULL,
+    char_offset  INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, ordinal)
+) WITHOUT ROWID;
+
+CREATE TABLE passages (
+    id               INTEGER PRIMARY KEY,
+    doc_id           INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal          INTEGER NOT NULL,
+    chapter_ordinal  INTEGER NOT NULL DEFAULT -1,
+    char_start       INTEGER NOT NULL,
+    char_end         INTEGER NOT NULL,
+    text             TEXT NOT NULL,
+    UNIQUE (doc_id, ordinal)
+);
+
+-- External-content FTS5 index over passages.text, kept in sync by the triggers below.
+CREATE VIRTUAL TABLE passages_fts USING fts5(
+    text,
+    content = 'passages',
+    content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER passages_after_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER passages_after_delete AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER passages_after_update AFTER UPDATE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE TABLE sessions (
+    doc_id      INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL,
+    ui_state    BLOB
+);
+CREATE INDEX sessions_by_update ON sessions(updated_at);
+)SQL";
+
+}  // namespace
+
+const std::vector<MigrationStep>& migrationSteps()
+{
+    static const std::vector<MigrationStep> steps = {
+        {0, kCreateSchemaV1},
+    };
+    return steps;
+}
+
+void migrate(sqlite3* db, const std::vector<MigrationStep>& steps, int applicationId)
+{
+    for (const MigrationStep& step : steps) {
+        sql::WriteTransaction transaction(db);
+        // Read inside the transaction: a second process opening the same new library
+        // may have run this step while we waited for the write lock.
+        const qint64 current = sql::queryInt(db, "PRAGMA user_version");
+        if (current > step.fromVersion)
+            continue;
+        if (current < step.fromVersion)
+            throw StorageError(QStringLiteral("cannot migrate the library: it is at schema version %1 but the next step starts at %2")
+                                   .arg(current).arg(step.fromVersion).toStdString());
+        const QByteArray what = QStringLiteral("migration step %1 -> %2 failed")
+                                    .arg(step.fromVersion).arg(step.fromVersion + 1).toUtf8();
+        sql::exec(db, step.sql, what.constData());
+        // PRAGMAs take no bound parameters; both values are integers we format ourselves.
+        const QByteArray pragmas = QStringLiteral("PRAGMA user_version = %1; PRAGMA application_id = %2;")
+                                       .arg(step.fromVersion + 1).arg(applicationId).toUtf8();
+        sql::exec(db, pragmas.constData(), what.constData());
+        transaction.commit();
+    }
+}
+
+}  // namespace mm::storage

@@ -1,0 +1,146 @@
+#include "storage/sqlite_util.h"
+
+#include <sqlite3.h>
+
+namespace mm::storage::sql {
+
+void fail(sqlite3* db, const QString& what)
+{
+    throw StorageError(QStringLiteral("%1: %2 (SQLite error %3)")
+                           .arg(what, QString::fromUtf8(sqlite3_errmsg(db)))
+                           .arg(sqlite3_extended_errcode(db))
+                           .toStdString());
+}
+
+void exec(sqlite3* db, const char* sqlText, const char* what)
+{
+    char* message = nullptr;
+    if (sqlite3_exec(db, sqlText, nullptr, nullptr, &message) != SQLITE_OK) {
+        const QString text = QString::fromUtf8(message ? message : sqlite3_errmsg(db));
+        sqlite3_free(message);
+        throw StorageError(QStringLiteral("%1: %2").arg(QString::fromUtf8(what), text).toStdString());
+    }
+}
+
+qint64 queryInt(sqlite3* db, const char* sqlText)
+{
+    Statement stmt(db, sqlText);
+    return stmt.step() ? stmt.int64(0) : 0;
+}
+
+Statement::Statement(sqlite3* db, const char* sqlText) : m_db(db), m_sql(sqlText)
+{
+    if (sqlite3_prepare_v2(db, sqlText, -1, &m_stmt, nullptr) != SQLITE_OK)
+        fail(db, QStringLiteral("cannot prepare \"%1\"").arg(QString::fromUtf8(sqlText).simplified().left(80)));
+}
+
+Statement::~Statement()
+{
+    sqlite3_finalize(m_stmt);
+}
+
+static void checkBind(sqlite3* db, int rc, const char* sqlText)
+{
+    if (rc != SQLITE_OK)
+        fail(db, QStringLiteral("cannot bind a value to \"%1\"").arg(QString::fromUtf8(sqlText).simplified().left(80)));
+}
+
+Statement& Statement::bind(int index, qint64 value)
+{
+    checkBind(m_db, sqlite3_bind_int64(m_stmt, index, value), m_sql);
+    return *this;
+}
+
+Statement& Statement::bind(int index, double value)
+{
+    checkBind(m_db, sqlite3_bind_double(m_stmt, index, value), m_sql);
+    return *this;
+}
+
+Statement& Statement::bind(int index, const QString& value)
+{
+    const QByteArray utf8 = value.toUtf8();
+    checkBind(m_db, sqlite3_bind_text64(m_stmt, index, utf8.constData(), sqlite3_uint64(utf8.size()),
+                                        SQLITE_TRANSIENT, SQLITE_UTF8), m_sql);
+    return *this;
+}
+
+Statement& Statement::bind(int index, const QByteArray& blob)
+{
+    if (blob.isNull())
+        return bindNull(index);
+    checkBind(m_db, sqlite3_bind_blob64(m_stmt, index, blob.constData(), sqlite3_uint64(blob.size()),
+                                        SQLITE_TRANSIENT), m_sql);
+    return *this;
+}
+
+Statement& Statement::bindNull(int index)
+{
+    checkBind(m_db, sqlite3_bind_null(m_stmt, index), m_sql);
+    return *this;
+}
+
+bool Statement::step()
+{
+    const int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc == SQLITE_DONE)
+        return false;
+    fail(m_db, QStringLiteral("\"%1\" failed").arg(QString::fromUtf8(m_sql).simplified().left(80)));
+}
+
+void Statement::reset()
+{
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+}
+
+qint64 Statement::int64(int column) const
+{
+    return sqlite3_column_int64(m_stmt, column);
+}
+
+double Statement::real(int column) const
+{
+    return sqlite3_column_double(m_stmt, column);
+}
+
+QString Statement::text(int column) const
+{
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, column));
+    return data ? QString::fromUtf8(data, sqlite3_column_bytes(m_stmt, column)) : QString();
+}
+
+QByteArray Statement::blob(int column) const
+{
+    const void* data = sqlite3_column_blob(m_stmt, column);
+    if (!data)
+        return {};
+    return QByteArray(static_cast<const char*>(data), sqlite3_column_bytes(m_stmt, column));
+}
+
+bool Statement::isNull(int column) const
+{
+    return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
+}
+
+WriteTransaction::WriteTransaction(sqlite3* db) : m_db(db)
+{
+    exec(db, "BEGIN IMMEDIATE", "cannot start a write transaction");
+    m_open = true;
+}
+
+WriteTransaction::~WriteTransaction()
+{
+    if (m_open)
+        sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void WriteTransaction::commit()
+{
+    exec(m_db, "COMMIT", "cannot commit a write transaction");
+    m_open = false;
+}
+
+}  // namespace mm::storage::sql

@@ -1,0 +1,71 @@
+// Thin RAII wrappers over the SQLite C API for storage's own modules: a prepared
+// Statement with typed binds and columns, and a WriteTransaction (BEGIN IMMEDIATE,
+// rolled back unless committed). Every failure throws StorageError naming the SQL.
+#pragma once
+
+#include "storage/database.h"
+
+#include <QByteArray>
+#include <QString>
+
+struct sqlite3_stmt;
+
+namespace mm::storage::sql {
+
+/// Runs one or more statements that return no rows; throws StorageError on failure.
+void exec(sqlite3* db, const char* sqlText, const char* what);
+
+/// Reads a single integer from a pragma or query ("PRAGMA user_version").
+qint64 queryInt(sqlite3* db, const char* sqlText);
+
+[[noreturn]] void fail(sqlite3* db, const QString& what);
+
+class Statement {
+public:
+    Statement(sqlite3* db, const char* sqlText);
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, qint64 value);
+    Statement& bind(int index, int value) { return bind(index, qint64(value)); }
+    Statement& bind(int index, double value);
+    Statement& bind(int index, const QString& value);
+    Statement& bind(int index, const QByteArray& blob);
+    Statement& bindNull(int index);
+
+    /// Advances: true when a row is ready, false when done. Throws on error.
+    bool step();
+    /// Steps a statement that returns no rows.
+    void run() { while (step()) {} }
+    void reset();
+
+    qint64 int64(int column) const;
+    double real(int column) const;
+    QString text(int column) const;
+    QByteArray blob(int column) const;
+    bool isNull(int column) const;
+
+private:
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt = nullptr;
+    const char* m_sql;
+};
+
+/// BEGIN IMMEDIATE: takes the write lock at once (waiting up to the busy timeout), so a
+/// write never fails half-way on a lock upgrade. Rolled back by the destructor unless
+/// commit() ran, so any exception leaves the database as it was.
+class WriteTransaction {
+public:
+    explicit WriteTransaction(sqlite3* db);
+    ~WriteTransaction();
+    WriteTransaction(const WriteTransaction&) = delete;
+    WriteTransaction& operator=(const WriteTransaction&) = delete;
+    void commit();
+
+private:
+    sqlite3* m_db;
+    bool m_open = false;
+};
+
+}  // namespace mm::storage::sql
