@@ -1,0 +1,251 @@
+#include "ui/reading_view.h"
+
+#include "ui/text_reflow.h"
+
+#include <QRegularExpression>
+#include <QScrollBar>
+#include <QTextBlock>
+#include <QTextLayout>
+
+namespace mm::ui {
+
+namespace {
+const QColor kPaper(0xfb, 0xf8, 0xf1);
+const QColor kInk(0x2d, 0x2a, 0x26);
+const QColor kPassageHighlight(0xf6, 0xea, 0xc2);
+const QColor kTermHighlight(0xf2, 0xc4, 0x4d);
+
+QFont bodyFont()
+{
+    QFont font;
+    // The first installed of these wins; all are book faces made for long reading.
+    font.setFamilies({QStringLiteral("Literata"), QStringLiteral("Charis SIL"),
+                      QStringLiteral("Georgia"), QStringLiteral("Libertinus Serif"),
+                      QStringLiteral("Noto Serif"), QStringLiteral("DejaVu Serif")});
+    font.setStyleHint(QFont::Serif, QFont::PreferQuality);
+    font.setPointSizeF(13.0);
+    return font;
+}
+}  // namespace
+
+ReadingView::ReadingView(QWidget* parent) : QPlainTextEdit(parent)
+{
+    setObjectName(QStringLiteral("readingView"));
+    setReadOnly(true);
+    setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    setUndoRedoEnabled(false);
+    setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    setFrameShape(QFrame::NoFrame);
+    setFont(bodyFont());
+    document()->setDocumentMargin(28);
+
+    // The side margins around the text column are the scroll area's own background,
+    // so it gets the same paper colour as the page.
+    QPalette pal = palette();
+    pal.setColor(QPalette::Base, kPaper);
+    pal.setColor(QPalette::Window, kPaper);
+    pal.setColor(QPalette::Text, kInk);
+    setPalette(pal);
+    setAutoFillBackground(true);
+
+    connect(verticalScrollBar(), &QScrollBar::valueChanged, this, [this] { emitPositionIfChanged(); });
+}
+
+int ReadingView::toUtf16(qint64 codePoint) const
+{
+    return int(m_index.toUtf16(codePoint));
+}
+
+void ReadingView::showText(const QString& text, qint64 position)
+{
+    m_source = text;
+    m_index = storage::CodePointIndex(text);
+    m_lastEmittedPosition = -1;
+    setExtraSelections({});
+    setPlainText(m_reflow ? reflowForDisplay(text) : text);
+    scrollToPosition(position, 0.0);
+}
+
+void ReadingView::clearText()
+{
+    m_source.clear();
+    m_index = storage::CodePointIndex(QString());
+    m_pendingPosition.reset();
+    setExtraSelections({});
+    clear();
+}
+
+void ReadingView::setReflow(bool on)
+{
+    if (on == m_reflow)
+        return;
+    m_reflow = on;
+    if (!hasText())
+        return;
+    const qint64 keep = position();
+    const auto highlights = extraSelections();
+    setPlainText(m_reflow ? reflowForDisplay(m_source) : m_source);
+    setExtraSelections(highlights);
+    scrollToPosition(keep, 0.0);
+}
+
+qint64 ReadingView::position() const
+{
+    if (!hasText())
+        return 0;
+    // QPlainTextEdit scrolls by visual lines: the scroll bar value is the line number
+    // of the top line, counted over the blocks.
+    const int topLine = verticalScrollBar()->value();
+    const QTextBlock block = document()->findBlockByLineNumber(topLine);
+    if (!block.isValid())
+        return 0;
+    int utf16 = block.position();
+    const int lineInBlock = topLine - block.firstLineNumber();
+    const QTextLayout* layout = block.layout();
+    if (layout && lineInBlock > 0 && lineInBlock < layout->lineCount())
+        utf16 += layout->lineAt(lineInBlock).textStart();
+    return m_index.toCodePoint(utf16);
+}
+
+qint64 ReadingView::cursorPosition() const
+{
+    return m_index.toCodePoint(textCursor().position());
+}
+
+double ReadingView::fractionRead() const
+{
+    const qint64 total = codePointCount();
+    if (total <= 0)
+        return 0.0;
+    // At the very bottom the whole text has been seen, wherever the top line is.
+    const QScrollBar* bar = verticalScrollBar();
+    if (bar->maximum() > 0 && bar->value() >= bar->maximum())
+        return 1.0;
+    return double(position()) / double(total);
+}
+
+void ReadingView::scrollToPosition(qint64 position, double fromTop)
+{
+    if (!hasText())
+        return;
+    if (!isVisible() || viewport()->height() <= 0) {
+        m_pendingPosition = position;  // line numbers depend on the final width
+        m_pendingFromTop = fromTop;
+        return;
+    }
+    m_pendingPosition.reset();
+    const int utf16 = toUtf16(position);
+    const QTextBlock block = document()->findBlock(utf16);
+    if (!block.isValid())
+        return;
+    // blockBoundingRect lays the block out, so its lines (and their count) are known.
+    document()->documentLayout()->blockBoundingRect(block);
+    int line = block.firstLineNumber();
+    if (const QTextLayout* layout = block.layout(); layout && layout->lineCount() > 0)
+        line += layout->lineForTextPosition(utf16 - block.position()).lineNumber();
+    const int visibleLines = qMax(1, viewport()->height() / fontMetrics().lineSpacing());
+    const int target = qMax(0, line - int(visibleLines * qBound(0.0, fromTop, 1.0)));
+    verticalScrollBar()->setValue(target);
+    emitPositionIfChanged();
+}
+
+void ReadingView::highlightPassage(qint64 start, qint64 end, const QStringList& terms)
+{
+    if (!hasText())
+        return;
+    const int from = toUtf16(start);
+    const int to = toUtf16(end < 0 ? codePointCount() : end);
+    QList<QTextEdit::ExtraSelection> selections;
+
+    QTextEdit::ExtraSelection passage;
+    passage.cursor = QTextCursor(document());
+    passage.cursor.setPosition(from);
+    passage.cursor.setPosition(to, QTextCursor::KeepAnchor);
+    passage.format.setBackground(kPassageHighlight);
+    selections << passage;
+
+    const QString passageText = m_source.mid(from, to - from);
+    int firstTerm = -1;
+    for (const QString& term : terms) {
+        if (term.trimmed().isEmpty())
+            continue;
+        const QRegularExpression pattern(QStringLiteral("\\b%1\\b").arg(QRegularExpression::escape(term)),
+                                         QRegularExpression::CaseInsensitiveOption);
+        auto it = pattern.globalMatch(passageText);
+        while (it.hasNext()) {
+            const auto match = it.next();
+            QTextEdit::ExtraSelection hit;
+            hit.cursor = QTextCursor(document());
+            hit.cursor.setPosition(from + int(match.capturedStart()));
+            hit.cursor.setPosition(from + int(match.capturedEnd()), QTextCursor::KeepAnchor);
+            hit.format.setBackground(kTermHighlight);
+            selections << hit;
+            if (firstTerm < 0 || match.capturedStart() < firstTerm)
+                firstTerm = int(match.capturedStart());
+        }
+    }
+    setExtraSelections(selections);
+
+    const int focus = from + qMax(0, firstTerm);
+    QTextCursor cursor(document());
+    cursor.setPosition(focus);
+    setTextCursor(cursor);
+    // A quarter down the view: the reader sees what leads up to the hit.
+    scrollToPosition(m_index.toCodePoint(focus), 0.25);
+}
+
+void ReadingView::clearHighlights()
+{
+    setExtraSelections({});
+}
+
+void ReadingView::updateColumnMargins()
+{
+    const int measure = fontMetrics().averageCharWidth() * kMeasureChars
+                        + 2 * int(document()->documentMargin());
+    const int scrollBarWidth = verticalScrollBar()->isVisible() ? verticalScrollBar()->width() : 0;
+    const int available = width() - scrollBarWidth;
+    const int side = qMax(0, (available - measure) / 2);
+    if (viewportMargins().left() != side)
+        setViewportMargins(side, 0, side, 0);
+}
+
+void ReadingView::resizeEvent(QResizeEvent* event)
+{
+    // A new width rewraps the text: keep the same first character at the top.
+    const bool keep = hasText() && !m_pendingPosition && isVisible();
+    const qint64 kept = keep ? position() : 0;
+    QPlainTextEdit::resizeEvent(event);
+    updateColumnMargins();
+    if (m_pendingPosition)
+        applyPendingScroll();
+    else if (keep)
+        scrollToPosition(kept, 0.0);
+}
+
+void ReadingView::showEvent(QShowEvent* event)
+{
+    QPlainTextEdit::showEvent(event);
+    updateColumnMargins();
+    applyPendingScroll();
+}
+
+void ReadingView::applyPendingScroll()
+{
+    if (m_pendingPosition && isVisible() && viewport()->height() > 0)
+        scrollToPosition(*m_pendingPosition, m_pendingFromTop);
+}
+
+void ReadingView::emitPositionIfChanged()
+{
+    if (!hasText() || m_pendingPosition)
+        return;
+    const qint64 now = position();
+    if (now != m_lastEmittedPosition) {
+        m_lastEmittedPosition = now;
+        emit positionChanged(now);
+    }
+}
+
+}  // namespace mm::ui
