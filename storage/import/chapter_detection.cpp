@@ -145,6 +145,7 @@ QVector<ImportedChapter> detectTextChapters(const QString& text)
                     title = chopTrailing(title, QStringLiteral(".:")) + QStringLiteral(". ") + chopTrailing(subtitle, QStringLiteral("."));
             }
         }
+        title = chopTrailing(title, QStringLiteral(".:"));
         if (title.size() > kMaxTitleChars)
             title = title.left(kMaxTitleChars - 1).trimmed() + QChar(0x2026);
         candidates.push_back({{title, lines[i].start}, heading->key});
