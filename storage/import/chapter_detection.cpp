@@ -19,6 +19,7 @@ constexpr int kMaxTitleChars = 120;
 // A heading whose label repeats later and whose section is shorter than this is a
 // table-of-contents entry, not a chapter.
 constexpr qsizetype kMinRepeatedSectionChars = 1000;
+constexpr qsizetype kMaxContentsEntryGap = 400;
 
 const QString kNumberWords = QStringLiteral(
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
@@ -33,7 +34,7 @@ const QRegularExpression& numberedHeading()
     static const QString number = QStringLiteral("(?:\\d+|[ivxlcdm]+|(?:%1)(?:[- ](?:%1))?|(?:the\\s+)?(?:%2))")
                                       .arg(kNumberWords, kOrdinalWords);
     static const QRegularExpression re(
-        QStringLiteral("^(chapter|book|part|volume|vol\\.|stave|canto|section|letter|appendix|act|scene|epilogue)\\s+"
+        QStringLiteral("^(chapter|book|part|volume|stave|canto|section|letter|appendix|act|scene|epilogue)\\s+"
                        "(%1(?:\\.%1)*)(?:\\s*([.:\\x{2014}\\x{2013}-]+)\\s*(.*?)|\\s+(.*?))?\\s*$")
             .arg(number),
         QRegularExpression::CaseInsensitiveOption | QRegularExpression::UseUnicodePropertiesOption);
@@ -156,12 +157,27 @@ QVector<ImportedChapter> detectTextChapters(const QString& text)
     QHash<QString, int> lastIndexOfKey;
     for (int i = 0; i < candidates.size(); ++i)
         lastIndexOfKey[candidates[i].key] = i;
-    QVector<ImportedChapter> chapters;
+    // The last entry of such a list is followed by front matter, not by the next entry:
+    // it goes too when it sits right after a dropped entry.
+    // An entry inside such a list whose label the text spells differently goes when the
+    // entries on both sides of it are contents entries.
+    QVector<bool> repeatsLater(candidates.size());
+    QVector<bool> contentsEntry(candidates.size());
     for (int i = 0; i < candidates.size(); ++i) {
         const qsizetype sectionEnd = i + 1 < candidates.size() ? candidates[i + 1].chapter.utf16Offset : text.size();
-        const bool repeatsLater = lastIndexOfKey.value(candidates[i].key) > i;
-        if (repeatsLater && sectionEnd - candidates[i].chapter.utf16Offset < kMinRepeatedSectionChars)
+        repeatsLater[i] = lastIndexOfKey.value(candidates[i].key) > i;
+        contentsEntry[i] = repeatsLater[i] && sectionEnd - candidates[i].chapter.utf16Offset < kMinRepeatedSectionChars;
+    }
+    QVector<ImportedChapter> chapters;
+    qsizetype lastDropped = -1;
+    for (int i = 0; i < candidates.size(); ++i) {
+        const qsizetype start = candidates[i].chapter.utf16Offset;
+        const bool afterEntry = lastDropped >= 0 && start - lastDropped < kMaxContentsEntryGap;
+        const bool beforeEntry = i + 1 < candidates.size() && contentsEntry[i + 1];
+        if (contentsEntry[i] || (afterEntry && (repeatsLater[i] || beforeEntry))) {
+            lastDropped = start;
             continue;
+        }
         chapters.push_back(candidates[i].chapter);
     }
     return chapters;

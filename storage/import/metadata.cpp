@@ -41,6 +41,13 @@ bool isCreditOrNote(const QString& firstLine)
     return credit.match(firstLine).hasMatch();
 }
 
+/// "It was published in two volumes." rather than a title: many words and a full stop.
+bool isSentence(const QString& text)
+{
+    return (text.endsWith(QLatin1Char('.')) || text.endsWith(QLatin1Char('!')) || text.endsWith(QLatin1Char('?')))
+        && text.count(QLatin1Char(' ')) >= 8;
+}
+
 bool isDecoration(const QString& line)
 {
     for (QChar c : line)
@@ -111,8 +118,8 @@ QString tidyCapitals(const QString& text)
     QStringList words = text.split(QLatin1Char(' '), Qt::SkipEmptyParts);
     for (int i = 0; i < words.size(); ++i) {
         QString& w = words[i];
-        if (roman.match(w).hasMatch())
-            continue;  // "VOL. II" keeps its numeral
+        if (roman.match(w).hasMatch() || w.chopped(1).contains(QLatin1Char('.')))
+            continue;  // "VOL. II" keeps its numeral, "D.D." its capitals
         w = w.toLower();
         if (i > 0 && smallWords.contains(w))
             continue;
@@ -130,13 +137,21 @@ TitleAuthor guessTextTitleAuthor(const QString& text)
 {
     const QVector<QStringList> paragraphs = frontParagraphs(text);
     TitleAuthor result;
+    bool inNote = false;  // after a "Transcriber's Note" heading: its body paragraphs
     for (int p = 0; p < paragraphs.size() && p < 12; ++p) {
         const QStringList& lines = paragraphs[p];
-        if (isCreditOrNote(lines.first()) || isDecoration(lines.join(QString())) || isSectionWord(lines.first()))
+        if (isCreditOrNote(lines.first())) {
+            inNote = lines.size() == 1;
+            continue;
+        }
+        if (isDecoration(lines.join(QString())) || isSectionWord(lines.first()))
             continue;
         const QString joined = lines.join(QLatin1Char(' ')).simplified();
-        if (lines.size() > kMaxTitleLines || joined.size() > kMaxTitleChars)
-            break;  // prose: the book starts without a title block
+        const bool prose = lines.size() > kMaxTitleLines || joined.size() > kMaxTitleChars || isSentence(joined);
+        if (prose && inNote)
+            continue;
+        if (prose)
+            break;  // the book starts without a title block
         if (joined.startsWith(QLatin1String("by "), Qt::CaseInsensitive))
             continue;
         result.title = tidyCapitals(stripTrailingPunctuation(joined));
