@@ -14,7 +14,7 @@
 #          <pad> 3, then the control symbols <doc> <q> <a> <note> <reserved0..3> = 4..11.
 # Output : $OUT_DIR (default <repo>/resources/tokenizer)/memmamba.model and .vocab, and
 #          the training log in $WORK/spm_train.log.
-# Usage  : scripts/train_tokenizer.sh            (about 5 min on 2 cores; see README)
+# Usage  : scripts/train_tokenizer.sh            (about 70 s on 2 idle cores; see README)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,12 +54,14 @@ done < <(find "$WORK/shards" -name '*.txt' -type f | LC_ALL=C sort | while read 
          done | LC_ALL=C sort)
 echo "sample: $(wc -l < "$WORK/sample_books.txt") books, $(wc -l < "$sample") lines, $(stat -c %s "$sample") bytes, sha256 $(sha256sum "$sample" | cut -c1-64)"
 
-# 3. Train. input_sentence_size bounds memory and time (about 460k lines are in the
+# 3. Train. input_sentence_size bounds memory and time (511,979 lines are in the
 #    sample, so all of them are used); shuffle is seeded by --random_seed.
+#    Relative paths: the model embeds its trainer_spec (input and prefix included), so
+#    absolute paths would make the model depend on where the checkout is.
 start=$(date +%s)
-spm_train \
-  --input="$sample" \
-  --model_prefix="$WORK/memmamba" \
+(cd "$WORK" && spm_train \
+  --input=sample.txt \
+  --model_prefix=memmamba \
   --model_type=unigram \
   --vocab_size=8192 \
   --byte_fallback=true \
@@ -75,7 +77,7 @@ spm_train \
   --num_threads="$THREADS" \
   --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=3 \
   --control_symbols='<doc>,<q>,<a>,<note>,<reserved0>,<reserved1>,<reserved2>,<reserved3>' \
-  > "$WORK/spm_train.log" 2>&1
+  > spm_train.log 2>&1)
 echo "spm_train: $(( $(date +%s) - start )) s"
 
 cp "$WORK/memmamba.model" "$WORK/memmamba.vocab" "$OUT_DIR/"
