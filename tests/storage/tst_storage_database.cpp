@@ -360,6 +360,9 @@ private slots:
 
         // Porter stemming: "coaches" finds "coach".
         QVERIFY(!db.search(QStringLiteral("coaches"), 20, coach.docId).isEmpty());
+        // Diacritics are folded: "naive" finds "naïve".
+        const auto accent = db.addDocument(makeDocument(QStringLiteral("Accent"), QStringLiteral("A na\u00EFve sailor.\n")));
+        QCOMPARE(db.search(QStringLiteral("naive sailor")).first().docId, accent.docId);
         // The doc filter.
         for (const SearchHit& h : db.search(QStringLiteral("rain"), 20, other.docId))
             QCOMPARE(h.docId, other.docId);
@@ -410,7 +413,7 @@ private slots:
         // Two processes open the same new library at once (both race to migrate it) and
         // each adds documents and sessions: nothing may be lost or corrupted.
         const QString path = m_dir.filePath(QStringLiteral("shared/library.sqlite3"));
-        const int perWriter = 150;
+        const int perWriter = 400;
         QList<QProcess*> writers;
         for (const QString& tag : {QStringLiteral("alpha"), QStringLiteral("beta")}) {
             auto* p = new QProcess(this);
