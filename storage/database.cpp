@@ -6,10 +6,12 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QSet>
 #include <QStandardPaths>
+#include <QThread>
 
 #include <sqlite3.h>
 
@@ -91,6 +93,10 @@ constexpr const char* kSessionSql =
     "SELECT doc_id, position, updated_at, ui_state FROM sessions WHERE doc_id = ?1";
 constexpr const char* kLastSessionSql =
     "SELECT doc_id, position, updated_at, ui_state FROM sessions ORDER BY updated_at DESC, doc_id DESC LIMIT 1";
+
+constexpr const char* kIdentifySql =
+    "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version), "
+    "(SELECT count(*) FROM sqlite_master)";
 
 constexpr const char* kFtsIntegritySql = "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)";
 
@@ -186,6 +192,34 @@ bool looksLikeSqlite(const QString& path, QString* problem)
     return true;
 }
 
+/// Sets journal_mode=WAL and returns the mode now in force. Changing the journal mode
+/// of a new file that another process is opening at the same moment can answer
+/// SQLITE_BUSY without consulting the busy handler, so this retries until the busy
+/// timeout has passed.
+QString switchToWal(sqlite3* db)
+{
+    QElapsedTimer timer;
+    timer.start();
+    for (;;) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
+        QString mode;
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(stmt);
+            if (rc == SQLITE_ROW)
+                mode = QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+        }
+        sqlite3_finalize(stmt);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            return mode;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            sql::fail(db, QStringLiteral("cannot switch the library to WAL mode"));
+        if (timer.elapsed() > kBusyTimeoutMs)
+            sql::fail(db, QStringLiteral("cannot switch the library to WAL mode within %1 s").arg(kBusyTimeoutMs / 1000));
+        QThread::msleep(20);
+    }
+}
+
 }  // namespace
 
 // ---- Database ----------------------------------------------------------------------
@@ -242,9 +276,14 @@ Database::Database(const QString& path) : d(std::make_unique<Impl>())
     qint64 fileVersion = 0;
     qint64 objects = 0;
     try {
-        applicationId = sql::queryInt(d->db, "PRAGMA application_id");
-        fileVersion = sql::queryInt(d->db, "PRAGMA user_version");
-        objects = sql::queryInt(d->db, "SELECT count(*) FROM sqlite_master");
+        // One statement, so one snapshot: another process may be creating the schema
+        // right now, and its commit must not fall between these reads.
+        Statement s(d->db, kIdentifySql);
+        if (s.step()) {
+            applicationId = s.int64(0);
+            fileVersion = s.int64(1);
+            objects = s.int64(2);
+        }
     } catch (const StorageError& e) {
         throw StorageError(message(QStringLiteral("'%1' is not a MemMamba library: %2").arg(d->path, QString::fromStdString(e.what()))));
     }
@@ -257,10 +296,7 @@ Database::Database(const QString& path) : d(std::make_unique<Impl>())
         throw StorageError(message(QStringLiteral("the library '%1' has schema version %2, newer than this app's version %3; please upgrade MemMamba Reader to open it")
                                        .arg(d->path).arg(fileVersion).arg(kSchemaVersion)));
 
-    const QString mode = [&] {
-        Statement s(d->db, "PRAGMA journal_mode = WAL");
-        return s.step() ? s.text(0) : QString();
-    }();
+    const QString mode = switchToWal(d->db);
     if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)
         throw StorageError(message(QStringLiteral("cannot switch the library '%1' to WAL mode (journal mode is '%2')").arg(d->path, mode)));
     sql::exec(d->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", "cannot configure the library");
