@@ -8,6 +8,7 @@
 #include <QFileInfo>
 
 #include <cstdio>
+#include <unistd.h>
 #include <iostream>
 
 namespace mm::cli {
@@ -37,6 +38,12 @@ nlohmann::json documentJson(const storage::DocumentRecord& doc)
             {"collection", doc.collectionId}};
 }
 
+void endProgressLine()
+{
+    if (isatty(fileno(stderr)))
+        std::fputc('\n', stderr);
+}
+
 }  // namespace
 
 int runImport(const QStringList& args)
@@ -59,13 +66,15 @@ int runImport(const QStringList& args)
     nlohmann::json errors = nlohmann::json::array();
     for (const QString& file : files) {
         const std::string name = utf8(QFileInfo(file).fileName());
-        options.progress = [&name](double fraction, const QString& stage) {
-            std::fprintf(stderr, "\r%s: %s %3d%%", name.c_str(), stage.toUtf8().constData(), int(fraction * 100));
+        // On a terminal one line is rewritten in place; in a log, one line per stage.
+        options.progress = [&name, tty = bool(isatty(fileno(stderr)))](double fraction, const QString& stage) {
+            std::fprintf(stderr, tty ? "\r%s: %s %3d%%" : "%s: %s %3d%%\n", name.c_str(),
+                         stage.toUtf8().constData(), int(fraction * 100));
             std::fflush(stderr);
         };
         try {
             const import::ImportResult r = import::importFile(db, file, options);
-            std::fprintf(stderr, "\n");
+            endProgressLine();
             nlohmann::json entry = {{"path", utf8(file)},          {"doc", r.docId},
                                     {"title", utf8(r.title)},      {"chars", r.characters},
                                     {"passages", r.passages},      {"chapters", r.chapters},
@@ -77,7 +86,7 @@ int runImport(const QStringList& args)
                             static_cast<long long>(r.characters), r.chapters, r.passages);
             results.push_back(std::move(entry));
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "\n");
+            endProgressLine();
             // One clear line per failed file; the others still import.
             std::fprintf(stderr, "memmamba: %s\n", e.what());
             errors.push_back({{"path", utf8(file)}, {"error", e.what()}});
