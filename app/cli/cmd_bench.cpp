@@ -1,0 +1,179 @@
+// `memmamba bench ingest`: reading speed of the engine on random tokens with a randomly
+// initialised default-size model (or --model DIR). Torch-free: engine/engine.h only.
+#include "engine_commands.h"
+
+#include "engine/engine.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+
+namespace mm::cli {
+
+namespace {
+
+struct BenchArgs {
+    int64_t tokens = 16384;
+    std::string device = "auto";
+    bool json = false;
+    std::string notes;  // "" = the model's own setting
+    int64_t piece = 0;  // 0 = one read of all tokens
+    std::string modelDir;
+    uint64_t seed = 1;
+};
+
+struct BadArgs : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+int64_t positiveInteger(const std::string& option, const std::string& value)
+{
+    size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != value.size() || v <= 0)
+        throw BadArgs(option + " must be a positive integer, got '" + value + "'");
+    return v;
+}
+
+BenchArgs parseArgs(std::vector<std::string> args)
+{
+    if (!args.empty() && args[0] == "bench")
+        args.erase(args.begin());
+    if (args.empty() || args[0] != "ingest")
+        throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
+                      "[--piece N] [--model DIR]'");
+    BenchArgs b;
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size())
+                throw BadArgs(a + " needs a value");
+            return args[++i];
+        };
+        if (a == "--json")
+            b.json = true;
+        else if (a == "--tokens")
+            b.tokens = positiveInteger(a, value());
+        else if (a == "--piece")
+            b.piece = positiveInteger(a, value());
+        else if (a == "--seed")
+            b.seed = static_cast<uint64_t>(positiveInteger(a, value()));
+        else if (a == "--model")
+            b.modelDir = value();
+        else if (a == "--device") {
+            b.device = value();
+            if (b.device != "cpu" && b.device != "cuda" && b.device != "auto")
+                throw BadArgs("--device must be cpu, cuda or auto, got '" + b.device + "'");
+        } else if (a == "--notes") {
+            b.notes = value();
+            if (b.notes != "on" && b.notes != "off")
+                throw BadArgs("--notes must be on or off, got '" + b.notes + "'");
+        } else
+            throw BadArgs("unknown option '" + a + "'");
+    }
+    if (!b.modelDir.empty() && !b.notes.empty())
+        throw BadArgs("--notes applies to the random model only, not with --model");
+    return b;
+}
+
+double peakRssMb()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / 1024.0;  // Linux: kilobytes
+}
+
+}  // namespace
+
+int runBench(const std::vector<std::string>& args)
+{
+    BenchArgs b;
+    try {
+        b = parseArgs(args);
+    } catch (const BadArgs& e) {
+        std::fprintf(stderr, "memmamba bench: %s\n", e.what());
+        return 2;
+    }
+    try {
+        std::unique_ptr<Model> model =
+            b.modelDir.empty()
+                ? Model::createRandom(b.notes.empty() ? "{}" : "{\"notes\": \"" + b.notes + "\"}", 0, b.device)
+                : Model::load(b.modelDir, b.device);
+        const ModelInfo info = model->info();
+        const auto config = nlohmann::json::parse(info.configJson);
+        const int64_t vocab = config.at("vocab_size").get<int64_t>();
+
+        std::mt19937_64 rng(b.seed);
+        std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
+        std::vector<int32_t> tokens(b.tokens);
+        for (auto& t : tokens)
+            t = dist(rng);
+
+        {  // warm-up: first-call allocations and thread start-up stay out of the timing
+            State warm = model->newState();
+            model->read(warm, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min<int64_t>(b.tokens, 256)));
+        }
+
+        State state = model->newState();
+        const int64_t piece = b.piece > 0 ? b.piece : b.tokens;
+        const auto start = std::chrono::steady_clock::now();
+        auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+        int64_t notes = 0;
+        for (int64_t done = 0; done < b.tokens;) {
+            const int64_t n = std::min(piece, b.tokens - done);
+            ReadOptions opt;
+            opt.onProgress = [&](int64_t segDone, int64_t) {
+                const int64_t total = done + segDone;
+                std::fprintf(stderr, "\rbench: %lld / %lld tokens, %.0f tokens/s", static_cast<long long>(total),
+                             static_cast<long long>(b.tokens), total / elapsed());
+            };
+            const ReadResult r = model->read(state, {tokens.begin() + done, tokens.begin() + done + n}, opt);
+            notes += static_cast<int64_t>(r.notes.size());
+            done += n;
+        }
+        const double seconds = elapsed();
+        std::fputc('\n', stderr);
+
+        nlohmann::json out = {
+            {"command", "bench ingest"},
+            {"tokens", b.tokens},
+            {"seconds", seconds},
+            {"tokens_per_s", b.tokens / seconds},
+            {"peak_rss_mb", peakRssMb()},
+            {"device", info.device},
+            {"threads", runtimeInfo().threads},
+            {"piece", piece},
+            {"note_insertions", notes},
+            {"config",
+             {{"d_model", config.at("d_model")},
+              {"n_layer", config.at("n_layer")},
+              {"vocab_size", vocab},
+              {"notes", config.at("notes")},
+              {"parameters", info.parameterCount},
+              {"fingerprint", info.fingerprint}}}};
+        if (b.json) {
+            std::printf("%s\n", out.dump().c_str());
+        } else {
+            std::printf("bench ingest: %lld tokens in %.2f s = %.0f tokens/s on %s (%d threads), peak RSS %.0f MB, "
+                        "d_model %lld x %lld layers, notes %s\n",
+                        static_cast<long long>(b.tokens), seconds, b.tokens / seconds, info.device.c_str(),
+                        runtimeInfo().threads, peakRssMb(), static_cast<long long>(config.at("d_model").get<int64_t>()),
+                        static_cast<long long>(config.at("n_layer").get<int64_t>()),
+                        config.at("notes").get<std::string>().c_str());
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "memmamba bench: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace mm::cli

@@ -1,0 +1,437 @@
+// engine/engine.h on top of the internal model: loading, states, reading, generation.
+#include "engine/engine.h"
+
+#include "engine/model.h"
+#include "engine/safetensors.h"
+#include "engine/state_io.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <torch/version.h>
+#if defined(MEMMAMBA_WITH_CUDA)
+#include <ATen/cuda/CUDAContext.h>
+#endif
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace mm {
+
+namespace {
+
+// LibTorch starts with one thread (Debian's build): use every core once, or
+// $MEMMAMBA_THREADS when set.
+void initThreadsOnce()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        int n = static_cast<int>(std::thread::hardware_concurrency());
+        if (const char* env = std::getenv("MEMMAMBA_THREADS"))
+            n = std::atoi(env);
+        if (n > 0)
+            at::set_num_threads(n);
+    });
+}
+
+at::Device resolveDevice(const std::string& device)
+{
+    initThreadsOnce();
+    if (device == "cpu")
+        return at::Device(at::kCPU);
+    if (device == "cuda" || device == "auto") {
+        if (at::hasCUDA())
+            return at::Device(at::kCUDA, 0);
+        if (device == "cuda")
+            throw EngineError("device cuda requested, but no CUDA device is available to this LibTorch " +
+                              std::string(TORCH_VERSION));
+        return at::Device(at::kCPU);
+    }
+    throw EngineError("unknown device '" + device + "' (expected cpu, cuda or auto)");
+}
+
+std::string readTextFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw EngineError(path + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string shapeText(at::IntArrayRef shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+void finishModel(engine::Model& m, at::Device device)
+{
+    m.options = at::TensorOptions().dtype(at::kFloat).device(device);
+    m.fingerprint = engine::computeFingerprint(m);
+    engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
+}
+
+// The first token of a document has no prediction: NaN marks it.
+constexpr float kNoSurprisal = std::numeric_limits<float>::quiet_NaN();
+
+}  // namespace
+
+// ---- State ------------------------------------------------------------------------
+
+struct State::Impl {
+    engine::ModelState state;
+};
+
+State::State() = default;
+State::~State() = default;
+State::State(State&&) noexcept = default;
+State& State::operator=(State&&) noexcept = default;
+State::State(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
+
+bool State::valid() const { return d != nullptr; }
+
+State State::clone() const
+{
+    if (!d)
+        throw EngineError("State::clone: the state is empty (default-constructed or moved from)");
+    return State(std::make_unique<Impl>(Impl{engine::cloneState(d->state)}));
+}
+
+int64_t State::position() const { return impl().position; }
+
+engine::ModelState& State::impl()
+{
+    if (!d)
+        throw EngineError("the state is empty (default-constructed or moved from)");
+    return d->state;
+}
+
+const engine::ModelState& State::impl() const
+{
+    if (!d)
+        throw EngineError("the state is empty (default-constructed or moved from)");
+    return d->state;
+}
+
+// ---- Model ------------------------------------------------------------------------
+
+RuntimeInfo runtimeInfo()
+{
+    initThreadsOnce();
+    RuntimeInfo r;
+    r.torchVersion = TORCH_VERSION;
+    r.threads = at::get_num_threads();
+    r.cudaAvailable = at::hasCUDA();
+#if defined(MEMMAMBA_WITH_CUDA)
+    if (r.cudaAvailable)
+        r.cudaDeviceName = at::cuda::getDeviceProperties(0)->name;
+#endif
+    return r;
+}
+
+Model::Model() : d(std::make_unique<engine::Model>()) {}
+Model::~Model() = default;
+engine::Model& Model::impl() { return *d; }
+const engine::Model& Model::impl() const { return *d; }
+
+std::string Model::defaultConfigJson() { return configToJson(ModelConfig{}).dump(2); }
+
+std::unique_ptr<Model> Model::createRandom(const std::string& configJson, uint64_t seed, const std::string& device)
+{
+    const at::Device dev = resolveDevice(device);
+    std::unique_ptr<Model> model(new Model());
+    try {
+        model->d->config = configFromJsonText(configJson);
+    } catch (const std::invalid_argument& e) {
+        throw EngineError(e.what());
+    }
+    model->d->weights = engine::initWeights(model->d->config, seed);
+    finishModel(*model->d, dev);
+    return model;
+}
+
+std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& device)
+{
+    const at::Device dev = resolveDevice(device);
+    std::unique_ptr<Model> model(new Model());
+    engine::Model& m = *model->d;
+    const std::string configPath = dir + "/config.json";
+    try {
+        m.config = configFromJsonText(readTextFile(configPath));
+    } catch (const std::invalid_argument& e) {
+        throw EngineError(configPath + ": " + e.what());
+    }
+    const std::string weightsPath = dir + "/model.safetensors";
+    engine::SafetensorsFile file;
+    try {
+        file = engine::readSafetensors(weightsPath);
+    } catch (const engine::SafetensorsError& e) {
+        throw EngineError(e.what());
+    }
+    std::map<std::string, std::vector<int64_t>> expected;
+    for (const auto& [name, shape] : engine::parameterShapes(m.config))
+        expected[name] = shape;
+    for (const auto& [name, tensor] : file.tensors)
+        if (!expected.count(name))
+            throw EngineError(weightsPath + ": unexpected tensor " + name + " (not in the model config.json describes" +
+                              (m.config.notes ? ")" : ": notes are off)"));
+    m.weights.layers.resize(m.config.n_layer);
+    engine::forEachParameter(m.weights, m.config, [&](const std::string& name, at::Tensor& t) {
+        const auto it = file.tensors.find(name);
+        if (it == file.tensors.end())
+            throw EngineError(weightsPath + ": missing tensor " + name + " (config.json: d_model " +
+                              std::to_string(m.config.d_model) + ", " + std::to_string(m.config.n_layer) +
+                              " layers, notes " + (m.config.notes ? "on" : "off") + ")");
+        const std::vector<int64_t>& want = expected[name];
+        if (it->second.sizes().vec() != want)
+            throw EngineError(weightsPath + ": tensor " + name + " has shape " + shapeText(it->second.sizes()) +
+                              ", config.json expects " + shapeText(want));
+        t = it->second.to(at::kFloat);
+    });
+    finishModel(m, dev);
+    return model;
+}
+
+ModelInfo Model::info() const
+{
+    ModelInfo i;
+    i.configJson = configToJson(d->config).dump(2);
+    i.parameterCount = engine::parameterCount(d->config);
+    i.fingerprint = d->fingerprint;
+    i.tokenizerFingerprint = d->config.tokenizer_fingerprint;
+    i.device = d->options.device().str();
+    return i;
+}
+
+void Model::save(const std::string& dir, const std::string& dtype) const
+{
+    at::ScalarType type;
+    if (dtype == "bf16")
+        type = at::kBFloat16;
+    else if (dtype == "fp32")
+        type = at::kFloat;
+    else
+        throw EngineError("Model::save: dtype must be bf16 or fp32, got '" + dtype + "'");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+        throw EngineError(dir + ": cannot create the model folder (" + ec.message() + ")");
+    std::map<std::string, at::Tensor> tensors;
+    engine::forEachParameter(d->weights, d->config, [&](const std::string& name, at::Tensor& t) { tensors[name] = t; });
+    try {
+        engine::writeSafetensors(dir + "/model.safetensors", tensors, type,
+                                 {{"format", "memmamba-v1"}, {"source_fingerprint", d->fingerprint}});
+    } catch (const engine::SafetensorsError& e) {
+        throw EngineError(e.what());
+    }
+    const std::string configPath = dir + "/config.json", tmp = configPath + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << configToJson(d->config).dump(2) << "\n";
+        if (!out.flush())
+            throw EngineError(tmp + ": write failed");
+    }
+    std::filesystem::rename(tmp, configPath, ec);
+    if (ec)
+        throw EngineError(configPath + ": cannot replace (" + ec.message() + ")");
+}
+
+State Model::newState() const
+{
+    return State(std::make_unique<State::Impl>(State::Impl{engine::newState(*d)}));
+}
+
+std::vector<uint8_t> Model::saveState(const State& state) const
+{
+    try {
+        return engine::serializeState(*d, state.impl());
+    } catch (const engine::StateFormatError& e) {
+        throw EngineError(e.what());
+    }
+}
+
+State Model::loadState(const std::vector<uint8_t>& bytes) const
+{
+    try {
+        return State(std::make_unique<State::Impl>(State::Impl{engine::deserializeState(*d, bytes.data(), bytes.size())}));
+    } catch (const engine::StateFormatError& e) {
+        throw EngineError(e.what());
+    }
+}
+
+ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const ReadOptions& options) const
+{
+    const engine::Model& m = *d;
+    const ModelConfig& c = m.config;
+    engine::ModelState& committed = state.impl();
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+            throw EngineError("read: token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) +
+                              ", outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+    if (options.segmentTokens <= 0)
+        throw EngineError("read: segmentTokens must be positive");
+
+    ReadResult result;
+    result.startPosition = committed.position;
+    if (c.notes && options.importance)
+        result.importance.assign(c.n_layer, {});
+    const int64_t total = static_cast<int64_t>(tokens.size());
+    // The forward pass replaces the state's tensors instead of writing into them, so a
+    // shallow copy is a cheap snapshot: on an exception the caller's state is untouched.
+    engine::ModelState work = committed;
+    try {
+        c10::NoGradGuard noGrad;
+        const at::Tensor all = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()),
+                                          at::TensorOptions().dtype(at::kLong));
+        for (int64_t done = 0; done < total;) {
+            if (options.cancel && options.cancel->load()) {
+                result.cancelled = true;
+                break;
+            }
+            const int64_t T = std::min(options.segmentTokens, total - done);
+            const at::Tensor ids = all.narrow(0, done, T);
+            const at::Tensor prevHidden = work.last_hidden;  // (D) or undefined
+            engine::ForwardTrace trace;
+            const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace)
+                                             : engine::forwardSequence(m, work, ids, &trace);  // (T, D)
+            if (options.surprisal || options.logits) {
+                // Rows that predict this segment's tokens: the previous token's hidden
+                // state (if any) and all but the last of ours; the last row's logits are
+                // only needed when asked for.
+                const bool hasPrev = prevHidden.defined();
+                std::vector<at::Tensor> rows;
+                if (hasPrev)
+                    rows.push_back(prevHidden.unsqueeze(0));
+                rows.push_back(options.logits ? hidden : hidden.narrow(0, 0, T - 1));
+                const at::Tensor logits = engine::lmHead(m, at::cat(rows, 0)).to(at::kCPU, at::kFloat);  // (T', V)
+                if (options.surprisal) {
+                    const int64_t predicted = hasPrev ? T : T - 1;  // tokens of the segment with a prediction
+                    if (!hasPrev)
+                        result.surprisal.push_back(kNoSurprisal);
+                    if (predicted > 0) {
+                        const at::Tensor target = ids.narrow(0, T - predicted, predicted).unsqueeze(1);
+                        const at::Tensor nll =
+                            -at::log_softmax(logits.narrow(0, 0, predicted), 1).gather(1, target).squeeze(1);
+                        const float* p = nll.contiguous().data_ptr<float>();
+                        result.surprisal.insert(result.surprisal.end(), p, p + predicted);
+                    }
+                }
+                if (options.logits) {
+                    const at::Tensor own = logits.narrow(0, hasPrev ? 1 : 0, T).contiguous();
+                    const float* p = own.data_ptr<float>();
+                    result.logits.insert(result.logits.end(), p, p + own.numel());
+                }
+            }
+            if (c.notes) {
+                for (int64_t l = 0; l < c.n_layer; ++l) {
+                    if (options.importance) {
+                        const float* p = trace.scores[l].data_ptr<float>();
+                        result.importance[l].insert(result.importance[l].end(), p, p + T);
+                    }
+                    for (const engine::PoolInsertion& ins : trace.insertions[l]) {
+                        const NoteEvent ev{static_cast<int32_t>(l), ins.position, ins.score,
+                                           static_cast<int32_t>(ins.slot), ins.evicted_position};
+                        if (options.noteEvents)
+                            result.notes.push_back(ev);
+                        if (options.onNote)
+                            options.onNote(ev);
+                    }
+                }
+            }
+            done += T;
+            result.tokensRead = done;
+            if (options.onProgress)
+                options.onProgress(done, total);
+        }
+    } catch (const EngineError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw EngineError(std::string("read failed at position ") + std::to_string(work.position) + ": " + e.what());
+    }
+    committed = std::move(work);
+    return result;
+}
+
+namespace {
+
+int32_t sampleToken(const std::vector<float>& logits, const GenerateOptions& o, std::mt19937_64& rng)
+{
+    const int32_t V = static_cast<int32_t>(logits.size());
+    if (o.temperature <= 0)
+        return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    std::vector<int32_t> order(V);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    });
+    std::vector<double> probs(V);
+    double sum = 0;
+    for (int32_t i = 0; i < V; ++i)
+        sum += probs[i] = std::exp((double(logits[order[i]]) - logits[order[0]]) / o.temperature);
+    // Nucleus: the shortest prefix of the sorted tokens whose mass reaches topP.
+    int32_t keep = 0;
+    double mass = 0;
+    while (keep < V && (keep == 0 || mass < o.topP * sum))
+        mass += probs[keep++];
+    double u = std::uniform_real_distribution<double>(0.0, mass)(rng);
+    for (int32_t i = 0; i < keep; ++i) {
+        u -= probs[i];
+        if (u < 0)
+            return order[i];
+    }
+    return order[keep - 1];
+}
+
+}  // namespace
+
+GenerateResult Model::generate(State& state, const GenerateOptions& options) const
+{
+    const engine::Model& m = *d;
+    engine::ModelState& st = state.impl();
+    if (!st.last_hidden.defined())
+        throw EngineError("generate: the state has read no token yet; read a prompt of at least one token first");
+    if (!(options.topP > 0 && options.topP <= 1))
+        throw EngineError("generate: topP must be in (0, 1], got " + std::to_string(options.topP));
+    GenerateResult result;
+    std::mt19937_64 rng(options.seed);
+    c10::NoGradGuard noGrad;
+    for (int32_t i = 0; i < options.maxTokens; ++i) {
+        if (options.cancel && options.cancel->load()) {
+            result.reason = StopReason::Cancelled;
+            return result;
+        }
+        const at::Tensor logits = engine::lmHead(m, st.last_hidden.unsqueeze(0)).to(at::kCPU, at::kFloat).contiguous();
+        const float* p = logits.data_ptr<float>();
+        const int32_t token = sampleToken(std::vector<float>(p, p + logits.numel()), options, rng);
+        engine::ModelState work = st;  // shallow: on an exception st keeps the tokens before
+        engine::forwardStep(m, work, token);
+        st = std::move(work);
+        result.tokens.push_back(token);
+        if (options.onToken && !options.onToken(token)) {
+            result.reason = StopReason::Callback;
+            return result;
+        }
+        if (std::find(options.stopTokens.begin(), options.stopTokens.end(), token) != options.stopTokens.end()) {
+            result.reason = StopReason::StopToken;
+            return result;
+        }
+    }
+    result.reason = StopReason::MaxTokens;
+    return result;
+}
+
+}  // namespace mm

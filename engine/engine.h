@@ -1,0 +1,178 @@
+// The MemMamba engine's public API: torch-free (std types only), for the command line,
+// ingest and the GUI. Everything torch lives behind these opaque handles (engine/model.h
+// and friends are internal).
+//
+// Threading: a Model is immutable after loading and may be shared by threads; a State
+// must be used by one thread at a time. Every call reports failure by throwing
+// mm::EngineError (a std::runtime_error) whose message is one line naming the problem;
+// each call says below what survives a failure.
+//
+// Typical use:
+//   auto model = mm::Model::load(dir, "auto");
+//   mm::State state = model->newState();
+//   mm::ReadResult r = model->read(state, tokens);            // surprisal, notes, ...
+//   std::vector<uint8_t> blob = model->saveState(state);       // checkpoint
+//   mm::GenerateResult g = model->generate(state, options);   // answer
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mm {
+
+namespace engine {
+struct Model;
+struct ModelState;
+}  // namespace engine
+
+class EngineError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One insertion into a layer's note pool, reported when the note chunk that holds the
+/// token closes (after its last token has been read).
+struct NoteEvent {
+    int32_t layer = 0;
+    int64_t position = 0;          ///< absolute position of the noted token
+    float score = 0;               ///< its importance a_t (the entry's priority)
+    int32_t slot = 0;              ///< pool slot it went to
+    int64_t evictedPosition = -1;  ///< position of the entry it replaced, -1 for an empty slot
+};
+
+struct ReadOptions {
+    bool surprisal = true;    ///< fill ReadResult::surprisal
+    bool importance = true;   ///< fill ReadResult::importance
+    bool noteEvents = true;   ///< fill ReadResult::notes (onNote is called either way)
+    bool logits = false;      ///< fill ReadResult::logits (tokens x vocab floats: large)
+    /// Tokens processed per forward pass: bounds memory for long inputs; results do not
+    /// depend on it. Cancel and progress are checked between segments.
+    int64_t segmentTokens = 2048;
+    const std::atomic<bool>* cancel = nullptr;                        ///< set to stop early
+    std::function<void(int64_t done, int64_t total)> onProgress;      ///< after each segment
+    std::function<void(const NoteEvent&)> onNote;                     ///< each pool insertion
+};
+
+struct ReadResult {
+    int64_t startPosition = 0;  ///< absolute position of the first token read
+    int64_t tokensRead = 0;     ///< < tokens.size() only when cancelled
+    bool cancelled = false;
+    /// Negative log-likelihood (nats) of each token given everything before it; NaN for
+    /// the first token of a document (nothing predicts it).
+    std::vector<float> surprisal;
+    std::vector<std::vector<float>> importance;  ///< [layer][token] score a_t; empty with notes off
+    std::vector<NoteEvent> notes;                ///< in order of occurrence
+    std::vector<float> logits;                   ///< [token][vocab]: row i predicts token i + 1
+};
+
+enum class StopReason { MaxTokens, StopToken, Callback, Cancelled };
+
+struct GenerateOptions {
+    int32_t maxTokens = 64;
+    float temperature = 0;   ///< <= 0: greedy (argmax, lowest id on ties)
+    float topP = 1;          ///< nucleus: sample among the most likely tokens whose mass reaches topP
+    uint64_t seed = 0;       ///< same seed, state and options: same tokens
+    std::vector<int32_t> stopTokens;  ///< generation ends after emitting one of these
+    std::function<bool(int32_t token)> onToken;  ///< streaming; return false to stop
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+struct GenerateResult {
+    std::vector<int32_t> tokens;  ///< every emitted token (a stop token included)
+    StopReason reason = StopReason::MaxTokens;
+};
+
+struct ModelInfo {
+    std::string configJson;            ///< the full config, defaults filled in
+    int64_t parameterCount = 0;        ///< tied embedding counted once
+    std::string fingerprint;           ///< "mm1:" + SHA-256 of the canonical config and weights
+    std::string tokenizerFingerprint;  ///< from the config; "" for random models
+    std::string device;                ///< "cpu" or "cuda:0"
+};
+
+struct RuntimeInfo {
+    std::string torchVersion;
+    int threads = 0;
+    bool cudaAvailable = false;
+    std::string cudaDeviceName;  ///< empty without CUDA
+};
+RuntimeInfo runtimeInfo();
+
+/// The streaming state of one document: conv and SSM states, note pools, position.
+/// Movable; copy with clone(). Created by Model::newState or Model::loadState.
+class State {
+public:
+    State();
+    ~State();
+    State(State&&) noexcept;
+    State& operator=(State&&) noexcept;
+    State clone() const;
+    bool valid() const;           ///< false for a default-constructed or moved-from State
+    int64_t position() const;     ///< tokens read so far; throws EngineError if !valid()
+    engine::ModelState& impl();   ///< internal (tests, tools); throws if !valid()
+    const engine::ModelState& impl() const;
+
+private:
+    friend class Model;
+    struct Impl;
+    explicit State(std::unique_ptr<Impl> d);
+    std::unique_ptr<Impl> d;
+};
+
+class Model {
+public:
+    /// Loads dir/config.json and dir/model.safetensors (F32 or BF16) onto device "cpu",
+    /// "cuda" or "auto" (cuda when available). Throws EngineError: missing or invalid
+    /// config ("config.json: unknown field 'x'"), unreadable weights, a tensor missing,
+    /// unexpected or of the wrong shape for the config, "cuda" without a CUDA device.
+    static std::unique_ptr<Model> load(const std::string& dir, const std::string& device = "auto");
+    /// A randomly initialised model (MODEL.md init: gates' output projections zero).
+    /// configJson may be partial ("{}" = the defaults). Throws EngineError on a bad config.
+    static std::unique_ptr<Model> createRandom(const std::string& configJson, uint64_t seed = 0,
+                                               const std::string& device = "auto");
+    /// The engine's default config (vocab 8192, d_model 320, 8 layers, notes on) as JSON.
+    static std::string defaultConfigJson();
+    ~Model();
+
+    ModelInfo info() const;
+    /// Writes dir/config.json and dir/model.safetensors with dtype "bf16" or "fp32"
+    /// (creating dir). Each file is written to a temporary name and renamed, so a failed
+    /// save (EngineError) leaves any previous file whole.
+    void save(const std::string& dir, const std::string& dtype = "bf16") const;
+
+    State newState() const;
+    /// Bytes of the state (format in engine/state_io.h) with this model's and tokenizer's
+    /// fingerprints. Throws EngineError if state is invalid.
+    std::vector<uint8_t> saveState(const State& state) const;
+    /// Throws EngineError naming the first mismatch: "not a MemMamba state", "state format
+    /// 3 is newer than this build's 1", "state was made by model mm1:..., this is mm1:...",
+    /// "state was made with tokenizer ...", "truncated state: layer 5 ssm section ...".
+    State loadState(const std::vector<uint8_t>& bytes) const;
+
+    /// Reads tokens into state (sequence path; a single token takes the step path).
+    /// Throws EngineError for a token id outside [0, vocab) (nothing read) or any failure
+    /// during reading; in every failure the state is left exactly as before the call.
+    /// Cancellation is not a failure: the state then holds the segments read
+    /// (result.tokensRead tokens) and result.cancelled is true.
+    ReadResult read(State& state, const std::vector<int32_t>& tokens, const ReadOptions& options = {}) const;
+
+    /// Generates from the state's last token (the state must have read at least one
+    /// token, else EngineError). Every emitted token is read into the state, so afterwards
+    /// state equals prompt + result.tokens. On an exception the state holds the tokens
+    /// emitted before it.
+    GenerateResult generate(State& state, const GenerateOptions& options) const;
+
+    engine::Model& impl();  ///< internal (tests, tools)
+    const engine::Model& impl() const;
+
+private:
+    Model();
+    std::unique_ptr<engine::Model> d;
+};
+
+}  // namespace mm

@@ -1,0 +1,410 @@
+#include "engine/model.h"
+
+#include "engine/selective_scan.h"
+#include "engine/util/sha256.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+namespace mm::engine {
+
+namespace {
+
+std::string layerPrefix(int64_t l)
+{
+    return "layers." + std::to_string(l) + ".";
+}
+
+void forEachAttention(PoolAttentionWeights& a, const std::string& p, bool crossLayer,
+                      const std::function<void(const std::string&, at::Tensor&)>& fn)
+{
+    fn(p + "q_proj.weight", a.q);
+    fn(p + "k_proj.weight", a.k);
+    fn(p + "v_proj.weight", a.v);
+    if (crossLayer)
+        fn(p + "source_embedding", a.source);
+    fn(p + "gate.weight", a.gate_w);
+    fn(p + "gate.bias", a.gate_b);
+    fn(p + "out_proj.weight", a.out);
+}
+
+at::Tensor dense(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {})
+{
+    return at::linear(x, w, b);
+}
+
+}  // namespace
+
+void forEachParameter(Weights& w, const ModelConfig& c, const std::function<void(const std::string&, at::Tensor&)>& fn)
+{
+    fn("embedding.weight", w.embedding);
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        LayerWeights& lw = w.layers[l];
+        const std::string p = layerPrefix(l);
+        fn(p + "norm.weight", lw.norm);
+        MixerWeights& m = lw.mixer;
+        fn(p + "mixer.in_proj.weight", m.in_proj);
+        fn(p + "mixer.conv1d.weight", m.conv_w);
+        fn(p + "mixer.conv1d.bias", m.conv_b);
+        fn(p + "mixer.x_proj.weight", m.x_proj);
+        fn(p + "mixer.dt_proj.weight", m.dt_proj_w);
+        fn(p + "mixer.dt_proj.bias", m.dt_proj_b);
+        fn(p + "mixer.A_log", m.A_log);
+        fn(p + "mixer.D", m.D);
+        fn(p + "mixer.out_proj.weight", m.out_proj);
+        if (!c.notes)
+            continue;
+        NoteWeights& n = lw.note;
+        fn(p + "note.norm.weight", n.norm);
+        fn(p + "note.score.weight", n.score_w);
+        fn(p + "note.score.bias", n.score_b);
+        fn(p + "note.summary.weight", n.summary);
+        forEachAttention(n.tok, p + "note.token_attn.", false, fn);
+        if (c.hasCrossLayer(l))
+            forEachAttention(n.lay, p + "note.layer_attn.", true, fn);
+    }
+    fn("norm_f.weight", w.norm_f);
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> parameterShapes(const ModelConfig& c)
+{
+    const int64_t D = c.d_model, E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank(), V = c.vocab_size;
+    const int64_t r = c.note_dim, P = c.cross_layer_period;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+    auto add = [&](const std::string& name, std::vector<int64_t> shape) { out.emplace_back(name, std::move(shape)); };
+    auto addAttention = [&](const std::string& p, bool crossLayer) {
+        add(p + "q_proj.weight", {r, D});
+        add(p + "k_proj.weight", {r, r});
+        add(p + "v_proj.weight", {r, r});
+        if (crossLayer)
+            add(p + "source_embedding", {P, r});
+        add(p + "gate.weight", {1, D + r});
+        add(p + "gate.bias", {1});
+        add(p + "out_proj.weight", {D, r});
+    };
+    add("embedding.weight", {V, D});
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const std::string p = layerPrefix(l);
+        add(p + "norm.weight", {D});
+        add(p + "mixer.in_proj.weight", {2 * E, D});
+        add(p + "mixer.conv1d.weight", {E, 1, K});
+        add(p + "mixer.conv1d.bias", {E});
+        add(p + "mixer.x_proj.weight", {R + 2 * N, E});
+        add(p + "mixer.dt_proj.weight", {E, R});
+        add(p + "mixer.dt_proj.bias", {E});
+        add(p + "mixer.A_log", {E, N});
+        add(p + "mixer.D", {E});
+        add(p + "mixer.out_proj.weight", {D, E});
+        if (!c.notes)
+            continue;
+        add(p + "note.norm.weight", {D});
+        add(p + "note.score.weight", {1, D});
+        add(p + "note.score.bias", {1});
+        add(p + "note.summary.weight", {r, 2 * D});
+        addAttention(p + "note.token_attn.", false);
+        if (c.hasCrossLayer(l))
+            addAttention(p + "note.layer_attn.", true);
+    }
+    add("norm_f.weight", {D});
+    return out;
+}
+
+int64_t parameterCount(const ModelConfig& c)
+{
+    int64_t total = 0;
+    for (const auto& [name, shape] : parameterShapes(c)) {
+        int64_t n = 1;
+        for (int64_t s : shape)
+            n *= s;
+        total += n;
+    }
+    return total;
+}
+
+Weights initWeights(const ModelConfig& c, uint64_t seed, at::ScalarType dtype)
+{
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    const auto f32 = at::TensorOptions().dtype(at::kFloat);
+    auto uniform = [&](std::vector<int64_t> shape, double bound) {
+        return at::empty(shape, f32).uniform_(-bound, bound, gen);
+    };
+    auto linearInit = [&](int64_t out, int64_t in) { return uniform({out, in}, 1.0 / std::sqrt(double(in))); };
+    auto normal = [&](std::vector<int64_t> shape, double std) { return at::empty(shape, f32).normal_(0, std, gen); };
+    const int64_t D = c.d_model, E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
+    const int64_t r = c.note_dim;
+
+    Weights w;
+    w.embedding = normal({c.vocab_size, D}, 0.02);
+    w.norm_f = at::ones({D}, f32);
+    w.layers.resize(c.n_layer);
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        LayerWeights& lw = w.layers[l];
+        lw.norm = at::ones({D}, f32);
+        MixerWeights& m = lw.mixer;
+        m.in_proj = linearInit(2 * E, D);
+        m.conv_w = uniform({E, 1, K}, 1.0 / std::sqrt(double(K)));
+        m.conv_b = uniform({E}, 1.0 / std::sqrt(double(K)));
+        m.x_proj = linearInit(R + 2 * N, E);
+        m.dt_proj_w = uniform({E, R}, 1.0 / std::sqrt(double(R)));
+        // dt = exp(U(log 1e-3, log 1e-1)); the bias is softplus^-1(dt) (Mamba's dt init).
+        const at::Tensor dt =
+            at::exp(at::empty({E}, f32).uniform_(std::log(1e-3), std::log(1e-1), gen)).clamp_min(1e-4);
+        m.dt_proj_b = dt + at::log(-at::expm1(-dt));
+        m.A_log = at::log(at::arange(1, N + 1, f32)).repeat({E, 1});  // S4D-real: A = -(1..N)
+        m.D = at::ones({E}, f32);
+        m.out_proj = linearInit(D, E) / std::sqrt(double(c.n_layer));
+        if (!c.notes)
+            continue;
+        NoteWeights& n = lw.note;
+        n.norm = at::ones({D}, f32);
+        n.score_w = linearInit(1, D);
+        n.score_b = at::zeros({1}, f32);
+        n.summary = linearInit(r, 2 * D);
+        auto initAttention = [&](PoolAttentionWeights& a, bool crossLayer) {
+            a.q = linearInit(r, D);
+            a.k = linearInit(r, r);
+            a.v = linearInit(r, r);
+            if (crossLayer)
+                a.source = normal({c.cross_layer_period, r}, 0.02);
+            a.gate_w = linearInit(1, D + r);
+            a.gate_b = at::zeros({1}, f32);
+            a.out = at::zeros({D, r}, f32);  // MODEL.md: W_o zero-initialised
+        };
+        initAttention(n.tok, false);
+        if (c.hasCrossLayer(l))
+            initAttention(n.lay, true);
+    }
+    forEachParameter(w, c, [&](const std::string&, at::Tensor& t) { t = t.to(dtype); });
+    return w;
+}
+
+std::string computeFingerprint(Model& m)
+{
+    Sha256 hash;
+    hash.update(canonicalConfigText(m.config));
+    forEachParameter(m.weights, m.config, [&](const std::string& name, at::Tensor& t) {
+        hash.update(name);
+        const at::Tensor cpu = t.detach().to(at::kCPU, at::kFloat).contiguous();
+        hash.update(cpu.data_ptr(), static_cast<size_t>(cpu.numel()) * sizeof(float));
+    });
+    return "mm1:" + hash.hexDigest();
+}
+
+ModelState newState(const Model& m)
+{
+    const ModelConfig& c = m.config;
+    const int64_t M = c.notes ? c.pool_slots : 0;
+    ModelState s;
+    s.layers.resize(c.n_layer);
+    for (LayerState& ls : s.layers) {
+        ls.conv = at::zeros({c.d_conv - 1, c.dInner()}, m.options);
+        ls.ssm = at::zeros({c.dInner(), c.d_state}, m.options);
+        ls.pool_values = at::zeros({M, c.note_dim}, m.options);
+        ls.cand_values = at::zeros({0, c.note_dim}, m.options);
+        ls.pool = PoolMeta(M);
+    }
+    return s;
+}
+
+ModelState cloneState(const ModelState& s)
+{
+    ModelState out = s;
+    if (s.last_hidden.defined())
+        out.last_hidden = s.last_hidden.clone();
+    for (LayerState& ls : out.layers) {
+        ls.conv = ls.conv.clone();
+        ls.ssm = ls.ssm.clone();
+        ls.pool_values = ls.pool_values.clone();
+        ls.cand_values = ls.cand_values.clone();
+    }
+    return out;
+}
+
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps)
+{
+    return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
+}
+
+at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
+                         at::Tensor& ssm)
+{
+    const int64_t T = u.size(0), E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
+    const at::Tensor xz = dense(u, w.in_proj);  // (T, 2E)
+    const at::Tensor xi = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
+    // Causal depthwise convolution as K shifted multiply-adds over (T, E): cheaper than
+    // conv1d with E groups on the CPU, and it continues from the carried inputs.
+    const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
+    const at::Tensor wk = w.conv_w.view({E, K});
+    at::Tensor xc = w.conv_b.expand({T, E}).clone();
+    for (int64_t k = 0; k < K; ++k)
+        xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
+    conv = xpad.narrow(0, T, K - 1).clone();
+    xc = at::silu(xc);
+    const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
+    const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (T, E)
+    const at::Tensor B = xdbl.narrow(1, R, N).contiguous(), C = xdbl.narrow(1, R + N, N).contiguous();
+    const at::Tensor A = -at::exp(w.A_log);  // (E, N)
+    ScanResult scan = selectiveScan(xc, delta, A, B, C, w.D, ssm);
+    ssm = scan.h_last;
+    return dense(scan.y * at::silu(z), w.out_proj);
+}
+
+at::Tensor mixerStep(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
+                     at::Tensor& ssm)
+{
+    const int64_t E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
+    const at::Tensor xz = dense(u, w.in_proj);  // (1, 2E)
+    const at::Tensor xi = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
+    const at::Tensor window = at::cat({conv, xi}, 0);                                   // (K, E)
+    at::Tensor xc = (window * w.conv_w.view({E, K}).t()).sum(0, true) + w.conv_b;      // (1, E)
+    conv = window.narrow(0, 1, K - 1).clone();
+    xc = at::silu(xc);
+    const at::Tensor xdbl = dense(xc, w.x_proj);
+    const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (1, E)
+    const at::Tensor B = xdbl.narrow(1, R, N), C = xdbl.narrow(1, R + N, N);                       // (1, N)
+    const at::Tensor A = -at::exp(w.A_log);
+    ssm = at::exp(delta.t() * A) * ssm + (delta * xc).t() * B;  // (E, N)
+    const at::Tensor y = at::matmul(ssm, C.t()).t() + w.D * xc;  // (1, E)
+    return dense(y * at::silu(z), w.out_proj);
+}
+
+namespace {
+
+/// One layer's pools as read by the piece's chunks.
+struct PoolSnapshots {
+    at::Tensor values;  // (S, M, r), zero in empty slots
+    at::Tensor mask;    // (S, M) bool, true for occupied slots
+};
+
+// Attention of each token (rows of hn) to the snapshot of its chunk. Token i sits at
+// position start + i; its chunk is group (offset + i) / C with offset = start % C.
+at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, const at::Tensor& hn,
+                         const PoolSnapshots& snaps, int64_t offset)
+{
+    const int64_t T = hn.size(0), H = c.attn_heads, r = c.note_dim, dh = r / H, C = c.note_chunk;
+    const int64_t Mp = snaps.values.size(1);
+    const at::Tensor q = dense(hn, w.q);              // (T, r)
+    const at::Tensor k = dense(snaps.values, w.k);    // (S, M', r)
+    const at::Tensor v = dense(snaps.values, w.v);    // (S, M', r)
+    const double scale = 1.0 / std::sqrt(double(dh));
+    std::vector<at::Tensor> outs;
+    for (int64_t g = 0;; ++g) {
+        const int64_t begin = std::max<int64_t>(0, g * C - offset), end = std::min<int64_t>(T, (g + 1) * C - offset);
+        if (begin >= T)
+            break;
+        const int64_t n = end - begin;
+        const at::Tensor qg = q.narrow(0, begin, n).view({n, H, dh}).transpose(0, 1);  // (H, n, dh)
+        const at::Tensor kg = k[g].view({Mp, H, dh}).permute({1, 2, 0});               // (H, dh, M')
+        const at::Tensor vg = v[g].view({Mp, H, dh}).transpose(0, 1);                  // (H, M', dh)
+        const at::Tensor m = snaps.mask[g].view({1, 1, Mp});
+        // Empty slots get weight 0; a token facing an empty pool reads c = 0.
+        const at::Tensor att = at::softmax((at::bmm(qg, kg) * scale).masked_fill(~m, -1e30), -1) * m;  // (H, n, M')
+        outs.push_back(at::bmm(att, vg).transpose(0, 1).reshape({n, r}));
+    }
+    return outs.size() == 1 ? outs[0] : at::cat(outs, 0);
+}
+
+at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
+{
+    const at::Tensor g = at::sigmoid(dense(at::cat({hn, ctx}, 1), w.gate_w, w.gate_b));  // (T, 1)
+    return g * dense(ctx, w.out);                                                         // (T, D)
+}
+
+at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at::Tensor& emb, ModelState& st,
+                        std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step)
+{
+    const ModelConfig& c = m.config;
+    const LayerWeights& lw = m.weights.layers[l];
+    LayerState& ls = st.layers[l];
+    const at::Tensor u = rmsNorm(x, lw.norm, c.norm_eps);
+    const at::Tensor y = step ? mixerStep(lw.mixer, c, u, ls.conv, ls.ssm) : mixerSequence(lw.mixer, c, u, ls.conv, ls.ssm);
+    const at::Tensor h = x + y;  // (T, D)
+    if (!c.notes)
+        return h;
+
+    const int64_t T = x.size(0), M = c.pool_slots, r = c.note_dim;
+    const NoteWeights& nw = lw.note;
+    const at::Tensor hn = rmsNorm(h, nw.norm, c.norm_eps);
+    const at::Tensor a = at::sigmoid(dense(hn, nw.score_w, nw.score_b)).squeeze(1);  // (T)
+    const at::Tensor s = dense(at::cat({hn, emb}, 1), nw.summary);                   // (T, r)
+    const at::Tensor notes = a.unsqueeze(1) * s;                                      // (T, r)
+
+    // Which token goes where is decided on the CPU from the scores alone; the values
+    // follow by one gather, so gradients reach the scorer through a * s.
+    const at::Tensor aCpu = a.detach().to(at::kCPU, at::kFloat).contiguous();
+    const PoolWalk walk = walkPool(ls.pool, poolRules(c), st.position, aCpu.data_ptr<float>(), T);
+    const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);  // (M + k' + T, r)
+    const at::Tensor slotBank =
+        at::tensor(walk.slot_bank, at::TensorOptions().dtype(at::kLong)).to(m.options.device());  // (S * M)
+    const at::Tensor valid = slotBank.ge(0);
+    PoolSnapshots& snap = snaps[l];
+    snap.mask = valid.view({walk.snapshots, M});
+    snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({walk.snapshots, M, r}) *
+                  snap.mask.unsqueeze(2).to(bank.scalar_type());
+    ls.pool_values = snap.values[walk.snapshots - 1];
+    std::vector<int64_t> candRows;
+    for (NoteCandidate& cand : ls.pool.candidates)
+        candRows.push_back(cand.bank);
+    ls.cand_values = bank.index_select(
+        0, at::tensor(candRows, at::TensorOptions().dtype(at::kLong)).to(m.options.device()));
+    if (trace) {
+        trace->scores[l] = aCpu;
+        trace->insertions[l] = walk.insertions;
+    }
+
+    const int64_t offset = st.position % c.note_chunk;
+    at::Tensor out = h + gatedOutput(nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset));
+    if (c.hasCrossLayer(l)) {
+        // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
+        std::vector<at::Tensor> values, masks;
+        for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
+            values.push_back(snaps[l - j].values + nw.lay.source[j]);
+            masks.push_back(snaps[l - j].mask);
+        }
+        const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1)};  // (S, P*M, r), (S, P*M)
+        out = out + gatedOutput(nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset));
+    }
+    return out;
+}
+
+at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace, bool step)
+{
+    const ModelConfig& c = m.config;
+    TORCH_CHECK(tokens.dim() == 1 && tokens.size(0) > 0, "forward: tokens must be a non-empty (T) tensor");
+    if (trace) {
+        trace->scores.assign(c.n_layer, at::Tensor());
+        trace->insertions.assign(c.n_layer, {});
+    }
+    const at::Tensor ids = tokens.to(m.options.device(), at::kLong);
+    const at::Tensor emb = m.weights.embedding.index_select(0, ids);  // (T, D)
+    std::vector<PoolSnapshots> snaps(c.n_layer);
+    at::Tensor x = emb;
+    for (int64_t l = 0; l < c.n_layer; ++l)
+        x = layerForward(m, l, x, emb, st, snaps, trace, step);
+    const at::Tensor hidden = rmsNorm(x, m.weights.norm_f, c.norm_eps);  // (T, D)
+    const int64_t T = tokens.size(0);
+    st.position += T;
+    st.last_token = static_cast<int32_t>(tokens[T - 1].item<int64_t>());
+    st.last_hidden = hidden[T - 1];
+    return hidden;
+}
+
+}  // namespace
+
+at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace)
+{
+    return forwardTokens(m, st, tokens, trace, false);
+}
+
+at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace)
+{
+    return forwardTokens(m, st, at::tensor({token}, at::TensorOptions().dtype(at::kLong)), trace, true);
+}
+
+at::Tensor lmHead(const Model& m, const at::Tensor& hidden)
+{
+    return dense(hidden, m.weights.embedding);
+}
+
+}  // namespace mm::engine

@@ -1,0 +1,124 @@
+// The MemMamba model of MODEL.md v1 on LibTorch: weights, initialisation, and the two
+// execution paths (a sequence path for prefill/training, a one-token step path for
+// generation). Internal to engine/: the public, torch-free API is engine/engine.h.
+//
+// Letters (one document, no batch): T tokens of a piece, D d_model, E d_inner, N d_state,
+// K d_conv, R dt_rank, V vocab, M pool slots, r note dims, H heads, S pool snapshots of a
+// piece (one per note chunk it touches, plus the pool after it), P pools read by
+// cross-layer attention.
+#pragma once
+
+#include "engine/config.h"
+#include "engine/note_pool.h"
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mm::engine {
+
+struct MixerWeights {
+    at::Tensor in_proj;    // (2E, D)
+    at::Tensor conv_w;     // (E, 1, K)
+    at::Tensor conv_b;     // (E)
+    at::Tensor x_proj;     // (R + 2N, E)
+    at::Tensor dt_proj_w;  // (E, R)
+    at::Tensor dt_proj_b;  // (E)
+    at::Tensor A_log;      // (E, N)
+    at::Tensor D;          // (E)
+    at::Tensor out_proj;   // (D, E)
+};
+
+/// Attention from the tokens to pool entries, with its gate and zero-initialised output.
+struct PoolAttentionWeights {
+    at::Tensor q;          // (r, D)   query from RMSNorm(h)
+    at::Tensor k, v;       // (r, r)   keys and values from pool entries
+    at::Tensor source;     // (P, r)   cross-layer only: embedding of the source layer offset
+    at::Tensor gate_w;     // (1, D + r)  g = sigmoid(gate_w [RMSNorm(h); c] + gate_b)
+    at::Tensor gate_b;     // (1)
+    at::Tensor out;        // (D, r)   W_o, zero at initialisation
+};
+
+struct NoteWeights {
+    at::Tensor norm;       // (D)
+    at::Tensor score_w;    // (1, D)
+    at::Tensor score_b;    // (1)
+    at::Tensor summary;    // (r, 2D)  s = W_sum [RMSNorm(h); e(x)]
+    PoolAttentionWeights tok;
+    PoolAttentionWeights lay;  // undefined tensors unless the layer has cross-layer attention
+};
+
+struct LayerWeights {
+    at::Tensor norm;  // (D)
+    MixerWeights mixer;
+    NoteWeights note;
+};
+
+struct Weights {
+    at::Tensor embedding;  // (V, D), tied with the LM head
+    std::vector<LayerWeights> layers;
+    at::Tensor norm_f;     // (D)
+};
+
+/// Every parameter with its safetensors name, in a fixed order.
+void forEachParameter(Weights& w, const ModelConfig& c, const std::function<void(const std::string&, at::Tensor&)>& fn);
+/// Names and shapes the config implies, in the same order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> parameterShapes(const ModelConfig& c);
+int64_t parameterCount(const ModelConfig& c);
+
+/// Mamba's initialisation (S4D-real A, dt in [1e-3, 1e-1], D = 1), embeddings N(0, 0.02),
+/// gates' output projections zero (MODEL.md). Deterministic for a seed.
+Weights initWeights(const ModelConfig& c, uint64_t seed, at::ScalarType dtype = at::kFloat);
+
+struct LayerState {
+    at::Tensor conv;         // (K-1, E) last K-1 inputs of the convolution, oldest first
+    at::Tensor ssm;          // (E, N)
+    at::Tensor pool_values;  // (M, r) slot values (zero where empty)
+    at::Tensor cand_values;  // (k', r) values of the running candidates, k' <= k
+    PoolMeta pool;           // positions, priorities, fill, candidates
+};
+
+struct ModelState {
+    int64_t position = 0;      ///< tokens read so far (absolute position of the next token)
+    int32_t last_token = -1;   ///< -1 before the first token
+    at::Tensor last_hidden;    // (D) final-normed hidden of the last token; undefined if none
+    std::vector<LayerState> layers;
+};
+
+struct Model {
+    ModelConfig config;
+    Weights weights;
+    at::TensorOptions options;  // dtype and device of the weights and state
+    std::string fingerprint;    // "mm1:" + sha256(canonical config, weights)
+};
+
+std::string computeFingerprint(Model& m);
+ModelState newState(const Model& m);
+ModelState cloneState(const ModelState& s);
+
+/// What a forward pass reports besides the hidden states.
+struct ForwardTrace {
+    std::vector<at::Tensor> scores;                        // per layer (T), importance a_t
+    std::vector<std::vector<PoolInsertion>> insertions;    // per layer
+};
+
+/// Sequence path: reads tokens (T, int64) at positions state.position.. into the state;
+/// returns the final-normed hidden states (T, D). Autograd flows through it when enabled.
+at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace = nullptr);
+/// Step path: one token; same result as forwardSequence with T = 1 (up to rounding).
+at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace = nullptr);
+
+/// Logits (T, V) from final-normed hidden states (T, D): the tied LM head.
+at::Tensor lmHead(const Model& m, const at::Tensor& hidden);
+
+/// The Mamba-1 mixer alone: u (T, D) -> (T, D); conv (K-1, E) and ssm (E, N) are updated.
+at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
+                         at::Tensor& ssm);
+at::Tensor mixerStep(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
+                     at::Tensor& ssm);
+
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+}  // namespace mm::engine
