@@ -11,10 +11,12 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct mm_spm {
     sentencepiece::SentencePieceProcessor processor;
+    int32_t newlineId = -1;  ///< the byte piece <0x0A>
 };
 
 namespace {
@@ -77,6 +79,20 @@ void tileSpans(const mm_spm& spm, std::vector<Piece>& pieces, uint32_t size)
         pieces.back().end = size;
 }
 
+/// The pieces of one line (no '\n' in it), spans relative to the line.
+std::vector<Piece> encodeLine(const mm_spm& spm, std::string_view line)
+{
+    const auto encoded = spm.processor.EncodeAsImmutableProto(line);
+    std::vector<Piece> pieces;
+    pieces.reserve(encoded.pieces_size());
+    for (size_t i = 0; i < encoded.pieces_size(); ++i) {
+        const auto piece = encoded.pieces(static_cast<int>(i));
+        pieces.push_back(Piece{static_cast<int32_t>(piece.id()), piece.begin(), piece.end()});
+    }
+    tileSpans(spm, pieces, static_cast<uint32_t>(line.size()));
+    return pieces;
+}
+
 }  // namespace
 
 extern "C" {
@@ -94,6 +110,11 @@ mm_spm* mm_spm_load(const char* model_path, char* err,
         const auto status = spm->processor.Load(model_path);
         if (!status.ok()) {
             writeError(err, err_cap, status.ToString());
+            return nullptr;
+        }
+        spm->newlineId = spm->processor.PieceToId("<0x0A>");
+        if (spm->newlineId == spm->processor.unk_id() || !spm->processor.IsByte(spm->newlineId)) {
+            writeError(err, err_cap, "model has no byte piece <0x0A> (trained without --byte_fallback?)");
             return nullptr;
         }
         return spm.release();
@@ -139,15 +160,33 @@ int64_t mm_spm_encode(const mm_spm* spm, const char* text,
             writeError(err, err_cap, "text too long to encode: " + std::to_string(len) + " bytes");
             return -1;
         }
-        const auto encoded =
-            spm->processor.EncodeAsImmutableProto(absl::string_view(text, len));
+        // Line-canonical: each line is encoded on its own and each '\n' is the byte
+        // piece <0x0A>. No piece holds a newline, so this is a segmentation the model
+        // could pick anyway; it makes encode(a + "\n" + b) equal encode(a), <0x0A>,
+        // encode(b), so a text encoded whole or in pieces cut at newlines gives the
+        // same ids. (Over a whole book, sentencepiece's Viterbi breaks exact score ties
+        // by the rounding of the path score so far: "caution" came out as ca|ut|ion or
+        // c|au|tion depending on what preceded it.)
+        const std::string_view all(text, len);
         std::vector<Piece> pieces;
-        pieces.reserve(encoded.pieces_size());
-        for (size_t i = 0; i < encoded.pieces_size(); ++i) {
-            const auto piece = encoded.pieces(static_cast<int>(i));
-            pieces.push_back(Piece{static_cast<int32_t>(piece.id()), piece.begin(), piece.end()});
+        pieces.reserve(len / 3 + 16);
+        size_t lineBegin = 0;
+        while (lineBegin < len) {
+            const size_t newline = std::min(all.find('\n', lineBegin), len);
+            if (newline > lineBegin) {
+                std::vector<Piece> linePieces = encodeLine(*spm, all.substr(lineBegin, newline - lineBegin));
+                for (Piece& p : linePieces) {
+                    p.begin += static_cast<uint32_t>(lineBegin);
+                    p.end += static_cast<uint32_t>(lineBegin);
+                }
+                pieces.insert(pieces.end(), linePieces.begin(), linePieces.end());
+            }
+            if (newline < len) {
+                const auto at = static_cast<uint32_t>(newline);
+                pieces.push_back(Piece{spm->newlineId, at, at + 1});
+            }
+            lineBegin = newline + 1;
         }
-        tileSpans(*spm, pieces, static_cast<uint32_t>(len));
         const size_t n = std::min(cap, pieces.size());
         for (size_t i = 0; i < n; ++i) {
             ids[i] = pieces[i].id;

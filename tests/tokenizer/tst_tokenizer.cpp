@@ -8,6 +8,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -79,6 +80,8 @@ private Q_SLOTS:
     void spansOfWholeChapter();
     void newlineIsOneByteToken();
     void multiByteFallbackGetsOneByteEach();
+    void encodingIsChunkInvariantAtNewlines();
+    void invalidUtf8StillTiles();
     void digitsAreSplit();
     void controlSymbolsNeverComeFromText();
     void decodeRejectsOutOfRangeIds();
@@ -88,6 +91,7 @@ private Q_SLOTS:
     void truncatedModel();
     void missingModule();
     void moduleWithoutApi();
+    void moduleOfAnotherAbiVersion();
     void notASharedObject();
     void pathLookupHonoursEnvironment();
     void concurrentEncodeAndDecode();
@@ -254,6 +258,56 @@ void TokenizerTest::multiByteFallbackGetsOneByteEach()
     }
 }
 
+void TokenizerTest::encodingIsChunkInvariantAtNewlines()
+{
+    // Encoding in pieces cut at newlines (as a resumable ingest does) gives the ids of
+    // encoding the whole text: the module encodes line by line.
+    const std::string chapter = readFile(kChapterPath);
+    const std::vector<mm::TokenSpan> whole = m_tokenizer->encodeWithSpans(chapter);
+    for (const size_t linesPerChunk : {1u, 2u, 7u, 50u}) {
+        std::vector<mm::TokenSpan> pieced;
+        size_t chunkBegin = 0;
+        while (chunkBegin < chapter.size()) {
+            size_t chunkEnd = chunkBegin;
+            for (size_t line = 0; line < linesPerChunk && chunkEnd < chapter.size(); ++line)
+                chunkEnd = std::min(chapter.find('\n', chunkEnd), chapter.size()) + 1;
+            chunkEnd = std::min(chunkEnd, chapter.size());
+            for (mm::TokenSpan span :
+                 m_tokenizer->encodeWithSpans(std::string_view(chapter).substr(chunkBegin, chunkEnd - chunkBegin))) {
+                span.begin += uint32_t(chunkBegin);
+                span.end += uint32_t(chunkBegin);
+                pieced.push_back(span);
+            }
+            chunkBegin = chunkEnd;
+        }
+        QCOMPARE(pieced.size(), whole.size());
+        for (size_t i = 0; i < whole.size(); ++i) {
+            QVERIFY2(pieced[i].id == whole[i].id && pieced[i].begin == whole[i].begin &&
+                         pieced[i].end == whole[i].end,
+                     qPrintable(QString("%1 lines a chunk: token %2 differs").arg(linesPerChunk).arg(i)));
+        }
+    }
+}
+
+void TokenizerTest::invalidUtf8StillTiles()
+{
+    // Invalid UTF-8 is read as U+FFFD (sentencepiece's normaliser): its three byte pieces
+    // share the one bad byte (two empty spans, the last covers it); decode gives U+FFFD.
+    const std::string text = "ab\xFF" "cd";
+    const std::vector<mm::TokenSpan> spans = m_tokenizer->encodeWithSpans(text);
+    uint32_t cursor = 0;
+    for (const mm::TokenSpan& span : spans) {
+        QCOMPARE(span.begin, cursor);
+        QVERIFY(span.end >= span.begin);
+        cursor = span.end;
+    }
+    QCOMPARE(size_t(cursor), text.size());
+    std::vector<int32_t> ids;
+    for (const mm::TokenSpan& span : spans)
+        ids.push_back(span.id);
+    QCOMPARE(m_tokenizer->decode(ids), std::string("ab\xEF\xBF\xBD" "cd"));
+}
+
 void TokenizerTest::digitsAreSplit()
 {
     const std::string text = "In 1848 he paid 31415926 pounds, 0.75 each; 2024!";
@@ -338,6 +392,15 @@ void TokenizerTest::moduleWithoutApi()
     const std::string module = MEMMAMBA_TEST_NOT_SPM_MODULE;
     const std::string error = errorOfLoad(mm::defaultTokenizerModelPath(), module);
     QVERIFY2(error.find("tokenizer module " + module + " lacks the function mm_spm_") !=
+                 std::string::npos,
+             error.c_str());
+}
+
+void TokenizerTest::moduleOfAnotherAbiVersion()
+{
+    const std::string module = MEMMAMBA_TEST_WRONG_ABI_MODULE;
+    const std::string error = errorOfLoad(mm::defaultTokenizerModelPath(), module);
+    QVERIFY2(error.find("tokenizer module " + module + " has ABI version 999, this program needs") !=
                  std::string::npos,
              error.c_str());
 }
