@@ -9,6 +9,6 @@ grep -qx '/.gpu-debs/' .git/info/exclude 2>/dev/null || echo '/.gpu-debs/' >> .g
 mkdir -p .gpu-debs && cd .gpu-debs
 apt-get download -q \
   libqt6core6 libqt6test6 libqt6concurrent6 qt6-base-dev qt6-base-dev-tools qmake6 qmake6-bin \
-  libicu72 libdouble-conversion3 libb2-1 libpcre2-16-0 libglib2.0-0 libpcre2-8-0 \
+  libicu72 libdouble-conversion3 libb2-1 libpcre2-16-0 libglib2.0-0 libpcre2-8-0 libffi8 libmount1 libselinux1 libblkid1 \
   libsqlite3-dev nlohmann-json3-dev libzstd-dev 2>&1 | grep -v "^W: Download is performed unsandboxed" || true
 ls -la
