@@ -324,8 +324,10 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                         result.surprisal.push_back(kNoSurprisal);
                     if (predicted > 0) {
                         const at::Tensor target = ids.narrow(0, T - predicted, predicted).unsqueeze(1);
-                        const at::Tensor nll =
-                            -at::log_softmax(logits.narrow(0, 0, predicted), 1).gather(1, target).squeeze(1);
+                        // -log softmax(row)[target] = logsumexp(row) - row[target]: one pass
+                        // over the (T, V) logits instead of writing their log-softmax.
+                        const at::Tensor rowsUsed = logits.narrow(0, 0, predicted);
+                        const at::Tensor nll = at::logsumexp(rowsUsed, 1) - rowsUsed.gather(1, target).squeeze(1);
                         const float* p = nll.contiguous().data_ptr<float>();
                         result.surprisal.insert(result.surprisal.end(), p, p + predicted);
                     }

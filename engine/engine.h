@@ -52,7 +52,7 @@ struct ReadOptions {
     bool logits = false;      ///< fill ReadResult::logits (tokens x vocab floats: large)
     /// Tokens processed per forward pass: bounds memory for long inputs; results do not
     /// depend on it. Cancel and progress are checked between segments.
-    int64_t segmentTokens = 2048;
+    int64_t segmentTokens = 1024;
     const std::atomic<bool>* cancel = nullptr;                        ///< set to stop early
     std::function<void(int64_t done, int64_t total)> onProgress;      ///< after each segment
     std::function<void(const NoteEvent&)> onNote;                     ///< each pool insertion

@@ -4,6 +4,7 @@
 #include "engine/util/sha256.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 
@@ -232,6 +233,17 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     const int64_t T = u.size(0), E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
     const at::Tensor xz = dense(u, w.in_proj);  // (T, 2E)
     const at::Tensor xi = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
+    const at::Tensor A = -at::exp(w.A_log);  // (E, N)
+    if (!c10::GradMode::is_enabled() && u.device().is_cpu() && u.scalar_type() == at::kFloat) {
+        // Reading on the CPU: convolution + SiLU in one pass, softplus and the output
+        // gate fused into the scan (fewer passes over (T, E) than the op-by-op path below).
+        const at::Tensor xc = convSiluInference(xi, conv, w.conv_w, w.conv_b);  // (T, E)
+        const at::Tensor xdbl = dense(xc, w.x_proj);                          // (T, R + 2N)
+        const at::Tensor deltaRaw = dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b);  // (T, E)
+        const at::Tensor y = selectiveScanGatedInference(xc, deltaRaw, A, xdbl.narrow(1, R, N), xdbl.narrow(1, R + N, N),
+                                                         w.D, z, ssm);
+        return dense(y, w.out_proj);
+    }
     // Causal depthwise convolution as K shifted multiply-adds over (T, E): cheaper than
     // conv1d with E groups on the CPU, and it continues from the carried inputs.
     const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
@@ -244,7 +256,6 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
     const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (T, E)
     const at::Tensor B = xdbl.narrow(1, R, N).contiguous(), C = xdbl.narrow(1, R + N, N).contiguous();
-    const at::Tensor A = -at::exp(w.A_log);  // (E, N)
     ScanResult scan = selectiveScan(xc, delta, A, B, C, w.D, ssm);
     ssm = scan.h_last;
     return dense(scan.y * at::silu(z), w.out_proj);

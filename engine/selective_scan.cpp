@@ -1,8 +1,8 @@
-// CPU selective scan: forward and backward loops, and the torch-op reference.
-// Built with -O3 (engine/CMakeLists.txt) so the inner loops over a block of channels
-// vectorise; the float forward is compiled twice (AVX2+FMA and baseline x86-64) and picked
-// at load time, so one binary runs everywhere and is fast where AVX2 exists.
+// The selective scan on tensors: the CPU loops of engine/cpu_kernels.h behind an autograd
+// Function and at::parallel_for, the fused inference variants, and the torch-op reference.
 #include "engine/selective_scan.h"
+
+#include "engine/cpu_kernels.h"
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -10,172 +10,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 namespace mm::engine {
 
 namespace {
 
-// Channels handled together: the inner loops run over a block of kBlock channels, which
-// are contiguous in (T, E) rows, so they vectorise without reductions.
+// Channels per parallel work item: the float kernel's vector block.
 constexpr int64_t kBlock = 16;
-
-// exp for float, branch-free so that it vectorises: Cephes' expf polynomial (max relative
-// error about 2e-7 on the clamped range), 2^n built in the exponent bits.
-inline __attribute__((always_inline)) float fastExp(float x)
-{
-    x = std::min(88.0f, std::max(-87.0f, x));
-    const float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-    const float n = (x * 1.44269504088896341f + kMagic) - kMagic;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float e = p * r * r + r + 1.0f;
-    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return e * scale;
-}
-inline __attribute__((always_inline)) double fastExp(double x) { return std::exp(x); }
-
-struct ScanDims {
-    int64_t T, E, N;
-};
-
-// Forward over channels [e0, e0 + W) for all T steps. At is A transposed for the block
-// (N, W); h (N, W) holds the running state.
-template <typename S, int W>
-inline __attribute__((always_inline)) void forwardBlock(const S* u, const S* delta, const S* A, const S* B,
-                                                        const S* C, const S* D, const S* h0, S* y, S* hLast,
-                                                        ScanDims dims, int64_t e0)
-{
-    const int64_t T = dims.T, E = dims.E, N = dims.N;
-    std::vector<S> At(N * W), h(N * W);
-    for (int64_t n = 0; n < N; ++n)
-        for (int w = 0; w < W; ++w) {
-            At[n * W + w] = A[(e0 + w) * N + n];
-            h[n * W + w] = h0[(e0 + w) * N + n];
-        }
-    S dBlock[W];
-    for (int w = 0; w < W; ++w)
-        dBlock[w] = D[e0 + w];
-    for (int64_t t = 0; t < T; ++t) {
-        const S* ut = u + t * E + e0;
-        const S* dt = delta + t * E + e0;
-        const S* Bt = B + t * N;
-        const S* Ct = C + t * N;
-        S acc[W], du[W];
-        for (int w = 0; w < W; ++w) {
-            acc[w] = dBlock[w] * ut[w];
-            du[w] = dt[w] * ut[w];
-        }
-        for (int64_t n = 0; n < N; ++n) {
-            const S b = Bt[n], c = Ct[n];
-            S* hn = h.data() + n * W;
-            const S* an = At.data() + n * W;
-            for (int w = 0; w < W; ++w) {
-                const S decay = fastExp(dt[w] * an[w]);
-                hn[w] = decay * hn[w] + du[w] * b;
-                acc[w] += c * hn[w];
-            }
-        }
-        S* yt = y + t * E + e0;
-        for (int w = 0; w < W; ++w)
-            yt[w] = acc[w];
-    }
-    for (int64_t n = 0; n < N; ++n)
-        for (int w = 0; w < W; ++w)
-            hLast[(e0 + w) * N + n] = h[n * W + w];
-}
-
-template <typename S>
-inline __attribute__((always_inline)) void forwardRange(const S* u, const S* delta, const S* A, const S* B,
-                                                        const S* C, const S* D, const S* h0, S* y, S* hLast,
-                                                        ScanDims dims, int64_t eBegin, int64_t eEnd)
-{
-    int64_t e = eBegin;
-    for (; e + kBlock <= eEnd; e += kBlock)
-        forwardBlock<S, kBlock>(u, delta, A, B, C, D, h0, y, hLast, dims, e);
-    for (; e < eEnd; ++e)
-        forwardBlock<S, 1>(u, delta, A, B, C, D, h0, y, hLast, dims, e);
-}
-
-__attribute__((target_clones("arch=haswell", "default"))) void forwardRangeF32(
-    const float* u, const float* delta, const float* A, const float* B, const float* C, const float* D,
-    const float* h0, float* y, float* hLast, ScanDims dims, int64_t eBegin, int64_t eEnd)
-{
-    forwardRange<float>(u, delta, A, B, C, D, h0, y, hLast, dims, eBegin, eEnd);
-}
-
-void forwardRangeImpl(const float* u, const float* delta, const float* A, const float* B, const float* C,
-                      const float* D, const float* h0, float* y, float* hLast, ScanDims dims, int64_t b,
-                      int64_t e)
-{
-    forwardRangeF32(u, delta, A, B, C, D, h0, y, hLast, dims, b, e);
-}
-void forwardRangeImpl(const double* u, const double* delta, const double* A, const double* B, const double* C,
-                      const double* D, const double* h0, double* y, double* hLast, ScanDims dims, int64_t b,
-                      int64_t e)
-{
-    forwardRange<double>(u, delta, A, B, C, D, h0, y, hLast, dims, b, e);
-}
-
-// Reverse recurrence for channel e. With g_t = dL/dh_t (from y_t and from h_{t+1}):
-//   dC_t += gy_t h_t;  dB_t += g_t delta_t u_t;  dA += g_t delta_t exp(delta_t A) h_{t-1}
-//   ddelta_t = g_t . (A exp(delta_t A) h_{t-1} + B_t u_t);  du_t = g_t . delta_t B_t + gy_t D
-//   dD += gy_t u_t;  g_{t-1} gets g_t exp(delta_t A)
-// dB and dC are summed over channels into this task's own buffers (T, N).
-template <typename S>
-void backwardChannel(const S* u, const S* delta, const S* A, const S* B, const S* C, const S* D, const S* h0,
-                     const S* gy, const S* ghLast, S* du, S* ddelta, S* dA, S* dBTask, S* dCTask, S* dD, S* dh0,
-                     ScanDims dims, int64_t e, std::vector<S>& hs)
-{
-    const int64_t T = dims.T, E = dims.E, N = dims.N;
-    const S* a = A + e * N;
-    // Recompute the states: hs (T + 1, N), hs[0] = h0.
-    hs.assign((T + 1) * N, S(0));
-    for (int64_t n = 0; n < N; ++n)
-        hs[n] = h0[e * N + n];
-    for (int64_t t = 0; t < T; ++t) {
-        const S dt = delta[t * E + e], x = u[t * E + e];
-        for (int64_t n = 0; n < N; ++n)
-            hs[(t + 1) * N + n] = std::exp(dt * a[n]) * hs[t * N + n] + dt * B[t * N + n] * x;
-    }
-    std::vector<S> g(N), gA(N, S(0));
-    for (int64_t n = 0; n < N; ++n)
-        g[n] = ghLast ? ghLast[e * N + n] : S(0);
-    S gD = 0;
-    for (int64_t t = T - 1; t >= 0; --t) {
-        const S dt = delta[t * E + e], x = u[t * E + e];
-        const S gyt = gy ? gy[t * E + e] : S(0);
-        gD += gyt * x;
-        S gu = gyt * D[e], gdelta = 0;
-        for (int64_t n = 0; n < N; ++n) {
-            const S hPrev = hs[t * N + n], hCur = hs[(t + 1) * N + n];
-            const S decay = std::exp(dt * a[n]);
-            const S gn = g[n] + gyt * C[t * N + n];
-            dCTask[t * N + n] += gyt * hCur;
-            dBTask[t * N + n] += gn * dt * x;
-            gA[n] += gn * dt * decay * hPrev;
-            gdelta += gn * (a[n] * decay * hPrev + B[t * N + n] * x);
-            gu += gn * dt * B[t * N + n];
-            g[n] = gn * decay;
-        }
-        du[t * E + e] = gu;
-        ddelta[t * E + e] = gdelta;
-    }
-    for (int64_t n = 0; n < N; ++n) {
-        dA[e * N + n] = gA[n];
-        dh0[e * N + n] = g[n];
-    }
-    dD[e] = gD;
-}
 
 void checkScanArgs(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A, const at::Tensor& B,
                    const at::Tensor& C, const at::Tensor& D, const at::Tensor& h0)
@@ -198,15 +40,15 @@ public:
     {
         u = u.contiguous(), delta = delta.contiguous(), A = A.contiguous(), B = B.contiguous();
         C = C.contiguous(), D = D.contiguous(), h0 = h0.contiguous();
-        const ScanDims dims{u.size(0), u.size(1), A.size(1)};
+        const cpu::ScanShape shape{u.size(0), u.size(1), A.size(1)};
         at::Tensor y = at::empty_like(u), hLast = at::empty_like(h0);
         AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_forward", [&] {
-            const int64_t blocks = (dims.E + kBlock - 1) / kBlock;
+            const int64_t blocks = (shape.E + kBlock - 1) / kBlock;
             at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-                forwardRangeImpl(u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
+                cpu::scanForward(u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
                                  B.data_ptr<scalar_t>(), C.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(),
-                                 h0.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), hLast.data_ptr<scalar_t>(),
-                                 dims, b0 * kBlock, std::min(dims.E, b1 * kBlock));
+                                 h0.data_ptr<scalar_t>(), nullptr, 0, false, y.data_ptr<scalar_t>(),
+                                 hLast.data_ptr<scalar_t>(), shape, b0 * kBlock, std::min(shape.E, b1 * kBlock));
             });
         });
         ctx->save_for_backward({u, delta, A, B, C, D, h0});
@@ -221,7 +63,7 @@ public:
                          &D = saved[5], &h0 = saved[6];
         const at::Tensor gy = grads[0].defined() ? grads[0].contiguous() : at::Tensor();
         const at::Tensor ghLast = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
-        const ScanDims dims{u.size(0), u.size(1), A.size(1)};
+        const cpu::ScanShape dims{u.size(0), u.size(1), A.size(1)};
         at::Tensor du = at::empty_like(u), ddelta = at::empty_like(delta), dA = at::empty_like(A);
         at::Tensor dD = at::empty_like(D), dh0 = at::empty_like(h0);
         // One (T, N) buffer pair per task, summed afterwards: channels of different tasks
@@ -239,7 +81,7 @@ public:
                     scalar_t* dBTask = dBTasks.data_ptr<scalar_t>() + task * dims.T * dims.N;
                     scalar_t* dCTask = dCTasks.data_ptr<scalar_t>() + task * dims.T * dims.N;
                     for (int64_t e = eBegin; e < eEnd; ++e)
-                        backwardChannel<scalar_t>(
+                        cpu::scanBackwardChannel<scalar_t>(
                             u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
                             B.data_ptr<scalar_t>(), C.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(),
                             h0.data_ptr<scalar_t>(), gyPtr, ghPtr, du.data_ptr<scalar_t>(),
@@ -288,6 +130,48 @@ ScanResult selectiveScanReference(const at::Tensor& u, const at::Tensor& delta, 
     }
     at::Tensor y = ys.empty() ? at::zeros_like(u) : at::cat(ys, 0);
     return {y, h};
+}
+
+at::Tensor selectiveScanGatedInference(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& A,
+                                       const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,
+                                       const at::Tensor& z, at::Tensor& h)
+{
+    checkScanArgs(u, deltaRaw, A, B, C, D, h);
+    TORCH_CHECK(u.device().is_cpu(), "selectiveScanGatedInference: tensors must be on the CPU");
+    TORCH_CHECK(z.sizes() == u.sizes() && z.stride(1) == 1, "selectiveScanGatedInference: z must be (T, E), rows contiguous");
+    const at::Tensor uc = u.contiguous(), dc = deltaRaw.contiguous(), Ac = A.contiguous(), Bc = B.contiguous();
+    const at::Tensor Cc = C.contiguous(), Dc = D.contiguous(), h0 = h.contiguous();
+    const cpu::ScanShape shape{u.size(0), u.size(1), A.size(1)};
+    at::Tensor y = at::empty_like(uc), hLast = at::empty_like(h0);
+    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_gated", [&] {
+        const int64_t blocks = (shape.E + kBlock - 1) / kBlock;
+        at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+            cpu::scanForward(uc.data_ptr<scalar_t>(), dc.data_ptr<scalar_t>(), Ac.data_ptr<scalar_t>(),
+                             Bc.data_ptr<scalar_t>(), Cc.data_ptr<scalar_t>(), Dc.data_ptr<scalar_t>(),
+                             h0.data_ptr<scalar_t>(), z.data_ptr<scalar_t>(), z.stride(0), true, y.data_ptr<scalar_t>(),
+                             hLast.data_ptr<scalar_t>(), shape, b0 * kBlock, std::min(shape.E, b1 * kBlock));
+        });
+    });
+    h = hLast;
+    return y;
+}
+
+at::Tensor convSiluInference(const at::Tensor& x, at::Tensor& state, const at::Tensor& w, const at::Tensor& bias)
+{
+    const int64_t T = x.size(0), E = x.size(1), K = w.size(2);
+    TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.stride(1) == 1,
+                "convSiluInference: x must be a CPU float (T, E) with contiguous rows");
+    TORCH_CHECK(state.sizes() == at::IntArrayRef({K - 1, E}), "convSiluInference: state must be (K-1, E)");
+    const at::Tensor st = state.contiguous(), wc = w.contiguous(), bc = bias.contiguous();
+    at::Tensor out = at::empty({T, E}, x.options());
+    at::parallel_for(0, T, 64, [&](int64_t t0, int64_t t1) {
+        cpu::convSilu(x.data_ptr<float>(), x.stride(0), st.data_ptr<float>(), wc.data_ptr<float>(),
+                      bc.data_ptr<float>(), out.data_ptr<float>(), T, E, K, t0, t1);
+    });
+    // The new state: the last K-1 inputs of cat(state, x).
+    state = T >= K - 1 ? x.narrow(0, T - (K - 1), K - 1).contiguous()
+                       : at::cat({st.narrow(0, T, K - 1 - T), x}, 0);
+    return out;
 }
 
 ScanResult selectiveScan(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A, const at::Tensor& B,

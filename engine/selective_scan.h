@@ -29,6 +29,19 @@ ScanResult selectiveScanReference(const at::Tensor& u, const at::Tensor& delta, 
                                   const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,
                                   const at::Tensor& h0, int64_t chunk = 16);
 
+/// Inference only (no autograd; reading runs under NoGradGuard), CPU float or double:
+/// the scan fused with the mixer's softplus and output gate: delta = softplus(deltaRaw),
+/// y = (C.h + D u) * silu(z), z (T, E) with any row stride (a view into in_proj's output).
+/// h: (E, N) in, the last state out.
+at::Tensor selectiveScanGatedInference(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& A,
+                                       const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,
+                                       const at::Tensor& z, at::Tensor& h);
+
+/// Inference only, CPU float: silu(causal depthwise conv1d(x)) continuing from state.
+/// x (T, E) with any row stride; state (K-1, E) in, the last K-1 inputs out; w (E, 1, K);
+/// bias (E) -> (T, E).
+at::Tensor convSiluInference(const at::Tensor& x, at::Tensor& state, const at::Tensor& w, const at::Tensor& bias);
+
 /// CPU tensors: selectiveScanCpu; other devices: selectiveScanReference.
 ScanResult selectiveScan(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A,
                          const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,

@@ -182,6 +182,15 @@ private slots:
         at::Tensor conv3 = at::zeros({K - 1, E}), ssm3 = at::zeros({E, N});
         const double errF = test::relativeError(expected, mixerSequence(wf.layers[0].mixer, c, u.to(at::kFloat), conv3, ssm3));
         QVERIFY2(errF < 1e-5, qPrintable(QString::number(errF)));
+        // Without autograd the CPU takes the fused path (conv + SiLU, gated scan): same result,
+        // also continuing from a carried state in two pieces.
+        at::NoGradGuard noGrad;
+        at::Tensor conv4 = at::zeros({K - 1, E}), ssm4 = at::zeros({E, N});
+        const at::Tensor first = mixerSequence(wf.layers[0].mixer, c, u.to(at::kFloat).narrow(0, 0, 2), conv4, ssm4);
+        const at::Tensor rest = mixerSequence(wf.layers[0].mixer, c, u.to(at::kFloat).narrow(0, 2, T - 2), conv4, ssm4);
+        const double errFused = test::relativeError(expected, at::cat({first, rest}, 0));
+        QVERIFY2(errFused < 1e-5, qPrintable(QString::number(errFused)));
+        QVERIFY(test::relativeError(ssm3, ssm4) < 1e-5 && test::relativeError(conv3, conv4) < 1e-6);
     }
 
     void noteBlockGradientsMatchFiniteDifferences()
