@@ -463,6 +463,54 @@ private slots:
         QCOMPARE(model->generate(s6, sample).tokens, model->generate(s7, sample).tokens);
     }
 
+    void cudaMatchesCpu()
+    {
+        // The CUDA sequence path (torch ops, the reference scan) against the CPU loops;
+        // states move between devices (same fingerprint). Skipped without a GPU.
+        if (!runtimeInfo().cudaAvailable)
+            QSKIP("no CUDA device");
+        auto cpuModel = test::perturbedModel(test::smallConfig(), 7);
+        auto gpuModel = Model::createRandom(test::smallConfig(), 7, "cuda");
+        std::vector<at::Tensor> weights;
+        engine::forEachParameter(cpuModel->impl().weights, cpuModel->impl().config,
+                                 [&](const std::string&, at::Tensor& t) { weights.push_back(t); });
+        size_t i = 0;
+        engine::forEachParameter(gpuModel->impl().weights, gpuModel->impl().config,
+                                 [&](const std::string&, at::Tensor& t) { t = weights[i++].to(t.device()); });
+        gpuModel->impl().fingerprint = engine::computeFingerprint(gpuModel->impl());
+        QCOMPARE(gpuModel->info().fingerprint, cpuModel->info().fingerprint);
+        QVERIFY(gpuModel->info().device.rfind("cuda", 0) == 0);
+
+        const auto tokens = test::randomTokens(2000, 64, 3);
+        ReadOptions opt;
+        opt.logits = true;
+        opt.segmentTokens = 4096;
+        State c = cpuModel->newState(), g = gpuModel->newState();
+        const ReadResult rc = cpuModel->read(c, tokens, opt), rg = gpuModel->read(g, tokens, opt);
+        const double err = relativeError(rc.logits, rg.logits);
+        qInfo("cuda vs cpu logits: %.3g", err);
+        QVERIFY2(err < 1e-4, qPrintable(QString::number(err)));
+
+        // Pieces and single tokens on the GPU agree with its one pass.
+        State gp = gpuModel->newState();
+        ReadResult pieces;
+        std::mt19937 rng(1);
+        for (size_t done = 0; done < tokens.size();) {
+            const size_t n = done >= 1900 ? 1 : std::min<size_t>(tokens.size() - done, 1 + rng() % 200);
+            const ReadResult r = gpuModel->read(gp, {tokens.begin() + done, tokens.begin() + done + n}, opt);
+            pieces.logits.insert(pieces.logits.end(), r.logits.begin(), r.logits.end());
+            done += n;
+        }
+        QVERIFY(relativeError(rg.logits, pieces.logits) < 1e-4);
+        QVERIFY(test::stateDifference(g.impl(), gp.impl()) >= 0);
+
+        // A state saved on the GPU continues on the CPU like the CPU's own.
+        State moved = cpuModel->loadState(gpuModel->saveState(g));
+        const auto more = test::randomTokens(300, 64, 4);
+        const ReadResult a = cpuModel->read(c, more, opt), b = cpuModel->read(moved, more, opt);
+        QVERIFY(relativeError(a.logits, b.logits) < 1e-4);
+    }
+
     void infoAndDefaultSize()
     {
         const ModelConfig c;  // the engine default
