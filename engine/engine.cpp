@@ -306,8 +306,17 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
             const at::Tensor ids = all.narrow(0, done, T);
             const at::Tensor prevHidden = work.last_hidden;  // (D) or undefined
             engine::ForwardTrace trace;
-            const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace)
-                                             : engine::forwardSequence(m, work, ids, &trace);  // (T, D)
+            trace.keep_layer_outputs = options.layerOutputs;
+            const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace, options.noPool)
+                                             : engine::forwardSequence(m, work, ids, &trace, options.noPool);  // (T, D)
+            if (options.layerOutputs) {
+                result.layerOutputs.resize(c.n_layer);
+                for (int64_t l = 0; l < c.n_layer; ++l) {
+                    const at::Tensor out = trace.layer_outputs[l].to(at::kCPU, at::kFloat).contiguous();
+                    const float* p = out.data_ptr<float>();
+                    result.layerOutputs[l].insert(result.layerOutputs[l].end(), p, p + out.numel());
+                }
+            }
             if (options.surprisal || options.logits) {
                 // Rows that predict this segment's tokens: the previous token's hidden
                 // state (if any) and all but the last of ours; the last row's logits are
@@ -420,7 +429,7 @@ GenerateResult Model::generate(State& state, const GenerateOptions& options) con
         const float* p = logits.data_ptr<float>();
         const int32_t token = sampleToken(std::vector<float>(p, p + logits.numel()), options, rng);
         engine::ModelState work = st;  // shallow: on an exception st keeps the tokens before
-        engine::forwardStep(m, work, token);
+        engine::forwardStep(m, work, token, nullptr, options.noPool);
         st = std::move(work);
         result.tokens.push_back(token);
         if (options.onToken && !options.onToken(token)) {

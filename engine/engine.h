@@ -53,6 +53,11 @@ struct ReadOptions {
     /// Tokens processed per forward pass: bounds memory for long inputs; results do not
     /// depend on it. Cancel and progress are checked between segments.
     int64_t segmentTokens = 1024;
+    /// Ablation (memmamba eval --no-pool): the note pools are emptied at every step, so
+    /// every token reads empty pools (the note branch adds nothing); the rest of the model
+    /// is unchanged. The state's pools stay empty afterwards.
+    bool noPool = false;
+    bool layerOutputs = false;  ///< fill ReadResult::layerOutputs (layers x tokens x d_model floats: large)
     const std::atomic<bool>* cancel = nullptr;                        ///< set to stop early
     std::function<void(int64_t done, int64_t total)> onProgress;      ///< after each segment
     std::function<void(const NoteEvent&)> onNote;                     ///< each pool insertion
@@ -68,6 +73,9 @@ struct ReadResult {
     std::vector<std::vector<float>> importance;  ///< [layer][token] score a_t; empty with notes off
     std::vector<NoteEvent> notes;                ///< in order of occurrence
     std::vector<float> logits;                   ///< [token][vocab]: row i predicts token i + 1
+    /// [layer][token * d_model + i]: the residual stream after each block (before the final
+    /// norm); only with ReadOptions::layerOutputs.
+    std::vector<std::vector<float>> layerOutputs;
 };
 
 enum class StopReason { MaxTokens, StopToken, Callback, Cancelled };
@@ -80,6 +88,7 @@ struct GenerateOptions {
     std::vector<int32_t> stopTokens;  ///< generation ends after emitting one of these
     std::function<bool(int32_t token)> onToken;  ///< streaming; return false to stop
     const std::atomic<bool>* cancel = nullptr;
+    bool noPool = false;  ///< the ablation of ReadOptions::noPool, for the generated tokens
 };
 
 struct GenerateResult {

@@ -323,7 +323,7 @@ at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, cons
 }
 
 at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at::Tensor& emb, ModelState& st,
-                        std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step)
+                        std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step, bool noPool)
 {
     const ModelConfig& c = m.config;
     const LayerWeights& lw = m.weights.layers[l];
@@ -338,6 +338,18 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     const NoteWeights& nw = lw.note;
     const at::Tensor hn = rmsNorm(h, nw.norm, c.norm_eps);
     const at::Tensor a = at::sigmoid(dense(hn, nw.score_w, nw.score_b)).squeeze(1);  // (T)
+    if (noPool) {
+        // Ablation: the pools emptied at every step. A token facing an empty pool reads
+        // c = 0 and both attentions add g * W_o 0 = 0, so the block's output is h.
+        ls.pool = PoolMeta(M);
+        ls.pool_values = at::zeros({M, r}, m.options);
+        ls.cand_values = at::zeros({0, r}, m.options);
+        snaps[l].values = at::zeros({1, M, r}, m.options);
+        snaps[l].mask = at::zeros({1, M}, m.options.dtype(at::kBool));
+        if (trace)
+            trace->scores[l] = a.detach().to(at::kCPU, at::kFloat).contiguous();
+        return h;
+    }
     const at::Tensor s = dense(at::cat({hn, emb}, 1), nw.summary);                   // (T, r)
     const at::Tensor notes = a.unsqueeze(1) * s;                                      // (T, r)
 
@@ -379,20 +391,25 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     return out;
 }
 
-at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace, bool step)
+at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace, bool step,
+                         bool noPool)
 {
     const ModelConfig& c = m.config;
     TORCH_CHECK(tokens.dim() == 1 && tokens.size(0) > 0, "forward: tokens must be a non-empty (T) tensor");
     if (trace) {
         trace->scores.assign(c.n_layer, at::Tensor());
         trace->insertions.assign(c.n_layer, {});
+        trace->layer_outputs.clear();
     }
     const at::Tensor ids = tokens.to(m.options.device(), at::kLong);
     const at::Tensor emb = m.weights.embedding.index_select(0, ids);  // (T, D)
     std::vector<PoolSnapshots> snaps(c.n_layer);
     at::Tensor x = emb;
-    for (int64_t l = 0; l < c.n_layer; ++l)
-        x = layerForward(m, l, x, emb, st, snaps, trace, step);
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        x = layerForward(m, l, x, emb, st, snaps, trace, step, noPool);
+        if (trace && trace->keep_layer_outputs)
+            trace->layer_outputs.push_back(x);
+    }
     const at::Tensor hidden = rmsNorm(x, m.weights.norm_f, c.norm_eps);  // (T, D)
     const int64_t T = tokens.size(0);
     st.position += T;
@@ -403,14 +420,14 @@ at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& token
 
 }  // namespace
 
-at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace)
+at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace, bool noPool)
 {
-    return forwardTokens(m, st, tokens, trace, false);
+    return forwardTokens(m, st, tokens, trace, false, noPool);
 }
 
-at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace)
+at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace, bool noPool)
 {
-    return forwardTokens(m, st, at::tensor({token}, at::TensorOptions().dtype(at::kLong)), trace, true);
+    return forwardTokens(m, st, at::tensor({token}, at::TensorOptions().dtype(at::kLong)), trace, true, noPool);
 }
 
 at::Tensor lmHead(const Model& m, const at::Tensor& hidden)

@@ -102,13 +102,18 @@ ModelState cloneState(const ModelState& s);
 struct ForwardTrace {
     std::vector<at::Tensor> scores;                        // per layer (T), importance a_t
     std::vector<std::vector<PoolInsertion>> insertions;    // per layer
+    bool keep_layer_outputs = false;                       // set by the caller to fill:
+    std::vector<at::Tensor> layer_outputs;                 // per layer (T, D), residual stream after the block
 };
 
 /// Sequence path: reads tokens (T, int64) at positions state.position.. into the state;
 /// returns the final-normed hidden states (T, D). Autograd flows through it when enabled.
-at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace = nullptr);
+/// noPool: the ablation of ReadOptions::noPool (pools emptied at every step, read as empty).
+at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace = nullptr,
+                           bool noPool = false);
 /// Step path: one token; same result as forwardSequence with T = 1 (up to rounding).
-at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace = nullptr);
+at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace = nullptr,
+                       bool noPool = false);
 
 /// Logits (T, V) from final-normed hidden states (T, D): the tied LM head.
 at::Tensor lmHead(const Model& m, const at::Tensor& hidden);
