@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <mutex>
@@ -25,6 +24,11 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
 
 namespace mm {
 
@@ -83,6 +87,19 @@ void finishModel(engine::Model& m, at::Device device)
     m.options = at::TensorOptions().dtype(at::kFloat).device(device);
     m.fingerprint = engine::computeFingerprint(m);
     engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
+}
+
+// mkdir -p with POSIX calls. Not std::filesystem: the pip LibTorch 2.x libraries export
+// their own std::filesystem symbols, and calls resolved to them crash.
+void makeDirectories(const std::string& dir)
+{
+    for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
+        const std::string part = dir.substr(0, slash);
+        if (!part.empty() && ::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+            throw EngineError(part + ": cannot create the model folder (" + std::strerror(errno) + ")");
+        if (slash == std::string::npos)
+            return;
+    }
 }
 
 // The first token of a document has no prediction: NaN marks it.
@@ -226,10 +243,7 @@ void Model::save(const std::string& dir, const std::string& dtype) const
         type = at::kFloat;
     else
         throw EngineError("Model::save: dtype must be bf16 or fp32, got '" + dtype + "'");
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw EngineError(dir + ": cannot create the model folder (" + ec.message() + ")");
+    makeDirectories(dir);
     std::map<std::string, at::Tensor> tensors;
     engine::forEachParameter(d->weights, d->config, [&](const std::string& name, at::Tensor& t) { tensors[name] = t; });
     try {
@@ -245,9 +259,8 @@ void Model::save(const std::string& dir, const std::string& dtype) const
         if (!out.flush())
             throw EngineError(tmp + ": write failed");
     }
-    std::filesystem::rename(tmp, configPath, ec);
-    if (ec)
-        throw EngineError(configPath + ": cannot replace (" + ec.message() + ")");
+    if (std::rename(tmp.c_str(), configPath.c_str()) != 0)
+        throw EngineError(configPath + ": cannot replace (" + std::strerror(errno) + ")");
 }
 
 State Model::newState() const

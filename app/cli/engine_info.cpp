@@ -4,7 +4,7 @@
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
 
-#include <filesystem>
+#include <fstream>
 
 namespace mm::cli {
 
@@ -29,7 +29,7 @@ nlohmann::json engineInfoJson(const std::string& modelDir, const std::string& de
     try {
         std::unique_ptr<Model> m;
         std::string dir = modelDir;
-        if (dir.empty() && std::filesystem::exists(shippedModelDir() + "/config.json"))
+        if (dir.empty() && std::ifstream(shippedModelDir() + "/config.json").good())
             dir = shippedModelDir();
         if (dir.empty()) {
             m = Model::createRandom("{}", 0, device);

@@ -8,6 +8,8 @@
 
 #include <QtTest>
 
+#include <c10/core/GradMode.h>
+
 #include <cmath>
 
 using namespace mm;
@@ -82,7 +84,7 @@ private slots:
             for (auto& l : leaves)
                 refGrads.push_back(l.grad());
         }
-        at::NoGradGuard noGrad;
+        c10::NoGradGuard noGrad;
         const double eps = 1e-6;
         for (size_t k = 0; k < inputs.size(); ++k) {
             at::Tensor& x = *inputs[k];
@@ -184,7 +186,7 @@ private slots:
         QVERIFY2(errF < 1e-5, qPrintable(QString::number(errF)));
         // Without autograd the CPU takes the fused path (conv + SiLU, gated scan): same result,
         // also continuing from a carried state in two pieces.
-        at::NoGradGuard noGrad;
+        c10::NoGradGuard noGrad;
         at::Tensor conv4 = at::zeros({K - 1, E}), ssm4 = at::zeros({E, N});
         const at::Tensor first = mixerSequence(wf.layers[0].mixer, c, u.to(at::kFloat).narrow(0, 0, 2), conv4, ssm4);
         const at::Tensor rest = mixerSequence(wf.layers[0].mixer, c, u.to(at::kFloat).narrow(0, 2, T - 2), conv4, ssm4);
@@ -217,7 +219,7 @@ private slots:
         };
         // The pools really are used: some tokens were noted.
         {
-            at::NoGradGuard ng;
+            c10::NoGradGuard ng;
             ModelState st = newState(m);
             ForwardTrace trace;
             forwardSequence(m, st, tokens, &trace);
@@ -234,7 +236,7 @@ private slots:
             "embedding.weight"};
         std::map<std::string, at::Tensor*> byName;
         forEachParameter(m.weights, m.config, [&](const std::string& n, at::Tensor& t) { byName[n] = &t; });
-        at::NoGradGuard noGrad;
+        c10::NoGradGuard noGrad;
         const double eps = 1e-6;
         for (const std::string& name : checked) {
             at::Tensor& p = *byName.at(name);
