@@ -7,6 +7,9 @@
 #ifdef MEMMAMBA_HAVE_ENGINE
 #include "engine_commands.h"
 #endif
+#ifdef MEMMAMBA_HAVE_EVAL
+#include "eval_commands.h"
+#endif
 
 #include <QCoreApplication>
 
@@ -26,13 +29,21 @@ const char* kUsage =
 #ifdef MEMMAMBA_HAVE_ENGINE
     "  bench ingest --tokens N [--device cpu|cuda|auto]  reading speed of the engine\n"
 #endif
+#ifdef MEMMAMBA_HAVE_EVAL
+    "  eval ppl|passkey|multikey|fidelity|speed [options]  the evaluation protocols (eval --help)\n"
+#endif
     "  --db PATH selects the library (default: the reader's own)\n";
 
 }  // namespace
 
 int main(int argc, char** argv)
 {
+#ifdef MEMMAMBA_HAVE_EVAL
+    // A QApplication (offscreen) only for `eval ... --plot`, which renders Qt Charts.
+    const std::unique_ptr<QCoreApplication> app = mm::cli::createApplication(argc, argv);
+#else
     QCoreApplication app(argc, argv);
+#endif
     // The same names as the GUI, so both find the same default library.
     QCoreApplication::setOrganizationName(QStringLiteral("MemMamba"));
     QCoreApplication::setApplicationName(QStringLiteral("MemMamba Reader"));
@@ -60,6 +71,15 @@ int main(int argc, char** argv)
              for (const QString& s : a.mid(1))
                  v.push_back(s.toStdString());
              return mm::cli::runBench(v);
+         }},
+#endif
+#ifdef MEMMAMBA_HAVE_EVAL
+        {QStringLiteral("eval"),
+         [](const QStringList& a) {
+             std::vector<std::string> v;
+             for (const QString& s : a.mid(1))
+                 v.push_back(s.toStdString());
+             return mm::cli::runEval(v);
          }},
 #endif
     };
