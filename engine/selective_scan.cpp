@@ -101,12 +101,7 @@ ScanResult selectiveScanCpu(const at::Tensor& u, const at::Tensor& delta, const 
 {
     checkScanArgs(u, delta, A, B, C, D, h0);
     TORCH_CHECK(u.device().is_cpu(), "selectiveScanCpu: tensors must be on the CPU");
-// GCC 13 with LibTorch 2.x reports a false -Warray-bounds inside custom_function.h's
-// std::vector<bool> handling when apply() is inlined here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
     auto out = ScanFunction::apply(u, delta, A, B, C, D, h0);
-#pragma GCC diagnostic pop
     return {out[0], out[1]};
 }
 

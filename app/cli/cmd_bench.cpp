@@ -84,6 +84,20 @@ BenchArgs parseArgs(std::vector<std::string> args)
     return b;
 }
 
+// The 1-minute load average at the start: other processes on the cores slow every
+// parallel region down (2 cores), so a figure is only comparable with its load.
+double loadAverage()
+{
+    std::FILE* f = std::fopen("/proc/loadavg", "r");
+    double load = -1;
+    if (f) {
+        if (std::fscanf(f, "%lf", &load) != 1)
+            load = -1;
+        std::fclose(f);
+    }
+    return load;
+}
+
 double peakRssMb()
 {
     rusage usage{};
@@ -122,6 +136,7 @@ int runBench(const std::vector<std::string>& args)
             model->read(warm, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min<int64_t>(b.tokens, 256)));
         }
 
+        const double loadBefore = loadAverage();
         State state = model->newState();
         const int64_t piece = b.piece > 0 ? b.piece : b.tokens;
         const auto start = std::chrono::steady_clock::now();
@@ -151,6 +166,7 @@ int runBench(const std::vector<std::string>& args)
             {"device", info.device},
             {"threads", runtimeInfo().threads},
             {"piece", piece},
+            {"loadavg_1m_before", loadBefore},
             {"note_insertions", notes},
             {"config",
              {{"d_model", config.at("d_model")},
