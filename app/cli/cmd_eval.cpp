@@ -9,7 +9,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -191,7 +190,7 @@ std::unique_ptr<Model> loadModel(const EvalArgs& a)
     std::string dir = a.modelDir;
     if (dir.empty()) {
         dir = resourceDir() + "/models/default";
-        if (!std::filesystem::exists(dir + "/config.json"))
+        if (!std::ifstream(dir + "/config.json").good())
             throw std::runtime_error("no shipped model exists yet (" + dir +
                                      "): pass --model DIR, or --random for a randomly initialised model");
     }

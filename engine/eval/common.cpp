@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <dirent.h>
+#include <sys/stat.h>
 
 namespace mm::eval {
 
@@ -103,23 +105,32 @@ uint64_t caseSeed(uint64_t seed, std::initializer_list<uint64_t> parts)
 
 std::vector<std::string> listBookFiles(const std::vector<std::string>& pathsOrDirs)
 {
-    namespace fs = std::filesystem;
+    // POSIX, not std::filesystem: pip LibTorch 2.x exports its own std::filesystem symbols
+    // and calls resolved to them crash (see engine/engine.cpp).
     std::vector<std::string> files;
     for (const std::string& p : pathsOrDirs) {
-        std::error_code ec;
-        if (fs::is_directory(p, ec)) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0)
+            throw std::runtime_error(p + ": no such file or directory");
+        if (S_ISDIR(st.st_mode)) {
             std::vector<std::string> inDir;
-            for (const auto& e : fs::directory_iterator(p, ec)) {
-                const std::string ext = e.path().extension().string();
-                if (e.is_regular_file() && ext == ".txt")
-                    inDir.push_back(e.path().string());
+            if (DIR* d = ::opendir(p.c_str())) {
+                while (const dirent* e = ::readdir(d)) {
+                    const std::string name = e->d_name;
+                    const std::string path = p + (p.back() == '/' ? "" : "/") + name;
+                    struct stat fs {};
+                    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".txt") == 0 &&
+                        ::stat(path.c_str(), &fs) == 0 && S_ISREG(fs.st_mode))
+                        inDir.push_back(path);
+                }
+                ::closedir(d);
+            } else {
+                throw std::runtime_error(p + ": cannot list the directory");
             }
             std::sort(inDir.begin(), inDir.end());
             files.insert(files.end(), inDir.begin(), inDir.end());
-        } else if (fs::is_regular_file(p, ec)) {
-            files.push_back(p);
         } else {
-            throw std::runtime_error(p + ": no such file or directory");
+            files.push_back(p);
         }
     }
     if (files.empty())
@@ -137,7 +148,7 @@ std::vector<Book> loadBooks(const std::vector<std::string>& files, const Tokeniz
         std::ostringstream s;
         s << in.rdbuf();
         Book b;
-        b.name = std::filesystem::path(f).filename().string();
+        b.name = f.substr(f.find_last_of('/') == std::string::npos ? 0 : f.find_last_of('/') + 1);
         b.tokens = tok.encode(s.str());
         if (ctx.progress)
             ctx.progress("book " + b.name + ": " + std::to_string(b.tokens.size()) + " tokens");
