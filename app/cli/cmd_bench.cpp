@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <stdexcept>
@@ -23,6 +24,7 @@ struct BenchArgs {
     int64_t piece = 0;  // 0 = one read of all tokens
     std::string modelDir;
     uint64_t seed = 1;
+    int64_t threads = 0;  // 0 = the engine's default (all cores)
 };
 
 struct BadArgs : std::runtime_error {
@@ -49,7 +51,7 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--model DIR]'");
+                      "[--piece N] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -64,6 +66,8 @@ BenchArgs parseArgs(std::vector<std::string> args)
             b.tokens = positiveInteger(a, value());
         else if (a == "--piece")
             b.piece = positiveInteger(a, value());
+        else if (a == "--threads")
+            b.threads = positiveInteger(a, value());
         else if (a == "--seed")
             b.seed = static_cast<uint64_t>(positiveInteger(a, value()));
         else if (a == "--model")
@@ -116,6 +120,8 @@ int runBench(const std::vector<std::string>& args)
         std::fprintf(stderr, "memmamba bench: %s\n", e.what());
         return 2;
     }
+    if (b.threads > 0)  // read by the engine when it first starts LibTorch
+        setenv("MEMMAMBA_THREADS", std::to_string(b.threads).c_str(), 1);
     try {
         std::unique_ptr<Model> model =
             b.modelDir.empty()

@@ -17,7 +17,7 @@ namespace mm::cli {
 nlohmann::json engineInfoJson(const std::string& modelDir, const std::string& device);
 
 /// `memmamba bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off]
-/// [--piece N] [--model DIR] [--seed S]` (args after "bench"; a leading "bench" is
+/// [--piece N] [--model DIR] [--threads N] [--seed S]` (args after "bench"; a leading "bench" is
 /// skipped). Prints one summary line, or one JSON object with --json; progress on stderr.
 /// Returns 0, or 2 after one line on stderr for bad arguments, 1 for engine errors.
 int runBench(const std::vector<std::string>& args);

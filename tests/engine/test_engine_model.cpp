@@ -416,7 +416,9 @@ private slots:
         GenerateOptions greedy;
         greedy.maxTokens = 12;
         State s1 = prompt.clone(), s2 = prompt.clone();
+        const int threads = runtimeInfo().threads;
         const GenerateResult g1 = model->generate(s1, greedy), g2 = model->generate(s2, greedy);
+        QCOMPARE(runtimeInfo().threads, threads);  // generation runs on one thread, then restores
         QCOMPARE(g1.tokens.size(), size_t(12));
         QCOMPARE(g1.tokens, g2.tokens);
         QVERIFY(g1.reason == StopReason::MaxTokens);
