@@ -14,7 +14,7 @@ LibraryWorker::~LibraryWorker() = default;
 
 storage::Database* LibraryWorker::databaseFor(const QString& action)
 {
-    if (!m_db)
+    if (!m_db && !m_openFailed)
         emit errorOccurred(tr("Cannot %1: the library database is not open.").arg(action));
     return m_db.get();
 }
@@ -23,9 +23,11 @@ void LibraryWorker::openDatabase(const QString& path)
 {
     try {
         m_db = std::make_unique<storage::Database>(path);
+        m_openFailed = false;
         emit databaseOpened(m_db->path());
     } catch (const std::exception& e) {
         m_db.reset();
+        m_openFailed = true;
         emit databaseFailed(QString::fromUtf8(e.what()));
     }
 }

@@ -49,6 +49,7 @@ private:
 
     std::unique_ptr<storage::Database> m_db;
     const std::atomic_bool* m_cancel;
+    bool m_openFailed = false;  ///< reported once by databaseFailed; later requests stay quiet
 };
 
 }  // namespace mm::ui

@@ -237,15 +237,16 @@ void MainWindow::openDocument(qint64 docId)
     m_service->openDocument(docId);
 }
 
-void MainWindow::showSearchHit(const storage::SearchHit& hit)
+void MainWindow::showSearchHit(const storage::SearchHit& hit, const QStringList& highlightTerms)
 {
     if (hit.docId == m_openDocId && m_reader->hasText()) {
         m_pendingHit.reset();
-        m_reader->highlightPassage(hit.charStart, hit.charEnd, SearchPanel::markedTerms(hit.snippet));
+        m_reader->highlightPassage(hit.charStart, hit.charEnd, highlightTerms);
         emit documentShown(hit.docId);
         return;
     }
     m_pendingHit = hit;
+    m_pendingHitTerms = highlightTerms;
     openDocument(hit.docId);
 }
 
@@ -267,7 +268,7 @@ void MainWindow::onDocumentOpened(const OpenedDocument& document)
     if (m_pendingHit && m_pendingHit->docId == docId) {
         const storage::SearchHit hit = *m_pendingHit;
         m_pendingHit.reset();
-        m_reader->highlightPassage(hit.charStart, hit.charEnd, SearchPanel::markedTerms(hit.snippet));
+        m_reader->highlightPassage(hit.charStart, hit.charEnd, m_pendingHitTerms);
     }
     updatePositionLabel(m_reader->position());
     emit documentShown(docId);

@@ -50,7 +50,7 @@ public slots:
     /// Imports every supported file under `folder` into a collection named after it.
     void importFolder(const QString& folder);
     void openDocument(qint64 docId);
-    void showSearchHit(const mm::storage::SearchHit& hit);
+    void showSearchHit(const mm::storage::SearchHit& hit, const QStringList& highlightTerms);
     void chooseFilesToImport();
     void chooseFolderToImport();
 
@@ -91,6 +91,7 @@ private:
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived
     QString m_openTitle;
     std::optional<storage::SearchHit> m_pendingHit;
+    QStringList m_pendingHitTerms;
 };
 
 }  // namespace mm::ui

@@ -49,7 +49,13 @@ ReadingView::ReadingView(QWidget* parent) : QPlainTextEdit(parent)
     setPalette(pal);
     setAutoFillBackground(true);
 
-    connect(verticalScrollBar(), &QScrollBar::valueChanged, this, [this] { emitPositionIfChanged(); });
+    connect(verticalScrollBar(), &QScrollBar::valueChanged, this, [this] {
+        if (!m_scrollingProgrammatically && hasText() && !m_pendingPosition) {
+            m_anchor = position();
+            m_anchorFromTop = 0.0;
+        }
+        emitPositionIfChanged();
+    });
 }
 
 int ReadingView::toUtf16(qint64 codePoint) const
@@ -83,11 +89,13 @@ void ReadingView::setReflow(bool on)
     m_reflow = on;
     if (!hasText())
         return;
-    const qint64 keep = position();
-    const auto highlights = extraSelections();
+    const qint64 keep = m_anchor;
+    const double keepFromTop = m_anchorFromTop;
+    m_scrollingProgrammatically = true;
     setPlainText(m_reflow ? reflowForDisplay(m_source) : m_source);
-    setExtraSelections(highlights);
-    scrollToPosition(keep, 0.0);
+    m_scrollingProgrammatically = false;
+    setExtraSelections({});  // their cursors belonged to the replaced text
+    scrollToPosition(keep, keepFromTop);
 }
 
 qint64 ReadingView::position() const
@@ -135,6 +143,8 @@ void ReadingView::scrollToPosition(qint64 position, double fromTop)
         return;
     }
     m_pendingPosition.reset();
+    m_anchor = position;
+    m_anchorFromTop = fromTop;
     const int utf16 = toUtf16(position);
     const QTextBlock block = document()->findBlock(utf16);
     if (!block.isValid())
@@ -146,7 +156,9 @@ void ReadingView::scrollToPosition(qint64 position, double fromTop)
         line += layout->lineForTextPosition(utf16 - block.position()).lineNumber();
     const int visibleLines = qMax(1, viewport()->height() / fontMetrics().lineSpacing());
     const int target = qMax(0, line - int(visibleLines * qBound(0.0, fromTop, 1.0)));
+    m_scrollingProgrammatically = true;
     verticalScrollBar()->setValue(target);
+    m_scrollingProgrammatically = false;
     emitPositionIfChanged();
 }
 
@@ -166,11 +178,16 @@ void ReadingView::highlightPassage(qint64 start, qint64 end, const QStringList& 
     selections << passage;
 
     const QString passageText = m_source.mid(from, to - from);
-    int firstTerm = -1;
+    int focusOffset = -1;  // first match of the earliest term in `terms` that matches
     for (const QString& term : terms) {
-        if (term.trimmed().isEmpty())
+        const QStringList words = term.split(QRegularExpression(QStringLiteral("\\s+")), Qt::SkipEmptyParts);
+        if (words.isEmpty())
             continue;
-        const QRegularExpression pattern(QStringLiteral("\\b%1\\b").arg(QRegularExpression::escape(term)),
+        QStringList escaped;
+        for (const QString& word : words)
+            escaped << QRegularExpression::escape(word);
+        // Words of a phrase may be split by a line break in the text.
+        const QRegularExpression pattern(QStringLiteral("\\b%1\\b").arg(escaped.join(QStringLiteral("\\s+"))),
                                          QRegularExpression::CaseInsensitiveOption);
         auto it = pattern.globalMatch(passageText);
         while (it.hasNext()) {
@@ -181,13 +198,13 @@ void ReadingView::highlightPassage(qint64 start, qint64 end, const QStringList& 
             hit.cursor.setPosition(from + int(match.capturedEnd()), QTextCursor::KeepAnchor);
             hit.format.setBackground(kTermHighlight);
             selections << hit;
-            if (firstTerm < 0 || match.capturedStart() < firstTerm)
-                firstTerm = int(match.capturedStart());
+            if (focusOffset < 0)
+                focusOffset = int(match.capturedStart());
         }
     }
     setExtraSelections(selections);
 
-    const int focus = from + qMax(0, firstTerm);
+    const int focus = from + qMax(0, focusOffset);
     QTextCursor cursor(document());
     cursor.setPosition(focus);
     setTextCursor(cursor);
@@ -213,15 +230,15 @@ void ReadingView::updateColumnMargins()
 
 void ReadingView::resizeEvent(QResizeEvent* event)
 {
-    // A new width rewraps the text: keep the same first character at the top.
-    const bool keep = hasText() && !m_pendingPosition && isVisible();
-    const qint64 kept = keep ? position() : 0;
+    // A new width rewraps the text: bring the anchor back to where it was in the view.
+    m_scrollingProgrammatically = true;
     QPlainTextEdit::resizeEvent(event);
     updateColumnMargins();
+    m_scrollingProgrammatically = false;
     if (m_pendingPosition)
         applyPendingScroll();
-    else if (keep)
-        scrollToPosition(kept, 0.0);
+    else if (hasText() && isVisible())
+        scrollToPosition(m_anchor, m_anchorFromTop);
 }
 
 void ReadingView::showEvent(QShowEvent* event)

@@ -33,8 +33,9 @@ public:
 
     /// Scrolls so the line holding `position` is `fromTop` (0..1) down the view.
     void scrollToPosition(qint64 position, double fromTop = 0.0);
-    /// Highlights the passage [start, end) and, inside it, each of `terms`; puts the
-    /// cursor on the first term (else the passage start) and scrolls it into view.
+    /// Highlights the passage [start, end) and, inside it, each of `terms` (words or
+    /// phrases); puts the cursor on the first match of the first term that matches
+    /// (else the passage start) and scrolls it into view.
     void highlightPassage(qint64 start, qint64 end, const QStringList& terms);
     void clearHighlights();
 
@@ -63,6 +64,11 @@ private:
     storage::CodePointIndex m_index{QString()};
     bool m_reflow = true;
     std::optional<qint64> m_pendingPosition;  ///< applied once the view has a size
+    /// The place the reader is at, kept across rewrapping: set by scrollToPosition and
+    /// by the reader's own scrolling, never by a relayout, so resizes do not drift.
+    qint64 m_anchor = 0;
+    double m_anchorFromTop = 0.0;
+    bool m_scrollingProgrammatically = false;
     double m_pendingFromTop = 0.0;
     qint64 m_lastEmittedPosition = -1;
 };

@@ -56,7 +56,7 @@ SearchPanel::SearchPanel(QWidget* parent)
     auto activate = [this](const QModelIndex& index) {
         const int row = index.data(HitIndexRole).toInt();
         if (index.isValid() && row >= 0 && row < m_hits.size())
-            emit hitActivated(m_hits[row]);
+            emit hitActivated(m_hits[row], highlightTerms(m_requestedQuery, m_hits[row].snippet));
     };
     connect(m_results, &QListView::activated, this, activate);
     connect(m_results, &QListView::clicked, this, activate);
@@ -71,6 +71,25 @@ QStringList SearchPanel::markedTerms(const QString& snippet)
         const QString term = it.next().captured(1).trimmed();
         if (!term.isEmpty() && !terms.contains(term, Qt::CaseInsensitive))
             terms << term;
+    }
+    return terms;
+}
+
+QStringList SearchPanel::highlightTerms(const QString& query, const QString& snippet)
+{
+    static const QStringList common{
+        QStringLiteral("the"), QStringLiteral("and"), QStringLiteral("for"), QStringLiteral("with"),
+        QStringLiteral("that"), QStringLiteral("was"), QStringLiteral("had"), QStringLiteral("his"),
+        QStringLiteral("her"), QStringLiteral("not"), QStringLiteral("but"), QStringLiteral("are")};
+    static const QRegularExpression nonWord(QStringLiteral("[^\\w']+"));
+    QStringList terms;
+    const QString phrase = query.simplified();
+    if (phrase.contains(QLatin1Char(' ')))
+        terms << phrase;
+    const QStringList words = query.split(nonWord, Qt::SkipEmptyParts) + markedTerms(snippet);
+    for (const QString& word : words) {
+        if (word.size() >= 3 && !common.contains(word, Qt::CaseInsensitive) && !terms.contains(word, Qt::CaseInsensitive))
+            terms << word;
     }
     return terms;
 }

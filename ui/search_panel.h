@@ -29,6 +29,11 @@ public:
 
     /// The words FTS marked in a snippet ("a [brass] [telescope]" -> brass, telescope).
     static QStringList markedTerms(const QString& snippet);
+    /// What to highlight for a hit of `query`: the query as a phrase, then its words
+    /// and the snippet's marked words, leaving out short and very common words.
+    static QStringList highlightTerms(const QString& query, const QString& snippet);
+    /// The query whose results are shown.
+    QString shownQuery() const { return m_requestedQuery; }
 
 public slots:
     /// Puts `query` in the box and asks for it at once.
@@ -38,7 +43,7 @@ public slots:
 
 signals:
     void searchRequested(const QString& query);
-    void hitActivated(const mm::storage::SearchHit& hit);
+    void hitActivated(const mm::storage::SearchHit& hit, const QStringList& highlightTerms);
 
 private:
     void requestSearch();
