@@ -10,6 +10,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   libsqlite3-dev nlohmann-json3-dev libzstd-dev
+  libzip-dev libpugixml-dev libgumbo-dev qt6-pdf-dev qpdf clang libclang-rt-14-dev
   xvfb xauth imagemagick xz-utils
   fonts-dejavu-core
 )

@@ -55,10 +55,17 @@ constexpr const char* kDocumentSetStatusSql = "UPDATE documents SET status = ?2 
 constexpr const char* kDocumentSetTokensSql = "UPDATE documents SET tokens = ?2 WHERE id = ?1";
 constexpr const char* kDocumentDeleteSql = "DELETE FROM documents WHERE id = ?1";
 
-constexpr const char* kTextInsertSql = "INSERT INTO document_text(doc_id, text) VALUES (?1, ?2)";
-// substr() counts code points on TEXT, the unit of every stored offset.
-constexpr const char* kTextRangeSql =
-    "SELECT length(text), substr(text, ?2 + 1, ?3) FROM document_text WHERE doc_id = ?1";
+constexpr const char* kDocumentLengthSql = "SELECT characters FROM documents WHERE id = ?1";
+constexpr const char* kDocumentSetCharactersSql = "UPDATE documents SET characters = ?2 WHERE id = ?1";
+constexpr const char* kDocumentsAtPathSql =
+    "SELECT id FROM documents WHERE collection_id = ?1 AND source_path = ?2 ORDER BY id";
+// The passages tile the text, so a range is the passages that overlap it: from the one
+// holding ?2 (the last starting at or before it) up to the last starting before ?3.
+constexpr const char* kTextRangeSql = R"SQL(
+SELECT char_start, text FROM passages
+WHERE doc_id = ?1 AND char_start < ?3
+  AND char_start >= (SELECT coalesce(max(char_start), 0) FROM passages WHERE doc_id = ?1 AND char_start <= ?2)
+ORDER BY char_start)SQL";
 
 constexpr const char* kChapterInsertSql =
     "INSERT INTO chapters(doc_id, ordinal, title, char_offset) VALUES (?1, ?2, ?3, ?4)";
@@ -66,17 +73,17 @@ constexpr const char* kChaptersSql =
     "SELECT ordinal, title, char_offset FROM chapters WHERE doc_id = ?1 ORDER BY ordinal";
 
 constexpr const char* kPassageInsertSql = R"SQL(
-INSERT INTO passages(doc_id, ordinal, chapter_ordinal, char_start, char_end, text)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6))SQL";
+INSERT INTO passages(doc_id, ordinal, chapter_ordinal, char_start, char_end, text, page)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))SQL";
 constexpr const char* kPassagesSql = R"SQL(
-SELECT id, doc_id, ordinal, chapter_ordinal, char_start, char_end, text
+SELECT id, doc_id, ordinal, chapter_ordinal, char_start, char_end, text, coalesce(page, 0)
 FROM passages WHERE doc_id = ?1 ORDER BY ordinal)SQL";
 
 // ?1: an FTS5 query built by ftsPhraseQuery/ftsAllWordsQuery, never raw user text.
 constexpr const char* kSearchSql = R"SQL(
 SELECT p.id, p.doc_id, d.title, p.chapter_ordinal, coalesce(c.title, ''),
        p.char_start, p.char_end, p.text,
-       snippet(passages_fts, 0, '[', ']', '…', 16), bm25(passages_fts)
+       snippet(passages_fts, 0, '[', ']', '…', 16), bm25(passages_fts), coalesce(p.page, 0)
 FROM passages_fts
 JOIN passages p ON p.id = passages_fts.rowid
 JOIN documents d ON d.id = p.doc_id
@@ -110,6 +117,29 @@ std::string message(const QString& text)
 qint64 nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
+}
+
+/// Code points in a UTF-16 string: a surrogate pair counts once.
+qint64 codePointsIn(const QString& text)
+{
+    qint64 pairs = 0;
+    for (QChar c : text)
+        if (c.isHighSurrogate())
+            ++pairs;
+    return text.size() - pairs;
+}
+
+qint64 ensureCollectionIn(sqlite3* db, const QString& name)
+{
+    const QString trimmed = name.trimmed();
+    if (trimmed.isEmpty())
+        throw StorageError("a collection needs a name");
+    Statement(db, kCollectionInsertSql).bind(1, trimmed).bind(2, nowMs()).run();
+    Statement select(db, kCollectionIdSql);
+    select.bind(1, trimmed);
+    if (!select.step())
+        throw StorageError(message(QStringLiteral("collection '%1' vanished while being created").arg(trimmed)));
+    return select.int64(0);
 }
 
 DocumentRecord readDocument(const Statement& s)
@@ -231,18 +261,7 @@ struct Database::Impl {
 
     ~Impl() { sqlite3_close_v2(db); }
 
-    qint64 ensureCollection(const QString& name)
-    {
-        const QString trimmed = name.trimmed();
-        if (trimmed.isEmpty())
-            throw StorageError("a collection needs a name");
-        Statement(db, kCollectionInsertSql).bind(1, trimmed).bind(2, nowMs()).run();
-        Statement select(db, kCollectionIdSql);
-        select.bind(1, trimmed);
-        if (!select.step())
-            throw StorageError(message(QStringLiteral("collection '%1' vanished while being created").arg(trimmed)));
-        return select.int64(0);
-    }
+    qint64 ensureCollection(const QString& name) { return ensureCollectionIn(db, name); }
 
     void requireChange(qint64 docId)
     {
@@ -359,11 +378,18 @@ static void validateNewDocument(const NewDocument& doc, qint64 characters)
         if (p.charStart < previous || p.charEnd < p.charStart || p.charEnd > characters)
             throw StorageError(message(QStringLiteral("passage [%1, %2) overlaps another or lies outside the text of %3 characters")
                                            .arg(p.charStart).arg(p.charEnd).arg(characters)));
+        // Since schema version 2 the passages are the stored text: a gap would lose it.
+        if (p.charStart != previous)
+            throw StorageError(message(QStringLiteral("passage [%1, %2) leaves the text [%3, %1) in no passage")
+                                           .arg(p.charStart).arg(p.charEnd).arg(previous)));
         if (p.chapterIndex < -1 || p.chapterIndex >= doc.chapters.size())
             throw StorageError(message(QStringLiteral("passage [%1, %2) names chapter %3, which does not exist")
                                            .arg(p.charStart).arg(p.charEnd).arg(p.chapterIndex)));
         previous = p.charEnd;
     }
+    if (!doc.passages.isEmpty() && previous != characters)
+        throw StorageError(message(QStringLiteral("the passages end at %1 but the text has %2 characters")
+                                       .arg(previous).arg(characters)));
 }
 
 Database::AddResult Database::addDocument(const NewDocument& doc)
@@ -371,51 +397,144 @@ Database::AddResult Database::addDocument(const NewDocument& doc)
     const CodePointIndex index(doc.text);
     validateNewDocument(doc, index.codePointCount());
 
-    WriteTransaction transaction(d->db);
-    const qint64 collectionId = doc.collection.trimmed().isEmpty() ? 0 : d->ensureCollection(doc.collection);
-
-    Statement existing(d->db, kDocumentByHashSql);
-    existing.bind(1, doc.contentHash);
-    if (existing.step()) {
-        const qint64 docId = existing.int64(0);
-        if (collectionId > 0)
-            Statement(d->db, kDocumentSetCollectionSql).bind(1, docId).bind(2, collectionId).run();
-        transaction.commit();
-        return {docId, true};
-    }
-
-    Statement insert(d->db, kDocumentInsertSql);
-    if (collectionId > 0)
-        insert.bind(1, collectionId);
-    else
-        insert.bindNull(1);
-    insert.bind(2, doc.contentHash).bind(3, doc.title).bind(4, doc.author).bind(5, doc.format)
-        .bind(6, doc.sourcePath).bind(7, doc.bytes).bind(8, index.codePointCount()).bind(9, nowMs());
-    insert.run();
-    const qint64 docId = sqlite3_last_insert_rowid(d->db);
-
-    Statement(d->db, kTextInsertSql).bind(1, docId).bind(2, doc.text).run();
-
-    Statement chapter(d->db, kChapterInsertSql);
-    for (int i = 0; i < doc.chapters.size(); ++i) {
-        chapter.bind(1, docId).bind(2, i).bind(3, doc.chapters[i].title).bind(4, doc.chapters[i].charOffset);
-        chapter.run();
-        chapter.reset();
-    }
-
-    Statement passage(d->db, kPassageInsertSql);
-    for (int i = 0; i < doc.passages.size(); ++i) {
-        const PassageSpan& p = doc.passages[i];
+    DocumentWriter writer(*this, {doc.contentHash, doc.title, doc.author, doc.format, doc.sourcePath,
+                                  doc.bytes, doc.collection});
+    if (writer.alreadyPresent())
+        return writer.commit();
+    for (const ChapterRecord& c : doc.chapters)
+        writer.addChapter(c.title, c.charOffset);
+    if (doc.passages.isEmpty() && !doc.text.isEmpty())
+        writer.addPassage(doc.text, doc.chapters.isEmpty() ? -1 : 0);
+    for (const PassageSpan& p : doc.passages) {
         const qint64 from = index.toUtf16(p.charStart);
         const qint64 to = index.toUtf16(p.charEnd);
-        passage.bind(1, docId).bind(2, i).bind(3, p.chapterIndex).bind(4, p.charStart).bind(5, p.charEnd)
-            .bind(6, doc.text.mid(from, to - from));
-        passage.run();
-        passage.reset();
+        writer.addPassage(doc.text.mid(from, to - from), p.chapterIndex, p.page);
+    }
+    return writer.commit();
+}
+
+// ---- DocumentWriter
+
+struct DocumentWriter::Impl {
+    sqlite3* db;
+    WriteTransaction transaction;
+    qint64 docId = 0;
+    qint64 collectionId = 0;
+    bool alreadyPresent = false;
+    bool committed = false;
+    qint64 characters = 0;
+    int passageCount = 0;
+    QVector<qint64> chapterOffsets;
+    Statement chapterInsert;
+    Statement passageInsert;
+
+    explicit Impl(sqlite3* handle)
+        : db(handle), transaction(handle), chapterInsert(handle, kChapterInsertSql),
+          passageInsert(handle, kPassageInsertSql)
+    {
     }
 
-    transaction.commit();
-    return {docId, false};
+    void requireOpen() const
+    {
+        if (alreadyPresent || committed)
+            throw StorageError("cannot add to a document that is already stored");
+    }
+};
+
+DocumentWriter::DocumentWriter(Database& db, const Header& header) : d(std::make_unique<Impl>(db.handle()))
+{
+    if (header.contentHash.isEmpty())
+        throw StorageError("cannot add a document without a content hash");
+    d->collectionId = header.collection.trimmed().isEmpty() ? 0 : ensureCollectionIn(d->db, header.collection);
+
+    Statement existing(d->db, kDocumentByHashSql);
+    existing.bind(1, header.contentHash);
+    if (existing.step()) {
+        d->docId = existing.int64(0);
+        d->alreadyPresent = true;
+        return;
+    }
+    Statement insert(d->db, kDocumentInsertSql);
+    if (d->collectionId > 0)
+        insert.bind(1, d->collectionId);
+    else
+        insert.bindNull(1);
+    // characters is set by commit(), when the whole text has passed through.
+    insert.bind(2, header.contentHash).bind(3, header.title).bind(4, header.author).bind(5, header.format)
+        .bind(6, header.sourcePath).bind(7, header.bytes).bind(8, qint64(0)).bind(9, nowMs());
+    insert.run();
+    d->docId = sqlite3_last_insert_rowid(d->db);
+}
+
+DocumentWriter::~DocumentWriter() = default;
+
+bool DocumentWriter::alreadyPresent() const
+{
+    return d->alreadyPresent;
+}
+
+qint64 DocumentWriter::docId() const
+{
+    return d->docId;
+}
+
+qint64 DocumentWriter::characters() const
+{
+    return d->characters;
+}
+
+void DocumentWriter::addChapter(const QString& title, qint64 charOffset)
+{
+    d->requireOpen();
+    if (charOffset < 0 || (!d->chapterOffsets.isEmpty() && charOffset < d->chapterOffsets.last()))
+        throw StorageError(message(QStringLiteral("chapter '%1' has offset %2, out of order").arg(title).arg(charOffset)));
+    const int ordinal = d->chapterOffsets.size();
+    d->chapterInsert.bind(1, d->docId).bind(2, ordinal).bind(3, title).bind(4, charOffset);
+    d->chapterInsert.run();
+    d->chapterInsert.reset();
+    d->chapterOffsets.push_back(charOffset);
+}
+
+PassageSpan DocumentWriter::addPassage(const QString& text, int chapterIndex, int page)
+{
+    d->requireOpen();
+    if (chapterIndex < -1 || chapterIndex >= d->chapterOffsets.size())
+        throw StorageError(message(QStringLiteral("passage %1 names chapter %2, which does not exist")
+                                       .arg(d->passageCount).arg(chapterIndex)));
+    PassageSpan span;
+    span.charStart = d->characters;
+    span.charEnd = d->characters + codePointsIn(text);
+    span.chapterIndex = chapterIndex;
+    span.page = page;
+    d->passageInsert.bind(1, d->docId).bind(2, d->passageCount).bind(3, chapterIndex)
+        .bind(4, span.charStart).bind(5, span.charEnd).bind(6, text);
+    if (page > 0)
+        d->passageInsert.bind(7, page);
+    else
+        d->passageInsert.bindNull(7);
+    d->passageInsert.run();
+    d->passageInsert.reset();
+    ++d->passageCount;
+    d->characters = span.charEnd;
+    return span;
+}
+
+Database::AddResult DocumentWriter::commit()
+{
+    if (d->committed)
+        throw StorageError("the document was already committed");
+    if (d->alreadyPresent) {
+        if (d->collectionId > 0)
+            Statement(d->db, kDocumentSetCollectionSql).bind(1, d->docId).bind(2, d->collectionId).run();
+    } else {
+        if (!d->chapterOffsets.isEmpty() && d->chapterOffsets.last() > d->characters)
+            throw StorageError(message(QStringLiteral("a chapter starts at %1, after the end of the text (%2 characters)")
+                                           .arg(d->chapterOffsets.last()).arg(d->characters)));
+        Statement(d->db, kDocumentSetCharactersSql).bind(1, d->docId).bind(2, d->characters).run();
+    }
+    d->transaction.commit();
+    d->committed = true;
+    return {d->docId, d->alreadyPresent};
 }
 
 std::optional<DocumentRecord> Database::document(qint64 docId) const
@@ -448,19 +567,44 @@ QVector<DocumentRecord> Database::documents(qint64 collectionId) const
 
 QString Database::documentText(qint64 docId, qint64 from, qint64 to) const
 {
-    // Range checked against the stored length inside the same statement; a huge count
-    // for "to the end" keeps it a single query.
-    const qint64 count = to < 0 ? std::numeric_limits<int>::max() : to - from;
-    Statement s(d->db, kTextRangeSql);
-    s.bind(1, docId).bind(2, from).bind(3, std::max<qint64>(count, 0));
-    if (!s.step())
+    Statement length(d->db, kDocumentLengthSql);
+    length.bind(1, docId);
+    if (!length.step())
         throw StorageError(message(QStringLiteral("no document with id %1").arg(docId)));
-    const qint64 length = s.int64(0);
-    const qint64 end = to < 0 ? length : to;
-    if (from < 0 || from > end || end > length)
+    const qint64 characters = length.int64(0);
+    const qint64 end = to < 0 ? characters : to;
+    if (from < 0 || from > end || end > characters)
         throw StorageError(message(QStringLiteral("range [%1, %2) lies outside document %3 of %4 characters")
-                                       .arg(from).arg(to).arg(docId).arg(length)));
-    return s.text(1);
+                                       .arg(from).arg(to).arg(docId).arg(characters)));
+    if (from == end)
+        return {};
+
+    // The passages tile the text: join those overlapping the range, then cut it out.
+    Statement s(d->db, kTextRangeSql);
+    s.bind(1, docId).bind(2, from).bind(3, end);
+    QString joined;
+    qint64 joinedStart = -1;
+    while (s.step()) {
+        if (joinedStart < 0)
+            joinedStart = s.int64(0);
+        joined += s.text(1);
+    }
+    const CodePointIndex index(joined);
+    const qint64 cutFrom = index.toUtf16(from - std::max<qint64>(joinedStart, 0));
+    const qint64 cutTo = index.toUtf16(end - std::max<qint64>(joinedStart, 0));
+    if (joinedStart < 0 || joinedStart > from || index.codePointCount() < end - joinedStart)
+        throw StorageError(message(QStringLiteral("document %1 has no stored text for [%2, %3)").arg(docId).arg(from).arg(end)));
+    return joined.mid(cutFrom, cutTo - cutFrom);
+}
+
+QVector<qint64> Database::documentsAtPath(qint64 collectionId, const QString& sourcePath) const
+{
+    QVector<qint64> ids;
+    Statement s(d->db, kDocumentsAtPathSql);
+    s.bind(1, collectionId).bind(2, sourcePath);
+    while (s.step())
+        ids.push_back(s.int64(0));
+    return ids;
 }
 
 QVector<ChapterRecord> Database::chapters(qint64 docId) const
@@ -487,9 +631,17 @@ QVector<PassageRecord> Database::passages(qint64 docId) const
         p.charStart = s.int64(4);
         p.charEnd = s.int64(5);
         p.text = s.text(6);
+        p.page = int(s.int64(7));
         result.push_back(p);
     }
     return result;
+}
+
+int Database::passageCount(qint64 docId) const
+{
+    Statement s(d->db, "SELECT count(*) FROM passages WHERE doc_id = ?1");
+    s.bind(1, docId);
+    return s.step() ? int(s.int64(0)) : 0;
 }
 
 void Database::setDocumentStatus(qint64 docId, const QString& status)
@@ -511,7 +663,7 @@ void Database::setDocumentTokens(qint64 docId, qint64 tokens)
 void Database::removeDocument(qint64 docId)
 {
     WriteTransaction transaction(d->db);
-    // Text, chapters, passages (and through the trigger their FTS rows) and the session
+    // Chapters, passages (the text; through the trigger their FTS rows) and the session
     // go with the document by ON DELETE CASCADE.
     Statement(d->db, kDocumentDeleteSql).bind(1, docId).run();
     d->requireChange(docId);
@@ -549,6 +701,7 @@ QVector<SearchHit> Database::search(const QString& query, int limit, qint64 docI
             h.text = s.text(7);
             h.snippet = s.text(8);
             h.score = bonus - s.real(9);
+            h.page = int(s.int64(10));
             hits.push_back(h);
         }
     };

@@ -45,6 +45,7 @@ struct PassageSpan {
     qint64 charStart = 0;   ///< inclusive
     qint64 charEnd = 0;     ///< exclusive
     int chapterIndex = -1;  ///< chapter the passage lies in; -1 before the first chapter
+    int page = 0;           ///< 1-based page the passage starts on (PDF); 0: no pages
 };
 
 struct PassageRecord {
@@ -55,6 +56,7 @@ struct PassageRecord {
     qint64 charStart = 0;
     qint64 charEnd = 0;
     QString text;           ///< exactly documentText(docId, charStart, charEnd)
+    int page = 0;           ///< 1-based page the passage starts on (PDF); 0: no pages
 };
 
 struct DocumentRecord {
@@ -82,7 +84,10 @@ struct NewDocument {
     qint64 bytes = 0;
     QString text;
     QVector<ChapterRecord> chapters;  ///< sorted by charOffset
-    QVector<PassageSpan> passages;    ///< sorted, non-overlapping, inside the text
+    /// Sorted; they must tile the text exactly (each starts where the previous ended,
+    /// the last ends at the end): the passages are the stored text. None: the whole
+    /// text is stored as one passage.
+    QVector<PassageSpan> passages;
     QString collection;               ///< created when missing; empty: no collection
 };
 
@@ -97,6 +102,7 @@ struct SearchHit {
     QString text;     ///< the whole passage
     QString snippet;  ///< a short excerpt with the matched terms in [brackets]
     double score = 0; ///< higher is better
+    int page = 0;     ///< 1-based page the passage starts on (PDF); 0: no pages
 };
 
 struct SessionRecord {
@@ -109,7 +115,7 @@ struct SessionRecord {
 class Database {
 public:
     /// Schema version this build writes; see the migration list in database.cpp.
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     /// PRAGMA application_id of a MemMamba Reader library ('MMBR').
     static constexpr int kApplicationId = 0x4D4D4252;
 
@@ -146,10 +152,13 @@ public:
     QString documentText(qint64 docId, qint64 from = 0, qint64 to = -1) const;
     QVector<ChapterRecord> chapters(qint64 docId) const;
     QVector<PassageRecord> passages(qint64 docId) const;
+    int passageCount(qint64 docId) const;
     void setDocumentStatus(qint64 docId, const QString& status);
     void setDocumentTokens(qint64 docId, qint64 tokens);
     /// Removes the document and everything that belongs to it.
     void removeDocument(qint64 docId);
+    /// Documents of a collection whose source_path is path (folder import replaces them).
+    QVector<qint64> documentsAtPath(qint64 collectionId, const QString& sourcePath) const;
 
     // --- full-text search (FTS5 over passages)
     /// Free text from a user: never an FTS5 syntax error. Passages holding the query as
@@ -167,6 +176,45 @@ public:
 
     /// The raw handle, for storage's own modules (migrations, blobs) and tests.
     sqlite3* handle() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+/// Stores one document piece by piece inside one write transaction, for importers that
+/// stream (a 500 MB text never exists whole in memory): the header first, then chapters
+/// and passages in text order; commit() makes it visible at once, and destroying the
+/// writer uncommitted (any exception) rolls everything back. Offsets are computed here:
+/// each passage starts where the previous ended. Only one writer (or other write) at a
+/// time per Database.
+class DocumentWriter {
+public:
+    struct Header {
+        QString contentHash;
+        QString title;
+        QString author;
+        QString format;
+        QString sourcePath;
+        qint64 bytes = 0;
+        QString collection;  ///< created when missing; empty: no collection
+    };
+    /// Begins the transaction. When a document with this hash exists, alreadyPresent()
+    /// is true, nothing may be added, and commit() only files it in the collection.
+    DocumentWriter(Database& db, const Header& header);
+    ~DocumentWriter();
+    DocumentWriter(const DocumentWriter&) = delete;
+    DocumentWriter& operator=(const DocumentWriter&) = delete;
+
+    bool alreadyPresent() const;
+    qint64 docId() const;
+    /// Code points stored so far (the offset the next passage starts at).
+    qint64 characters() const;
+    /// Chapters in order; charOffset may lie ahead of the passages stored so far.
+    void addChapter(const QString& title, qint64 charOffset);
+    /// The next passage of the text; returns its [start, end) in code points.
+    PassageSpan addPassage(const QString& text, int chapterIndex, int page = 0);
+    Database::AddResult commit();
 
 private:
     struct Impl;

@@ -10,7 +10,10 @@ namespace {
 
 // Version log
 //   1: collections, documents, document_text, chapters, passages + passages_fts, sessions.
-//   (planned) 2: model_states (blob, format version, fingerprint), 3: notes.
+//   2: passages.page (PDF page a passage starts on, NULL without pages); document_text
+//      dropped: the passages tile the text, so they are the text (halves a book's
+//      storage and lets importers stream); index passages(doc_id, char_start).
+//   (planned) 3: model_states (blob, format version, fingerprint), 4: notes.
 
 constexpr const char* kCreateSchemaV1 = R"SQL(
 CREATE TABLE collections (
@@ -88,12 +91,25 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_update ON sessions(updated_at);
 )SQL";
 
+// Version 1 passages always tiled their text (the importer's splitter guarantees it), so
+// dropping document_text loses nothing; a document with text but no passage (possible
+// only through the API) keeps its text as one passage first.
+constexpr const char* kPagesAndPassageTextV2 = R"SQL(
+ALTER TABLE passages ADD COLUMN page INTEGER;
+INSERT INTO passages(doc_id, ordinal, chapter_ordinal, char_start, char_end, text)
+    SELECT t.doc_id, 0, -1, 0, length(t.text), t.text FROM document_text t
+    WHERE length(t.text) > 0 AND NOT EXISTS (SELECT 1 FROM passages p WHERE p.doc_id = t.doc_id);
+DROP TABLE document_text;
+CREATE INDEX passages_by_start ON passages(doc_id, char_start);
+)SQL";
+
 }  // namespace
 
 const std::vector<MigrationStep>& migrationSteps()
 {
     static const std::vector<MigrationStep> steps = {
         {0, kCreateSchemaV1},
+        {1, kPagesAndPassageTextV2},
     };
     return steps;
 }

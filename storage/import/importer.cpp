@@ -1,8 +1,16 @@
 #include "storage/import/importer.h"
 
+#include "storage/import/streamed_text.h"
+#include "storage/import/text_reader.h"
 #include "storage/text_offsets.h"
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
 #include <QFileInfo>
+
+#include <algorithm>
 
 namespace mm::import {
 namespace {
@@ -21,6 +29,33 @@ void report(const ImportOptions& options, double fraction, const QString& stage)
 
 }  // namespace
 
+void assignPages(QVector<storage::PassageSpan>& passages, const QString& text, const QVector<qint64>& pageStarts)
+{
+    if (pageStarts.isEmpty())
+        return;
+    const storage::CodePointIndex index(text);
+    QVector<qint64> starts;  // code points
+    starts.reserve(pageStarts.size());
+    for (qint64 utf16 : pageStarts)
+        starts.push_back(index.toCodePoint(utf16));
+    for (storage::PassageSpan& p : passages) {
+        // The last page starting at or before the passage's first character.
+        const auto after = std::upper_bound(starts.begin(), starts.end(), p.charStart);
+        p.page = int(std::max<qsizetype>(after - starts.begin(), 1));
+    }
+}
+
+QString fileContentHash(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw ImportError(QStringLiteral("cannot read '%1': %2").arg(path, file.errorString()).toStdString());
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    if (!hash.addData(&file))
+        throw ImportError(QStringLiteral("cannot read '%1': %2").arg(path, file.errorString()).toStdString());
+    return QString::fromLatin1(hash.result().toHex());
+}
+
 ImportResult importFile(storage::Database& db, const QString& path, const ImportOptions& options)
 {
     const QString reading = QStringLiteral("reading");
@@ -29,17 +64,15 @@ ImportResult importFile(storage::Database& db, const QString& path, const Import
 
     checkCancel(options);
     report(options, 0.0, reading);
-    const DocumentReader* reader = ReaderRegistry::instance().readerFor(path);
-    if (!reader)
-        throw ImportError(QStringLiteral("'%1' has an unsupported format (supported: %2)")
-                              .arg(QFileInfo(path).fileName(),
-                                   ReaderRegistry::instance().supportedSuffixes().join(QStringLiteral(", ")))
-                              .toStdString());
+    const DocumentReader* reader = ReaderRegistry::instance().readerForContent(path);
+    if (reader->canStream() && QFileInfo(path).size() > options.streamAboveBytes)
+        return importStreamedText(db, path, static_cast<const TextReaderBase&>(*reader), options);
     const ImportedDocument imported = reader->read(path);
 
     checkCancel(options);
     report(options, 0.4, cutting);
-    const QVector<storage::PassageSpan> passages = splitPassages(imported.text, imported.chapters);
+    QVector<storage::PassageSpan> passages = splitPassages(imported.text, imported.chapters);
+    assignPages(passages, imported.text, imported.pageStarts);
 
     checkCancel(options);
     report(options, 0.6, storing);
@@ -64,13 +97,14 @@ ImportResult importFile(storage::Database& db, const QString& path, const Import
     ImportResult result;
     result.docId = added.docId;
     result.alreadyPresent = added.alreadyPresent;
+    result.warning = imported.warning;
     if (added.alreadyPresent) {
         // Report what the library holds, not what this copy would have become.
         if (const std::optional<storage::DocumentRecord> existing = db.document(added.docId)) {
             result.title = existing->title;
             result.characters = existing->characters;
         }
-        result.passages = db.passages(added.docId).size();
+        result.passages = db.passageCount(added.docId);
         result.chapters = db.chapters(added.docId).size();
     } else {
         result.title = doc.title;
@@ -79,6 +113,77 @@ ImportResult importFile(storage::Database& db, const QString& path, const Import
         result.chapters = doc.chapters.size();
     }
     return result;
+}
+
+QVector<FolderImportEntry> importFolder(storage::Database& db, const QString& dir, const ImportOptions& options)
+{
+    const QFileInfo dirInfo(dir);
+    if (!dirInfo.isDir())
+        throw ImportError(QStringLiteral("cannot import '%1': it is not a folder").arg(dir).toStdString());
+    if (!dirInfo.isReadable())
+        throw ImportError(QStringLiteral("cannot import '%1': the folder is not readable").arg(dir).toStdString());
+
+    ImportOptions fileOptions = options;
+    if (fileOptions.collection.trimmed().isEmpty())
+        fileOptions.collection = QDir(dirInfo.absoluteFilePath()).dirName();
+    const qint64 collectionId = db.ensureCollection(fileOptions.collection);
+
+    // Supported suffixes only: a folder of books also holds covers, notes and scripts.
+    const QStringList suffixes = ReaderRegistry::instance().supportedSuffixes();
+    QStringList files;
+    QDirIterator it(dirInfo.absoluteFilePath(), QDir::Files | QDir::Readable | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString file = it.next();
+        if (suffixes.contains(QFileInfo(file).suffix().toLower()))
+            files << file;
+    }
+    std::sort(files.begin(), files.end());
+
+    QSet<QString> hashesInCollection;
+    for (const storage::DocumentRecord& d : db.documents(collectionId))
+        hashesInCollection.insert(d.contentHash);
+
+    QVector<FolderImportEntry> entries;
+    for (const QString& file : files) {
+        checkCancel(options);
+        FolderImportEntry entry;
+        entry.path = file;
+        try {
+            const QString hash = fileContentHash(file);
+            if (hashesInCollection.contains(hash)) {
+                entry.outcome = FolderImportEntry::Outcome::Unchanged;
+                entry.result.docId = db.documentByHash(hash).value_or(0);
+                if (const auto existing = db.document(entry.result.docId)) {
+                    entry.result.title = existing->title;
+                    entry.result.characters = existing->characters;
+                }
+                entry.result.alreadyPresent = true;
+                entries.push_back(entry);
+                continue;
+            }
+            const QString sourcePath = QFileInfo(file).absoluteFilePath();
+            const QVector<qint64> previous = db.documentsAtPath(collectionId, sourcePath);
+            entry.result = importFile(db, file, fileOptions);
+            hashesInCollection.insert(hash);
+            // The new version is stored; only now drop the old one of the same path.
+            bool replaced = false;
+            for (qint64 old : previous) {
+                if (old != entry.result.docId) {
+                    db.removeDocument(old);
+                    replaced = true;
+                }
+            }
+            entry.outcome = replaced ? FolderImportEntry::Outcome::Replaced : FolderImportEntry::Outcome::Imported;
+        } catch (const ImportCancelled&) {
+            throw;
+        } catch (const std::exception& e) {
+            entry.outcome = FolderImportEntry::Outcome::Failed;
+            entry.error = QString::fromStdString(e.what());
+        }
+        entries.push_back(entry);
+    }
+    return entries;
 }
 
 }  // namespace mm::import

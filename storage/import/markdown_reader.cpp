@@ -6,12 +6,14 @@ namespace mm::import {
 
 // The Markdown source is stored as it is (the reader view renders it); only headings
 // become chapters.
-void MarkdownReader::convert(ImportedDocument& doc) const
+TitleAuthor MarkdownReader::guessTitleAuthor(const QString& text) const
 {
-    const TitleAuthor guess = guessMarkdownTitleAuthor(doc.text);
-    doc.title = guess.title;
-    doc.author = guess.author;
-    doc.chapters = detectMarkdownChapters(doc.text);
+    return guessMarkdownTitleAuthor(text);
+}
+
+QVector<ImportedChapter> MarkdownReader::detectChapters(const QString& text) const
+{
+    return detectMarkdownChapters(text);
 }
 
 }  // namespace mm::import

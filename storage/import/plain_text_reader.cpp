@@ -4,12 +4,14 @@
 
 namespace mm::import {
 
-void PlainTextReader::convert(ImportedDocument& doc) const
+TitleAuthor PlainTextReader::guessTitleAuthor(const QString& text) const
 {
-    const TitleAuthor guess = guessTextTitleAuthor(doc.text);
-    doc.title = guess.title;
-    doc.author = guess.author;
-    doc.chapters = detectTextChapters(doc.text);
+    return guessTextTitleAuthor(text);
+}
+
+QVector<ImportedChapter> PlainTextReader::detectChapters(const QString& text) const
+{
+    return detectTextChapters(text);
 }
 
 }  // namespace mm::import

@@ -44,16 +44,102 @@ QString decodeWindows1252(const QByteArray& bytes)
     return out;
 }
 
+void Utf8Scanner::invalid(qint64 offset)
+{
+    ++m_invalidBytes;
+    if (m_firstInvalid < 0)
+        m_firstInvalid = offset;
+}
+
+void Utf8Scanner::feed(const char* data, qsizetype size)
+{
+    QByteArray joined;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    qsizetype n = size;
+    if (!m_carry.isEmpty()) {
+        joined = m_carry + QByteArray::fromRawData(data, size);
+        p = reinterpret_cast<const unsigned char*>(joined.constData());
+        n = joined.size();
+    }
+    const qint64 base = m_offset;
+    m_carry.clear();
+    qsizetype i = 0;
+    while (i < n) {
+        const unsigned char b = p[i];
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
+        int length = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte (RFC 3629)
+        if (b >= 0xC2 && b <= 0xDF) length = 2;
+        else if (b == 0xE0) { length = 3; lo = 0xA0; }
+        else if (b >= 0xE1 && b <= 0xEC) length = 3;
+        else if (b == 0xED) { length = 3; hi = 0x9F; }  // no surrogates
+        else if (b >= 0xEE && b <= 0xEF) length = 3;
+        else if (b == 0xF0) { length = 4; lo = 0x90; }
+        else if (b >= 0xF1 && b <= 0xF3) length = 4;
+        else if (b == 0xF4) { length = 4; hi = 0x8F; }
+        if (length == 0) {
+            invalid(base + i);
+            ++i;
+            continue;
+        }
+        int good = 1;
+        while (good < length && i + good < n) {
+            const unsigned char c = p[i + good];
+            const bool ok = good == 1 ? (c >= lo && c <= hi) : (c >= 0x80 && c <= 0xBF);
+            if (!ok)
+                break;
+            ++good;
+        }
+        if (good == length) {
+            ++m_multiByte;
+            i += length;
+        } else if (i + good == n) {
+            // Cut by the end of this piece: finish it with the next one.
+            m_carry = QByteArray(reinterpret_cast<const char*>(p + i), n - i);
+            m_offset = base + i;
+            return;
+        } else {
+            invalid(base + i);
+            i += good;
+        }
+    }
+    m_offset = base + n;
+}
+
+void Utf8Scanner::finish()
+{
+    if (!m_carry.isEmpty())
+        invalid(m_offset);
+    m_carry.clear();
+}
+
+QString invalidUtf8Warning(qint64 invalidBytes, qint64 firstOffset)
+{
+    return QStringLiteral("is mostly UTF-8 but has %1 invalid byte%2 (the first at offset %3); "
+                          "each was replaced by U+FFFD")
+        .arg(invalidBytes).arg(invalidBytes == 1 ? QString() : QStringLiteral("s")).arg(firstOffset);
+}
+
 DecodedText decodeText(const QByteArray& bytes)
 {
     QByteArrayView view(bytes);
     if (view.startsWith("\xEF\xBB\xBF"))
         view = view.sliced(3);
-    QStringDecoder utf8(QStringConverter::Utf8, QStringConverter::Flag::Stateless);
-    QString text = utf8.decode(view);
-    if (!utf8.hasError())
-        return {text, QStringLiteral("UTF-8")};
-    return {decodeWindows1252(bytes), QStringLiteral("windows-1252")};
+    Utf8Scanner scan;
+    scan.feed(view.data(), view.size());
+    scan.finish();
+    if (scan.valid() || scan.mostlyUtf8()) {
+        // Qt's decoder replaces each invalid sequence with U+FFFD.
+        QStringDecoder utf8(QStringConverter::Utf8, QStringConverter::Flag::Stateless);
+        DecodedText decoded{utf8.decode(view), QStringLiteral("UTF-8"), {}};
+        if (!scan.valid())
+            decoded.warning = invalidUtf8Warning(scan.invalidBytes(), scan.firstInvalidOffset() + (bytes.size() - view.size()));
+        return decoded;
+    }
+    return {decodeWindows1252(bytes), QStringLiteral("windows-1252"), {}};
 }
 
 QString normalizeLineEndings(QString text)

@@ -32,7 +32,7 @@ ImportedDocument TextReaderBase::read(const QString& path) const
     if (info.isDir())
         throw ImportError(QStringLiteral("cannot import '%1': it is a folder").arg(path).toStdString());
     if (info.size() > kMaxFileBytes)
-        refuse(path, QStringLiteral("is too large to import (%1 MB; the limit is %2 MB for now)")
+        refuse(path, QStringLiteral("is too large to import whole (%1 MB; the limit is %2 MB)")
                          .arg(info.size() / (1024 * 1024)).arg(kMaxFileBytes / (1024 * 1024)));
 
     QFile file(path);
@@ -54,14 +54,26 @@ ImportedDocument TextReaderBase::read(const QString& path) const
     doc.contentHash = QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex());
     DecodedText decoded = decodeText(bytes);
     doc.encoding = decoded.encoding;
+    if (!decoded.warning.isEmpty())
+        doc.warning = QStringLiteral("'%1' %2").arg(info.fileName(), decoded.warning);
     doc.text = normalizeLineEndings(std::move(decoded.text));
     if (onlyWhitespace(doc.text))
         refuse(path, QStringLiteral("is empty"));
 
     convert(doc);
+    if (onlyWhitespace(doc.text))
+        refuse(path, QStringLiteral("has no readable text"));
     if (doc.title.trimmed().isEmpty())
         doc.title = info.completeBaseName();
     return doc;
+}
+
+void TextReaderBase::convert(ImportedDocument& doc) const
+{
+    const TitleAuthor guess = guessTitleAuthor(doc.text);
+    doc.title = guess.title;
+    doc.author = guess.author;
+    doc.chapters = detectChapters(doc.text);
 }
 
 }  // namespace mm::import
