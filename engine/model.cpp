@@ -289,31 +289,30 @@ struct PoolSnapshots {
 };
 
 // Attention of each token (rows of hn) to the snapshot of its chunk. Token i sits at
-// position start + i; its chunk is group (offset + i) / C with offset = start % C.
+// position start + i; its chunk is group g = (offset + i) / C with offset = start % C.
+// All G groups go through one batched matmul: the queries are laid out as (G, C) with
+// zero rows before the piece's first and after its last token (a piece within one chunk,
+// e.g. a single step, uses its T rows as they are).
 at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, const at::Tensor& hn,
                          const PoolSnapshots& snaps, int64_t offset)
 {
     const int64_t T = hn.size(0), H = c.attn_heads, r = c.note_dim, dh = r / H, C = c.note_chunk;
     const int64_t Mp = snaps.values.size(1);
-    const at::Tensor q = dense(hn, w.q);              // (T, r)
-    const at::Tensor k = dense(snaps.values, w.k);    // (S, M', r)
-    const at::Tensor v = dense(snaps.values, w.v);    // (S, M', r)
+    const int64_t G = (offset + T + C - 1) / C;  // chunk groups the piece touches (<= S)
+    const int64_t rows = G == 1 ? T : C;
+    at::Tensor q = dense(hn, w.q);  // (T, r)
+    if (G > 1)
+        q = at::constant_pad_nd(q, {0, 0, offset, G * C - offset - T});  // (G * C, r)
+    const at::Tensor values = snaps.values.narrow(0, 0, G);
+    const at::Tensor qh = q.view({G, rows, H, dh}).permute({0, 2, 1, 3});               // (G, H, rows, dh)
+    const at::Tensor kh = dense(values, w.k).view({G, Mp, H, dh}).permute({0, 2, 3, 1});  // (G, H, dh, M')
+    const at::Tensor vh = dense(values, w.v).view({G, Mp, H, dh}).permute({0, 2, 1, 3});  // (G, H, M', dh)
+    const at::Tensor m = snaps.mask.narrow(0, 0, G).view({G, 1, 1, Mp});
+    // Empty slots get weight 0; a token facing an empty pool reads c = 0.
     const double scale = 1.0 / std::sqrt(double(dh));
-    std::vector<at::Tensor> outs;
-    for (int64_t g = 0;; ++g) {
-        const int64_t begin = std::max<int64_t>(0, g * C - offset), end = std::min<int64_t>(T, (g + 1) * C - offset);
-        if (begin >= T)
-            break;
-        const int64_t n = end - begin;
-        const at::Tensor qg = q.narrow(0, begin, n).view({n, H, dh}).transpose(0, 1);  // (H, n, dh)
-        const at::Tensor kg = k[g].view({Mp, H, dh}).permute({1, 2, 0});               // (H, dh, M')
-        const at::Tensor vg = v[g].view({Mp, H, dh}).transpose(0, 1);                  // (H, M', dh)
-        const at::Tensor m = snaps.mask[g].view({1, 1, Mp});
-        // Empty slots get weight 0; a token facing an empty pool reads c = 0.
-        const at::Tensor att = at::softmax((at::bmm(qg, kg) * scale).masked_fill(~m, -1e30), -1) * m;  // (H, n, M')
-        outs.push_back(at::bmm(att, vg).transpose(0, 1).reshape({n, r}));
-    }
-    return outs.size() == 1 ? outs[0] : at::cat(outs, 0);
+    const at::Tensor att = at::softmax((at::matmul(qh, kh) * scale).masked_fill(~m, -1e30), -1) * m;  // (G, H, rows, M')
+    const at::Tensor out = at::matmul(att, vh).permute({0, 2, 1, 3}).reshape({G * rows, r});          // (G * rows, r)
+    return G == 1 ? out : out.narrow(0, offset, T);
 }
 
 at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
