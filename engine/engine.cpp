@@ -89,6 +89,18 @@ void finishModel(engine::Model& m, at::Device device)
     engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
 }
 
+// A State handle made by another Model (other sizes) would fail deep inside torch.
+void checkStateFits(const engine::Model& m, const engine::ModelState& st, const char* call)
+{
+    const ModelConfig& c = m.config;
+    const bool fits = int64_t(st.layers.size()) == c.n_layer && !st.layers.empty() &&
+                      st.layers[0].ssm.size(0) == c.dInner() && st.layers[0].ssm.size(1) == c.d_state &&
+                      st.layers[0].pool.slots() == (c.notes ? c.pool_slots : 0) &&
+                      st.layers[0].ssm.device() == m.options.device();
+    if (!fits)
+        throw EngineError(std::string(call) + ": the state was made by another model (other sizes or device)");
+}
+
 // mkdir -p with POSIX calls. Not std::filesystem: the pip LibTorch 2.x libraries export
 // their own std::filesystem symbols, and calls resolved to them crash.
 void makeDirectories(const std::string& dir)
@@ -270,6 +282,7 @@ State Model::newState() const
 
 std::vector<uint8_t> Model::saveState(const State& state) const
 {
+    checkStateFits(*d, state.impl(), "saveState");
     try {
         return engine::serializeState(*d, state.impl());
     } catch (const engine::StateFormatError& e) {
@@ -291,6 +304,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
     const engine::Model& m = *d;
     const ModelConfig& c = m.config;
     engine::ModelState& committed = state.impl();
+    checkStateFits(*d, committed, "read");
     for (size_t i = 0; i < tokens.size(); ++i)
         if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
             throw EngineError("read: token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) +
@@ -454,6 +468,7 @@ GenerateResult Model::generate(State& state, const GenerateOptions& options) con
 {
     const engine::Model& m = *d;
     engine::ModelState& st = state.impl();
+    checkStateFits(m, st, "generate");
     if (!st.last_hidden.defined())
         throw EngineError("generate: the state has read no token yet; read a prompt of at least one token first");
     if (!(options.topP > 0 && options.topP <= 1))

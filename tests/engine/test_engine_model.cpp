@@ -279,6 +279,10 @@ private slots:
         const std::string err = errorOf([&] { model->read(s, {4, 64}); });
         QVERIFY2(err.find("token 1 has id 64") != std::string::npos, err.c_str());
         QVERIFY(model->saveState(s) == before);
+        auto other = Model::createRandom(test::smallConfig(R"(, "d_state": 4)"), 0, "cpu");
+        const std::string err2 = errorOf([&] { other->read(s, {1}); });
+        QVERIFY2(err2 == "read: the state was made by another model (other sizes or device)", err2.c_str());
+        QVERIFY(model->saveState(s) == before);
     }
 
     void safetensorsRoundTrip()
