@@ -27,6 +27,7 @@ nlohmann::json hitJson(const storage::SearchHit& hit)
     j["snippet"] = utf8(hit.snippet);
     j["score"] = hit.score;
     j["source"] = "fulltext";
+    j["page"] = hit.page > 0 ? nlohmann::json(hit.page) : nlohmann::json();
     return j;
 }
 
@@ -49,13 +50,15 @@ void endProgressLine()
 int runImport(const QStringList& args)
 {
     QCommandLineParser parser;
-    parser.addOption({QStringLiteral("collection"), QStringLiteral("Add the files to this collection."),
+    parser.addOption({QStringLiteral("collection"),
+                      QStringLiteral("Add the files to this collection (a folder: its name by default)."),
                       QStringLiteral("NAME")});
-    parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("Books to import."), QStringLiteral("FILE..."));
-    parseCommand(parser, args, QStringLiteral("memmamba import FILE... [--db PATH] [--collection NAME] [--json]"));
+    parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("Books, or folders of books, to import."),
+                                 QStringLiteral("FILE|DIR..."));
+    parseCommand(parser, args, QStringLiteral("memmamba import FILE|DIR... [--db PATH] [--collection NAME] [--json]"));
     const QStringList files = parser.positionalArguments();
     if (files.isEmpty())
-        throw UsageError("import needs at least one FILE");
+        throw UsageError("import needs at least one FILE or DIR");
     const bool json = parser.isSet(QStringLiteral("json"));
 
     storage::Database db(databasePathFrom(parser));
@@ -64,37 +67,75 @@ int runImport(const QStringList& args)
 
     nlohmann::json results = nlohmann::json::array();
     nlohmann::json errors = nlohmann::json::array();
-    for (const QString& file : files) {
-        const std::string name = utf8(QFileInfo(file).fileName());
+    auto progressFor = [](const std::string& name) {
         // On a terminal one line is rewritten in place; in a log, one line per stage.
-        options.progress = [&name, tty = bool(isatty(fileno(stderr)))](double fraction, const QString& stage) {
+        return [name, tty = bool(isatty(fileno(stderr)))](double fraction, const QString& stage) {
             std::fprintf(stderr, tty ? "\r%s: %s %3d%%" : "%s: %s %3d%%\n", name.c_str(),
                          stage.toUtf8().constData(), int(fraction * 100));
             std::fflush(stderr);
         };
+    };
+    auto reportImported = [&](const QString& file, const import::ImportResult& r, const char* outcome) {
+        nlohmann::json entry = {{"path", utf8(file)},          {"doc", r.docId},
+                                {"title", utf8(r.title)},      {"chars", r.characters},
+                                {"passages", r.passages},      {"chapters", r.chapters},
+                                {"already_present", r.alreadyPresent}, {"outcome", outcome}};
+        if (!r.warning.isEmpty()) {
+            entry["warning"] = utf8(r.warning);
+            std::fprintf(stderr, "memmamba: warning: %s\n", r.warning.toUtf8().constData());
+        }
+        if (!json)
+            std::printf("%s doc %lld: %s (%lld chars, %d chapters, %d passages)\n",
+                        r.alreadyPresent ? "already in library:" : "imported",
+                        static_cast<long long>(r.docId), r.title.toUtf8().constData(),
+                        static_cast<long long>(r.characters), r.chapters, r.passages);
+        results.push_back(std::move(entry));
+    };
+    auto reportError = [&](const QString& file, const std::string& message) {
+        // One clear line per failed file; the others still import.
+        std::fprintf(stderr, "memmamba: %s\n", message.c_str());
+        errors.push_back({{"path", utf8(file)}, {"error", message}});
+    };
+    for (const QString& file : files) {
+        if (QFileInfo(file).isDir()) {
+            // A folder is a collection, imported incrementally (by content hash).
+            options.progress = progressFor(utf8(QFileInfo(file).fileName()));
+            try {
+                const QVector<import::FolderImportEntry> entries = import::importFolder(db, file, options);
+                endProgressLine();
+                for (const import::FolderImportEntry& e : entries) {
+                    using Outcome = import::FolderImportEntry::Outcome;
+                    if (e.outcome == Outcome::Failed) {
+                        reportError(e.path, utf8(e.error));
+                    } else if (e.outcome == Outcome::Unchanged) {
+                        if (!json)
+                            std::printf("unchanged doc %lld: %s\n", static_cast<long long>(e.result.docId),
+                                        e.result.title.toUtf8().constData());
+                        results.push_back({{"path", utf8(e.path)}, {"doc", e.result.docId}, {"title", utf8(e.result.title)},
+                                           {"chars", e.result.characters}, {"already_present", true}, {"outcome", "unchanged"}});
+                    } else {
+                        reportImported(e.path, e.result, e.outcome == Outcome::Replaced ? "replaced" : "imported");
+                    }
+                }
+            } catch (const std::exception& e) {
+                endProgressLine();
+                reportError(file, e.what());
+            }
+            continue;
+        }
+        options.progress = progressFor(utf8(QFileInfo(file).fileName()));
         try {
             const import::ImportResult r = import::importFile(db, file, options);
             endProgressLine();
-            nlohmann::json entry = {{"path", utf8(file)},          {"doc", r.docId},
-                                    {"title", utf8(r.title)},      {"chars", r.characters},
-                                    {"passages", r.passages},      {"chapters", r.chapters},
-                                    {"already_present", r.alreadyPresent}};
-            if (!json)
-                std::printf("%s doc %lld: %s (%lld chars, %d chapters, %d passages)\n",
-                            r.alreadyPresent ? "already in library:" : "imported",
-                            static_cast<long long>(r.docId), r.title.toUtf8().constData(),
-                            static_cast<long long>(r.characters), r.chapters, r.passages);
-            results.push_back(std::move(entry));
+            reportImported(file, r, r.alreadyPresent ? "unchanged" : "imported");
         } catch (const std::exception& e) {
             endProgressLine();
-            // One clear line per failed file; the others still import.
-            std::fprintf(stderr, "memmamba: %s\n", e.what());
-            errors.push_back({{"path", utf8(file)}, {"error", e.what()}});
+            reportError(file, e.what());
         }
     }
     if (json) {
         nlohmann::json out = {{"files", results}, {"errors", errors}};
-        if (files.size() == 1 && results.size() == 1)
+        if (files.size() == 1 && results.size() == 1 && !QFileInfo(files[0]).isDir())
             for (auto it = results[0].begin(); it != results[0].end(); ++it)
                 out[it.key()] = it.value();  // a single file's fields also at the top level
         printJson(out);

@@ -155,6 +155,117 @@ private slots:
         QVERIFY(added.docId > 0);
     }
 
+    void migratesVersionOneLibraryWithData()
+    {
+        // A library as version 1 wrote it: the whole text in document_text, passages
+        // tiling it, a session; and one document with text but no passage.
+        const QString path = m_dir.filePath(QStringLiteral("v1.sqlite3"));
+        {
+            sqlite3* raw = nullptr;
+            QCOMPARE(sqlite3_open(QFile::encodeName(path).constData(), &raw), SQLITE_OK);
+            migrate(raw, {migrationSteps().front()}, Database::kApplicationId);
+            const char* rows = R"SQL(
+INSERT INTO collections VALUES (1, 'Old', 1);
+INSERT INTO documents VALUES (1, 1, 'h1', 'Coach', 'A', 'txt', '/tmp/c.txt', 30, 19, 0, 'imported', 1);
+INSERT INTO document_text VALUES (1, 'The coach. Moon 🌙 x');
+INSERT INTO chapters VALUES (1, 0, 'Only', 0);
+INSERT INTO passages(doc_id, ordinal, chapter_ordinal, char_start, char_end, text) VALUES
+    (1, 0, 0, 0, 11, 'The coach. '), (1, 1, 0, 11, 19, 'Moon 🌙 x');
+INSERT INTO sessions VALUES (1, 12, 5, x'01');
+INSERT INTO documents VALUES (2, NULL, 'h2', 'Bare', '', 'txt', '/tmp/b.txt', 9, 9, 0, 'imported', 2);
+INSERT INTO document_text VALUES (2, 'bare text');
+)SQL";
+            QCOMPARE(sqlite3_exec(raw, rows, nullptr, nullptr, nullptr), SQLITE_OK);
+            QCOMPARE(rawInt(raw, "PRAGMA user_version"), qint64(1));
+            sqlite3_close(raw);
+        }
+        Database db(path);
+        QCOMPARE(db.schemaVersion(), 2);
+        QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'document_text'"), qint64(0));
+        QCOMPARE(db.documents().size(), 2);
+        QCOMPARE(db.documentText(1), QStringLiteral("The coach. Moon 🌙 x"));
+        QCOMPARE(db.documentText(1, 8, 17), QStringLiteral("h. Moon 🌙"));
+        QCOMPARE(db.documentText(2), QStringLiteral("bare text"));
+        const auto passages = db.passages(1);
+        QCOMPARE(passages.size(), 2);
+        QCOMPARE(passages[1].page, 0);
+        QCOMPARE(db.passages(2).size(), 1);
+        QCOMPARE(db.session(1)->position, qint64(12));
+        QCOMPARE(db.search(QStringLiteral("coach")).size(), 1);
+        QCOMPARE(db.search(QStringLiteral("coach"))[0].page, 0);
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+    }
+
+    void passagesMustTileTheText()
+    {
+        Database db(m_dir.filePath(QStringLiteral("tile.sqlite3")));
+        NewDocument doc = makeDocument(QStringLiteral("Gap"), kBookText);
+        doc.passages.removeAt(1);  // a gap: that text would be lost
+        QVERIFY_THROWS_EXCEPTION(StorageError, db.addDocument(doc));
+        doc = makeDocument(QStringLiteral("Short"), kBookText);
+        doc.passages.removeLast();  // the end of the text in no passage
+        QVERIFY_THROWS_EXCEPTION(StorageError, db.addDocument(doc));
+        QVERIFY(db.documents().isEmpty());
+        doc = makeDocument(QStringLiteral("None"), kBookText);
+        doc.passages.clear();  // no passages: the text is one
+        const auto added = db.addDocument(doc);
+        QCOMPARE(db.passages(added.docId).size(), 1);
+        QCOMPARE(db.documentText(added.docId), kBookText);
+    }
+
+    void documentWriterStoresPiecesInOneTransaction()
+    {
+        Database db(m_dir.filePath(QStringLiteral("writer.sqlite3")));
+        {
+            DocumentWriter writer(db, {QStringLiteral("w1"), QStringLiteral("Streamed"), QString(), QStringLiteral("txt"),
+                                       QStringLiteral("/tmp/s.txt"), 100, QStringLiteral("Big")});
+            QVERIFY(!writer.alreadyPresent());
+            writer.addChapter(QStringLiteral("One"), 0);
+            const PassageSpan a = writer.addPassage(QStringLiteral("First 🌙 part. "), 0, 3);
+            QCOMPARE(a.charStart, qint64(0));
+            QCOMPARE(a.charEnd, qint64(14));
+            writer.addChapter(QStringLiteral("Two"), 14);
+            const PassageSpan b = writer.addPassage(QStringLiteral("Second part."), 1, 4);
+            QCOMPARE(b.charStart, qint64(14));
+            // Not committed: nothing stays.
+        }
+        QVERIFY(db.documents().isEmpty());
+        DocumentWriter writer(db, {QStringLiteral("w1"), QStringLiteral("Streamed"), QString(), QStringLiteral("txt"),
+                                   QStringLiteral("/tmp/s.txt"), 100, QString()});
+        writer.addChapter(QStringLiteral("One"), 0);
+        writer.addPassage(QStringLiteral("First 🌙 part. "), 0, 3);
+        writer.addPassage(QStringLiteral("Second part."), 0, 4);
+        QVERIFY_THROWS_EXCEPTION(StorageError, writer.addPassage(QStringLiteral("x"), 5));
+        const auto added = writer.commit();
+        QCOMPARE(db.document(added.docId)->characters, qint64(26));
+        QCOMPARE(db.documentText(added.docId, 11, 19), QStringLiteral("t. Secon"));
+        QCOMPARE(db.passages(added.docId)[1].page, 4);
+        QCOMPARE(db.search(QStringLiteral("second"))[0].page, 4);
+        DocumentWriter again(db, {QStringLiteral("w1"), QStringLiteral("Other"), QString(), QStringLiteral("txt"),
+                                  QStringLiteral("/tmp/s.txt"), 100, QString()});
+        QVERIFY(again.alreadyPresent());
+        QCOMPARE(again.docId(), added.docId);
+        QVERIFY_THROWS_EXCEPTION(StorageError, again.addPassage(QStringLiteral("x"), -1));
+    }
+
+    void documentTextAcrossManyPassages()
+    {
+        // Every range of a text cut into many small passages comes back exact.
+        Database db(m_dir.filePath(QStringLiteral("ranges.sqlite3")));
+        QString text;
+        for (int i = 0; i < 40; ++i)
+            text += QStringLiteral("Line %1 🌊 waves.\n\n").arg(i);
+        const auto added = db.addDocument(makeDocument(QStringLiteral("Waves"), text));
+        const CodePointIndex index(text);
+        const qint64 n = index.codePointCount();
+        for (qint64 from = 0; from <= n; from += 7)
+            for (qint64 to = from; to <= n; to += 13)
+                QCOMPARE(db.documentText(added.docId, from, to),
+                         text.mid(index.toUtf16(from), index.toUtf16(to) - index.toUtf16(from)));
+        QCOMPARE(db.documentText(added.docId, n, n), QString());
+        QVERIFY_THROWS_EXCEPTION(StorageError, db.documentText(added.docId, 3, 2));
+    }
+
     void migrationStepsRunInOrderAndRollBackWhole()
     {
         const QString path = m_dir.filePath(QStringLiteral("steps.sqlite3"));

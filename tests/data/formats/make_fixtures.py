@@ -264,6 +264,8 @@ def main():
     declared = (3 * 1024 * 1024 * 1024).to_bytes(4, "little")
     cd = data.rfind(b"PK\x01\x02")  # the last entry's central directory record
     data[cd + 24:cd + 28] = declared     # central directory: uncompressed size
+    local = data.rfind(b"PK\x03\x04")
+    data[local + 22:local + 26] = declared  # local header: the same, so the archive is consistent
     open(p, "wb").write(bytes(data))
     # Missing and malformed package documents.
     write_zip("hostile/missing_opf.epub", [("mimetype", "application/epub+zip"), ("META-INF/container.xml", CONTAINER)])
