@@ -24,6 +24,8 @@
 #include <QSettings>
 #include <QStatusBar>
 
+#include <memory>
+
 namespace mm::ui {
 
 MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
@@ -170,12 +172,12 @@ void MainWindow::connectService()
     });
 }
 
-void MainWindow::start(const QStringList& files)
+void MainWindow::start(const QStringList& files, const QString& collection)
 {
     if (files.isEmpty())
         m_service->continueReading();
     else
-        importFiles(files, {}, true);
+        importFiles(files, collection, true);
 }
 
 void MainWindow::importFiles(const QStringList& paths, const QString& collection, bool openFirst)
@@ -248,6 +250,23 @@ void MainWindow::showSearchHit(const storage::SearchHit& hit, const QStringList&
     m_pendingHit = hit;
     m_pendingHitTerms = highlightTerms;
     openDocument(hit.docId);
+}
+
+void MainWindow::searchAndShowBestHit(const QString& query)
+{
+    dock(QStringLiteral("searchDock"))->show();
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = connect(m_service, &LibraryService::searchFinished, this,
+                          [this, connection](const QString& finished, const QVector<storage::SearchHit>& hits) {
+                              if (finished != m_search->shownQuery())
+                                  return;
+                              disconnect(*connection);
+                              if (hits.isEmpty())
+                                  return;
+                              m_search->selectHit(0);
+                              showSearchHit(hits.first(), SearchPanel::highlightTerms(finished, hits.first().snippet));
+                          });
+    m_search->search(query);
 }
 
 void MainWindow::onDocumentOpened(const OpenedDocument& document)

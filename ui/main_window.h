@@ -30,8 +30,9 @@ public:
     explicit MainWindow(const QString& databasePath, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// Imports `files` and opens the first; without files, continues the last session.
-    void start(const QStringList& files = {});
+    /// Imports `files` (into `collection` if given) and opens the first; without files,
+    /// continues the last session.
+    void start(const QStringList& files = {}, const QString& collection = {});
 
     LibraryService* service() const { return m_service; }
     ReadingView* readingView() const { return m_reader; }
@@ -51,6 +52,8 @@ public slots:
     void importFolder(const QString& folder);
     void openDocument(qint64 docId);
     void showSearchHit(const mm::storage::SearchHit& hit, const QStringList& highlightTerms);
+    /// Searches the library and opens the best hit (memmamba-reader --search).
+    void searchAndShowBestHit(const QString& query);
     void chooseFilesToImport();
     void chooseFolderToImport();
 

@@ -10,6 +10,7 @@
 namespace mm::ui {
 
 namespace {
+constexpr int kTopMargin = 14;  // air above the first line, like a page's head margin
 const QColor kPaper(0xfb, 0xf8, 0xf1);
 const QColor kInk(0x2d, 0x2a, 0x26);
 const QColor kPassageHighlight(0xf6, 0xea, 0xc2);
@@ -224,8 +225,8 @@ void ReadingView::updateColumnMargins()
     const int scrollBarWidth = verticalScrollBar()->isVisible() ? verticalScrollBar()->width() : 0;
     const int available = width() - scrollBarWidth;
     const int side = qMax(0, (available - measure) / 2);
-    if (viewportMargins().left() != side)
-        setViewportMargins(side, 0, side, 0);
+    if (viewportMargins().left() != side || viewportMargins().top() != kTopMargin)
+        setViewportMargins(side, kTopMargin, side, 0);
 }
 
 void ReadingView::resizeEvent(QResizeEvent* event)

@@ -25,7 +25,7 @@ QString SearchHitDelegate::snippetHtml(const QString& snippet)
             plain.clear();
             inTerm = true;
         } else if (c == QLatin1Char(']') && inTerm) {
-            html += QStringLiteral("<b style=\"background-color:#f6e3a1\">%1</b>").arg(plain.toHtmlEscaped());
+            html += QStringLiteral("<b style=\"background-color:#f6e3a1; color:#2d2a26\">%1</b>").arg(plain.toHtmlEscaped());
             plain.clear();
             inTerm = false;
         } else {

@@ -80,7 +80,8 @@ QStringList SearchPanel::highlightTerms(const QString& query, const QString& sni
     static const QStringList common{
         QStringLiteral("the"), QStringLiteral("and"), QStringLiteral("for"), QStringLiteral("with"),
         QStringLiteral("that"), QStringLiteral("was"), QStringLiteral("had"), QStringLiteral("his"),
-        QStringLiteral("her"), QStringLiteral("not"), QStringLiteral("but"), QStringLiteral("are")};
+        QStringLiteral("her"), QStringLiteral("not"), QStringLiteral("but"), QStringLiteral("are"),
+        QStringLiteral("its"), QStringLiteral("him"), QStringLiteral("she"), QStringLiteral("you")};
     static const QRegularExpression nonWord(QStringLiteral("[^\\w']+"));
     QStringList terms;
     const QString phrase = query.simplified();
@@ -104,6 +105,11 @@ void SearchPanel::focusQuery()
 {
     m_query->setFocus(Qt::ShortcutFocusReason);
     m_query->selectAll();
+}
+
+void SearchPanel::selectHit(int row)
+{
+    m_results->setCurrentIndex(m_model->index(row, 0));
 }
 
 void SearchPanel::requestSearch()

@@ -40,6 +40,8 @@ public slots:
     void search(const QString& query);
     void showResults(const QString& query, const QVector<mm::storage::SearchHit>& hits);
     void focusQuery();
+    /// Marks a hit as the current one (emits nothing).
+    void selectHit(int row);
 
 signals:
     void searchRequested(const QString& query);

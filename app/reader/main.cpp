@@ -1,6 +1,7 @@
-// memmamba-reader [--db PATH] [FILE...]: the desktop reader. FILE arguments are imported
+// memmamba-reader [--db PATH] [--collection NAME] [--search QUERY] [FILE...]: the desktop reader. FILE arguments are imported
 // (a book already in the library is just opened) and the first one is opened; without
-// them the last session continues where it was left.
+// them the last session continues where it was left; --search QUERY opens the best
+// full-text hit instead.
 #include "storage/database.h"
 #include "ui/main_window.h"
 
@@ -26,6 +27,14 @@ int main(int argc, char* argv[])
                                           .arg(mm::storage::defaultDatabasePath()),
                                       QStringLiteral("PATH"));
     parser.addOption(dbOption);
+    const QCommandLineOption searchOption(QStringLiteral("search"),
+                                          QStringLiteral("Search the library and open the best hit."),
+                                          QStringLiteral("QUERY"));
+    parser.addOption(searchOption);
+    const QCommandLineOption collectionOption(QStringLiteral("collection"),
+                                              QStringLiteral("Import the FILEs into this collection."),
+                                              QStringLiteral("NAME"));
+    parser.addOption(collectionOption);
     parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("Books to import and open."),
                                  QStringLiteral("[FILE...]"));
     parser.process(app);
@@ -41,6 +50,9 @@ int main(int argc, char* argv[])
         QApplication::exit(2);
     });
     window.show();
-    window.start(parser.positionalArguments());
+    if (parser.isSet(searchOption))
+        window.searchAndShowBestHit(parser.value(searchOption));
+    else
+        window.start(parser.positionalArguments(), parser.value(collectionOption));
     return QApplication::exec();
 }
