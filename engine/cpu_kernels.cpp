@@ -237,6 +237,37 @@ void convSiluGeneric(const float* x, int64_t xStride, const float* state, const 
     convSiluBody(x, xStride, state, w, bias, out, E, K, tBegin, tEnd);
 }
 
+MM_INLINE void rowLogSumExpBody(const float* x, int64_t cols, float* out, int64_t rowBegin, int64_t rowEnd)
+{
+    for (int64_t i = rowBegin; i < rowEnd; ++i) {
+        const float* row = x + i * cols;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < cols; ++j)
+            mx = std::max(mx, row[j]);
+        v8f acc = v8f{};
+        int64_t j = 0;
+        for (; j + 8 <= cols; j += 8)
+            acc += exp8(load8(row + j) - mx);
+        float sum = 0;
+        for (int l = 0; l < 8; ++l)
+            sum += acc[l];
+        for (; j < cols; ++j)
+            sum += exp1(row[j] - mx);
+        out[i] = mx + std::log(sum);
+    }
+}
+
+__attribute__((target("avx2,fma"))) void rowLogSumExpAvx2(const float* x, int64_t cols, float* out, int64_t b,
+                                                          int64_t e)
+{
+    rowLogSumExpBody(x, cols, out, b, e);
+}
+
+void rowLogSumExpGeneric(const float* x, int64_t cols, float* out, int64_t b, int64_t e)
+{
+    rowLogSumExpBody(x, cols, out, b, e);
+}
+
 bool hasAvx2Fma()
 {
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -322,6 +353,14 @@ template void scanBackwardChannel<double>(const double*, const double*, const do
                                           const double*, const double*, const double*, const double*, double*,
                                           double*, double*, double*, double*, double*, double*, ScanShape, int64_t,
                                           std::vector<double>&);
+
+void rowLogSumExp(const float* x, int64_t cols, float* out, int64_t rowBegin, int64_t rowEnd)
+{
+    if (hasAvx2Fma())
+        rowLogSumExpAvx2(x, cols, out, rowBegin, rowEnd);
+    else
+        rowLogSumExpGeneric(x, cols, out, rowBegin, rowEnd);
+}
 
 void convSilu(const float* x, int64_t xStride, const float* state, const float* w, const float* bias, float* out,
               int64_t T, int64_t E, int64_t K, int64_t tBegin, int64_t tEnd)

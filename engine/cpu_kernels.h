@@ -43,4 +43,8 @@ void scanBackwardChannel(const S* u, const S* delta, const S* A, const S* B, con
 void convSilu(const float* x, int64_t xStride, const float* state, const float* w, const float* bias, float* out,
               int64_t T, int64_t E, int64_t K, int64_t tBegin, int64_t tEnd);
 
+/// out[i] = log(sum_j exp(x[i, j])) for rows [rowBegin, rowEnd) of x (rows, cols),
+/// contiguous: the softmax normaliser of each row of logits, read twice, never written.
+void rowLogSumExp(const float* x, int64_t cols, float* out, int64_t rowBegin, int64_t rowEnd);
+
 }  // namespace mm::engine::cpu

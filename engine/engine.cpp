@@ -1,6 +1,7 @@
 // engine/engine.h on top of the internal model: loading, states, reading, generation.
 #include "engine/engine.h"
 
+#include "engine/cpu_kernels.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
 #include "engine/state_io.h"
@@ -87,6 +88,20 @@ void finishModel(engine::Model& m, at::Device device)
     m.options = at::TensorOptions().dtype(at::kFloat).device(device);
     m.fingerprint = engine::computeFingerprint(m);
     engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
+}
+
+// logsumexp of each row of CPU float logits (T', V): one vectorised pass per row
+// instead of at::logsumexp's materialised (x - max) and exp (a fifth of the reading
+// time with the 8192-token vocabulary).
+at::Tensor rowLogSumExp(const at::Tensor& logits)
+{
+    const at::Tensor x = logits.contiguous();
+    at::Tensor out = at::empty({x.size(0)}, x.options());
+    const int64_t cols = x.size(1);
+    at::parallel_for(0, x.size(0), 16, [&](int64_t b, int64_t e) {
+        engine::cpu::rowLogSumExp(x.data_ptr<float>(), cols, out.data_ptr<float>(), b, e);
+    });
+    return out;
 }
 
 // A State handle made by another Model (other sizes) would fail deep inside torch.
@@ -363,7 +378,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                         // -log softmax(row)[target] = logsumexp(row) - row[target]: one pass
                         // over the (T, V) logits instead of writing their log-softmax.
                         const at::Tensor rowsUsed = logits.narrow(0, 0, predicted);
-                        const at::Tensor nll = at::logsumexp(rowsUsed, 1) - rowsUsed.gather(1, target).squeeze(1);
+                        const at::Tensor nll = rowLogSumExp(rowsUsed) - rowsUsed.gather(1, target).squeeze(1);
                         const float* p = nll.contiguous().data_ptr<float>();
                         result.surprisal.insert(result.surprisal.end(), p, p + predicted);
                     }

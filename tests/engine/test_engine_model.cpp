@@ -255,6 +255,28 @@ private slots:
             QVERIFY(e.slot >= 0 && e.slot < 6 && e.position < 192);
     }
 
+    void surprisalIsNextTokenNll()
+    {
+        // surprisal[i] = -log softmax(logits of position i-1)[token i], also across reads.
+        auto model = test::perturbedModel(test::smallConfig(), 14);
+        const auto tokens = test::randomTokens(300, 64, 5);
+        ReadOptions opt;
+        opt.logits = true;
+        opt.segmentTokens = 64;
+        State s = model->newState();
+        ReadResult r = model->read(s, {tokens.begin(), tokens.begin() + 200}, opt);
+        const ReadResult r2 = model->read(s, {tokens.begin() + 200, tokens.end()}, opt);
+        r.surprisal.insert(r.surprisal.end(), r2.surprisal.begin(), r2.surprisal.end());
+        r.logits.insert(r.logits.end(), r2.logits.begin(), r2.logits.end());
+        const at::Tensor logits = at::tensor(r.logits).view({300, 64}).to(at::kDouble);
+        const at::Tensor logp = at::log_softmax(logits, 1);
+        QVERIFY(std::isnan(r.surprisal[0]));
+        double worst = 0;
+        for (int64_t i = 1; i < 300; ++i)
+            worst = std::max(worst, std::abs(-logp[i - 1][tokens[i]].item<double>() - r.surprisal[i]));
+        QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
+    }
+
     void cancelBetweenSegments()
     {
         auto model = test::perturbedModel(test::smallConfig(), 2);
