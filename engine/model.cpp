@@ -307,10 +307,12 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
     const at::Tensor qh = q.view({G, rows, H, dh}).permute({0, 2, 1, 3});               // (G, H, rows, dh)
     const at::Tensor kh = dense(values, w.k).view({G, Mp, H, dh}).permute({0, 2, 3, 1});  // (G, H, dh, M')
     const at::Tensor vh = dense(values, w.v).view({G, Mp, H, dh}).permute({0, 2, 1, 3});  // (G, H, M', dh)
-    const at::Tensor m = snaps.mask.narrow(0, 0, G).view({G, 1, 1, Mp});
-    // Empty slots get weight 0; a token facing an empty pool reads c = 0.
+    // Empty slots get weight 0 (an additive -1e30 before the softmax, a factor 0 after
+    // it); a token facing an empty pool reads c = 0.
+    const at::Tensor keep = snaps.mask.narrow(0, 0, G).view({G, 1, 1, Mp}).to(q.scalar_type());  // 1 or 0
+    const at::Tensor bias = (keep - 1.0) * 1e30;
     const double scale = 1.0 / std::sqrt(double(dh));
-    const at::Tensor att = at::softmax((at::matmul(qh, kh) * scale).masked_fill(~m, -1e30), -1) * m;  // (G, H, rows, M')
+    const at::Tensor att = at::softmax(at::matmul(qh, kh) * scale + bias, -1) * keep;  // (G, H, rows, M')
     const at::Tensor out = at::matmul(att, vh).permute({0, 2, 1, 3}).reshape({G * rows, r});          // (G * rows, r)
     return G == 1 ? out : out.narrow(0, offset, T);
 }
