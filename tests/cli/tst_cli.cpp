@@ -162,7 +162,7 @@ private slots:
         QCOMPARE(info[QStringLiteral("tokenizer")].toObject()[QStringLiteral("vocab_size")].toInt(), 8192);
         QVERIFY(info[QStringLiteral("tokenizer")].toObject()[QStringLiteral("fingerprint")].toString().startsWith(
             QStringLiteral("spm-unigram-8192:")));
-        QCOMPARE(info[QStringLiteral("database")].toObject()[QStringLiteral("schema_version")].toInt(), 1);
+        QCOMPARE(info[QStringLiteral("database")].toObject()[QStringLiteral("schema_version")].toInt(), 2);
     }
 
     void badInputGetsOneClearLine_data()
@@ -230,6 +230,59 @@ private slots:
         QFile after(future);
         QVERIFY(after.open(QIODevice::ReadOnly));
         QCOMPARE(after.readAll(), bytes);
+    }
+
+    void folderImportIsIncremental()
+    {
+        // EPUB, HTML, PDF and a hostile file in a folder tree, imported as a collection.
+        const QString formats = QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/formats/");
+        QTemporaryDir books;
+        QVERIFY(books.isValid());
+        QVERIFY(QDir(books.path()).mkpath(QStringLiteral("more")));
+        QVERIFY(QFile::copy(formats + QStringLiteral("dombey_epub3.epub"), books.filePath(QStringLiteral("dombey.epub"))));
+        QVERIFY(QFile::copy(formats + QStringLiteral("dombey.pdf"), books.filePath(QStringLiteral("more/dombey.pdf"))));
+        QVERIFY(QFile::copy(formats + QStringLiteral("hostile/traversal.epub"), books.filePath(QStringLiteral("more/evil.epub"))));
+        const QString db = m_dir.filePath(QStringLiteral("folder.sqlite3"));
+        const QStringList args{QStringLiteral("import"), books.path(), QStringLiteral("--collection"), QStringLiteral("Dickens"),
+                               QStringLiteral("--json"), QStringLiteral("--db"), db};
+
+        Run r = run(args);
+        QCOMPARE(r.exitCode, 1);  // the hostile file failed; the others are in
+        QVERIFY2(r.err.contains("'evil.epub' has an entry that climbs out of the archive: '../../etc/passwd'"), r.err.constData());
+        QJsonObject out = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(out[QStringLiteral("files")].toArray().size(), 2);
+        QCOMPARE(out[QStringLiteral("errors")].toArray().size(), 1);
+        for (const auto f : out[QStringLiteral("files")].toArray())
+            QCOMPARE(f.toObject()[QStringLiteral("outcome")].toString(), QStringLiteral("imported"));
+
+        // Again: unchanged, nothing imported twice.
+        QVERIFY(QFile::remove(books.filePath(QStringLiteral("more/evil.epub"))));
+        r = run(args);
+        QCOMPARE(r.exitCode, 0);
+        out = QJsonDocument::fromJson(r.out).object();
+        for (const auto f : out[QStringLiteral("files")].toArray())
+            QCOMPARE(f.toObject()[QStringLiteral("outcome")].toString(), QStringLiteral("unchanged"));
+        const Run list = run({QStringLiteral("list"), QStringLiteral("--json"), QStringLiteral("--db"), db});
+        QCOMPARE(list.exitCode, 0);
+        QVERIFY2(list.out.contains("Dombey and Son"), list.out.constData());
+
+        // Search hits carry the PDF page, and null for the EPUB.
+        const Run search = run({QStringLiteral("search"), QStringLiteral("Timely Provision"), QStringLiteral("--json"),
+                                QStringLiteral("--db"), db});
+        QCOMPARE(search.exitCode, 0);
+        const QJsonArray hits = QJsonDocument::fromJson(search.out).object()[QStringLiteral("hits")].toArray();
+        QCOMPARE(hits.size(), 2);
+        int withPage = 0, withoutPage = 0;
+        for (const auto h : hits) {
+            const QJsonValue page = h.toObject()[QStringLiteral("page")];
+            QVERIFY(h.toObject().contains(QStringLiteral("page")));
+            if (page.isNull())
+                ++withoutPage;
+            else if (page.toInt() >= 3)
+                ++withPage;
+        }
+        QCOMPARE(withPage, 1);
+        QCOMPARE(withoutPage, 1);
     }
 };
 
