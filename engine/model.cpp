@@ -366,7 +366,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     snap.mask = valid.view({walk.snapshots, M});
     snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({walk.snapshots, M, r}) *
                   snap.mask.unsqueeze(2).to(bank.scalar_type());
-    ls.pool_values = snap.values[walk.snapshots - 1];
+    ls.pool_values = snap.values[walk.snapshots - 1].clone();  // not a view: the state outlives the piece
     std::vector<int64_t> candRows;
     for (NoteCandidate& cand : ls.pool.candidates)
         candRows.push_back(cand.bank);
@@ -415,7 +415,7 @@ at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& token
     const int64_t T = tokens.size(0);
     st.position += T;
     st.last_token = static_cast<int32_t>(tokens[T - 1].item<int64_t>());
-    st.last_hidden = hidden[T - 1];
+    st.last_hidden = hidden[T - 1].clone();  // not a view that would keep all (T, D) alive
     return hidden;
 }
 
