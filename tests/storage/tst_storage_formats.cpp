@@ -204,6 +204,17 @@ private slots:
                                          << QStringLiteral("'missing_opf.epub' is missing its package document 'OEBPS/content.opf'");
         QTest::newRow("malformed package") << hostile("malformed_opf.epub")
                                            << QStringLiteral("'malformed_opf.epub' has a malformed package document 'OEBPS/content.opf': Start-end tags mismatch at byte 53");
+        QTest::newRow("no spine") << hostile("no_spine.epub")
+                                  << QStringLiteral("'no_spine.epub' has a malformed package document 'OEBPS/content.opf': no <spine>");
+        QTest::newRow("unknown spine item") << hostile("unknown_spine_item.epub")
+                                            << QStringLiteral("'unknown_spine_item.epub' has a spine entry 'c9' that is not in its manifest");
+        QTest::newRow("missing spine file") << hostile("missing_spine_file.epub")
+                                            << QStringLiteral("'missing_spine_file.epub' is missing 'OEBPS/c1.xhtml', named in its spine");
+        QTest::newRow("reference climbs out") << hostile("manifest_climbs.epub")
+                                              << QStringLiteral("'manifest_climbs.epub' has a reference that climbs out of the archive: '../../../secret.xhtml'");
+        QTest::newRow("no text") << hostile("no_text.epub") << QStringLiteral("'no_text.epub' has no readable text in its spine");
+        QTest::newRow("damaged entry") << hostile("damaged_entry.epub")
+                                       << QStringLiteral("'damaged_entry.epub' has a damaged entry 'OEBPS/ch1.xhtml' (truncated or corrupt: Zlib error: data error)");
         QTest::newRow("encrypted pdf") << hostile("encrypted.pdf")
                                        << QStringLiteral("'encrypted.pdf' is encrypted with a password: remove the protection (for example "
                                                          "'qpdf --decrypt --password=... in.pdf out.pdf') and import it again");

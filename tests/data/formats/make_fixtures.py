@@ -272,6 +272,28 @@ def main():
     write_zip("hostile/malformed_opf.epub", [("mimetype", "application/epub+zip"), ("META-INF/container.xml", CONTAINER),
                                              ("OEBPS/content.opf", "<?xml version='1.0'?><package><metadata><dc:title>x</metadata>")])
     write_zip("hostile/no_container.epub", [("mimetype", "application/epub+zip"), ("OEBPS/content.opf", "<package/>")])
+    # Package documents that lie: no spine, an unknown spine item, a spine file that is
+    # not there, a table of contents that climbs out, a spine with no text.
+    def opf(spine, manifest='<item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>'):
+        return ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+                '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Lies</dc:title></metadata>'
+                '<manifest>%s</manifest>%s</package>' % (manifest, spine))
+    base = [("mimetype", "application/epub+zip"), ("META-INF/container.xml", CONTAINER)]
+    page = "<html><body><p>Some text.</p></body></html>"
+    write_zip("hostile/no_spine.epub", base + [("OEBPS/content.opf", opf("")), ("OEBPS/c1.xhtml", page)])
+    write_zip("hostile/unknown_spine_item.epub", base + [("OEBPS/content.opf", opf('<spine><itemref idref="c9"/></spine>')),
+                                                      ("OEBPS/c1.xhtml", page)])
+    write_zip("hostile/missing_spine_file.epub", base + [("OEBPS/content.opf", opf('<spine><itemref idref="c1"/></spine>'))])
+    write_zip("hostile/manifest_climbs.epub", base + [("OEBPS/content.opf", opf(
+        '<spine><itemref idref="c1"/></spine>',
+        '<item id="c1" href="../../../secret.xhtml" media-type="application/xhtml+xml"/>'))])
+    write_zip("hostile/no_text.epub", base + [("OEBPS/content.opf", opf('<spine><itemref idref="c1"/></spine>')),
+                                             ("OEBPS/c1.xhtml", '<html><body><img src="x.png"/></body></html>')])
+    # A damaged entry: one byte of the deflated chapter flipped (CRC or inflate error).
+    data = bytearray(good)
+    at = data.find(b"OEBPS/ch1.xhtml") + len("OEBPS/ch1.xhtml") + 200
+    data[at] ^= 0xFF
+    put("damaged_entry.epub", bytes(data))
     # Mostly UTF-8 with two stray windows-1252 bytes.
     text = open(os.path.join(HERE, "dombey_excerpt.txt"), "rb").read()
     put("mostly_utf8.txt", text[:3000] + b"caf\xe9 " + text[3000:6000] + b"\x93quoted\x94" + text[6000:])
