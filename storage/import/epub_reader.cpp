@@ -198,6 +198,9 @@ private:
             if (!m_zip.contains(path))
                 refuse(QStringLiteral("is missing '%1', named in its spine").arg(path));
             const HtmlText html = htmlToText(asUtf8(m_zip.read(path)));
+            if (html.tooDeep)
+                refuse(QStringLiteral("nests the markup of '%1' more than %2 levels deep: refusing a possibly hostile file")
+                           .arg(path).arg(kMaxMarkupDepth));
             if (html.text.trimmed().isEmpty())
                 continue;  // cover pages, image-only pages
             if (!doc.text.isEmpty())
@@ -219,6 +222,8 @@ private:
             if (!item.properties.split(QLatin1Char(' ')).contains(QStringLiteral("nav")) || !m_zip.contains(item.path))
                 continue;
             const QByteArray xhtml = asUtf8(m_zip.read(item.path));
+            if (estimatedMarkupDepth(xhtml) > kMaxMarkupDepth)
+                continue;  // a hostile table of contents: fall back to the NCX or headings
             GumboOutput* out = gumbo_parse_with_options(&kGumboDefaultOptions, xhtml.constData(), size_t(xhtml.size()));
             // The <nav epub:type="toc">, else the first <nav>.
             const GumboNode* tocNav = nullptr;

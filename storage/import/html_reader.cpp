@@ -35,6 +35,9 @@ QVector<ImportedChapter> chaptersFromHeadings(const QVector<HtmlHeading>& headin
 void HtmlReader::convert(ImportedDocument& doc) const
 {
     const HtmlText html = htmlToText(doc.text.toUtf8());
+    if (html.tooDeep)
+        throw ImportError(QStringLiteral("'%1' nests its markup more than %2 levels deep: refusing a possibly hostile file")
+                              .arg(QFileInfo(doc.sourcePath).fileName()).arg(kMaxMarkupDepth).toStdString());
     doc.text = html.text;
     doc.title = html.title;
     if (doc.title.isEmpty() && !html.headings.isEmpty())

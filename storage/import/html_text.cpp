@@ -3,6 +3,7 @@
 #include <gumbo.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <vector>
@@ -257,11 +258,57 @@ private:
     std::map<QString, qint64*> m_anchorOffsets;
 };
 
+bool isVoidOrOptionalEnd(const QByteArray& tag)
+{
+    static const char* const kTags[] = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                                        "param", "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th",
+                                        "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "rb", "rt",
+                                        "rp", "rtc", "caption", "html", "head", "body"};
+    for (const char* t : kTags)
+        if (tag == t)
+            return true;
+    return false;
+}
+
 }  // namespace
+
+int estimatedMarkupDepth(const QByteArray& html)
+{
+    int depth = 0;
+    int deepest = 0;
+    const qsizetype n = html.size();
+    for (qsizetype i = 0; i < n; ++i) {
+        if (html[i] != '<' || i + 1 >= n)
+            continue;
+        const bool closing = html[i + 1] == '/';
+        qsizetype j = i + (closing ? 2 : 1);
+        if (j >= n || !std::isalpha(static_cast<unsigned char>(html[j])))
+            continue;
+        const qsizetype nameStart = j;
+        while (j < n && std::isalnum(static_cast<unsigned char>(html[j])))
+            ++j;
+        const QByteArray tag = html.mid(nameStart, j - nameStart).toLower();
+        const qsizetype end = html.indexOf('>', j);
+        if (end < 0)
+            break;
+        if (!isVoidOrOptionalEnd(tag)) {
+            if (closing)
+                depth = std::max(depth - 1, 0);
+            else if (html[end - 1] != '/')
+                deepest = std::max(deepest, ++depth);
+        }
+        i = end;
+    }
+    return deepest;
+}
 
 HtmlText htmlToText(const QByteArray& html)
 {
     HtmlText result;
+    if (estimatedMarkupDepth(html) > kMaxMarkupDepth) {
+        result.tooDeep = true;
+        return result;
+    }
     GumboOptions options = kGumboDefaultOptions;
     // Broken markup yields one parse error per fault; keeping only the first few bounds
     // the memory a hostile file can make gumbo spend on error records.

@@ -18,7 +18,18 @@ struct HtmlHeading {
     qint64 utf16Offset = 0;   ///< where its text starts in HtmlText::text
 };
 
+/// Markup nested deeper than this is refused before parsing: gumbo's tree building
+/// slows quadratically with depth (200,000 nested elements: minutes) and frees its tree
+/// recursively. Real books nest a few dozen levels.
+constexpr int kMaxMarkupDepth = 2000;
+
+/// An upper estimate of how deep html's elements nest, from its tags alone: void
+/// elements, self-closing tags and elements whose end tag may be left out (p, li, td...)
+/// do not count. Linear, allocation-free.
+int estimatedMarkupDepth(const QByteArray& html);
+
 struct HtmlText {
+    bool tooDeep = false;            ///< nesting over kMaxMarkupDepth: not parsed, all empty
     QString text;
     QString title;                   ///< <title>, white space collapsed
     QString author;                  ///< <meta name="author"> or "dc.creator"
@@ -26,8 +37,8 @@ struct HtmlText {
     QHash<QString, qint64> anchors;  ///< element id -> offset of the text that follows it
 };
 
-/// html must be UTF-8 (gumbo's input). Never throws; markup nested deeper than gumbo's
-/// limit is cut off, as gumbo does.
+/// html must be UTF-8 (gumbo's input). Never throws; markup nested deeper than
+/// kMaxMarkupDepth gives tooDeep and nothing else.
 HtmlText htmlToText(const QByteArray& html);
 
 }  // namespace mm::import

@@ -31,9 +31,9 @@ ImportedDocument TextReaderBase::read(const QString& path) const
         throw ImportError(QStringLiteral("cannot import '%1': the file does not exist").arg(path).toStdString());
     if (info.isDir())
         throw ImportError(QStringLiteral("cannot import '%1': it is a folder").arg(path).toStdString());
-    if (info.size() > kMaxFileBytes)
+    if (info.size() > maxWholeFileBytes())
         refuse(path, QStringLiteral("is too large to import whole (%1 MB; the limit is %2 MB)")
-                         .arg(info.size() / (1024 * 1024)).arg(kMaxFileBytes / (1024 * 1024)));
+                         .arg(info.size() / (1024 * 1024)).arg(maxWholeFileBytes() / (1024 * 1024)));
 
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))

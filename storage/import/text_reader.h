@@ -20,6 +20,8 @@ public:
 
     int capabilities() const override { return Chapters | Metadata; }
     ImportedDocument read(const QString& path) const final;
+    /// The largest file read() takes whole.
+    virtual qint64 maxWholeFileBytes() const { return kMaxFileBytes; }
 
     /// Title and author from the start of the text (empty: the file name is used).
     virtual TitleAuthor guessTitleAuthor(const QString& text) const = 0;
@@ -62,6 +64,8 @@ public:
     }
     TitleAuthor guessTitleAuthor(const QString& text) const override;
     QVector<ImportedChapter> detectChapters(const QString& text) const override;
+    /// gumbo's tree takes several times the markup's size: HTML books are far smaller.
+    qint64 maxWholeFileBytes() const override { return 64LL * 1024 * 1024; }
 
 protected:
     void convert(ImportedDocument& doc) const override;

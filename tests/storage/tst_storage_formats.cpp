@@ -8,6 +8,7 @@
 #include "storage/import/text_decoding.h"
 #include "storage/import/zip_archive.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -133,6 +134,38 @@ private slots:
         QCOMPARE(t.headings.size(), 1);
         QCOMPARE(t.text.mid(t.headings[0].utf16Offset, 4), QStringLiteral("Head"));
         QCOMPARE(t.anchors.value(QStringLiteral("top")), qint64(0));
+    }
+
+    void deeplyNestedMarkupIsHarmless()
+    {
+        // Hostile nesting must not exhaust the stack (the walk is iterative).
+        QByteArray html = "<html><body>";
+        for (int i = 0; i < 200000; ++i)
+            html += "<div><span>";
+        html += "deep";
+        QElapsedTimer timer;
+        timer.start();
+        const HtmlText t = htmlToText(html);
+        QVERIFY(t.tooDeep);
+        QVERIFY(t.text.isEmpty());
+        QVERIFY(timer.elapsed() < 2000);
+        const QString path = m_dir.filePath(QStringLiteral("deep.html"));
+        writeAll(path, html);
+        Database db(m_dir.filePath(QStringLiteral("deep.sqlite3")));
+        QCOMPARE(importError(db, path),
+                 QStringLiteral("'deep.html' nests its markup more than 2000 levels deep: refusing a possibly hostile file"));
+        // Just inside the limit: parsed, quickly; unclosed paragraphs do not count.
+        QByteArray ok = "<html><body>";
+        for (int i = 0; i < 1900; ++i)
+            ok += "<div>";
+        for (int i = 0; i < 20000; ++i)
+            ok += "<p>para";
+        QCOMPARE(estimatedMarkupDepth(ok), 1900);
+        timer.restart();
+        const HtmlText parsed = htmlToText(ok);
+        QVERIFY(!parsed.tooDeep);
+        QVERIFY(parsed.text.startsWith(QStringLiteral("para\n\npara")));
+        QVERIFY2(timer.elapsed() < 10000, qPrintable(QString::number(timer.elapsed())));
     }
 
     void pdfBookKeepsPages()
