@@ -130,6 +130,7 @@ void makeDirectories(const std::string& dir)
 }
 
 // The first token of a document has no prediction: NaN marks it.
+constexpr int64_t kMinTokensForThreads = 64;  // shorter segments run on one thread
 constexpr float kNoSurprisal = std::numeric_limits<float>::quiet_NaN();
 
 }  // namespace
@@ -314,6 +315,35 @@ State Model::loadState(const std::vector<uint8_t>& bytes) const
     }
 }
 
+namespace {
+
+// Runs the enclosed work with n intra-op threads, then restores the previous count.
+// Generation and short reads are chains of small ops that gain nothing from splitting:
+// with two threads, every OpenMP region (OpenBLAS threads matmuls from 256k
+// multiply-adds) waits for the second thread, and when another process holds a core
+// that wait is a scheduler time slice. Measured on the 2-core machine under load:
+// generation at 5 to 50 tokens/s with 2 threads, 62 to 91 with 1.
+class IntraOpThreads {
+public:
+    explicit IntraOpThreads(int n) : m_saved(at::get_num_threads())
+    {
+        if (n != m_saved)
+            at::set_num_threads(n);
+    }
+    ~IntraOpThreads()
+    {
+        if (at::get_num_threads() != m_saved)
+            at::set_num_threads(m_saved);
+    }
+    IntraOpThreads(const IntraOpThreads&) = delete;
+    IntraOpThreads& operator=(const IntraOpThreads&) = delete;
+
+private:
+    int m_saved;
+};
+
+}  // namespace
+
 ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const ReadOptions& options) const
 {
     const engine::Model& m = *d;
@@ -345,6 +375,9 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                 break;
             }
             const int64_t T = std::min(options.segmentTokens, total - done);
+            // Short pieces are all overhead: one thread avoids waiting on the second at
+            // every parallel region (see IntraOpThreads).
+            const IntraOpThreads threads(T < kMinTokensForThreads ? 1 : at::get_num_threads());
             const at::Tensor ids = all.narrow(0, done, T);
             const at::Tensor prevHidden = work.last_hidden;  // (D) or undefined
             engine::ForwardTrace trace;
@@ -448,34 +481,6 @@ int32_t sampleToken(const std::vector<float>& logits, const GenerateOptions& o, 
     }
     return order[keep - 1];
 }
-
-}  // namespace
-
-namespace {
-
-// Runs the enclosed work with n intra-op threads, then restores the previous count.
-// Generation is a chain of one-token steps whose ops are too small to split: with two
-// threads, every OpenMP region waits for the second thread, and when another process
-// holds a core that wait is a scheduler time slice. Measured on the 2-core machine
-// under load: 5 to 50 tokens/s with 2 threads, 62 to 91 with 1.
-class IntraOpThreads {
-public:
-    explicit IntraOpThreads(int n) : m_saved(at::get_num_threads())
-    {
-        if (n != m_saved)
-            at::set_num_threads(n);
-    }
-    ~IntraOpThreads()
-    {
-        if (at::get_num_threads() != m_saved)
-            at::set_num_threads(m_saved);
-    }
-    IntraOpThreads(const IntraOpThreads&) = delete;
-    IntraOpThreads& operator=(const IntraOpThreads&) = delete;
-
-private:
-    int m_saved;
-};
 
 }  // namespace
 
