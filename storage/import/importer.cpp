@@ -149,6 +149,13 @@ QVector<FolderImportEntry> importFolder(storage::Database& db, const QString& di
         checkCancel(options);
         FolderImportEntry entry;
         entry.path = file;
+        if (options.progress) {
+            // The stage names the file: a folder's progress is one file after another.
+            const QString name = QDir(dirInfo.absoluteFilePath()).relativeFilePath(file);
+            fileOptions.progress = [&options, name](double fraction, const QString& stage) {
+                options.progress(fraction, name + QStringLiteral(": ") + stage);
+            };
+        }
         try {
             const QString hash = fileContentHash(file);
             if (hashesInCollection.contains(hash)) {
