@@ -2,6 +2,7 @@
 #include "storage/import/text_reader.h"
 
 #include <QFileInfo>
+#include <QRegularExpression>
 
 namespace mm::import {
 namespace {
@@ -30,6 +31,19 @@ QVector<ImportedChapter> chaptersFromHeadings(const QVector<HtmlHeading>& headin
     return chapters;
 }
 
+/// Project Gutenberg's HTML titles read "The Project Gutenberg eBook of TITLE, by AUTHOR".
+void tidyGutenbergTitle(QString& title, QString& author)
+{
+    static const QRegularExpression gutenberg(
+        QStringLiteral("^The Project Gutenberg e-?Book of (.+?)(?:, by (.+))?$"), QRegularExpression::CaseInsensitiveOption);
+    const QRegularExpressionMatch m = gutenberg.match(title);
+    if (!m.hasMatch())
+        return;
+    title = m.captured(1).trimmed();
+    if (author.isEmpty())
+        author = m.captured(2).trimmed();
+}
+
 }  // namespace
 
 void HtmlReader::convert(ImportedDocument& doc) const
@@ -43,6 +57,7 @@ void HtmlReader::convert(ImportedDocument& doc) const
     if (doc.title.isEmpty() && !html.headings.isEmpty())
         doc.title = html.headings.first().title;
     doc.author = html.author;
+    tidyGutenbergTitle(doc.title, doc.author);
     doc.chapters = chaptersFromHeadings(html.headings);
 }
 

@@ -67,7 +67,11 @@ ImportResult importFile(storage::Database& db, const QString& path, const Import
     const DocumentReader* reader = ReaderRegistry::instance().readerForContent(path);
     if (reader->canStream() && QFileInfo(path).size() > options.streamAboveBytes)
         return importStreamedText(db, path, static_cast<const TextReaderBase&>(*reader), options);
-    const ImportedDocument imported = reader->read(path);
+    ImportedDocument imported = reader->read(path);
+    // A paged document without an outline (most PDFs made from word processors) still
+    // has its chapter headings in the text.
+    if (imported.chapters.isEmpty() && (reader->capabilities() & Pages))
+        imported.chapters = detectTextChapters(imported.text);
 
     checkCancel(options);
     report(options, 0.4, cutting);

@@ -88,7 +88,36 @@ QString cleanPdfPageText(const QString& raw)
     // No blanks before a line end; no blank lines at the page's start or end.
     static const QRegularExpression trailingBlanks(QStringLiteral("[ \\t]+\\n"));
     text.replace(trailingBlanks, QStringLiteral("\n"));
-    return text.trimmed();
+    return markParagraphs(text.trimmed());
+}
+
+QString markParagraphs(const QString& page)
+{
+    // pdfium gives lines, not paragraphs (a PDF has no blank lines, only positions).
+    // A line much shorter than the page's usual line ends a paragraph (or is a heading):
+    // a blank line after it restores the paragraph breaks that chapter detection and
+    // passage cutting look for.
+    QStringList lines = page.split(QLatin1Char('\n'));
+    QVector<qsizetype> lengths;
+    for (const QString& line : lines)
+        if (!line.trimmed().isEmpty())
+            lengths.push_back(line.size());
+    if (lengths.size() < 5)
+        return page;
+    std::sort(lengths.begin(), lengths.end());
+    const qsizetype usual = lengths[lengths.size() / 2];
+    QString out;
+    out.reserve(page.size() + page.size() / 20);
+    for (int i = 0; i < lines.size(); ++i) {
+        out += lines[i];
+        if (i + 1 == lines.size())
+            break;
+        out += QLatin1Char('\n');
+        const bool shortLine = !lines[i].trimmed().isEmpty() && lines[i].size() * 10 < usual * 7;
+        if (shortLine && !lines[i + 1].trimmed().isEmpty())
+            out += QLatin1Char('\n');
+    }
+    return out;
 }
 
 ImportedDocument PdfReader::read(const QString& path) const

@@ -25,7 +25,11 @@ public:
 };
 
 /// Page text as the reader stores it: LF line ends, no control characters, no trailing
-/// blanks on a line.
+/// blanks on a line, paragraphs marked (markParagraphs).
 QString cleanPdfPageText(const QString& raw);
+
+/// A blank line after every line shorter than 70% of the page's median line (a
+/// paragraph's last line or a heading); pages of fewer than 5 lines stay as they are.
+QString markParagraphs(const QString& page);
 
 }  // namespace mm::import

@@ -5,6 +5,7 @@
 #include "storage/import/epub_reader.h"
 #include "storage/import/html_text.h"
 #include "storage/import/importer.h"
+#include "storage/import/pdf_reader.h"
 #include "storage/import/text_decoding.h"
 #include "storage/import/zip_archive.h"
 
@@ -183,6 +184,12 @@ private slots:
         QVERIFY(db.documentText(r.docId, chapters[1].charOffset).startsWith(QStringLiteral("Chapter 2.")));
         const QString text = db.documentText(r.docId);
         QVERIFY(text.contains(QStringLiteral("Dombey sat in the corner of the darkened room")));
+        // Paragraph breaks restored after short lines (a PDF has only lines).
+        QVERIFY(text.startsWith(QStringLiteral("Chapter 1. Dombey and Son\n\nDombey sat")));
+        QCOMPARE(markParagraphs(QStringLiteral("a long line of text here\na long line of text here\nshort.\n"
+                                               "a long line of text here\na long line of text here\nend")),
+                 QStringLiteral("a long line of text here\na long line of text here\nshort.\n\n"
+                                "a long line of text here\na long line of text here\nend"));
         // Every passage has a page, non-decreasing, from 1 to the last page (5).
         const auto passages = db.passages(r.docId);
         QVERIFY(passages.size() >= 3);
@@ -210,6 +217,28 @@ private slots:
                 if (p.id == hit.passageId)
                     QCOMPARE(hit.page, p.page);
         }
+    }
+
+    void pdfWithoutOutlineFindsHeadingsInText()
+    {
+        Database db(m_dir.filePath(QStringLiteral("plain.sqlite3")));
+        const ImportResult r = importFile(db, formats("dombey_no_outline.pdf"));
+        const auto chapters = db.chapters(r.docId);
+        QCOMPARE(chapters.size(), 2);
+        QVERIFY2(chapters[0].title.startsWith(QStringLiteral("Chapter 1")), qPrintable(chapters[0].title));
+        QVERIFY(db.documentText(r.docId, chapters[1].charOffset).startsWith(QStringLiteral("Chapter 2.")));
+        QVERIFY(db.passages(r.docId).last().page >= 4);
+    }
+
+    void gutenbergHtmlTitle()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("pg.html"));
+        writeAll(path, "<html><head><title>The Project Gutenberg eBook of Dombey and Son, by Charles Dickens</title></head>"
+                       "<body><h1>DOMBEY AND SON</h1><p>Text.</p></body></html>");
+        Database db(m_dir.filePath(QStringLiteral("pg.sqlite3")));
+        const ImportResult r = importFile(db, path);
+        QCOMPARE(r.title, QStringLiteral("Dombey and Son"));
+        QCOMPARE(db.document(r.docId)->author, QStringLiteral("Charles Dickens"));
     }
 
     void hostileInputs_data()

@@ -176,7 +176,7 @@ def pdf_escape(s):
     return b.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
-def pdf_book(chs, lines_per_page=46):
+def pdf_book(chs, lines_per_page=46, with_outline=True):
     pages = []      # list of list of lines
     outline = []    # (title, page index)
     for n, t, ps in chs:
@@ -197,7 +197,8 @@ def pdf_book(chs, lines_per_page=46):
     first_item = 6
     first_page = first_item + len(outline)
     page_ids = [first_page + 2 * i for i in range(n_pages)]
-    objs[1] = b"<< /Type /Catalog /Pages 2 0 R /Outlines 5 0 R /PageMode /UseOutlines >>"
+    objs[1] = (b"<< /Type /Catalog /Pages 2 0 R /Outlines 5 0 R /PageMode /UseOutlines >>" if with_outline
+               else b"<< /Type /Catalog /Pages 2 0 R >>")
     objs[2] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % p for p in page_ids) + b"] /Count %d >>" % n_pages
     objs[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
     objs[4] = b"<< /Title (Dombey and Son) /Author (Charles Dickens) /Producer (make_fixtures.py) >>"
@@ -237,6 +238,8 @@ def main():
     pdf, n_pages = pdf_book(chs)
     open(os.path.join(HERE, "dombey.pdf"), "wb").write(pdf)
     print("dombey.pdf: %d pages" % n_pages)
+    # The same book without an outline: chapters come from the text's headings.
+    open(os.path.join(HERE, "dombey_no_outline.pdf"), "wb").write(pdf_book(chs, with_outline=False)[0])
 
     hostile = os.path.join(HERE, "hostile")
     os.makedirs(hostile, exist_ok=True)
