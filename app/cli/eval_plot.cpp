@@ -49,11 +49,14 @@ void renderChart(const ChartSpec& spec, const std::string& pngPath)
             ymax = std::max(ymax, y);
         }
         chart->addSeries(s);
-        if (name.rfind("no_pool", 0) == 0) {  // the ablation dashed, beside its normal curve
-            QPen pen = s->pen();
+        QPen pen = s->pen();
+        if (name.rfind("no_pool", 0) == 0) {  // the ablation dashed and thin: the normal curve shows under it
             pen.setStyle(Qt::DashLine);
-            s->setPen(pen);
+            pen.setWidthF(1.5);
+        } else {
+            pen.setWidthF(4);
         }
+        s->setPen(pen);
         all.push_back(s);
     }
     if (!std::isfinite(xmin)) {
