@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "engine/engine.h"
+
 namespace {
 
 struct Run {
@@ -66,6 +68,36 @@ private:
     }
 
 private slots:
+    void initTestCase()
+    {
+        // Model folders for --model and --baseline: a tiny random model with notes, and a
+        // notes-off one (the baseline).
+        mm::Model::createRandom(kTiny.toStdString(), 5, "cpu")->save(dir.filePath(QStringLiteral("notes")).toStdString());
+        QString off = kTiny;
+        off.replace(QStringLiteral("{"), QStringLiteral(R"({"notes": "off", )"));
+        mm::Model::createRandom(off.toStdString(), 5, "cpu")->save(dir.filePath(QStringLiteral("off")).toStdString(), "fp32");
+    }
+
+    void modelFolderAndBaseline()
+    {
+        const Run r = run({QStringLiteral("eval"), QStringLiteral("fidelity"), QStringLiteral("--model"),
+                           dir.filePath(QStringLiteral("notes")), QStringLiteral("--baseline"),
+                           dir.filePath(QStringLiteral("off")), QStringLiteral("--distances"), QStringLiteral("0,2"),
+                           QStringLiteral("--samples"), QStringLiteral("2"), QStringLiteral("--context"),
+                           QStringLiteral("8"), QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--json")});
+        if (r.exitCode != 0)
+            qWarning("stderr: %s", r.err.constData());
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(j[QStringLiteral("model")].toObject()[QStringLiteral("source")].toString(),
+                 dir.filePath(QStringLiteral("notes")));
+        QCOMPARE(j[QStringLiteral("baseline")].toObject()[QStringLiteral("notes")].toString(), QStringLiteral("off"));
+        const QJsonArray variants = j[QStringLiteral("variants")].toArray();
+        QCOMPARE(variants.size(), 2);
+        QCOMPARE(variants[1].toObject()[QStringLiteral("variant")].toString(), QStringLiteral("baseline"));
+        QCOMPARE(variants[1].toObject()[QStringLiteral("etmf")].toArray().size(), 2);
+    }
+
     void ppl()
     {
         const QString out = dir.filePath(QStringLiteral("ppl.json"));
