@@ -391,6 +391,9 @@ ChartSpec chartFor(const nlohmann::json& res)
     } else if (p == "passkey" || p == "multikey") {
         c = {p == "passkey" ? "Passkey retrieval: accuracy by length" : "Multi-key retrieval: accuracy by length",
              "haystack (tokens)", "accuracy", true, {}};
+        c.fixedY = true;
+        c.yMin = 0;
+        c.yMax = 1;
         // passkey: one curve per variant and depth; multikey: per variant and key count
         for (const auto& r : res.at("rows")) {
             if (r.at("accuracy").is_null())

@@ -28,6 +28,8 @@ struct ChartSpec {
     std::string title, xLabel, yLabel;
     bool logX = false;
     std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> series;
+    bool fixedY = false;  ///< y axis from yMin to yMax instead of the data's range
+    double yMin = 0, yMax = 1;
 };
 /// The chart of an eval result (the JSON runEval prints).
 ChartSpec chartFor(const nlohmann::json& result);

@@ -81,7 +81,12 @@ void renderChart(const ChartSpec& spec, const std::string& pngPath)
     xAxis->setTitleText(QString::fromStdString(spec.xLabel));
     auto* yAxis = new QValueAxis();
     const double ypad = ymax > ymin ? (ymax - ymin) * 0.08 : std::max(std::abs(ymax) * 0.1, 0.05);
-    yAxis->setRange(ymin - ypad, ymax + ypad);
+    if (spec.fixedY) {
+        yAxis->setRange(spec.yMin, spec.yMax);
+        yAxis->setTickCount(6);
+    }
+    else
+        yAxis->setRange(ymin - ypad, ymax + ypad);
     yAxis->setTitleText(QString::fromStdString(spec.yLabel));
     chart->addAxis(xAxis, Qt::AlignBottom);
     chart->addAxis(yAxis, Qt::AlignLeft);
