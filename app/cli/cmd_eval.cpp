@@ -221,6 +221,16 @@ std::string fmt(double v, int precision = 2)
     return s.str();
 }
 
+// Three significant digits, so that the small values of long distances stay visible.
+std::string sci(double v)
+{
+    if (!std::isfinite(v))
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
 struct Table {
     std::vector<std::vector<std::string>> rows;
     void print() const
@@ -340,7 +350,7 @@ void printTable(const nlohmann::json& res)
             for (const auto& layer : v.at("etmf")) {
                 std::vector<std::string> row{std::to_string(l++)};
                 for (const auto& x : layer)
-                    row.push_back(x.is_null() ? "-" : fmt(x.get<double>(), 4));
+                    row.push_back(x.is_null() ? "-" : sci(x.get<double>()));
                 t.rows.push_back(row);
             }
             t.print();
