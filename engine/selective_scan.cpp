@@ -174,6 +174,33 @@ at::Tensor convSiluInference(const at::Tensor& x, at::Tensor& state, const at::T
     return out;
 }
 
+ScanResult selectiveScanFusedReference(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& deltaBias,
+                                       const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm,
+                                       const at::Tensor& D, const at::Tensor& z, const at::Tensor& h0)
+{
+    TORCH_CHECK(u.dim() == 3 && deltaRaw.sizes() == u.sizes() && z.sizes() == u.sizes(),
+                "selective scan (fused): u, deltaRaw and z must all be (Bt, T, E)");
+    TORCH_CHECK(h0.dim() == 3 && h0.size(0) == u.size(0), "selective scan (fused): h0 must be (Bt, E, N)");
+    TORCH_CHECK(Bm.dim() == 3 && Cm.dim() == 3 && Bm.size(0) == u.size(0) && Cm.size(0) == u.size(0),
+                "selective scan (fused): Bm and Cm must be (Bt, T, N)");
+    const at::Tensor delta = at::softplus(deltaRaw + deltaBias);
+    std::vector<at::Tensor> ys, hs;
+    for (int64_t b = 0; b < u.size(0); ++b) {
+        ScanResult r = selectiveScan(u[b], delta[b], A, Bm[b], Cm[b], D, h0[b]);
+        ys.push_back(r.y);
+        hs.push_back(r.h_last);
+    }
+    return {at::stack(ys, 0) * at::silu(z), at::stack(hs, 0)};
+}
+
+ScanResult selectiveScanFused(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& deltaBias,
+                              const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm, const at::Tensor& D,
+                              const at::Tensor& z, const at::Tensor& h0)
+{
+    // The kernels issue (kernels/) dispatches CUDA float tensors to the fused kernels here.
+    return selectiveScanFusedReference(u, deltaRaw, deltaBias, A, Bm, Cm, D, z, h0);
+}
+
 ScanResult selectiveScan(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A, const at::Tensor& B,
                          const at::Tensor& C, const at::Tensor& D, const at::Tensor& h0)
 {

@@ -42,6 +42,23 @@ at::Tensor selectiveScanGatedInference(const at::Tensor& u, const at::Tensor& de
 /// bias (E) -> (T, E).
 at::Tensor convSiluInference(const at::Tensor& x, at::Tensor& state, const at::Tensor& w, const at::Tensor& bias);
 
+/// The mixer's scan for a batch of sequences, fused with its softplus, skip and gate:
+///   delta_t = softplus(deltaRaw_t + deltaBias)
+///   h_t = exp(delta_t * A) * h_{t-1} + delta_t * B_t * u_t,   y_t = (C_t . h_t + D * u_t) * silu(z_t)
+/// Shapes: u, deltaRaw, z (Bt, T, E); A (E, N); Bm, Cm (Bt, T, N); D, deltaBias (E);
+/// h0 (Bt, E, N) -> y (Bt, T, E), h_last (Bt, E, N). Differentiable in every input.
+/// Used by training (engine/train) and by the CUDA reading path. On CUDA float tensors,
+/// when the kernels of kernels/ are compiled in, it runs them; otherwise it is
+/// selectiveScanFusedReference.
+ScanResult selectiveScanFused(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& deltaBias,
+                              const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm,
+                              const at::Tensor& D, const at::Tensor& z, const at::Tensor& h0);
+/// The same through selectiveScan per batch row and elementwise torch ops: the reference
+/// the kernels are tested against (any device, autograd by composition).
+ScanResult selectiveScanFusedReference(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& deltaBias,
+                                       const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm,
+                                       const at::Tensor& D, const at::Tensor& z, const at::Tensor& h0);
+
 /// CPU tensors: selectiveScanCpu; other devices: selectiveScanReference.
 ScanResult selectiveScan(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A,
                          const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,
