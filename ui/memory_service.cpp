@@ -1,0 +1,18 @@
+#include "ui/memory_service.h"
+
+namespace mm::ui {
+
+void registerMemoryMetaTypes()
+{
+    qRegisterMetaType<MemoryNoteEvent>();
+    qRegisterMetaType<std::shared_ptr<const MemoryMapData>>();
+    qRegisterMetaType<PoolSnapshot>();
+    qRegisterMetaType<AskRequest>();
+    qRegisterMetaType<AnswerEvidence>();
+    qRegisterMetaType<AnswerRecord>();
+    qRegisterMetaType<QVector<AnswerRecord>>();
+    qRegisterMetaType<IngestJob>();
+    qRegisterMetaType<MemoryDevice>();
+}
+
+}  // namespace mm::ui
