@@ -227,6 +227,25 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps)
     return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
 }
 
+namespace {
+
+// GPU reading path (batch 1) through the fused scan: softplus(dt + bias), the scan, the
+// D skip and the SiLU(z) gate in one kernel (the torch-op reference with
+// MEMMAMBA_SCAN=reference). B, C and z stay views into their projections. ssm: (E, N)
+// in, the last state out.
+at::Tensor gpuFusedScan(const MixerWeights& w, const at::Tensor& xc, const at::Tensor& xdbl, const at::Tensor& z,
+                        const at::Tensor& A, int64_t R, int64_t N, at::Tensor& ssm)
+{
+    const at::Tensor deltaRaw = dense(xdbl.narrow(1, 0, R), w.dt_proj_w);  // (T, E), bias added in the scan
+    ScanResult scan = selectiveScanFused(xc.unsqueeze(0), deltaRaw.unsqueeze(0), w.dt_proj_b, A,
+                                         xdbl.narrow(1, R, N).unsqueeze(0), xdbl.narrow(1, R + N, N).unsqueeze(0), w.D,
+                                         z.unsqueeze(0), ssm.unsqueeze(0));
+    ssm = scan.h_last[0];
+    return scan.y[0];
+}
+
+}  // namespace
+
 at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
                          at::Tensor& ssm)
 {
@@ -254,6 +273,8 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     conv = xpad.narrow(0, T, K - 1).clone();
     xc = at::silu(xc);
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
+    if (!u.device().is_cpu())
+        return dense(gpuFusedScan(w, xc, xdbl, z, A, R, N, ssm), w.out_proj);
     const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (T, E)
     const at::Tensor B = xdbl.narrow(1, R, N).contiguous(), C = xdbl.narrow(1, R + N, N).contiguous();
     ScanResult scan = selectiveScan(xc, delta, A, B, C, w.D, ssm);
@@ -272,6 +293,8 @@ at::Tensor mixerStep(const MixerWeights& w, const ModelConfig& c, const at::Tens
     conv = window.narrow(0, 1, K - 1).clone();
     xc = at::silu(xc);
     const at::Tensor xdbl = dense(xc, w.x_proj);
+    if (!u.device().is_cpu())
+        return dense(gpuFusedScan(w, xc, xdbl, z, -at::exp(w.A_log), R, N, ssm), w.out_proj);
     const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (1, E)
     const at::Tensor B = xdbl.narrow(1, R, N), C = xdbl.narrow(1, R + N, N);                       // (1, N)
     const at::Tensor A = -at::exp(w.A_log);

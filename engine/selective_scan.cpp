@@ -3,6 +3,9 @@
 #include "engine/selective_scan.h"
 
 #include "engine/cpu_kernels.h"
+#if defined(MEMMAMBA_WITH_CUDA)
+#include "engine/scan_cuda.h"
+#endif
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -197,7 +200,11 @@ ScanResult selectiveScanFused(const at::Tensor& u, const at::Tensor& deltaRaw, c
                               const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm, const at::Tensor& D,
                               const at::Tensor& z, const at::Tensor& h0)
 {
-    // The kernels issue (kernels/) dispatches CUDA float tensors to the fused kernels here.
+#if defined(MEMMAMBA_WITH_CUDA)
+    // CUDA float/bf16 tensors: the fused kernels of kernels/ (engine/scan_cuda.cpp).
+    if (cuda::fusedScanApplies(u, A))
+        return cuda::selectiveScanFusedCuda(u, deltaRaw, deltaBias, A, Bm, Cm, D, z, h0);
+#endif
     return selectiveScanFusedReference(u, deltaRaw, deltaBias, A, Bm, Cm, D, z, h0);
 }
 

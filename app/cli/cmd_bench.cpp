@@ -2,7 +2,9 @@
 // initialised default-size model (or --model DIR). Torch-free: engine/engine.h only.
 #include "engine_commands.h"
 
+#include "engine/device_stats.h"
 #include "engine/engine.h"
+#include "engine/transformer_baseline.h"
 
 #include <sys/resource.h>
 
@@ -25,6 +27,10 @@ struct BenchArgs {
     std::string modelDir;
     uint64_t seed = 1;
     int64_t threads = 0;  // 0 = the engine's default (all cores)
+    std::string scan = "kernels";    // kernels | reference (the torch-op scan, CUDA only)
+    int64_t segment = 0;             // ReadOptions::segmentTokens; 0 = the engine's default
+    std::string arch = "memmamba";   // memmamba | transformer (the SDPA baseline)
+    std::string dtype = "fp32";      // transformer only: fp32 | bf16
 };
 
 struct BadArgs : std::runtime_error {
@@ -51,7 +57,8 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--model DIR] [--threads N] [--seed S]'");
+                      "[--piece N] [--segment N] [--scan kernels|reference] [--arch memmamba|transformer] "
+                      "[--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -72,6 +79,21 @@ BenchArgs parseArgs(std::vector<std::string> args)
             b.seed = static_cast<uint64_t>(positiveInteger(a, value()));
         else if (a == "--model")
             b.modelDir = value();
+        else if (a == "--segment")
+            b.segment = positiveInteger(a, value());
+        else if (a == "--scan") {
+            b.scan = value();
+            if (b.scan != "kernels" && b.scan != "reference")
+                throw BadArgs("--scan must be kernels or reference, got '" + b.scan + "'");
+        } else if (a == "--arch") {
+            b.arch = value();
+            if (b.arch != "memmamba" && b.arch != "transformer")
+                throw BadArgs("--arch must be memmamba or transformer, got '" + b.arch + "'");
+        } else if (a == "--dtype") {
+            b.dtype = value();
+            if (b.dtype != "fp32" && b.dtype != "bf16")
+                throw BadArgs("--dtype must be fp32 or bf16, got '" + b.dtype + "'");
+        }
         else if (a == "--device") {
             b.device = value();
             if (b.device != "cpu" && b.device != "cuda" && b.device != "auto")
@@ -109,6 +131,44 @@ double peakRssMb()
     return usage.ru_maxrss / 1024.0;  // Linux: kilobytes
 }
 
+// --arch transformer: the same width, depth and vocabulary as the default MemMamba (or
+// --model's) through LibTorch's fused attention, one causal pass over all tokens.
+int runTransformerBench(const BenchArgs& b)
+{
+    try {
+        engine::TransformerBenchSpec spec;
+        spec.tokens = b.tokens;
+        spec.device = b.device == "auto" ? "cuda" : b.device;
+        spec.dtype = b.dtype;
+        engine::cudaResetPeak();
+        const engine::TransformerBenchResult r = engine::benchTransformerRead(spec);
+        const int64_t peak = engine::cudaPeakAllocatedBytes();
+        const nlohmann::json out = {{"command", "bench ingest"},
+                                    {"arch", "transformer"},
+                                    {"dtype", b.dtype},
+                                    {"tokens", b.tokens},
+                                    {"seconds", r.seconds},
+                                    {"tokens_per_s", b.tokens / r.seconds},
+                                    {"peak_device_mb", peak < 0 ? nlohmann::json(nullptr) : nlohmann::json(peak / 1048576.0)},
+                                    {"device", r.device},
+                                    {"config", {{"d_model", spec.d_model}, {"n_layer", spec.n_layer}, {"heads", spec.heads},
+                                                {"parameters", r.parameters}}}};
+        if (b.json)
+            std::printf("%s\n", out.dump().c_str());
+        else
+            std::printf("bench ingest (transformer, %s): %lld tokens in %.3f s = %.0f tokens/s on %s, peak device %s MB\n",
+                        b.dtype.c_str(), static_cast<long long>(b.tokens), r.seconds, b.tokens / r.seconds,
+                        r.device.c_str(), out["peak_device_mb"].dump().c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        // Out of memory is a result here, not a failure of the command: report it.
+        const nlohmann::json out = {{"command", "bench ingest"}, {"arch", "transformer"}, {"dtype", b.dtype},
+                                    {"tokens", b.tokens}, {"error", std::string(e.what()).substr(0, 300)}};
+        std::printf("%s\n", out.dump().c_str());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int runBench(const std::vector<std::string>& args)
@@ -122,6 +182,14 @@ int runBench(const std::vector<std::string>& args)
     }
     if (b.threads > 0)  // read by the engine when it first starts LibTorch
         setenv("MEMMAMBA_THREADS", std::to_string(b.threads).c_str(), 1);
+    if (b.scan == "reference")  // read by engine/scan_cuda.cpp at every scan
+        setenv("MEMMAMBA_SCAN", "reference", 1);
+    auto peakDeviceMb = [] {
+        const int64_t bytes = engine::cudaPeakAllocatedBytes();
+        return bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(bytes / 1048576.0);
+    };
+    if (b.arch == "transformer")
+        return runTransformerBench(b);
     try {
         std::unique_ptr<Model> model =
             b.modelDir.empty()
@@ -143,6 +211,7 @@ int runBench(const std::vector<std::string>& args)
         }
 
         const double loadBefore = loadAverage();
+        engine::cudaResetPeak();  // the peak of the timed read alone (weights included)
         State state = model->newState();
         const int64_t piece = b.piece > 0 ? b.piece : b.tokens;
         const auto start = std::chrono::steady_clock::now();
@@ -151,6 +220,8 @@ int runBench(const std::vector<std::string>& args)
         for (int64_t done = 0; done < b.tokens;) {
             const int64_t n = std::min(piece, b.tokens - done);
             ReadOptions opt;
+            if (b.segment > 0)
+                opt.segmentTokens = b.segment;
             opt.onProgress = [&](int64_t segDone, int64_t) {
                 const int64_t total = done + segDone;
                 std::fprintf(stderr, "\rbench: %lld / %lld tokens, %.0f tokens/s", static_cast<long long>(total),
@@ -160,6 +231,7 @@ int runBench(const std::vector<std::string>& args)
             notes += static_cast<int64_t>(r.notes.size());
             done += n;
         }
+        engine::cudaSynchronize();
         const double seconds = elapsed();
         std::fputc('\n', stderr);
 
@@ -169,6 +241,10 @@ int runBench(const std::vector<std::string>& args)
             {"seconds", seconds},
             {"tokens_per_s", b.tokens / seconds},
             {"peak_rss_mb", peakRssMb()},
+            {"peak_device_mb", peakDeviceMb()},
+            {"arch", "memmamba"},
+            {"scan", b.scan},
+            {"segment", b.segment > 0 ? b.segment : ReadOptions().segmentTokens},
             {"device", info.device},
             {"threads", runtimeInfo().threads},
             {"piece", piece},
@@ -185,9 +261,10 @@ int runBench(const std::vector<std::string>& args)
             std::printf("%s\n", out.dump().c_str());
         } else {
             std::printf("bench ingest: %lld tokens in %.2f s = %.0f tokens/s on %s (%d threads), peak RSS %.0f MB, "
-                        "d_model %lld x %lld layers, notes %s\n",
+                        "peak device %s MB, scan %s, d_model %lld x %lld layers, notes %s\n",
                         static_cast<long long>(b.tokens), seconds, b.tokens / seconds, info.device.c_str(),
-                        runtimeInfo().threads, peakRssMb(), static_cast<long long>(config.at("d_model").get<int64_t>()),
+                        runtimeInfo().threads, peakRssMb(), out["peak_device_mb"].dump().c_str(), b.scan.c_str(),
+                        static_cast<long long>(config.at("d_model").get<int64_t>()),
                         static_cast<long long>(config.at("n_layer").get<int64_t>()),
                         config.at("notes").get<std::string>().c_str());
         }

@@ -38,10 +38,16 @@ ReaderRegistry::ReaderRegistry()
     // Readers live as long as the program; the first is the one for files without suffix.
     static const PlainTextReader plainText;
     static const MarkdownReader markdown;
+#if defined(MEMMAMBA_NO_IMPORT_FORMATS)
+    // Built with MEMMAMBA_IMPORT_FORMATS=OFF (the GPU machine lacks libzip, gumbo,
+    // pugixml and Qt Pdf): plain text and Markdown only.
+    m_readers = {&plainText, &markdown};
+#else
     static const HtmlReader html;
     static const EpubReader epub;
     static const PdfReader pdf;
     m_readers = {&plainText, &markdown, &html, &epub, &pdf};
+#endif
 }
 
 const DocumentReader* ReaderRegistry::readerFor(const QString& path) const
