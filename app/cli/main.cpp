@@ -10,6 +10,9 @@
 #ifdef MEMMAMBA_HAVE_EVAL
 #include "eval_commands.h"
 #endif
+#ifdef MEMMAMBA_HAVE_TRAIN
+#include "train_commands.h"
+#endif
 
 #include <QCoreApplication>
 
@@ -31,6 +34,9 @@ const char* kUsage =
 #endif
 #ifdef MEMMAMBA_HAVE_EVAL
     "  eval ppl|passkey|multikey|fidelity|speed [options]  the evaluation protocols (eval --help)\n"
+#endif
+#ifdef MEMMAMBA_HAVE_TRAIN
+    "  train --data DIR --out DIR [options]  train a model (train --help, docs/training.md)\n"
 #endif
     "  --db PATH selects the library (default: the reader's own)\n";
 
@@ -80,6 +86,15 @@ int main(int argc, char** argv)
              for (const QString& s : a.mid(1))
                  v.push_back(s.toStdString());
              return mm::cli::runEval(v);
+         }},
+#endif
+#ifdef MEMMAMBA_HAVE_TRAIN
+        {QStringLiteral("train"),
+         [](const QStringList& a) {
+             std::vector<std::string> v;
+             for (const QString& s : a.mid(1))
+                 v.push_back(s.toStdString());
+             return mm::cli::runTrain(v);
          }},
 #endif
     };

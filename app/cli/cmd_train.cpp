@@ -1,0 +1,228 @@
+// `memmamba train`: parses the options into engine/train's TrainOptions and runs the loop.
+// Every flag is documented in docs/training.md.
+#include "train_commands.h"
+
+#include "engine/train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace mm::cli {
+
+namespace {
+
+struct BadArgs : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+const char* kTrainUsage =
+    "usage: memmamba train --data DIR --out DIR [--valid DIR] [--config FILE] [--notes on|off]\n"
+    "       [--device cpu|cuda] [--seed S] [--batch N] [--seq-len N] [--steps N|auto] [--time-budget-min M]\n"
+    "       [--lr X] [--min-lr X] [--warmup N] [--weight-decay X] [--grad-clip X] [--amp on|off]\n"
+    "       [--synthetic X] [--synthetic-min N] [--synthetic-max N] [--aux-weight X]\n"
+    "       [--curriculum-threshold X] [--curriculum-min-steps N] [--curriculum-share X]\n"
+    "       [--log-every N] [--valid-every N] [--valid-windows N] [--checkpoint-every N] [--stop-after N]\n"
+    "       [--threads N] [--token-cache FILE] [--tokenizer FILE] [--resume] [--json]\n"
+    "  (docs/training.md describes every option)\n";
+
+int64_t integer(const std::string& option, const std::string& value, int64_t min)
+{
+    size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != value.size() || v < min)
+        throw BadArgs(option + " must be an integer >= " + std::to_string(min) + ", got '" + value + "'");
+    return v;
+}
+
+double number(const std::string& option, const std::string& value, double min, double max)
+{
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != value.size() || !(v >= min && v <= max))
+        throw BadArgs(option + " must be a number in [" + std::to_string(min) + ", " + std::to_string(max) +
+                      "], got '" + value + "'");
+    return v;
+}
+
+bool onOff(const std::string& option, const std::string& value)
+{
+    if (value == "on")
+        return true;
+    if (value == "off")
+        return false;
+    throw BadArgs(option + " must be on or off, got '" + value + "'");
+}
+
+std::string readConfigFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw BadArgs("--config " + path + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+struct Parsed {
+    engine::train::TrainOptions o;
+    bool json = false;
+    bool help = false;
+};
+
+Parsed parse(std::vector<std::string> args)
+{
+    if (!args.empty() && args[0] == "train")
+        args.erase(args.begin());
+    Parsed p;
+    engine::train::TrainOptions& o = p.o;
+    std::string notes, configPath;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size())
+                throw BadArgs(a + " needs a value");
+            return args[++i];
+        };
+        if (a == "--help" || a == "-h")
+            p.help = true;
+        else if (a == "--json")
+            p.json = true;
+        else if (a == "--resume")
+            o.resume = true;
+        else if (a == "--data")
+            o.dataDir = value();
+        else if (a == "--valid")
+            o.validDir = value();
+        else if (a == "--out")
+            o.outDir = value();
+        else if (a == "--config")
+            configPath = value();
+        else if (a == "--notes")
+            notes = onOff(a, value()) ? "on" : "off";
+        else if (a == "--device") {
+            o.device = value();
+            if (o.device != "cpu" && o.device != "cuda")
+                throw BadArgs("--device must be cpu or cuda, got '" + o.device + "'");
+        } else if (a == "--seed")
+            o.seed = static_cast<uint64_t>(integer(a, value(), 0));
+        else if (a == "--batch")
+            o.batchRows = integer(a, value(), 1);
+        else if (a == "--seq-len")
+            o.seqLen = integer(a, value(), 2);
+        else if (a == "--steps") {
+            const std::string& v = value();
+            o.steps = v == "auto" ? 0 : integer(a, v, 1);
+        } else if (a == "--time-budget-min")
+            o.timeBudgetMin = number(a, value(), 0, 1e6);
+        else if (a == "--lr")
+            o.lr = number(a, value(), 0, 1);
+        else if (a == "--min-lr")
+            o.minLr = number(a, value(), 0, 1);
+        else if (a == "--warmup")
+            o.warmupSteps = integer(a, value(), 1);
+        else if (a == "--weight-decay")
+            o.weightDecay = number(a, value(), 0, 10);
+        else if (a == "--grad-clip")
+            o.gradClip = number(a, value(), 1e-6, 1e6);
+        else if (a == "--amp")
+            o.amp = onOff(a, value());
+        else if (a == "--synthetic")
+            o.syntheticShare = number(a, value(), 0, 1);
+        else if (a == "--synthetic-min")
+            o.syntheticMin = integer(a, value(), 64);
+        else if (a == "--synthetic-max")
+            o.syntheticMax = integer(a, value(), 64);
+        else if (a == "--aux-weight")
+            o.auxWeight = number(a, value(), 0, 100);
+        else if (a == "--curriculum-threshold")
+            o.curriculumThreshold = number(a, value(), 0, 1);
+        else if (a == "--curriculum-min-steps")
+            o.curriculumMinSteps = integer(a, value(), 0);
+        else if (a == "--curriculum-share")
+            o.curriculumShare = number(a, value(), 0, 1);
+        else if (a == "--log-every")
+            o.logEvery = integer(a, value(), 1);
+        else if (a == "--valid-every")
+            o.validEvery = integer(a, value(), 0);
+        else if (a == "--valid-windows")
+            o.validWindows = integer(a, value(), 1);
+        else if (a == "--checkpoint-every")
+            o.checkpointEvery = integer(a, value(), 0);
+        else if (a == "--stop-after")
+            o.stopAfterSteps = integer(a, value(), 1);
+        else if (a == "--threads")
+            o.threads = static_cast<int>(integer(a, value(), 1));
+        else if (a == "--token-cache")
+            o.tokenCache = value();
+        else if (a == "--tokenizer")
+            o.tokenizerPath = value();
+        else
+            throw BadArgs("unknown option '" + a + "' (try memmamba train --help)");
+    }
+    if (p.help)
+        return p;
+    if (o.dataDir.empty() || o.outDir.empty())
+        throw BadArgs("--data DIR and --out DIR are required (try memmamba train --help)");
+    if (o.syntheticMin > o.syntheticMax)
+        throw BadArgs("--synthetic-min must not exceed --synthetic-max");
+    nlohmann::json config = nlohmann::json::object();
+    if (!configPath.empty()) {
+        config = nlohmann::json::parse(readConfigFile(configPath), nullptr, false);
+        if (config.is_discarded() || !config.is_object())
+            throw BadArgs("--config " + configPath + ": not a JSON object");
+    }
+    if (!notes.empty())
+        config["notes"] = notes == "on";
+    o.configJson = config.dump();
+    return p;
+}
+
+}  // namespace
+
+int runTrain(const std::vector<std::string>& args)
+{
+    Parsed p;
+    try {
+        p = parse(args);
+    } catch (const BadArgs& e) {
+        std::fprintf(stderr, "memmamba train: %s\n", e.what());
+        return 2;
+    }
+    if (p.help) {
+        std::fputs(kTrainUsage, stdout);
+        return 0;
+    }
+    try {
+        const nlohmann::json summary = engine::train::runTraining(p.o, [](const std::string& line) {
+            std::fprintf(stderr, "%s\n", line.c_str());
+            std::fflush(stderr);
+        });
+        if (p.json)
+            std::printf("%s\n", summary.dump(2).c_str());
+        else
+            std::printf("trained %lld steps; model in %s\n", static_cast<long long>(summary["steps"].get<int64_t>()),
+                        summary["model_dir"].get<std::string>().c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        // One line: LibTorch's errors carry a backtrace after the first line.
+        const std::string what = e.what();
+        std::fprintf(stderr, "memmamba train: %s\n", what.substr(0, what.find('\n')).c_str());
+        return 1;
+    }
+}
+
+}  // namespace mm::cli

@@ -1,0 +1,91 @@
+// `memmamba train`: the training loop (llm.c's train_gpt2 shape: load data, init or
+// resume, then step / log / validate / checkpoint until the step count or the wall-clock
+// budget is spent; the shipping model is written at the end).
+//
+// One step: a batch of windows (engine/train/data.h), the batched forward
+// (batched_forward.h), next-token cross-entropy plus the note score's surprisal target
+// (objectives.h), global-norm clipping, AdamW with two parameter groups (weight decay on
+// matrices and embeddings; none on A_log, D, norms and biases), warm-up then cosine.
+// The curriculum of MODEL.md lesson 1-2 switches on once the synthetic answers are
+// learned with full state: then a share of the synthetic rows drops its SSM and conv
+// state at the note-chunk boundary after the planted fact, keeping the pools.
+#pragma once
+
+#include "engine/train/lr_schedule.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mm::engine {
+struct Weights;
+}
+namespace mm {
+struct ModelConfig;
+}
+
+namespace mm::engine::train {
+
+struct TrainOptions {
+    std::string dataDir;           ///< --data: training .txt books
+    std::string validDir;          ///< --valid: held-out books ("" = no validation)
+    std::string outDir;            ///< --out: checkpoint/, model/, log.jsonl
+    std::string configJson = "{}"; ///< --config FILE's text, or --notes off ({"notes": false})
+    bool resume = false;
+    std::string device = "cpu";
+    uint64_t seed = 1;
+    int64_t batchRows = 8;
+    int64_t seqLen = 8192;
+    int64_t steps = 2000;           ///< total steps (the cosine's length); 0 = auto from the time budget
+    double timeBudgetMin = 0;       ///< 0 = no budget
+    double lr = 6e-4, minLr = 6e-5;
+    int64_t warmupSteps = 100;
+    double weightDecay = 0.1;
+    double gradClip = 1.0;
+    double beta1 = 0.9, beta2 = 0.95;
+    bool amp = true;                ///< bf16 autocast on CUDA where LibTorch has it
+    double syntheticShare = 0.08;
+    int64_t syntheticMin = 256, syntheticMax = 2048;
+    double auxWeight = 0.1;         ///< weight of the note score's surprisal target
+    double curriculumThreshold = 0.9;  ///< answer accuracy (moving average) that switches it on
+    int64_t curriculumMinSteps = 50;   ///< earliest step it may switch on
+    double curriculumShare = 0.5;      ///< share of eligible synthetic rows that drop their state
+    int64_t logEvery = 10;
+    int64_t validEvery = 200;
+    int64_t validWindows = 16;
+    int64_t checkpointEvery = 500;
+    int threads = 0;                ///< tokenizer threads (0: all cores)
+    std::string tokenCache;         ///< --token-cache FILE ("" = none)
+    std::string tokenizerPath;      ///< "" = the shipped tokenizer
+    int64_t stopAfterSteps = 0;     ///< stop (and checkpoint) after this many steps of this run; 0 = no limit
+};
+
+/// One log line's numbers.
+struct StepLog {
+    int64_t step = 0;          ///< steps done
+    double loss = 0, auxLoss = 0, lr = 0, tokensPerSecond = 0, meanScore = 0, notesPerChunk = 0;
+    double answerAccuracy = -1;  ///< -1: no synthetic answer in the batch
+    double answerAccuracyAvg = 0;
+    bool curriculum = false;
+    int64_t droppedRows = 0;
+    double gradNorm = 0;
+};
+
+/// Thrown for bad options or data (one line).
+class TrainError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Runs the training; progress lines go to `progress` (stderr in the CLI). Returns the
+/// summary (steps, final losses, model folder, its size, tokens/s). Throws TrainError.
+nlohmann::json runTraining(const TrainOptions& options, const std::function<void(const std::string&)>& progress);
+
+/// Parameters without weight decay: A_log, D, every norm weight and every bias.
+bool exemptFromWeightDecay(const std::string& parameterName);
+
+}  // namespace mm::engine::train

@@ -1,0 +1,342 @@
+// engine/train on the CPU with tiny models: the batched forward equals the engine's
+// forwardSequence; the curriculum's state drop; weight-decay groups; the LR schedule;
+// the surprisal target; data windows; a short training run that learns, resumes exactly
+// and writes a model folder the engine loads.
+#include "engine_test_util.h"
+
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/train/batched_forward.h"
+#include "engine/train/data.h"
+#include "engine/train/lr_schedule.h"
+#include "engine/train/objectives.h"
+#include "engine/train/trainer.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace mm;
+using mm::test::relativeError;
+namespace tr = mm::engine::train;
+
+namespace {
+
+at::Tensor batchTokens(int64_t rows, int64_t T, int32_t vocab, uint64_t seed)
+{
+    std::vector<int64_t> flat;
+    for (int64_t r = 0; r < rows; ++r)
+        for (int32_t t : mm::test::randomTokens(T, vocab, seed + r))
+            flat.push_back(t);
+    return at::tensor(flat, at::TensorOptions().dtype(at::kLong)).view({rows, T});
+}
+
+/// Every "loss" of a log.jsonl, by step.
+std::map<int64_t, double> losses(const std::string& path)
+{
+    std::map<int64_t, double> out;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto j = nlohmann::json::parse(line);
+        if (j.contains("loss"))
+            out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+    }
+    return out;
+}
+
+/// A small corpus of repeated patterns: learnable in a few dozen steps.
+void writeCorpus(const QString& dir)
+{
+    QDir().mkpath(dir);
+    const char* lines[] = {"The cat sat on the mat and looked at the door. ", "One two three four five six seven. ",
+                           "A quiet river runs past the old mill every day. "};
+    for (int b = 0; b < 3; ++b) {
+        std::ofstream out((dir + "/book" + QString::number(b) + ".txt").toStdString());
+        for (int i = 0; i < 300; ++i)
+            out << lines[(b + i) % 3];
+    }
+}
+
+tr::TrainOptions tinyRun(const QString& data, const QString& out)
+{
+    tr::TrainOptions o;
+    o.dataDir = data.toStdString();
+    o.validDir = data.toStdString();
+    o.outDir = out.toStdString();
+    o.configJson = R"({"d_model": 32, "n_layer": 2, "d_state": 8, "pool_slots": 6, "note_dim": 16, "note_chunk": 16,)"
+                   R"( "notes_per_chunk": 3, "attn_heads": 4, "cross_layer_period": 2})";
+    o.batchRows = 4;
+    o.seqLen = 128;
+    o.lr = 3e-3;
+    o.minLr = 3e-4;
+    o.warmupSteps = 5;
+    o.logEvery = 1;
+    o.validEvery = 0;
+    o.validWindows = 2;
+    o.checkpointEvery = 0;
+    o.threads = 2;
+    return o;
+}
+
+}  // namespace
+
+class TestTrain : public QObject {
+    Q_OBJECT
+
+private slots:
+    void batchedForwardEqualsForwardSequence_data()
+    {
+        QTest::addColumn<QString>("extra");
+        QTest::addColumn<int>("length");
+        QTest::newRow("notes, partial last chunk") << QString() << 50;
+        QTest::newRow("notes, whole chunks") << QString() << 48;
+        QTest::newRow("notes, fifo") << QString(R"(, "eviction": "fifo")") << 40;
+        QTest::newRow("notes off") << QString(R"(, "notes": false)") << 37;
+    }
+    void batchedForwardEqualsForwardSequence()
+    {
+        QFETCH(QString, extra);
+        QFETCH(int, length);
+        auto model = mm::test::perturbedModel(mm::test::smallConfig(extra.toStdString()), 7);
+        const engine::Model& m = model->impl();
+        const at::Tensor tokens = batchTokens(3, length, 64, 11);
+        const tr::BatchOutput out = tr::forwardBatch(m, tokens);
+        for (int64_t b = 0; b < 3; ++b) {
+            engine::ModelState st = engine::newState(m);
+            const at::Tensor ref = engine::forwardSequence(m, st, tokens[b]);
+            const double err = relativeError(ref, out.hidden[b]);
+            QVERIFY2(err < 1e-4, qPrintable(QString("row %1: relative error %2").arg(b).arg(err)));
+        }
+        QCOMPARE(int64_t(out.scoreLogits.size()), m.config.notes ? m.config.n_layer : int64_t(0));
+    }
+
+    void stateDropKeepsPools()
+    {
+        auto model = mm::test::perturbedModel(mm::test::smallConfig(), 3);
+        const engine::Model& m = model->impl();
+        const int64_t T = 48, cut = 16;  // a note-chunk boundary (C = 16)
+        const at::Tensor tokens = batchTokens(2, T, 64, 5);
+        // The mixer alone: row 0 drops at the cut, row 1 does not.
+        const engine::MixerWeights& w = m.weights.layers[0].mixer;
+        const at::Tensor u = at::randn({2, T, m.config.d_model});
+        const at::Tensor dropped = tr::mixerBatch(w, m.config, u, {cut, -1});
+        const at::Tensor full = tr::mixerBatch(w, m.config, u, {-1, -1});
+        const at::Tensor tail = tr::mixerBatch(w, m.config, u.narrow(1, cut, T - cut), {-1, -1});
+        QVERIFY(relativeError(full[0].narrow(0, 0, cut), dropped[0].narrow(0, 0, cut)) < 1e-6);
+        QVERIFY(relativeError(tail[0], dropped[0].narrow(0, cut, T - cut)) < 1e-5);  // state zero at the cut
+        QVERIFY(relativeError(full[1], dropped[1]) < 1e-6);
+        QVERIFY(relativeError(full[0].narrow(0, cut, T - cut), dropped[0].narrow(0, cut, T - cut)) > 1e-3);
+        // The whole model: before the cut nothing changes; after it the pools written
+        // before the cut still reach the tokens (unlike a fresh start at the cut).
+        tr::BatchOptions drop;
+        drop.dropStateAt = {cut, -1};
+        const tr::BatchOutput a = tr::forwardBatch(m, tokens, drop);
+        const tr::BatchOutput b = tr::forwardBatch(m, tokens);
+        QVERIFY(relativeError(b.hidden[0].narrow(0, 0, cut), a.hidden[0].narrow(0, 0, cut)) < 1e-6);
+        QVERIFY(relativeError(b.hidden[1], a.hidden[1]) < 1e-6);
+        const tr::BatchOutput fresh = tr::forwardBatch(m, tokens.narrow(1, cut, T - cut).contiguous());
+        QVERIFY2(relativeError(fresh.hidden[0], a.hidden[0].narrow(0, cut, T - cut)) > 1e-3,
+                 "after the drop the pools must still carry the first chunk");
+        // With notes off the same drop is a fresh start at the cut.
+        auto plain = mm::test::perturbedModel(mm::test::smallConfig(R"(, "notes": false)"), 3);
+        const tr::BatchOutput pa = tr::forwardBatch(plain->impl(), tokens, drop);
+        const tr::BatchOutput pf = tr::forwardBatch(plain->impl(), tokens.narrow(1, cut, T - cut).contiguous());
+        QVERIFY(relativeError(pf.hidden[0], pa.hidden[0].narrow(0, cut, T - cut)) < 1e-5);
+    }
+
+    void weightDecayGroups()
+    {
+        ModelConfig c;
+        int64_t exempt = 0;
+        for (const auto& [name, shape] : engine::parameterShapes(c)) {
+            const bool e = tr::exemptFromWeightDecay(name);
+            const bool expected = name.find("A_log") != std::string::npos || name.size() >= 2 &&
+                                  name.compare(name.size() - 2, 2, ".D") == 0 ||
+                                  name.find("bias") != std::string::npos || name.find("norm") != std::string::npos;
+            QVERIFY2(e == expected, name.c_str());
+            if (e)
+                QVERIFY2(shape.size() == 1 || name.find("A_log") != std::string::npos, name.c_str());
+            exempt += e;
+        }
+        QVERIFY(tr::exemptFromWeightDecay("layers.3.mixer.A_log"));
+        QVERIFY(tr::exemptFromWeightDecay("layers.0.mixer.D"));
+        QVERIFY(tr::exemptFromWeightDecay("norm_f.weight"));
+        QVERIFY(tr::exemptFromWeightDecay("layers.1.note.token_attn.gate.bias"));
+        QVERIFY(!tr::exemptFromWeightDecay("embedding.weight"));
+        QVERIFY(!tr::exemptFromWeightDecay("layers.0.mixer.dt_proj.weight"));
+        QVERIFY(!tr::exemptFromWeightDecay("layers.3.note.layer_attn.source_embedding"));
+        QVERIFY(exempt > 0);
+    }
+
+    void lrSchedule()
+    {
+        tr::LrSchedule s;
+        s.peak = 1e-3;
+        s.minLr = 1e-4;
+        s.warmupSteps = 10;
+        s.totalSteps = 110;
+        QCOMPARE(s.at(0), 1e-4);   // 1/10 of the peak
+        QCOMPARE(s.at(4), 5e-4);
+        QCOMPARE(s.at(9), 1e-3);   // end of warm-up
+        QCOMPARE(s.at(10), 1e-3);  // cosine starts at the peak
+        QVERIFY(std::abs(s.at(60) - 5.5e-4) < 1e-12);  // half way: the mean of peak and min
+        QVERIFY(std::abs(s.at(110) - 1e-4) < 1e-12);
+        QVERIFY(std::abs(s.at(500) - 1e-4) < 1e-12);
+        QVERIFY(s.at(30) > s.at(31));
+    }
+
+    void surprisalTargetTopKPerChunk()
+    {
+        // Two chunks of 4; k = 2. Column 0 has no prediction (weight 0, never a target).
+        const at::Tensor nll = at::tensor({9.0f, 1.0f, 5.0f, 3.0f, /**/ 2.0f, 2.0f, 7.0f, 0.5f}).view({1, 8});
+        const auto [target, weight] = tr::surprisalTarget(nll, 4, 2);
+        const std::vector<float> t(target.data_ptr<float>(), target.data_ptr<float>() + 8);
+        QCOMPARE(t, (std::vector<float>{0, 0, 1, 1, /**/ 1, 0, 1, 0}));  // tie 2.0/2.0: the earlier
+        QCOMPARE(weight[0][0].item<float>(), 0.0f);
+        QCOMPARE(weight.sum().item<float>(), 7.0f);
+        // The loss pulls logits towards the target.
+        const at::Tensor good = (target * 2 - 1) * 5, bad = -good;
+        QVERIFY(tr::scoreLoss(good, target, weight).item<double>() < tr::scoreLoss(bad, target, weight).item<double>());
+    }
+
+    void windowsCrossBooksOnlyAtDoc()
+    {
+        // Book k is made of the token 100 + k; the separator is 4.
+        tr::TokenCorpus c;
+        const int64_t sizes[] = {40, 7, 300, 15, 90};
+        for (int64_t k = 0; k < 5; ++k) {
+            c.bookStart.push_back(int64_t(c.stream.size()));
+            c.stream.push_back(4);
+            c.stream.insert(c.stream.end(), sizes[k], int32_t(100 + k));
+            c.names.push_back("b" + std::to_string(k));
+        }
+        QCOMPARE(c.bookTokens(1), int64_t(7));
+        tr::SamplerOptions so;
+        so.rows = 8;
+        so.length = 64;
+        so.syntheticShare = 0;
+        tr::BatchSampler sampler(c, nullptr, so, 9);
+        for (int i = 0; i < 50; ++i) {
+            const tr::Batch b = sampler.next();
+            QCOMPARE(int64_t(b.tokens.size()), so.rows * (so.length + 1));
+            for (int64_t r = 0; r < so.rows; ++r) {
+                const int64_t* row = b.tokens.data() + r * (so.length + 1);
+                for (int64_t t = 1; t <= so.length; ++t)
+                    if (row[t] != row[t - 1] && row[t] != 4 && row[t - 1] != 4)
+                        QFAIL("a window moved from one book to another without <doc>");
+                for (int64_t t = 2; t <= so.length; ++t)
+                    if (row[t - 1] == 4 && row[t - 2] != 4 && row[t] != 4)
+                        QVERIFY(row[t] == row[t - 2] + 1);  // the next book follows its <doc>
+            }
+        }
+    }
+
+    void syntheticSamples()
+    {
+        auto tok = Tokenizer::loadDefault();
+        tr::TokenCorpus c = tr::tokenizeBooks({MEMMAMBA_SOURCE_DIR "/README.md"}, *tok, tok->docSeparatorId(), 1);
+        while (c.stream.size() < 20000)
+            c.stream.insert(c.stream.end(), c.stream.begin(), c.stream.begin() + std::min<size_t>(c.stream.size(), 20000));
+        tr::SamplerOptions so;
+        so.rows = 4;
+        so.length = 512;
+        so.syntheticShare = 1.0;
+        so.syntheticMin = 128;
+        so.syntheticMax = 300;
+        so.noteChunk = 16;
+        tr::BatchSampler sampler(c, tok.get(), so, 3);
+        int drops = 0;
+        for (int i = 0; i < 5; ++i) {
+            const tr::Batch b = sampler.next();
+            for (int64_t r = 0; r < so.rows; ++r) {
+                QCOMPARE(int(b.synthetic[r]), 1);
+                int answers = 0;
+                std::string digits;
+                for (int64_t t = 0; t < so.length; ++t)
+                    if (b.answerMask[r * so.length + t]) {
+                        ++answers;
+                        digits += tok->decode({int32_t(b.tokens[r * (so.length + 1) + t + 1])});
+                    }
+                QVERIFY(answers >= 5);
+                if (b.dropPoint[r] >= 0) {
+                    ++drops;
+                    QCOMPARE(b.dropPoint[r] % so.noteChunk, int64_t(0));
+                }
+            }
+        }
+        QVERIFY(drops > 0);
+        // The sampler's state restores the exact stream.
+        const std::string state = sampler.saveState();
+        const tr::Batch x = sampler.next();
+        sampler.loadState(state);
+        QVERIFY(sampler.next().tokens == x.tokens);
+    }
+
+    void trainingLearnsResumesAndShips()
+    {
+        QTemporaryDir tmp;
+        const QString data = tmp.path() + "/books";
+        writeCorpus(data);
+        auto quiet = [](const std::string&) {};
+        // 1. The loss falls clearly within a few dozen steps.
+        tr::TrainOptions o = tinyRun(data, tmp.path() + "/learn");
+        o.steps = 40;
+        o.syntheticShare = 0;
+        o.validEvery = 20;
+        const nlohmann::json s = tr::runTraining(o, quiet);
+        const auto l = losses(o.outDir + "/log.jsonl");
+        QVERIFY2(l.at(40) < l.at(1) * 0.6, qPrintable(QString("loss %1 -> %2").arg(l.at(1)).arg(l.at(40))));
+        QCOMPARE(s["steps"].get<int64_t>(), int64_t(40));
+        // 2. The model folder loads in the engine and reads.
+        auto model = Model::load(o.outDir + "/model", "cpu");
+        auto tok = Tokenizer::loadDefault();
+        QCOMPARE(model->info().tokenizerFingerprint, tok->fingerprint());
+        State st = model->newState();
+        const ReadResult r = model->read(st, tok->encode("The cat sat on the mat and looked at the door."));
+        QVERIFY(r.surprisal.size() > 5);
+        QVERIFY(std::isfinite(r.surprisal[3]));
+
+        // 3. Stopping and resuming gives exactly the losses of an uninterrupted run, with
+        //    synthetic rows and the curriculum's state drops in play.
+        auto withSynthetic = [&](const QString& out) {
+            tr::TrainOptions t = tinyRun(data, out);
+            t.seqLen = 256;
+            t.steps = 8;
+            t.syntheticShare = 0.5;
+            t.syntheticMin = 64;
+            t.syntheticMax = 128;
+            t.curriculumMinSteps = 0;
+            t.curriculumThreshold = 0;  // on from the first step: drops happen
+            return t;
+        };
+        const tr::TrainOptions whole = withSynthetic(tmp.path() + "/whole");
+        const nlohmann::json ws = tr::runTraining(whole, quiet);
+        QVERIFY(ws["curriculum"].get<bool>());
+        tr::TrainOptions part = withSynthetic(tmp.path() + "/part");
+        part.stopAfterSteps = 4;
+        tr::runTraining(part, quiet);
+        part.stopAfterSteps = 0;
+        part.resume = true;
+        tr::runTraining(part, quiet);
+        const auto a = losses(whole.outDir + "/log.jsonl"), b = losses(part.outDir + "/log.jsonl");
+        QCOMPARE(int(b.size()), 8);
+        for (int64_t step = 1; step <= 8; ++step)
+            QVERIFY2(a.at(step) == b.at(step),
+                     qPrintable(QString("step %1: %2 vs %3").arg(step).arg(a.at(step), 0, 'g', 17).arg(b.at(step), 0, 'g', 17)));
+        int dropped = 0;
+        std::ifstream in(whole.outDir + "/log.jsonl");
+        std::string line;
+        while (std::getline(in, line))
+            dropped += nlohmann::json::parse(line).value("dropped_rows", 0);
+        QVERIFY(dropped > 0);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTrain)
+#include "test_train.moc"
