@@ -1,9 +1,16 @@
 #include "ui/main_window.h"
 
 #include "storage/import/document_reader.h"
+#include "ui/ask_panel.h"
 #include "ui/import_progress_widget.h"
+#include "ui/ingest_queue_panel.h"
 #include "ui/library_panel.h"
 #include "ui/library_service.h"
+#include "ui/memory_gate.h"
+#include "ui/memory_map_panel.h"
+#include "ui/memory_map_widget.h"
+#include "ui/memory_service.h"
+#include "ui/notes_panel.h"
 #include "ui/reading_position_saver.h"
 #include "ui/reading_view.h"
 #include "ui/search_panel.h"
@@ -18,11 +25,13 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 
 #include <memory>
 
@@ -39,6 +48,14 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
       m_positionLabel(new QLabel(this)),
       m_saver(new ReadingPositionSaver(this))
 {
+    registerMemoryMetaTypes();
+    m_mapPanel = new MemoryMapPanel(this);
+    m_notes = new NotesPanel(this);
+    m_ask = new AskPanel(this);
+    m_ingest = new IngestQueuePanel(this);
+    m_poolTimer = new QTimer(this);
+    m_poolTimer->setSingleShot(true);
+    m_poolTimer->setInterval(300);  // the pool follows the reading position, not every scroll step
     setWindowTitle(tr("MemMamba Reader"));
     setAcceptDrops(true);
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
@@ -92,6 +109,215 @@ void MainWindow::createDocks()
     addDock(m_search, tr("Search"), QStringLiteral("searchDock"), Qt::RightDockWidgetArea);
     resizeDocks({m_docks[0], m_docks[2]}, {340, 340}, Qt::Horizontal);
     resizeDocks({m_docks[0], m_docks[1]}, {300, 400}, Qt::Vertical);
+    createMemoryDocks();
+}
+
+void MainWindow::createMemoryDocks()
+{
+    auto addGatedDock = [this](QWidget* panel, const QString& title, const QString& name, Qt::DockWidgetArea area) {
+        auto* gate = new MemoryGate(panel, this);
+        gate->setObjectName(name + QStringLiteral("Gate"));
+        m_gates << gate;
+        connect(gate, &MemoryGate::readRequested, this, &MainWindow::readOpenDocumentWithModel);
+        auto* dockWidget = new QDockWidget(title, this);
+        dockWidget->setObjectName(name);
+        dockWidget->setWidget(gate);
+        dockWidget->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable
+                                | QDockWidget::DockWidgetFloatable);
+        addDockWidget(area, dockWidget);
+        m_docks << dockWidget;
+        return dockWidget;
+    };
+    QDockWidget* map = addGatedDock(m_mapPanel, tr("Memory map"), QStringLiteral("memoryMapDock"), Qt::BottomDockWidgetArea);
+    QDockWidget* notes = addGatedDock(m_notes, tr("Notes"), QStringLiteral("notesDock"), Qt::RightDockWidgetArea);
+    QDockWidget* askDock = addGatedDock(m_ask, tr("Ask"), QStringLiteral("askDock"), Qt::RightDockWidgetArea);
+    auto* ingestDock = new QDockWidget(tr("Reading queue"), this);
+    ingestDock->setObjectName(QStringLiteral("ingestDock"));
+    ingestDock->setWidget(m_ingest);
+    addDockWidget(Qt::BottomDockWidgetArea, ingestDock);
+    m_docks << ingestDock;
+    tabifyDockWidget(dock(QStringLiteral("searchDock")), askDock);
+    tabifyDockWidget(askDock, notes);
+    tabifyDockWidget(map, ingestDock);
+    dock(QStringLiteral("searchDock"))->raise();
+    map->raise();
+    ingestDock->hide();  // shown when a book is queued
+    resizeDocks({map}, {240}, Qt::Vertical);
+
+    connect(m_mapPanel, &MemoryMapPanel::positionActivated, this, &MainWindow::jumpTo);
+    connect(m_mapPanel, &MemoryMapPanel::layerSelectionChanged, this, [this](const QVector<int>& layers) {
+        m_notes->setLayers(layers);
+        QStringList list;
+        for (int layer : layers)
+            list << QString::number(layer);
+        QSettings().setValue(QStringLiteral("memory/layers"), list.join(QLatin1Char(',')));
+    });
+    connect(m_notes, &NotesPanel::marksChanged, m_reader, &ReadingView::setMemoryMarks);
+    connect(m_notes, &NotesPanel::noteActivated, this, [this](qint64 start, qint64 end) {
+        m_reader->highlightPassage(start, end, {});
+    });
+    connect(m_ask, &AskPanel::evidenceActivated, this, [this](qint64 start, qint64 end) {
+        m_reader->highlightPassage(start, end, {});
+    });
+    connect(m_reader, &ReadingView::positionChanged, this, [this](qint64 position) {
+        m_mapPanel->map()->setReadingPosition(position);
+        m_ask->setReadingPosition(position);
+        requestPoolSoon();
+    });
+    connect(m_poolTimer, &QTimer::timeout, this, [this] {
+        if (m_memory && m_memoryShown && m_openDocId > 0)
+            m_memory->requestPool(m_openDocId, m_reader->position());
+    });
+
+    QVector<int> layers;
+    const QString saved = QSettings().value(QStringLiteral("memory/layers")).toString();
+    for (const QString& part : saved.split(QLatin1Char(','), Qt::SkipEmptyParts))
+        layers << part.toInt();
+    m_mapPanel->setSelectedLayers(layers);
+    m_notes->setLayers(layers);
+    setMemoryGates(tr("The model's memory is not available in this build."), false);
+}
+
+MemoryGate* MainWindow::memoryGate(const QString& dockName) const
+{
+    QDockWidget* dockWidget = dock(dockName);
+    return dockWidget ? qobject_cast<MemoryGate*>(dockWidget->widget()) : nullptr;
+}
+
+void MainWindow::setMemoryGates(const QString& message, bool offerRead)
+{
+    for (MemoryGate* gate : std::as_const(m_gates))
+        gate->showMessage(message, offerRead && m_memory);
+    if (m_readAction)
+        m_readAction->setEnabled(m_memory && m_openDocId > 0);
+}
+
+void MainWindow::setMemoryService(MemoryService* service)
+{
+    if (m_memory)
+        disconnect(m_memory, nullptr, this, nullptr);
+    m_memory = service;
+    if (!m_memory) {
+        setMemoryGates(tr("The model's memory is not available in this build."), false);
+        return;
+    }
+    connectMemoryService();
+    m_ingest->setDevice(m_memory->device());
+    if (m_openDocId > 0) {
+        setMemoryGates(tr("Looking for the model's memory of this book…"), false);
+        m_memory->requestMemoryMap(m_openDocId);
+        m_ask->setDocument(m_openDocId);
+    } else {
+        setMemoryGates(tr("Open a book to see the model's memory of it."), false);
+    }
+}
+
+void MainWindow::connectMemoryService()
+{
+    MemoryService* service = m_memory;
+    connect(service, &MemoryService::deviceReady, m_ingest, &IngestQueuePanel::setDevice);
+    connect(service, &MemoryService::memoryMapReady, this, &MainWindow::onMemoryMapReady);
+    connect(service, &MemoryService::memoryUnavailable, this, [this](qint64 docId, const QString& reason) {
+        if (docId != m_openDocId)
+            return;
+        m_memoryShown = false;
+        m_mapPanel->clear();
+        m_notes->clear();
+        m_reader->clearMemoryMarks();
+        QString message = tr("Read this book with the model first: its memory map, notes and answers come from "
+                             "that reading.");
+        if (!reason.isEmpty())
+            message += QLatin1Char('\n') + reason;
+        setMemoryGates(message, true);
+    });
+    connect(service, &MemoryService::poolReady, this, [this](const PoolSnapshot& snapshot) {
+        if (snapshot.docId == m_openDocId && m_memoryShown)
+            m_notes->setSnapshot(snapshot);
+    });
+
+    // Questions.
+    connect(m_ask, &AskPanel::askRequested, service, &MemoryService::ask);
+    connect(m_ask, &AskPanel::cancelRequested, service, &MemoryService::cancelAsk);
+    connect(m_ask, &AskPanel::historyRequested, service, &MemoryService::requestHistory);
+    connect(m_ask, &AskPanel::answerCompleted, service, [this](const AnswerRecord& record) {
+        m_memory->saveAnswer(record);
+        requestPoolSoon();  // the pool's "read by the last question" column
+    });
+    connect(service, &MemoryService::answerStarted, m_ask, &AskPanel::answerStarted);
+    connect(service, &MemoryService::answerToken, m_ask, &AskPanel::appendAnswerToken);
+    connect(service, &MemoryService::answerFinished, m_ask, &AskPanel::answerFinished);
+    connect(service, &MemoryService::answerFailed, m_ask, &AskPanel::answerFailed);
+    connect(service, &MemoryService::historyReady, m_ask, &AskPanel::setHistory);
+
+    // The reading queue.
+    auto showJob = [this](const IngestJob& job) {
+        m_ingest->updateJob(job);
+        if (job.docId == m_openDocId && !m_memoryShown
+            && (job.state == IngestJob::Running || job.state == IngestJob::Queued || job.state == IngestJob::Paused)) {
+            const int percent = job.tokensTotal > 0 ? int(100 * job.tokensDone / job.tokensTotal) : 0;
+            setMemoryGates(job.state == IngestJob::Queued
+                               ? tr("This book is queued to be read by the model.")
+                               : tr("The model is reading this book (%1%). Its memory appears here when it "
+                                    "has finished.").arg(percent),
+                           false);
+        }
+    };
+    connect(service, &MemoryService::ingestQueued, this, showJob);
+    connect(service, &MemoryService::ingestProgress, this, showJob);
+    connect(service, &MemoryService::ingestFinished, this, [this](const IngestJob& job) {
+        m_ingest->updateJob(job);
+        if (job.docId == m_openDocId && !m_memoryShown)
+            m_memory->requestMemoryMap(job.docId);
+    });
+    connect(service, &MemoryService::ingestFailed, this, [this](const IngestJob& job, const QString& message) {
+        m_ingest->jobFailed(job, message);
+        statusBar()->showMessage(tr("The model could not read “%1”: %2").arg(job.title, message), 15000);
+        if (job.docId == m_openDocId && !m_memoryShown)
+            setMemoryGates(tr("The model could not read this book: %1").arg(message), true);
+    });
+    connect(service, &MemoryService::ingestCancelled, this, [this](const IngestJob& job) {
+        IngestJob cancelled = job;
+        cancelled.state = IngestJob::Cancelled;
+        m_ingest->updateJob(cancelled);
+        if (job.docId == m_openDocId && !m_memoryShown)
+            setMemoryGates(tr("Reading was cancelled; what was read is kept, and reading again resumes there."), true);
+    });
+    connect(m_ingest, &IngestQueuePanel::pauseRequested, service, &MemoryService::pause);
+    connect(m_ingest, &IngestQueuePanel::resumeRequested, service, &MemoryService::resume);
+    connect(m_ingest, &IngestQueuePanel::cancelRequested, service, &MemoryService::cancel);
+}
+
+void MainWindow::readOpenDocumentWithModel()
+{
+    if (!m_memory || m_openDocId <= 0)
+        return;
+    QDockWidget* ingestDock = dock(QStringLiteral("ingestDock"));
+    ingestDock->show();
+    ingestDock->raise();
+    m_memory->enqueue(m_openDocId, m_openTitle);
+}
+
+void MainWindow::onMemoryMapReady(std::shared_ptr<const MemoryMapData> data)
+{
+    if (!data || data->docId != m_openDocId)
+        return;
+    m_memoryShown = true;
+    m_mapPanel->setData(data, m_openText);
+    m_mapPanel->map()->setReadingPosition(m_reader->position());
+    for (MemoryGate* gate : std::as_const(m_gates))
+        gate->showContent();
+    m_memory->requestPool(m_openDocId, m_reader->position());
+}
+
+void MainWindow::requestPoolSoon()
+{
+    if (m_memory && m_memoryShown)
+        m_poolTimer->start();
+}
+
+void MainWindow::jumpTo(qint64 position)
+{
+    m_reader->jumpTo(position);
 }
 
 QDockWidget* MainWindow::dock(const QString& objectName) const
@@ -133,6 +359,21 @@ void MainWindow::createMenus()
     connect(reflow, &QAction::toggled, this, [this](bool on) {
         m_reader->setReflow(on);
         QSettings().setValue(QStringLiteral("reader/reflow"), on);
+    });
+
+    QMenu* memory = menuBar()->addMenu(tr("&Memory"));
+    m_readAction = memory->addAction(tr("&Read this book with the model"), this, &MainWindow::readOpenDocumentWithModel);
+    m_readAction->setObjectName(QStringLiteral("readWithModel"));
+    m_readAction->setEnabled(false);
+    memory->addAction(tr("Show the &memory map"), this, [this] {
+        dock(QStringLiteral("memoryMapDock"))->show();
+        m_mapPanel->map()->setFocus();
+    });
+    memory->addAction(tr("&Ask about this book"), this, [this] {
+        QDockWidget* askDock = dock(QStringLiteral("askDock"));
+        askDock->show();
+        askDock->raise();
+        m_ask->questionEdit()->setFocus();
     });
 }
 
@@ -284,6 +525,17 @@ void MainWindow::onDocumentOpened(const OpenedDocument& document)
     m_toc->setChapters(document.chapters);
     m_library->setCurrentDocument(docId);
     m_reader->showText(document.text, document.savedPosition);
+    m_openText = document.text;
+    m_memoryShown = false;
+    m_mapPanel->clear();
+    m_notes->clear();
+    if (m_memory) {
+        setMemoryGates(tr("Looking for the model's memory of this book…"), false);
+        m_ask->setDocument(docId);
+        m_memory->requestMemoryMap(docId);
+    } else {
+        setMemoryGates(tr("The model's memory is not available in this build."), false);
+    }
     if (m_pendingHit && m_pendingHit->docId == docId) {
         const storage::SearchHit hit = *m_pendingHit;
         m_pendingHit.reset();

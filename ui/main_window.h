@@ -1,10 +1,12 @@
-// The reader's main window. It composes the panels (library, contents, search) as dock
-// widgets around the reading view, so later panels (memory map, notes, ask) dock in
-// beside them, and wires them to the LibraryService. The window holds only the glue:
-// which document is open and the hit waiting for its document to arrive.
+// The reader's main window. It composes the panels (library, contents, search; and the
+// model's memory: map, notes, ask, ingest queue) as dock widgets around the reading view
+// and wires them to the LibraryService and, when one is set, the MemoryService. The
+// window holds only the glue: which document is open and the hit waiting for its
+// document to arrive.
 #pragma once
 
 #include "ui/library_types.h"
+#include "ui/memory_types.h"
 
 #include <QMainWindow>
 
@@ -12,12 +14,19 @@
 
 class QDockWidget;
 class QLabel;
+class QTimer;
 
 namespace mm::ui {
 
+class AskPanel;
 class ImportProgressWidget;
+class IngestQueuePanel;
 class LibraryPanel;
 class LibraryService;
+class MemoryGate;
+class MemoryMapPanel;
+class MemoryService;
+class NotesPanel;
 class ReadingPositionSaver;
 class ReadingView;
 class SearchPanel;
@@ -40,9 +49,20 @@ public:
     TocPanel* tocPanel() const { return m_toc; }
     SearchPanel* searchPanel() const { return m_search; }
     ImportProgressWidget* importProgress() const { return m_importProgress; }
+    MemoryMapPanel* memoryMapPanel() const { return m_mapPanel; }
+    NotesPanel* notesPanel() const { return m_notes; }
+    AskPanel* askPanel() const { return m_ask; }
+    IngestQueuePanel* ingestQueuePanel() const { return m_ingest; }
+    /// The gate in front of a memory dock's panel ("memoryMapDock", "notesDock", "askDock").
+    MemoryGate* memoryGate(const QString& dockName) const;
+    MemoryService* memoryService() const { return m_memory; }
+    /// Connects the model's memory (not owned; it must outlive the window or be its
+    /// child). Without one, the memory docks say the memory is not available.
+    void setMemoryService(MemoryService* service);
     qint64 currentDocumentId() const { return m_openDocId; }
     QString positionText() const;
-    /// Dock widgets by their object name ("libraryDock", "tocDock", "searchDock").
+    /// Dock widgets by their object name ("libraryDock", "tocDock", "searchDock",
+    /// "memoryMapDock", "notesDock", "askDock", "ingestDock").
     QDockWidget* dock(const QString& objectName) const;
 
 public slots:
@@ -56,6 +76,8 @@ public slots:
     void searchAndShowBestHit(const QString& query);
     void chooseFilesToImport();
     void chooseFolderToImport();
+    /// Queues the open document to be read by the model ("Read with model").
+    void readOpenDocumentWithModel();
 
 signals:
     /// A document is on screen, at its restored position or at a search hit.
@@ -78,6 +100,12 @@ private:
     void updatePositionLabel(qint64 position);
     void restoreLayout();
     void saveLayout() const;
+    void createMemoryDocks();
+    void connectMemoryService();
+    void setMemoryGates(const QString& message, bool offerRead);
+    void onMemoryMapReady(std::shared_ptr<const MemoryMapData> data);
+    void requestPoolSoon();
+    void jumpTo(qint64 position);
 
     LibraryService* m_service;
     ReadingView* m_reader;
@@ -89,6 +117,16 @@ private:
     ReadingPositionSaver* m_saver;
     QList<QDockWidget*> m_docks;
     QList<QAction*> m_importActions;
+    MemoryMapPanel* m_mapPanel;
+    NotesPanel* m_notes;
+    AskPanel* m_ask;
+    IngestQueuePanel* m_ingest;
+    QList<MemoryGate*> m_gates;
+    QAction* m_readAction = nullptr;
+    QTimer* m_poolTimer;
+    MemoryService* m_memory = nullptr;
+    QString m_openText;
+    bool m_memoryShown = false;  ///< the open document's memory map has arrived
 
     qint64 m_openDocId = 0;
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived

@@ -15,6 +15,9 @@ const QColor kPaper(0xfb, 0xf8, 0xf1);
 const QColor kInk(0x2d, 0x2a, 0x26);
 const QColor kPassageHighlight(0xf6, 0xea, 0xc2);
 const QColor kTermHighlight(0xf2, 0xc4, 0x4d);
+const QColor kPooledTint(0xdc, 0xee, 0xeb);
+const QColor kPooledLine(0x1f, 0x6f, 0x78);
+const QColor kEvictedLine(0xb8, 0x32, 0x3a);
 
 QFont bodyFont()
 {
@@ -69,6 +72,9 @@ void ReadingView::showText(const QString& text, qint64 position)
     m_source = text;
     m_index = storage::CodePointIndex(text);
     m_lastEmittedPosition = -1;
+    m_searchSelections.clear();
+    m_pooledMarks.clear();
+    m_evictedMarks.clear();
     setExtraSelections({});
     setPlainText(m_reflow ? reflowForDisplay(text) : text);
     scrollToPosition(position, 0.0);
@@ -79,6 +85,9 @@ void ReadingView::clearText()
     m_source.clear();
     m_index = storage::CodePointIndex(QString());
     m_pendingPosition.reset();
+    m_searchSelections.clear();
+    m_pooledMarks.clear();
+    m_evictedMarks.clear();
     setExtraSelections({});
     clear();
 }
@@ -95,7 +104,8 @@ void ReadingView::setReflow(bool on)
     m_scrollingProgrammatically = true;
     setPlainText(m_reflow ? reflowForDisplay(m_source) : m_source);
     m_scrollingProgrammatically = false;
-    setExtraSelections({});  // their cursors belonged to the replaced text
+    m_searchSelections.clear();  // their cursors belonged to the replaced text
+    applySelections();           // the memory marks are ranges: rebuilt on the new text
     scrollToPosition(keep, keepFromTop);
 }
 
@@ -203,7 +213,8 @@ void ReadingView::highlightPassage(qint64 start, qint64 end, const QStringList& 
                 focusOffset = int(match.capturedStart());
         }
     }
-    setExtraSelections(selections);
+    m_searchSelections = selections;
+    applySelections();
 
     const int focus = from + qMax(0, focusOffset);
     QTextCursor cursor(document());
@@ -215,7 +226,57 @@ void ReadingView::highlightPassage(qint64 start, qint64 end, const QStringList& 
 
 void ReadingView::clearHighlights()
 {
-    setExtraSelections({});
+    m_searchSelections.clear();
+    applySelections();
+}
+
+void ReadingView::jumpTo(qint64 position)
+{
+    if (!hasText())
+        return;
+    clearHighlights();
+    QTextCursor cursor(document());
+    cursor.setPosition(toUtf16(position));
+    setTextCursor(cursor);
+    scrollToPosition(position, 0.25);
+}
+
+void ReadingView::setMemoryMarks(const CharRanges& pooled, const CharRanges& evicted)
+{
+    m_pooledMarks = pooled.mid(0, kMaxMemoryMarks);
+    m_evictedMarks = evicted.mid(0, kMaxMemoryMarks);
+    applySelections();
+}
+
+void ReadingView::applySelections()
+{
+    QList<QTextEdit::ExtraSelection> selections;
+    if (hasText()) {
+        QTextCharFormat evictedFormat;
+        evictedFormat.setUnderlineStyle(QTextCharFormat::WaveUnderline);
+        evictedFormat.setUnderlineColor(kEvictedLine);
+        QTextCharFormat pooledFormat;
+        pooledFormat.setBackground(kPooledTint);
+        pooledFormat.setUnderlineStyle(QTextCharFormat::SingleUnderline);
+        pooledFormat.setUnderlineColor(kPooledLine);
+        auto add = [&](const CharRanges& ranges, const QTextCharFormat& format) {
+            for (const CharRange& range : ranges) {
+                if (range.end <= range.start)
+                    continue;
+                QTextEdit::ExtraSelection mark;
+                mark.cursor = QTextCursor(document());
+                mark.cursor.setPosition(toUtf16(range.start));
+                mark.cursor.setPosition(toUtf16(range.end), QTextCursor::KeepAnchor);
+                mark.format = format;
+                selections << mark;
+            }
+        };
+        add(m_evictedMarks, evictedFormat);
+        add(m_pooledMarks, pooledFormat);
+    }
+    // Search highlights last: they are drawn over the marks.
+    selections << m_searchSelections;
+    setExtraSelections(selections);
 }
 
 void ReadingView::updateColumnMargins()

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "storage/text_offsets.h"
+#include "ui/char_range.h"
 
 #include <QPlainTextEdit>
 #include <QStringList>
@@ -38,6 +39,19 @@ public:
     /// (else the passage start) and scrolls it into view.
     void highlightPassage(qint64 start, qint64 end, const QStringList& terms);
     void clearHighlights();
+    /// Puts the cursor at `position` and scrolls it a quarter down the view (a jump from
+    /// the memory map); clears the search highlights.
+    void jumpTo(qint64 position);
+
+    /// Marks the model's notes in the text (under the search highlights): `pooled`
+    /// (tokens now in a pool) with a teal underline on a pale tint, `evicted` (notes
+    /// pushed out since) with a wavy crimson underline. Kept across reflow; cleared by a
+    /// new text. At most kMaxMemoryMarks of each.
+    void setMemoryMarks(const CharRanges& pooled, const CharRanges& evicted);
+    void clearMemoryMarks() { setMemoryMarks({}, {}); }
+    const CharRanges& pooledMarks() const { return m_pooledMarks; }
+    const CharRanges& evictedMarks() const { return m_evictedMarks; }
+    static constexpr int kMaxMemoryMarks = 4000;
 
     /// Joins hard-wrapped lines for display (offsets are unchanged); on by default.
     void setReflow(bool on);
@@ -59,6 +73,11 @@ private:
     void applyPendingScroll();
     void updateColumnMargins();
     void emitPositionIfChanged();
+    void applySelections();
+
+    QList<QTextEdit::ExtraSelection> m_searchSelections;
+    CharRanges m_pooledMarks;
+    CharRanges m_evictedMarks;
 
     QString m_source;
     storage::CodePointIndex m_index{QString()};
