@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Run ON THE GPU MACHINE (device tool) to train the shipped model and its notes-off
+# baseline side by side on one H200 (docs/training.md, "On the GPU machine").
+#
+#   scripts/gpu/train.sh start [--minutes M] [-- extra memmamba train options]
+#       carry: .gpu-debs and the corpus shards .data/train-0N.tar.xz (up to 4) and
+#       .data/valid.tar.xz. Builds memmamba-train, extracts the books into /tmp, launches
+#       both trainings in the background (setsid: they outlive this call), watches them
+#       for ~90 s (until both have printed their step-time estimate) and returns.
+#   scripts/gpu/train.sh wait [--max-wait S]
+#       follows the logs until both trainings have exited or S seconds (default 540)
+#       have passed, then copies what exists (model folders, logs, GPU memory log) to
+#       $OUT. Call it again while it says "still running".
+#   scripts/gpu/train.sh status
+#       the log tails and GPU memory now.
+#
+# Both runs: same data, seed, batch, length and wall-clock budget; --steps auto fits the
+# cosine schedule into the budget from the measured step time (each model its own).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
+build=${MM_BUILD_DIR:-/tmp/mm-build}
+data=/tmp/mm-data
+runs=/tmp/mm-train
+bin="$build/bin/memmamba-train"
+t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
+
+# H200 defaults for the 8.85M-parameter model (reasoning in docs/training.md):
+# 16 x 4096 = 64k tokens a step, lr 1e-3 peak (small model, short run), warm-up 100.
+BATCH=${BATCH:-16}
+SEQ_LEN=${SEQ_LEN:-4096}
+LR=${LR:-1e-3}
+SEED=${SEED:-1}
+# (Environment overrides for a CPU rehearsal: DEVICE=cpu SKIP_BUILD=1 MM_BUILD_DIR=build-trn.)
+
+gpu_memory() { nvidia-smi --query-gpu=memory.used,memory.total,utilization.gpu --format=csv,noheader 2>/dev/null; }
+
+tails() {
+  for run in memmamba baseline; do
+    [ -f "$runs/$run.log" ] || continue
+    echo "--- $run $( [ -f "$runs/$run.pid" ] && kill -0 "$(cat "$runs/$run.pid")" 2>/dev/null && echo running || echo exited)"
+    grep -E "estimate|curriculum:|valid|saved|error|memmamba train" "$runs/$run.log" | tail -6
+    tail -2 "$runs/$run.log"
+  done
+  echo "--- gpu memory used, total, utilisation: $(gpu_memory)"
+}
+
+running() {
+  for run in memmamba baseline; do
+    [ -f "$runs/$run.pid" ] && kill -0 "$(cat "$runs/$run.pid")" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+collect() {
+  for run in memmamba baseline; do
+    mkdir -p "$out/$run"
+    cp "$runs/$run.log" "$out/$run/train.log" 2>/dev/null
+    cp "$runs/$run/log.jsonl" "$out/$run/" 2>/dev/null
+    [ -d "$runs/$run/model" ] && cp -r "$runs/$run/model" "$out/$run/"
+    [ -f "$runs/$run.summary.json" ] && cp "$runs/$run.summary.json" "$out/$run/summary.json"
+  done
+  cp "$runs/gpu.log" "$out/" 2>/dev/null
+  ls -la "$out"/*/ 2>/dev/null
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+start)
+  minutes=12
+  extra=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --minutes) minutes=$2; shift 2 ;;
+      --) shift; extra=("$@"); break ;;
+      *) echo "train.sh start: unknown option $1"; exit 2 ;;
+    esac
+  done
+  if running; then echo "trainings already running"; tails; exit 1; fi
+  # Shards under .data/ or .data/gpu/ (whichever was carried); the full valid.tar.xz or valid-small.
+  shards=$(ls .data/train-0*.tar.xz .data/gpu/train-0*.tar.xz 2>/dev/null)
+  valid=$(ls .data/valid.tar.xz .data/gpu/valid.tar.xz .data/gpu/valid-small.tar.xz 2>/dev/null | head -1)
+  [ -n "$shards" ] && [ -n "$valid" ] || { echo "carry .data/train-0N.tar.xz and .data/valid.tar.xz"; exit 1; }
+  # SKIP_BUILD=1 (local rehearsal on the CPU): use the memmamba-train in $MM_BUILD_DIR as it is.
+  [ -n "${SKIP_BUILD:-}" ] || bash scripts/gpu/unpack_debs.sh > /tmp/unpack.log 2>&1 || { cat /tmp/unpack.log; exit 1; }
+  # Extract while building (about 1 s a shard).
+  ( rm -rf "$data" && mkdir -p "$data/train" "$data/valid" &&
+    for f in $shards; do tar -xJf "$f" -C "$data/train"; done &&
+    tar -xJf "$valid" -C "$data/valid" ) > /tmp/extract.log 2>&1 &
+  extract_pid=$!
+  if [ -z "${SKIP_BUILD:-}" ]; then
+  prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEMMAMBA_BUILD_GUI=OFF -DMEMMAMBA_CUDA=ON \
+    -DMEMMAMBA_IMPORT_FORMATS=OFF -DMEMMAMBA_FUZZ=OFF -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 \
+    > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+  stamp configured
+  cmake --build "$build" -j16 --target memmamba-train memmamba_spm > "$out/build.log" 2>&1 \
+    || { grep -E "error|Error" -A3 "$out/build.log" | head -60; exit 1; }
+  stamp "memmamba-train built"
+  fi
+  wait "$extract_pid" || { cat /tmp/extract.log; exit 1; }
+  # The archives hold one folder or loose files: find where the .txt books are.
+  train_dir=$(dirname "$(find "$data/train" -name '*.txt' | head -1)")
+  valid_dir=$(dirname "$(find "$data/valid" -name '*.txt' | head -1)")
+  stamp "books: $(find "$data/train" -name '*.txt' | wc -l) train in $train_dir, $(find "$data/valid" -name '*.txt' | wc -l) valid"
+  rm -rf "$runs" && mkdir -p "$runs"
+  export OMP_WAIT_POLICY=PASSIVE MEMMAMBA_RESOURCES="$repo/resources"
+  for run in memmamba baseline; do
+    notes=on; [ $run = baseline ] && notes=off
+    # setsid + nohup: a new session, so the trainings outlive this device call.
+    setsid nohup "$bin" --data "$train_dir" --valid "$valid_dir" --out "$runs/$run" --device "${DEVICE:-cuda}" \
+      --notes $notes --seed "$SEED" --batch "$BATCH" --seq-len "$SEQ_LEN" --lr "$LR" --steps auto \
+      --time-budget-min "$minutes" --threads 8 --log-every 20 --valid-every 250 --valid-windows 16 \
+      --checkpoint-every 250 --json "${extra[@]}" \
+      > "$runs/$run.summary.json" 2> "$runs/$run.log" < /dev/null &
+    echo $! > "$runs/$run.pid"
+  done
+  setsid nohup bash -c "while true; do echo \"\$(date +%T) \$(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader)\" >> $runs/gpu.log; sleep 15; done" \
+    > /dev/null 2>&1 < /dev/null &
+  echo $! > "$runs/gpu-monitor.pid"
+  stamp "launched: memmamba pid $(cat $runs/memmamba.pid), baseline pid $(cat $runs/baseline.pid), budget $minutes min"
+  for i in $(seq 1 12); do
+    sleep 10
+    n=$(cat "$runs"/*.log 2>/dev/null | grep -c estimate)
+    running || break
+    [ "$n" -ge 2 ] && break
+  done
+  tails
+  ;;
+wait)
+  max=540
+  [ "${1:-}" = --max-wait ] && max=$2
+  end=$(( $(date +%s) + max ))
+  while running && [ "$(date +%s)" -lt "$end" ]; do
+    sleep 30
+    stamp "$(grep -h "^step" "$runs"/memmamba.log 2>/dev/null | tail -1 | cut -c1-100)"
+    stamp "$(grep -h "^step" "$runs"/baseline.log 2>/dev/null | tail -1 | cut -c1-100)"
+  done
+  tails
+  if running; then
+    echo "still running: call train.sh wait again"
+    collect > /dev/null
+  else
+    [ -f "$runs/gpu-monitor.pid" ] && kill "$(cat "$runs/gpu-monitor.pid")" 2>/dev/null
+    collect
+    echo "both trainings finished; model folders and logs in \$OUT/memmamba and \$OUT/baseline"
+  fi
+  ;;
+status)
+  tails
+  ;;
+*)
+  echo "usage: scripts/gpu/train.sh start [--minutes M] [-- options] | wait [--max-wait S] | status"
+  exit 2
+  ;;
+esac
