@@ -121,7 +121,7 @@ QString IngestQueueModel::durationText(double seconds)
         return tr("unknown");
     if (seconds < 1)
         return tr("under a second");
-    if (seconds < 90)
+    if (seconds < 59.5)
         return tr("about %n s", nullptr, int(std::lround(seconds)));
     const qint64 minutes = std::llround(seconds / 60.0);
     if (minutes < 90)

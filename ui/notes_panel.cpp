@@ -13,8 +13,27 @@
 
 namespace mm::ui {
 
+namespace {
+/// Sorts the notes of each layer; the layers themselves stay in ascending order.
+class PoolSortProxy : public QSortFilterProxyModel {
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+
+protected:
+    bool lessThan(const QModelIndex& left, const QModelIndex& right) const override
+    {
+        if (!left.parent().isValid() && !right.parent().isValid()) {
+            const int a = left.data(PoolModel::LayerRole).toInt();
+            const int b = right.data(PoolModel::LayerRole).toInt();
+            return sortOrder() == Qt::AscendingOrder ? a < b : a > b;
+        }
+        return QSortFilterProxyModel::lessThan(left, right);
+    }
+};
+}  // namespace
+
 NotesPanel::NotesPanel(QWidget* parent)
-    : QWidget(parent), m_model(new PoolModel(this)), m_proxy(new QSortFilterProxyModel(this)),
+    : QWidget(parent), m_model(new PoolModel(this)), m_proxy(new PoolSortProxy(this)),
       m_view(new QTreeView(this)), m_headline(new QLabel(this)),
       m_markPooled(new QCheckBox(tr("Mark notes in the text"), this)),
       m_markEvicted(new QCheckBox(tr("Mark evicted notes"), this))

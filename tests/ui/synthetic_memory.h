@@ -36,6 +36,62 @@ private:
     uint64_t m_state;
 };
 
+/// Replays MODEL.md's pool rule over data's importance: fills data.notes.
+inline void replayPools(ui::MemoryMapData& d, int topK = 8, float tau = 0.5f)
+{
+    ui::MemoryMapData* data = &d;
+    const int layers = d.layerCount;
+    const qint64 tokens = d.tokenCount();
+    const int poolSize = d.poolSize;
+    const int chunk = d.noteChunk;
+    data->notes.clear();
+    // Replay the pool rule to get the note events (insertions with their evictions).
+    struct Entry { qint64 position; float priority; int slot; };
+    QVector<QVector<Entry>> pools(layers);
+    for (qint64 c0 = 0; c0 < tokens; c0 += chunk) {
+        const qint64 c1 = std::min(tokens, c0 + chunk);
+        if (c1 - c0 < chunk)
+            break;  // an unfinished chunk writes nothing yet
+        for (int l = 0; l < layers; ++l) {
+            QVector<Entry>& pool = pools[l];
+            QVector<Entry> candidates;
+            for (qint64 t = c0; t < c1; ++t) {
+                const float a = data->importance[l][t];
+                if (a > tau)
+                    candidates.push_back({t, a, -1});
+            }
+            std::stable_sort(candidates.begin(), candidates.end(),
+                             [](const Entry& a, const Entry& b) { return a.priority > b.priority; });
+            if (candidates.size() > topK)
+                candidates.resize(topK);
+            std::sort(candidates.begin(), candidates.end(),
+                      [](const Entry& a, const Entry& b) { return a.position < b.position; });
+            for (Entry cand : candidates) {
+                ui::MemoryNoteEvent e;
+                e.layer = l;
+                e.position = cand.position;
+                e.score = cand.priority;
+                if (pool.size() < poolSize) {
+                    e.slot = int(pool.size());
+                    pool.push_back({cand.position, cand.priority, e.slot});
+                } else {
+                    auto weakest = std::min_element(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) {
+                        return a.priority < b.priority;
+                    });
+                    if (weakest->priority >= cand.priority)
+                        continue;  // not kept: no event
+                    e.slot = weakest->slot;
+                    e.evictedPosition = weakest->position;
+                    *weakest = {cand.position, cand.priority, e.slot};
+                }
+                data->notes.push_back(e);
+            }
+        }
+    }
+    std::stable_sort(data->notes.begin(), data->notes.end(),
+                     [](const ui::MemoryNoteEvent& a, const ui::MemoryNoteEvent& b) { return a.position < b.position; });
+}
+
 /// `tokens` tokens over `layers` layers; chapters every tokens/chapters tokens. With
 /// `withText` false the text is left empty (a 1M-token book's text is 6 MB).
 inline SyntheticBook makeSyntheticBook(qint64 tokens, int layers = 8, int chapters = 6, bool withText = true,
@@ -95,52 +151,54 @@ inline SyntheticBook makeSyntheticBook(qint64 tokens, int layers = 8, int chapte
     }
     data->textLength = chars;
 
-    // Replay the pool rule to get the note events (insertions with their evictions).
-    struct Entry { qint64 position; float priority; int slot; };
-    QVector<QVector<Entry>> pools(layers);
-    for (qint64 c0 = 0; c0 < tokens; c0 += chunk) {
-        const qint64 c1 = std::min(tokens, c0 + chunk);
-        if (c1 - c0 < chunk)
-            break;  // an unfinished chunk writes nothing yet
-        for (int l = 0; l < layers; ++l) {
-            QVector<Entry>& pool = pools[l];
-            QVector<Entry> candidates;
-            for (qint64 t = c0; t < c1; ++t) {
-                const float a = data->importance[l][t];
-                if (a > tau)
-                    candidates.push_back({t, a, -1});
-            }
-            std::stable_sort(candidates.begin(), candidates.end(),
-                             [](const Entry& a, const Entry& b) { return a.priority > b.priority; });
-            if (candidates.size() > topK)
-                candidates.resize(topK);
-            std::sort(candidates.begin(), candidates.end(),
-                      [](const Entry& a, const Entry& b) { return a.position < b.position; });
-            for (Entry cand : candidates) {
-                ui::MemoryNoteEvent e;
-                e.layer = l;
-                e.position = cand.position;
-                e.score = cand.priority;
-                if (pool.size() < poolSize) {
-                    e.slot = int(pool.size());
-                    pool.push_back({cand.position, cand.priority, e.slot});
-                } else {
-                    auto weakest = std::min_element(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) {
-                        return a.priority < b.priority;
-                    });
-                    if (weakest->priority >= cand.priority)
-                        continue;  // not kept: no event
-                    e.slot = weakest->slot;
-                    e.evictedPosition = weakest->position;
-                    *weakest = {cand.position, cand.priority, e.slot};
-                }
-                data->notes.push_back(e);
-            }
-        }
-    }
-    std::stable_sort(data->notes.begin(), data->notes.end(),
-                     [](const ui::MemoryNoteEvent& a, const ui::MemoryNoteEvent& b) { return a.position < b.position; });
+    replayPools(*data, topK, tau);
     book.text = text;
+    book.data = data;
+    return book;
+}
+
+/// Memory data for a real text: whitespace-separated words as tokens (the text must be
+/// free of surrogate pairs, so UTF-16 indices are code points), capitalised words and
+/// numbers "surprising", chapters as given.
+inline SyntheticBook bookFromText(const QString& text, qint64 docId, int layers,
+                                  const QVector<ui::MemoryChapterMark>& chapters)
+{
+    SyntheticBook book;
+    book.text = text;
+    auto data = std::make_shared<ui::MemoryMapData>();
+    data->docId = docId;
+    data->layerCount = layers;
+    data->textLength = text.size();
+    data->chapters = chapters;
+    data->noteChunk = 32;  // a short book: small chunks, so notes come and go
+    data->poolSize = 12;
+    Lcg rng(7);
+    int i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && text.at(i).isSpace())
+            ++i;
+        if (i >= text.size())
+            break;
+        int j = i;
+        while (j < text.size() && !text.at(j).isSpace())
+            ++j;
+        data->tokenChars.push_back(i);
+        book.tokenLengths.push_back(j - i);
+        i = j;
+    }
+    const qint64 n = data->tokenCount();
+    data->surprisal.resize(n);
+    data->importance.resize(layers);
+    for (auto& row : data->importance)
+        row.resize(n);
+    for (qint64 t = 0; t < n; ++t) {
+        const QChar c = text.at(int(data->tokenChars[t]));
+        const bool rare = c.isUpper() || c.isDigit();
+        data->surprisal[t] = t == 0 ? std::nanf("") : float((rare ? 6.0 : 1.0) + 3.0 * rng.uniform());
+        for (int l = 0; l < layers; ++l)
+            data->importance[l][t] = float(rare ? 0.5 + 0.45 * rng.uniform() : 0.45 * rng.uniform());
+    }
+    replayPools(*data, 4, 0.5f);
     book.data = data;
     return book;
 }
