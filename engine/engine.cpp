@@ -20,6 +20,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <tuple>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -359,6 +361,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
 
     ReadResult result;
     result.startPosition = committed.position;
+    std::map<std::tuple<int32_t, bool, int32_t, int64_t>, float> attention;
     if (c.notes && options.importance)
         result.importance.assign(c.n_layer, {});
     const int64_t total = static_cast<int64_t>(tokens.size());
@@ -382,6 +385,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
             const at::Tensor prevHidden = work.last_hidden;  // (D) or undefined
             engine::ForwardTrace trace;
             trace.keep_layer_outputs = options.layerOutputs;
+            trace.keep_attention = options.poolAttention;
             const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace, options.noPool)
                                              : engine::forwardSequence(m, work, ids, &trace, options.noPool);  // (T, D)
             if (options.layerOutputs) {
@@ -428,9 +432,15 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                         const float* p = trace.scores[l].data_ptr<float>();
                         result.importance[l].insert(result.importance[l].end(), p, p + T);
                     }
-                    for (const engine::PoolInsertion& ins : trace.insertions[l]) {
-                        const NoteEvent ev{static_cast<int32_t>(l), ins.position, ins.score,
-                                           static_cast<int32_t>(ins.slot), ins.evicted_position};
+                    for (size_t i = 0; i < trace.insertions[l].size(); ++i) {
+                        const engine::PoolInsertion& ins = trace.insertions[l][i];
+                        NoteEvent ev{static_cast<int32_t>(l), ins.position, ins.score,
+                                     static_cast<int32_t>(ins.slot), ins.evicted_position, {}};
+                        if (options.noteSummaries && trace.insertion_values[l].defined()) {
+                            const at::Tensor row = trace.insertion_values[l][static_cast<int64_t>(i)];
+                            const float* p = row.data_ptr<float>();
+                            ev.summary.assign(p, p + row.numel());
+                        }
                         if (options.noteEvents)
                             result.notes.push_back(ev);
                         if (options.onNote)
@@ -438,6 +448,9 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                     }
                 }
             }
+            for (const auto& a : trace.attention)
+                attention[{static_cast<int32_t>(a.layer), a.cross_layer, static_cast<int32_t>(a.source_layer),
+                           a.position}] += a.weight;
             done += T;
             result.tokensRead = done;
             if (options.onProgress)
@@ -449,7 +462,94 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
         throw EngineError(std::string("read failed at position ") + std::to_string(work.position) + ": " + e.what());
     }
     committed = std::move(work);
+    for (const auto& [key, weight] : attention)
+        result.poolAttention.push_back(
+            {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), weight});
     return result;
+}
+
+std::vector<PoolSlot> Model::pool(const State& state, int32_t layer) const
+{
+    const engine::ModelState& st = state.impl();
+    checkStateFits(*d, st, "pool");
+    if (layer < 0 || layer >= d->config.n_layer)
+        throw EngineError("pool: layer " + std::to_string(layer) + " outside [0, " +
+                          std::to_string(d->config.n_layer) + ")");
+    const engine::LayerState& ls = st.layers[layer];
+    const at::Tensor values = ls.pool_values.to(at::kCPU, at::kFloat).contiguous();
+    std::vector<PoolSlot> out;
+    for (int64_t i = 0; i < ls.pool.slots(); ++i) {
+        if (ls.pool.position[i] < 0)
+            continue;
+        PoolSlot slot{static_cast<int32_t>(i), ls.pool.position[i], ls.pool.priority[i], {}};
+        const float* p = values[i].data_ptr<float>();
+        slot.values.assign(p, p + values.size(1));
+        out.push_back(std::move(slot));
+    }
+    return out;
+}
+
+std::vector<std::vector<float>> Model::noteQuery(const std::vector<int32_t>& tokens) const
+{
+    const engine::Model& m = *d;
+    if (!m.config.notes || tokens.empty())
+        return {};
+    for (int32_t t : tokens)
+        if (t < 0 || t >= m.config.vocab_size)
+            throw EngineError("noteQuery: token id " + std::to_string(t) + " outside the vocabulary");
+    c10::NoGradGuard noGrad;
+    engine::ModelState st = engine::newState(m);
+    engine::ForwardTrace trace;
+    trace.keep_queries = true;
+    const IntraOpThreads threads(1);
+    try {
+        engine::forwardSequence(
+            m, st, at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::TensorOptions().dtype(at::kLong)),
+            &trace);
+    } catch (const std::exception& e) {
+        throw EngineError(std::string("noteQuery failed: ") + e.what());
+    }
+    std::vector<std::vector<float>> out;
+    for (const at::Tensor& q : trace.queries) {
+        const at::Tensor c = q.contiguous();
+        out.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    }
+    return out;
+}
+
+double Model::stateDifference(const State& a, const State& b) const
+{
+    const engine::ModelState& x = a.impl();
+    const engine::ModelState& y = b.impl();
+    const double inf = std::numeric_limits<double>::infinity();
+    if (x.position != y.position || x.last_token != y.last_token || x.layers.size() != y.layers.size() ||
+        x.last_hidden.defined() != y.last_hidden.defined())
+        return inf;
+    double diff = 0;
+    auto maxAbs = [&](const at::Tensor& s, const at::Tensor& t) {
+        if (s.sizes() != t.sizes())
+            return inf;
+        if (s.numel() == 0)
+            return 0.0;
+        return (s.to(at::kCPU, at::kDouble) - t.to(at::kCPU, at::kDouble)).abs().max().item<double>();
+    };
+    if (x.last_hidden.defined())
+        diff = std::max(diff, maxAbs(x.last_hidden, y.last_hidden));
+    for (size_t l = 0; l < x.layers.size(); ++l) {
+        const engine::LayerState& p = x.layers[l];
+        const engine::LayerState& q = y.layers[l];
+        if (p.pool.position != q.pool.position || p.pool.priority != q.pool.priority || p.pool.fill != q.pool.fill ||
+            p.pool.candidates.size() != q.pool.candidates.size())
+            return inf;
+        for (size_t i = 0; i < p.pool.candidates.size(); ++i)
+            if (p.pool.candidates[i].position != q.pool.candidates[i].position ||
+                p.pool.candidates[i].priority != q.pool.candidates[i].priority)
+                return inf;
+        for (const auto& [s, t] : {std::pair{p.conv, q.conv}, std::pair{p.ssm, q.ssm},
+                                   std::pair{p.pool_values, q.pool_values}, std::pair{p.cand_values, q.cand_values}})
+            diff = std::max(diff, maxAbs(s, t));
+    }
+    return diff;
 }
 
 namespace {
@@ -497,29 +597,35 @@ GenerateResult Model::generate(State& state, const GenerateOptions& options) con
     std::mt19937_64 rng(options.seed);
     c10::NoGradGuard noGrad;
     IntraOpThreads oneThread(1);
+    std::map<std::tuple<int32_t, bool, int32_t, int64_t>, float> attention;
+    auto finish = [&](StopReason reason) {
+        result.reason = reason;
+        for (const auto& [key, weight] : attention)
+            result.poolAttention.push_back(
+                {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), weight});
+        return result;
+    };
     for (int32_t i = 0; i < options.maxTokens; ++i) {
-        if (options.cancel && options.cancel->load()) {
-            result.reason = StopReason::Cancelled;
-            return result;
-        }
+        if (options.cancel && options.cancel->load())
+            return finish(StopReason::Cancelled);
         const at::Tensor logits = engine::lmHead(m, st.last_hidden.unsqueeze(0)).to(at::kCPU, at::kFloat).contiguous();
         const float* p = logits.data_ptr<float>();
         const int32_t token = sampleToken(std::vector<float>(p, p + logits.numel()), options, rng);
         engine::ModelState work = st;  // shallow: on an exception st keeps the tokens before
-        engine::forwardStep(m, work, token, nullptr, options.noPool);
+        engine::ForwardTrace trace;
+        trace.keep_attention = options.poolAttention;
+        engine::forwardStep(m, work, token, options.poolAttention ? &trace : nullptr, options.noPool);
+        for (const auto& a : trace.attention)
+            attention[{static_cast<int32_t>(a.layer), a.cross_layer, static_cast<int32_t>(a.source_layer),
+                       a.position}] += a.weight;
         st = std::move(work);
         result.tokens.push_back(token);
-        if (options.onToken && !options.onToken(token)) {
-            result.reason = StopReason::Callback;
-            return result;
-        }
-        if (std::find(options.stopTokens.begin(), options.stopTokens.end(), token) != options.stopTokens.end()) {
-            result.reason = StopReason::StopToken;
-            return result;
-        }
+        if (options.onToken && !options.onToken(token))
+            return finish(StopReason::Callback);
+        if (std::find(options.stopTokens.begin(), options.stopTokens.end(), token) != options.stopTokens.end())
+            return finish(StopReason::StopToken);
     }
-    result.reason = StopReason::MaxTokens;
-    return result;
+    return finish(StopReason::MaxTokens);
 }
 
 }  // namespace mm

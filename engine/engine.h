@@ -43,12 +43,37 @@ struct NoteEvent {
     float score = 0;               ///< its importance a_t (the entry's priority)
     int32_t slot = 0;              ///< pool slot it went to
     int64_t evictedPosition = -1;  ///< position of the entry it replaced, -1 for an empty slot
+    /// The r-dimensional entry written to the pool (a_t * s_t), exactly as the pool holds
+    /// it; empty unless ReadOptions::noteSummaries.
+    std::vector<float> summary;
+};
+
+/// How strongly the tokens of a read or generation attended to one pool entry: the
+/// softmax weight averaged over heads, summed over the tokens. Cross-token attention
+/// reads its own layer's pool; cross-layer attention (every p-th layer) reads the pools
+/// of layers l-p+1..l.
+struct PoolAttentionWeight {
+    int32_t layer = 0;        ///< the reading layer
+    bool crossLayer = false;  ///< false: cross-token attention
+    int32_t sourceLayer = 0;  ///< the layer whose pool holds the entry
+    int64_t position = 0;     ///< the entry's source token position
+    float weight = 0;
+};
+
+/// One occupied slot of a layer's pool (Model::pool).
+struct PoolSlot {
+    int32_t slot = 0;
+    int64_t position = 0;
+    float priority = 0;
+    std::vector<float> values;  ///< r values
 };
 
 struct ReadOptions {
     bool surprisal = true;    ///< fill ReadResult::surprisal
     bool importance = true;   ///< fill ReadResult::importance
     bool noteEvents = true;   ///< fill ReadResult::notes (onNote is called either way)
+    bool noteSummaries = false;  ///< fill NoteEvent::summary (r floats per note)
+    bool poolAttention = false;  ///< fill ReadResult::poolAttention
     bool logits = false;      ///< fill ReadResult::logits (tokens x vocab floats: large)
     /// Tokens processed per forward pass: bounds memory for long inputs; results do not
     /// depend on it. Cancel and progress are checked between segments.
@@ -76,6 +101,9 @@ struct ReadResult {
     /// [layer][token * d_model + i]: the residual stream after each block (before the final
     /// norm); only with ReadOptions::layerOutputs.
     std::vector<std::vector<float>> layerOutputs;
+    /// Per (layer, attention, source layer, position) the summed weight; only with
+    /// ReadOptions::poolAttention. Unordered.
+    std::vector<PoolAttentionWeight> poolAttention;
 };
 
 enum class StopReason { MaxTokens, StopToken, Callback, Cancelled };
@@ -89,11 +117,15 @@ struct GenerateOptions {
     std::function<bool(int32_t token)> onToken;  ///< streaming; return false to stop
     const std::atomic<bool>* cancel = nullptr;
     bool noPool = false;  ///< the ablation of ReadOptions::noPool, for the generated tokens
+    bool poolAttention = false;  ///< fill GenerateResult::poolAttention
 };
 
 struct GenerateResult {
     std::vector<int32_t> tokens;  ///< every emitted token (a stop token included)
     StopReason reason = StopReason::MaxTokens;
+    /// What the generated tokens' steps attended to (as ReadResult::poolAttention), summed
+    /// over the steps that read an emitted token; only with GenerateOptions::poolAttention.
+    std::vector<PoolAttentionWeight> poolAttention;
 };
 
 struct ModelInfo {
@@ -175,6 +207,18 @@ public:
     /// state equals prompt + result.tokens. On an exception the state holds the tokens
     /// emitted before it.
     GenerateResult generate(State& state, const GenerateOptions& options) const;
+
+    /// The occupied slots of a layer's pool in the state, by slot. Empty with notes off.
+    std::vector<PoolSlot> pool(const State& state, int32_t layer) const;
+    /// A query in note-summary space per layer, for ranking stored notes: the tokens are
+    /// read from an empty state and each layer's cross-token query projection (mean over
+    /// the tokens) is mapped through the key projection, u_l = W_k^T mean_t(W_q hn_t), so
+    /// dot(u_l, summary) is the attention logit (summed over heads, unscaled) that layer
+    /// would give a pool entry holding that summary. Empty with notes off.
+    std::vector<std::vector<float>> noteQuery(const std::vector<int32_t>& tokens) const;
+    /// The largest absolute difference between two states' tensors; +infinity when their
+    /// positions, last tokens, pool slots or candidates differ. 0: identical values.
+    double stateDifference(const State& a, const State& b) const;
 
     engine::Model& impl();  ///< internal (tests, tools)
     const engine::Model& impl() const;

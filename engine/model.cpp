@@ -309,7 +309,36 @@ namespace {
 struct PoolSnapshots {
     at::Tensor values;  // (S, M, r), zero in empty slots
     at::Tensor mask;    // (S, M) bool, true for occupied slots
+    std::vector<int64_t> positions;  // (S * M) source positions, -1 empty; only when tracing attention
 };
+
+// Adds to the trace, per pool entry, the attention weight of the piece's tokens (heads
+// averaged, summed over tokens). att is (G, H, rows, cols) as poolAttention computes it;
+// column block j of M columns is the pool of sources[j].
+void traceAttention(ForwardTrace& trace, int64_t l, bool crossLayer, const at::Tensor& att, int64_t T, int64_t offset,
+                    const std::vector<const PoolSnapshots*>& sources, int64_t M)
+{
+    const int64_t G = att.size(0), rows = att.size(2), cols = att.size(3);
+    at::Tensor w = att.mean(1);  // (G, rows, cols)
+    if (G > 1) {  // padding rows (before the first and after the last token) read too: drop them
+        at::Tensor keep = at::zeros({G * rows}, w.options());
+        keep.narrow(0, offset, T).fill_(1);
+        w = w * keep.view({G, rows, 1});
+    }
+    const at::Tensor sums = w.sum(1).to(at::kCPU, at::kFloat).contiguous();  // (G, cols)
+    const float* p = sums.data_ptr<float>();
+    for (int64_t g = 0; g < G; ++g)
+        for (int64_t col = 0; col < cols; ++col) {
+            const float weight = p[g * cols + col];
+            const int64_t src = col / M, slot = col % M;
+            if (!(weight > 0) || src >= static_cast<int64_t>(sources.size()))
+                continue;
+            const std::vector<int64_t>& pos = sources[src]->positions;
+            if (static_cast<int64_t>(pos.size()) < (g + 1) * M || pos[g * M + slot] < 0)
+                continue;
+            trace.attention.push_back({l, crossLayer, l - src, pos[g * M + slot], weight});
+        }
+}
 
 // Attention of each token (rows of hn) to the snapshot of its chunk. Token i sits at
 // position start + i; its chunk is group g = (offset + i) / C with offset = start % C.
@@ -317,7 +346,7 @@ struct PoolSnapshots {
 // zero rows before the piece's first and after its last token (a piece within one chunk,
 // e.g. a single step, uses its T rows as they are).
 at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, const at::Tensor& hn,
-                         const PoolSnapshots& snaps, int64_t offset)
+                         const PoolSnapshots& snaps, int64_t offset, at::Tensor* weightsOut = nullptr)
 {
     const int64_t T = hn.size(0), H = c.attn_heads, r = c.note_dim, dh = r / H, C = c.note_chunk;
     const int64_t Mp = snaps.values.size(1);
@@ -336,6 +365,8 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
     const at::Tensor bias = (keep - 1.0) * 1e30;
     const double scale = 1.0 / std::sqrt(double(dh));
     const at::Tensor att = at::softmax(at::matmul(qh, kh) * scale + bias, -1) * keep;  // (G, H, rows, M')
+    if (weightsOut)
+        *weightsOut = att;
     const at::Tensor out = at::matmul(att, vh).permute({0, 2, 1, 3}).reshape({G * rows, r});          // (G * rows, r)
     return G == 1 ? out : out.narrow(0, offset, T);
 }
@@ -370,6 +401,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
         ls.cand_values = at::zeros({0, r}, m.options);
         snaps[l].values = at::zeros({1, M, r}, m.options);
         snaps[l].mask = at::zeros({1, M}, m.options.dtype(at::kBool));
+        snaps[l].positions.assign(M, -1);
         if (trace)
             trace->scores[l] = a.detach().to(at::kCPU, at::kFloat).contiguous();
         return h;
@@ -380,6 +412,15 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     // Which token goes where is decided on the CPU from the scores alone; the values
     // follow by one gather, so gradients reach the scorer through a * s.
     const at::Tensor aCpu = a.detach().to(at::kCPU, at::kFloat).contiguous();
+    const bool traceAtt = trace && trace->keep_attention;
+    std::vector<int64_t> bankPositions;  // source position of every bank row (attention tracing only)
+    if (traceAtt) {
+        bankPositions = ls.pool.position;
+        for (const NoteCandidate& cand : ls.pool.candidates)
+            bankPositions.push_back(cand.position);
+        for (int64_t i = 0; i < T; ++i)
+            bankPositions.push_back(st.position + i);
+    }
     const PoolWalk walk = walkPool(ls.pool, poolRules(c), st.position, aCpu.data_ptr<float>(), T);
     const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);  // (M + k' + T, r)
     const at::Tensor slotBank =
@@ -398,19 +439,44 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     if (trace) {
         trace->scores[l] = aCpu;
         trace->insertions[l] = walk.insertions;
+        if (!walk.insertions.empty()) {
+            // Insertion i of the merge after the piece's j-th chunk is in snapshot j + 1.
+            std::vector<int64_t> rowsOf;
+            for (const PoolInsertion& ins : walk.insertions)
+                rowsOf.push_back((ins.position / c.note_chunk - st.position / c.note_chunk + 1) * M + ins.slot);
+            trace->insertion_values[l] =
+                snap.values.view({walk.snapshots * M, r})
+                    .index_select(0, at::tensor(rowsOf, at::TensorOptions().dtype(at::kLong)).to(m.options.device()))
+                    .detach()
+                    .to(at::kCPU, at::kFloat)
+                    .contiguous();
+        }
+        if (trace->keep_queries)
+            trace->queries[l] = at::matmul(dense(hn, nw.tok.q).mean(0), nw.tok.k).detach().to(at::kCPU, at::kFloat);
+    }
+    if (traceAtt) {
+        snap.positions.resize(walk.slot_bank.size());
+        for (size_t i = 0; i < walk.slot_bank.size(); ++i)
+            snap.positions[i] = walk.slot_bank[i] < 0 ? -1 : bankPositions[walk.slot_bank[i]];
     }
 
     const int64_t offset = st.position % c.note_chunk;
-    at::Tensor out = h + gatedOutput(nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset));
+    at::Tensor att;
+    at::Tensor out = h + gatedOutput(nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset, traceAtt ? &att : nullptr));
+    if (traceAtt)
+        traceAttention(*trace, l, false, att, T, offset, {&snap}, M);
     if (c.hasCrossLayer(l)) {
         // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
         std::vector<at::Tensor> values, masks;
         for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
             values.push_back(snaps[l - j].values + nw.lay.source[j]);
             masks.push_back(snaps[l - j].mask);
+            sources.push_back(&snaps[l - j]);
         }
-        const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1)};  // (S, P*M, r), (S, P*M)
-        out = out + gatedOutput(nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset));
+        const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (S, P*M, r), (S, P*M)
+        out = out + gatedOutput(nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
+        if (traceAtt)
+            traceAttention(*trace, l, true, att, T, offset, sources, M);
     }
     return out;
 }
@@ -424,6 +490,9 @@ at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& token
         trace->scores.assign(c.n_layer, at::Tensor());
         trace->insertions.assign(c.n_layer, {});
         trace->layer_outputs.clear();
+        trace->insertion_values.assign(c.n_layer, at::Tensor());
+        trace->attention.clear();
+        trace->queries.assign(c.n_layer, at::Tensor());
     }
     const at::Tensor ids = tokens.to(m.options.device(), at::kLong);
     const at::Tensor emb = m.weights.embedding.index_select(0, ids);  // (T, D)

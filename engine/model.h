@@ -104,6 +104,19 @@ struct ForwardTrace {
     std::vector<std::vector<PoolInsertion>> insertions;    // per layer
     bool keep_layer_outputs = false;                       // set by the caller to fill:
     std::vector<at::Tensor> layer_outputs;                 // per layer (T, D), residual stream after the block
+    std::vector<at::Tensor> insertion_values;              // per layer (insertions, r) CPU float: the pool entries written
+    /// Attention over pool entries, summed over the piece's tokens, averaged over heads.
+    struct AttentionSum {
+        int64_t layer = 0;         // the reading layer
+        bool cross_layer = false;  // cross-layer attention (else cross-token)
+        int64_t source_layer = 0;  // the layer whose pool holds the entry
+        int64_t position = 0;      // the entry's source position
+        float weight = 0;
+    };
+    bool keep_attention = false;                           // set by the caller to fill:
+    std::vector<AttentionSum> attention;
+    bool keep_queries = false;                             // set by the caller to fill:
+    std::vector<at::Tensor> queries;                       // per layer (r): W_k^T mean_t(W_q hn_t), summary space
 };
 
 /// Sequence path: reads tokens (T, int64) at positions state.position.. into the state;

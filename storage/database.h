@@ -70,7 +70,7 @@ struct DocumentRecord {
     qint64 bytes = 0;         ///< size of the source file
     qint64 characters = 0;    ///< code points of the stored text
     qint64 tokens = 0;        ///< 0 until the model has read it
-    QString status;           ///< "imported", later "reading", "ready", "failed"
+    QString status;           ///< "imported", "reading" (memory partly read), "ready", "stale" (memory from another model: re-read), "failed"
     qint64 addedAtMs = 0;     ///< Unix time, milliseconds
 };
 
@@ -115,7 +115,7 @@ struct SessionRecord {
 class Database {
 public:
     /// Schema version this build writes; see the migration list in database.cpp.
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     /// PRAGMA application_id of a MemMamba Reader library ('MMBR').
     static constexpr int kApplicationId = 0x4D4D4252;
 

@@ -13,7 +13,12 @@ namespace {
 //   2: passages.page (PDF page a passage starts on, NULL without pages); document_text
 //      dropped: the passages tile the text, so they are the text (halves a book's
 //      storage and lets importers stream); index passages(doc_id, char_start).
-//   (planned) 3: model_states (blob, format version, fingerprint), 4: notes.
+//   3: the model's memory of a document: model_states (checkpoints: compressed state
+//      blobs with format version, producer fingerprint and checksum), memory_blocks
+//      (tokens, char offsets, surprisal, importance and note events, one compressed blob
+//      per span between checkpoints) and memory_runs (one row per document: the reading
+//      in progress or done, its producer and settings). Existing documents keep status
+//      'imported' (not read yet); nothing else changes.
 
 constexpr const char* kCreateSchemaV1 = R"SQL(
 CREATE TABLE collections (
@@ -103,6 +108,53 @@ DROP TABLE document_text;
 CREATE INDEX passages_by_start ON passages(doc_id, char_start);
 )SQL";
 
+// Blobs are opaque to storage: the memory module (app/memory) encodes them; storage
+// keeps the format version, the producer's fingerprint and a checksum beside each.
+constexpr const char* kModelMemoryV3 = R"SQL(
+CREATE TABLE model_states (
+    id              INTEGER PRIMARY KEY,
+    doc_id          INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    fingerprint     TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    char_offset     INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    chapter_ordinal INTEGER NOT NULL DEFAULT -1,
+    format_version  INTEGER NOT NULL,
+    codec           TEXT NOT NULL,
+    raw_bytes       INTEGER NOT NULL,
+    checksum        TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    state           BLOB NOT NULL,
+    UNIQUE (doc_id, fingerprint, position)
+);
+
+CREATE TABLE memory_blocks (
+    id              INTEGER PRIMARY KEY,
+    doc_id          INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    fingerprint     TEXT NOT NULL,
+    first_position  INTEGER NOT NULL,
+    end_position    INTEGER NOT NULL,
+    char_start      INTEGER NOT NULL,
+    char_end        INTEGER NOT NULL,
+    format_version  INTEGER NOT NULL,
+    codec           TEXT NOT NULL,
+    raw_bytes       INTEGER NOT NULL,
+    checksum        TEXT NOT NULL,
+    data            BLOB NOT NULL,
+    UNIQUE (doc_id, fingerprint, first_position)
+);
+
+CREATE TABLE memory_runs (
+    doc_id          INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    fingerprint     TEXT NOT NULL,
+    total_tokens    INTEGER NOT NULL,
+    done_tokens     INTEGER NOT NULL DEFAULT 0,
+    settings        TEXT NOT NULL DEFAULT '{}',
+    started_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<MigrationStep>& migrationSteps()
@@ -110,6 +162,7 @@ const std::vector<MigrationStep>& migrationSteps()
     static const std::vector<MigrationStep> steps = {
         {0, kCreateSchemaV1},
         {1, kPagesAndPassageTextV2},
+        {2, kModelMemoryV3},
     };
     return steps;
 }

@@ -1,5 +1,8 @@
 // memmamba import | search | show | list: the library commands, on storage/ alone.
 #include "cli_common.h"
+#ifdef MEMMAMBA_HAVE_MEMORY
+#include "memory_commands.h"
+#endif
 
 #include "storage/database.h"
 #include "storage/import/importer.h"
@@ -149,7 +152,10 @@ int runSearch(const QStringList& args)
     parser.addOption({QStringLiteral("limit"), QStringLiteral("At most N hits (default 10)."), QStringLiteral("N")});
     parser.addOption({QStringLiteral("doc"), QStringLiteral("Only in this document."), QStringLiteral("ID")});
     parser.addPositionalArgument(QStringLiteral("QUERY"), QStringLiteral("Words or a sentence to find."));
-    parseCommand(parser, args, QStringLiteral("memmamba search QUERY [--doc ID] [--limit N] [--db PATH] [--json]"));
+#ifdef MEMMAMBA_HAVE_MEMORY
+    addModelOptions(parser);
+#endif
+    parseCommand(parser, args, QStringLiteral("memmamba search QUERY [--doc ID] [--limit N] [--model DIR | --random] [--db PATH] [--json]"));
     const QString query = parser.positionalArguments().join(QLatin1Char(' ')).trimmed();
     if (query.isEmpty())
         throw UsageError("search needs a QUERY");
@@ -160,11 +166,17 @@ int runSearch(const QStringList& args)
 
     storage::Database db(databasePathFrom(parser));
     const QVector<storage::SearchHit> hits = db.search(query, int(limit), docId);
+    // Memory: passages ranked by the model's notes, merged with the full-text ranking
+    // (reciprocal rank fusion); null when no model is available.
+    nlohmann::json memoryHits = nullptr;
+#ifdef MEMMAMBA_HAVE_MEMORY
+    memoryHits = memorySearchJson(parser, databasePathFrom(parser), query, docId, int(limit));
+#endif
     if (parser.isSet(QStringLiteral("json"))) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& hit : hits)
             list.push_back(hitJson(hit));
-        printJson({{"query", utf8(query)}, {"hits", list}});
+        printJson({{"query", utf8(query)}, {"hits", list}, {"memory_hits", memoryHits}});
         return 0;
     }
     if (hits.isEmpty())
@@ -174,6 +186,17 @@ int runSearch(const QStringList& args)
                     hit.docTitle.toUtf8().constData(), hit.chapterTitle.toUtf8().constData(),
                     static_cast<long long>(hit.charStart), static_cast<long long>(hit.charEnd),
                     hit.snippet.simplified().toUtf8().constData());
+    if (memoryHits.is_array()) {
+        std::printf("\nwith the model's notes (reciprocal rank fusion):\n");
+        for (const auto& h : memoryHits) {
+            std::string sources;
+            for (const auto& s : h["sources"])
+                sources += (sources.empty() ? "" : "+") + s.get<std::string>();
+            std::printf("doc %lld  chars %lld-%lld  [%s]  %.4f\n", static_cast<long long>(h["doc"].get<qint64>()),
+                        static_cast<long long>(h["char_start"].get<qint64>()),
+                        static_cast<long long>(h["char_end"].get<qint64>()), sources.c_str(), h["score"].get<double>());
+        }
+    }
     return 0;
 }
 

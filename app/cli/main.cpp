@@ -13,6 +13,9 @@
 #ifdef MEMMAMBA_HAVE_TRAIN
 #include "train_commands.h"
 #endif
+#ifdef MEMMAMBA_HAVE_MEMORY
+#include "memory_commands.h"
+#endif
 
 #include <QCoreApplication>
 
@@ -29,6 +32,12 @@ const char* kUsage =
     "  list                         documents in the library\n"
     "  search QUERY [--doc ID] [--limit N]  full-text search\n"
     "  show --doc ID [--from C] [--to C]    print a range of a document's text\n"
+#ifdef MEMMAMBA_HAVE_MEMORY
+    "  ingest FILE... | --doc ID [--checkpoint-every N]   read documents into the model's memory\n"
+    "  ask --doc ID [--at POSITION] QUESTION   answer from the memory as of a position\n"
+    "  notes --doc ID [--layer L] [--at POSITION]   a layer's note pool at a position\n"
+    "  (ingest, ask, notes, search: --model DIR | --random [--config JSON], --device auto|cpu|cuda)\n"
+#endif
 #ifdef MEMMAMBA_HAVE_ENGINE
     "  bench ingest --tokens N [--device cpu|cuda|auto]  reading speed of the engine\n"
 #endif
@@ -78,6 +87,11 @@ int main(int argc, char** argv)
                  v.push_back(s.toStdString());
              return mm::cli::runBench(v);
          }},
+#endif
+#ifdef MEMMAMBA_HAVE_MEMORY
+        {QStringLiteral("ingest"), mm::cli::runIngest},
+        {QStringLiteral("ask"), mm::cli::runAsk},
+        {QStringLiteral("notes"), mm::cli::runNotes},
 #endif
 #ifdef MEMMAMBA_HAVE_EVAL
         {QStringLiteral("eval"),
