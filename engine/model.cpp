@@ -468,6 +468,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     if (c.hasCrossLayer(l)) {
         // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
         std::vector<at::Tensor> values, masks;
+        std::vector<const PoolSnapshots*> sources;
         for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
             values.push_back(snaps[l - j].values + nw.lay.source[j]);
             masks.push_back(snaps[l - j].mask);

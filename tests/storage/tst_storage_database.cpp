@@ -180,7 +180,7 @@ INSERT INTO document_text VALUES (2, 'bare text');
             sqlite3_close(raw);
         }
         Database db(path);
-        QCOMPARE(db.schemaVersion(), 2);
+        QCOMPARE(db.schemaVersion(), Database::kSchemaVersion);
         QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'document_text'"), qint64(0));
         QCOMPARE(db.documents().size(), 2);
         QCOMPARE(db.documentText(1), QStringLiteral("The coach. Moon 🌙 x"));
@@ -273,16 +273,16 @@ INSERT INTO document_text VALUES (2, 'bare text');
         // A later step (as a v2 would add model states) applies on top of the shipped ones.
         std::vector<MigrationStep> steps = migrationSteps();
         QCOMPARE(int(steps.size()), Database::kSchemaVersion);
-        steps.push_back({Database::kSchemaVersion, "CREATE TABLE model_states (doc_id INTEGER, state BLOB);"});
+        steps.push_back({Database::kSchemaVersion, "CREATE TABLE later_states (doc_id INTEGER, state BLOB);"});
         migrate(db.handle(), steps, Database::kApplicationId);
         QCOMPARE(rawInt(db.handle(), "PRAGMA user_version"), qint64(Database::kSchemaVersion + 1));
-        QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'model_states'"), qint64(1));
+        QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'later_states'"), qint64(1));
 
         // A step failing half-way leaves neither its first table nor a new version.
-        steps.push_back({Database::kSchemaVersion + 1, "CREATE TABLE notes (id INTEGER); CREATE TABLE broken (;"});
+        steps.push_back({Database::kSchemaVersion + 1, "CREATE TABLE later_notes (id INTEGER); CREATE TABLE broken (;"});
         QVERIFY_THROWS_EXCEPTION(StorageError, migrate(db.handle(), steps, Database::kApplicationId));
         QCOMPARE(rawInt(db.handle(), "PRAGMA user_version"), qint64(Database::kSchemaVersion + 1));
-        QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'notes'"), qint64(0));
+        QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'later_notes'"), qint64(0));
     }
 
     void refusesNewerVersion()

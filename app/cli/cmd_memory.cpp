@@ -1,0 +1,377 @@
+// memmamba ingest | ask | notes, and the memory half of search (PRODUCT.md's command
+// line; docs/memory.md). Torch-free: engine/engine.h and app/memory only.
+#include "memory_commands.h"
+
+#include "app/memory/memory.h"
+#include "cli_common.h"
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+#include "storage/import/importer.h"
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+
+namespace mm::cli {
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void mmMemoryOnInterrupt(int)
+{
+    g_cancel.store(true);
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+// Milliseconds since the process started (the first call of main is close enough:
+// QCoreApplication exists before any command runs).
+double processMs()
+{
+    static const auto start = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Engine {
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::string source;
+    double loadMs = 0;
+};
+
+bool haveModelChoice(const QCommandLineParser& p)
+{
+    if (p.isSet(QStringLiteral("random")) || p.isSet(QStringLiteral("model")))
+        return true;
+    return std::ifstream(resourceDir() + "/models/default/config.json").good();
+}
+
+Engine loadEngine(const QCommandLineParser& p)
+{
+    QElapsedTimer timer;
+    timer.start();
+    Engine e;
+    const std::string device = p.isSet(QStringLiteral("device")) ? utf8(p.value(QStringLiteral("device"))) : "auto";
+    if (p.isSet(QStringLiteral("random")) && p.isSet(QStringLiteral("model")))
+        throw UsageError("--random and --model exclude each other");
+    if (p.isSet(QStringLiteral("config")) && !p.isSet(QStringLiteral("random")))
+        throw UsageError("--config applies to --random only");
+    if (p.isSet(QStringLiteral("random"))) {
+        const std::string config = p.isSet(QStringLiteral("config")) ? utf8(p.value(QStringLiteral("config"))) : "{}";
+        e.model = Model::createRandom(config, 0, device);
+        e.source = "random";
+    } else {
+        std::string dir = utf8(p.value(QStringLiteral("model")));
+        if (dir.empty()) {
+            dir = resourceDir() + "/models/default";
+            if (!std::ifstream(dir + "/config.json").good())
+                throw std::runtime_error("no shipped model exists yet (" + dir +
+                                         "): pass --model DIR, or --random for a randomly initialised model");
+            e.source = "shipped";
+        } else {
+            e.source = dir;
+        }
+        e.model = Model::load(dir, device);
+    }
+    e.tokenizer = Tokenizer::loadDefault();
+    const std::string wanted = e.model->info().tokenizerFingerprint;
+    if (!wanted.empty() && wanted != e.tokenizer->fingerprint())
+        throw std::runtime_error("the model was trained with tokenizer " + wanted + ", but " +
+                                 e.tokenizer->fingerprint() + " is installed");
+    e.loadMs = double(timer.nsecsElapsed()) / 1e6;
+    return e;
+}
+
+nlohmann::json evidenceJson(const memory::Evidence& e)
+{
+    return {{"doc", e.docId},
+            {"chapter", e.chapter},
+            {"char_start", e.charStart},
+            {"char_end", e.charEnd},
+            {"text", e.text},
+            {"source", e.source},
+            {"layer", e.layer < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.layer)},
+            {"weight", e.weight},
+            {"token", e.tokenPosition < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.tokenPosition)}};
+}
+
+std::optional<int64_t> atOption(const QCommandLineParser& p)
+{
+    if (!p.isSet(QStringLiteral("at")))
+        return std::nullopt;
+    const qint64 at = integerOption(p, QStringLiteral("at"), 0);
+    if (at < 0)
+        throw UsageError("--at must be a character position (>= 0)");
+    return at;
+}
+
+std::string oneLine(std::string s)
+{
+    for (char& c : s)
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+    return s;
+}
+
+}  // namespace
+
+void addModelOptions(QCommandLineParser& parser)
+{
+    parser.addOption({QStringLiteral("model"), QStringLiteral("Model folder (default: the shipped model)."),
+                      QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("random"), QStringLiteral("A randomly initialised model (seed 0).")});
+    parser.addOption({QStringLiteral("config"), QStringLiteral("Config overrides for --random (JSON)."),
+                      QStringLiteral("JSON")});
+    parser.addOption({QStringLiteral("device"), QStringLiteral("auto (default), cpu or cuda."), QStringLiteral("D")});
+}
+
+int runIngest(const QStringList& args)
+{
+    processMs();
+    QCommandLineParser parser;
+    addModelOptions(parser);
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("A document already in the library."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("collection"), QStringLiteral("Collection for imported files."),
+                      QStringLiteral("NAME")});
+    parser.addOption({QStringLiteral("checkpoint-every"),
+                      QStringLiteral("At most N tokens between state checkpoints (default 16384)."), QStringLiteral("N")});
+    parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("Files to import and read."));
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba ingest FILE... | --doc ID [--checkpoint-every N] [--collection NAME] "
+                                "[--device auto|cpu|cuda] [--model DIR | --random] [--db PATH] [--json]"));
+    const QStringList files = parser.positionalArguments();
+    if (files.isEmpty() == !parser.isSet(QStringLiteral("doc")))
+        throw UsageError("ingest needs FILE... or --doc ID (not both)");
+    memory::IngestOptions options;
+    options.checkpointEvery = integerOption(parser, QStringLiteral("checkpoint-every"), 16384);
+    if (options.checkpointEvery < 1)
+        throw UsageError("--checkpoint-every must be at least 1");
+    const bool json = parser.isSet(QStringLiteral("json"));
+
+    storage::Database db(databasePathFrom(parser));
+    std::vector<qint64> docs;
+    if (parser.isSet(QStringLiteral("doc"))) {
+        docs.push_back(integerOption(parser, QStringLiteral("doc"), 0));
+        if (!db.document(docs.back()))
+            throw std::runtime_error("no document with id " + std::to_string(docs.back()));
+    }
+    for (const QString& f : files) {
+        import::ImportOptions io;
+        io.collection = parser.value(QStringLiteral("collection"));
+        const import::ImportResult r = import::importFile(db, f, io);
+        std::fprintf(stderr, "%s: document %lld%s\n", utf8(f).c_str(), static_cast<long long>(r.docId),
+                     r.alreadyPresent ? " (already in the library)" : "");
+        docs.push_back(r.docId);
+    }
+
+    Engine engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    std::signal(SIGINT, mmMemoryOnInterrupt);
+    options.cancel = &g_cancel;
+    // Test hook: SIGKILL this process once reading passes the given token (a real kill,
+    // no cleanup), so tests can check that a killed ingest resumes from its checkpoint.
+    const char* killAt = std::getenv("MEMMAMBA_TEST_KILL_AT_TOKEN");
+    const long long killToken = killAt ? std::atoll(killAt) : -1;
+    double lastPrint = -1;
+    options.onProgress = [&](const memory::IngestProgress& p) {
+        if (killToken >= 0 && p.done >= killToken)
+            std::raise(SIGKILL);
+        const double now = processMs();
+        if (now - lastPrint < 500 && p.done < p.total)
+            return;
+        lastPrint = now;
+        std::fprintf(stderr, "reading: %lld/%lld tokens (%.1f%%), %.0f tokens/s, ETA %.0f s\n",
+                     static_cast<long long>(p.done), static_cast<long long>(p.total),
+                     100.0 * double(p.done) / double(std::max<int64_t>(1, p.total)), p.tokensPerSecond, p.etaSeconds);
+    };
+
+    nlohmann::json list = nlohmann::json::array();
+    bool cancelled = false;
+    for (qint64 doc : docs) {
+        const memory::IngestResult r = mem.ingest(doc, options);
+        cancelled = cancelled || r.cancelled;
+        const auto rec = db.document(doc);
+        nlohmann::json j = {{"doc", doc},
+                            {"title", rec ? utf8(rec->title) : ""},
+                            {"tokens", r.tokens},
+                            {"resumed_from", r.resumedFrom},
+                            {"read_tokens", r.readTokens},
+                            {"cancelled", r.cancelled},
+                            {"already_read", r.alreadyRead},
+                            {"status", rec ? utf8(rec->status) : ""},
+                            {"seconds", r.seconds},
+                            {"read_seconds", r.readSeconds},
+                            {"tokens_per_s", r.seconds > 0 ? double(r.readTokens) / r.seconds : 0.0},
+                            {"checkpoints", r.checkpoints},
+                            {"checkpoint_bytes", r.usage.checkpointBytes},
+                            {"block_bytes", r.usage.blockBytes},
+                            {"checkpoint_every", options.checkpointEvery}};
+        list.push_back(j);
+        if (!json)
+            std::printf("doc %lld: %s, %lld tokens%s, %lld read in %.1f s (%.0f tokens/s), %lld checkpoints, "
+                        "%.1f MB stored\n",
+                        static_cast<long long>(doc), rec ? utf8(rec->status).c_str() : "?",
+                        static_cast<long long>(r.tokens),
+                        r.resumedFrom > 0 ? (" (resumed at " + std::to_string(r.resumedFrom) + ")").c_str() : "",
+                        static_cast<long long>(r.readTokens), r.seconds,
+                        r.seconds > 0 ? double(r.readTokens) / r.seconds : 0.0, static_cast<long long>(r.checkpoints),
+                        double(r.usage.checkpointBytes + r.usage.blockBytes) / 1e6);
+        if (r.cancelled)
+            break;
+    }
+    if (json)
+        printJson({{"documents", list},
+                   {"model", {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}}},
+                   {"device", engine.model->info().device}});
+    if (cancelled) {
+        std::fprintf(stderr, "memmamba ingest: cancelled; run the same command again to resume from the last checkpoint\n");
+        return 1;
+    }
+    return 0;
+}
+
+int runAsk(const QStringList& args)
+{
+    const double startMs = processMs();
+    QCommandLineParser parser;
+    addModelOptions(parser);
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("at"), QStringLiteral("Answer as of this character position (default: the end)."),
+                      QStringLiteral("POSITION")});
+    parser.addOption({QStringLiteral("max-tokens"), QStringLiteral("Longest answer in tokens (default 48)."),
+                      QStringLiteral("N")});
+    parser.addPositionalArgument(QStringLiteral("QUESTION"), QStringLiteral("The question."));
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--model DIR | --random] [--db PATH] "
+                                "[--json]"));
+    if (!parser.isSet(QStringLiteral("doc")))
+        throw UsageError("ask needs --doc ID");
+    const QString question = parser.positionalArguments().join(QLatin1Char(' ')).trimmed();
+    if (question.isEmpty())
+        throw UsageError("ask needs a QUESTION");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
+    memory::AskOptions options;
+    options.atChar = atOption(parser);
+    options.maxTokens = int32_t(integerOption(parser, QStringLiteral("max-tokens"), 48));
+
+    storage::Database db(databasePathFrom(parser));
+    if (!db.document(docId))
+        throw std::runtime_error("no document with id " + std::to_string(docId));
+    Engine engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    const double readyMs = processMs();
+    const memory::AskResult r = mem.ask(docId, utf8(question), options);
+    if (parser.isSet(QStringLiteral("json"))) {
+        nlohmann::json evidence = nlohmann::json::array();
+        for (const auto& e : r.evidence)
+            evidence.push_back(evidenceJson(e));
+        printJson({{"doc", docId},
+                   {"question", utf8(question)},
+                   {"answer", r.answer},
+                   {"answer_tokens", r.answerTokens.size()},
+                   {"evidence", evidence},
+                   {"at", r.atChar},
+                   {"position", r.position},
+                   {"checkpoint_pos", r.checkpointPosition},
+                   {"replayed_tokens", r.replayedTokens},
+                   {"state_load_ms", r.stateLoadMs},
+                   {"replay_ms", r.replayMs},
+                   {"first_token_ms", r.firstTokenMs},
+                   {"total_ms", r.totalMs},
+                   {"startup_ms", readyMs - startMs},
+                   {"model_load_ms", engine.loadMs},
+                   {"model", {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}}}});
+        return 0;
+    }
+    std::printf("%s\n\n", r.answer.c_str());
+    for (const auto& e : r.evidence)
+        std::printf("[%s] chapter %d, chars %lld-%lld%s: %s\n", e.source.c_str(), e.chapter,
+                    static_cast<long long>(e.charStart), static_cast<long long>(e.charEnd),
+                    e.layer >= 0 ? (", layer " + std::to_string(e.layer)).c_str() : "",
+                    oneLine(e.text.substr(0, 160)).c_str());
+    std::printf("\nstate load %.1f ms, replay %lld tokens from checkpoint %lld, first token %.1f ms, total %.1f ms "
+                "(startup %.0f ms)\n",
+                r.stateLoadMs, static_cast<long long>(r.replayedTokens), static_cast<long long>(r.checkpointPosition),
+                r.firstTokenMs, r.totalMs, readyMs - startMs);
+    return 0;
+}
+
+int runNotes(const QStringList& args)
+{
+    QCommandLineParser parser;
+    addModelOptions(parser);
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("layer"), QStringLiteral("Layer (default 0)."), QStringLiteral("L")});
+    parser.addOption({QStringLiteral("at"), QStringLiteral("Character position (default: the end)."),
+                      QStringLiteral("POSITION")});
+    parser.addOption({QStringLiteral("summary"), QStringLiteral("Include each note's 64-dim summary.")});
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba notes --doc ID [--layer L] [--at POSITION] [--model DIR | --random] "
+                                "[--db PATH] [--json]"));
+    if (!parser.isSet(QStringLiteral("doc")))
+        throw UsageError("notes needs --doc ID");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
+    const int layer = int(integerOption(parser, QStringLiteral("layer"), 0));
+    storage::Database db(databasePathFrom(parser));
+    if (!db.document(docId))
+        throw std::runtime_error("no document with id " + std::to_string(docId));
+    Engine engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    const memory::NotesView v = mem.notes(docId, layer, atOption(parser));
+    if (parser.isSet(QStringLiteral("json"))) {
+        nlohmann::json entries = nlohmann::json::array();
+        for (const auto& n : v.entries) {
+            nlohmann::json j = {{"slot", n.slot},         {"position", n.position},   {"score", n.score},
+                                {"inserted_at", n.insertedAt}, {"chapter", n.chapter}, {"char_start", n.charStart},
+                                {"char_end", n.charEnd},  {"text", n.context}};
+            if (parser.isSet(QStringLiteral("summary")))
+                j["summary"] = n.summary;
+            entries.push_back(j);
+        }
+        printJson({{"doc", docId}, {"layer", v.layer}, {"at", v.atChar}, {"position", v.position}, {"slots", entries}});
+        return 0;
+    }
+    std::printf("doc %lld, layer %d, at char %lld (token %lld): %zu notes\n", static_cast<long long>(docId), v.layer,
+                static_cast<long long>(v.atChar), static_cast<long long>(v.position), v.entries.size());
+    for (const auto& n : v.entries)
+        std::printf("slot %2d  token %lld  score %.3f  chapter %d  chars %lld-%lld  %s\n", n.slot,
+                    static_cast<long long>(n.position), double(n.score), n.chapter,
+                    static_cast<long long>(n.charStart), static_cast<long long>(n.charEnd),
+                    oneLine(n.context).c_str());
+    return 0;
+}
+
+nlohmann::json memorySearchJson(const QCommandLineParser& parser, const QString& dbPath, const QString& query,
+                                qint64 docId, int limit)
+{
+    if (!haveModelChoice(parser))
+        return nullptr;
+    storage::Database db(dbPath);
+    Engine engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& h : mem.search(utf8(query), docId, limit))
+        list.push_back({{"doc", h.docId},
+                        {"passage", h.passageId},
+                        {"chapter", h.chapter},
+                        {"char_start", h.charStart},
+                        {"char_end", h.charEnd},
+                        {"text", h.text},
+                        {"sources", h.sources},
+                        {"fulltext_rank", h.fulltextRank},
+                        {"note_rank", h.noteRank},
+                        {"note_token", h.notePosition},
+                        {"note_layer", h.noteLayer},
+                        {"score", h.score}});
+    return list;
+}
+
+}  // namespace mm::cli

@@ -1,0 +1,191 @@
+// The model's memory of the library's documents: the piece that joins the engine
+// (engine/engine.h, torch-free) and storage (storage/memory_store.h, model-agnostic).
+// Used by the command line (ingest, ask, notes, search) and by the GUI.
+//
+// A document is read ("ingested") once: its stored text is tokenized with character
+// spans and read through the engine in spans that end at every chapter start, every
+// checkpointEvery tokens and at the end; each span is committed in one transaction as a
+// memory block (token ids, char offsets, surprisal and importance quantised to bytes,
+// note events with their summaries) plus the state checkpoint at its end (zstd,
+// SHA-256). A killed ingest resumes from its last checkpoint and, because spans and the
+// engine's segments are the same, ends in bit-identical state.
+//
+// Threading: one DocumentMemory per thread (it holds a Database connection's reference).
+// Errors: MemoryError (one line naming the problem); StaleMemoryError when the stored
+// memory was made by another model or tokenizer (the document is then marked "stale" and
+// must be read again). Nothing already stored is lost by any error.
+#pragma once
+
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+#include "storage/memory_store.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mm::memory {
+
+class MemoryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The stored memory belongs to another model or tokenizer (status "stale").
+class StaleMemoryError : public MemoryError {
+public:
+    using MemoryError::MemoryError;
+};
+
+/// Version of the memory block and checkpoint containers (not of the engine's state
+/// format, which the state bytes carry themselves).
+constexpr int kBlockFormatVersion = 1;
+constexpr int kCheckpointContainerVersion = 1;
+
+struct IngestProgress {
+    int64_t done = 0;         ///< tokens read (committed or not)
+    int64_t total = 0;
+    int64_t committed = 0;    ///< tokens up to the last checkpoint
+    double tokensPerSecond = 0;
+    double etaSeconds = 0;
+};
+
+struct IngestOptions {
+    int64_t checkpointEvery = 16384;  ///< at most this many tokens between checkpoints
+    int64_t segmentTokens = 1024;     ///< engine segment (cancel/progress granularity)
+    const std::atomic<bool>* cancel = nullptr;  ///< honoured between segments
+    std::function<void(const IngestProgress&)> onProgress;
+};
+
+struct IngestResult {
+    int64_t docId = 0;
+    int64_t tokens = 0;          ///< the document's tokens
+    int64_t resumedFrom = 0;     ///< position of the checkpoint the run continued from
+    int64_t readTokens = 0;      ///< read by this call
+    bool cancelled = false;
+    bool alreadyRead = false;    ///< the memory was complete: nothing to do
+    double seconds = 0;          ///< whole call
+    double readSeconds = 0;      ///< inside the engine's read()
+    int64_t checkpoints = 0;     ///< stored for the document now
+    storage::MemoryUsage usage;
+};
+
+struct Evidence {
+    int64_t docId = 0;
+    int chapter = -1;
+    int64_t charStart = 0;
+    int64_t charEnd = 0;
+    std::string text;
+    std::string source;          ///< "note" or "fulltext"
+    int layer = -1;              ///< the pool the note was in; -1 for fulltext
+    double weight = 0;           ///< note: attention weight (mean over answer tokens); fulltext: score
+    int64_t tokenPosition = -1;  ///< note: the noted token
+};
+
+struct AskOptions {
+    std::optional<int64_t> atChar;  ///< answer as of this code point (spoiler-safe); none: the end
+    int32_t maxTokens = 48;
+    int evidenceNotes = 5;
+    int fulltextHits = 3;
+};
+
+struct AskResult {
+    std::string answer;
+    std::vector<int32_t> answerTokens;
+    std::vector<Evidence> evidence;
+    int64_t position = 0;        ///< tokens of the document read before the question
+    int64_t atChar = 0;
+    int64_t checkpointPosition = 0;
+    int64_t replayedTokens = 0;
+    double stateLoadMs = 0;
+    double replayMs = 0;
+    double firstTokenMs = 0;     ///< state load + replay + question + first answer token
+    double totalMs = 0;
+};
+
+struct PoolNote {
+    int slot = 0;
+    int layer = 0;
+    int64_t position = 0;        ///< the noted token
+    float score = 0;
+    int64_t insertedAt = 0;      ///< tokens read when it entered the pool (its chunk's end)
+    int64_t evictedAt = -1;      ///< tokens read when it left; -1: still there (at the position asked)
+    int64_t charStart = 0;       ///< the token's characters
+    int64_t charEnd = 0;
+    int chapter = -1;
+    std::string context;         ///< text around the token
+    std::vector<float> summary;  ///< dequantised (int8 + scale per note)
+};
+
+struct NotesView {
+    int64_t position = 0;        ///< tokens read at the char position asked
+    int64_t atChar = 0;
+    int layer = 0;
+    std::vector<PoolNote> entries; ///< by slot
+};
+
+struct MemorySearchHit {
+    int64_t docId = 0;
+    int64_t passageId = 0;
+    int chapter = -1;
+    int64_t charStart = 0;
+    int64_t charEnd = 0;
+    std::string text;            ///< the passage
+    std::vector<std::string> sources;  ///< "fulltext" and/or "note"
+    int fulltextRank = 0;        ///< 1-based, 0: not found there
+    int noteRank = 0;
+    int64_t notePosition = -1;   ///< best note's token
+    int noteLayer = -1;
+    double score = 0;            ///< reciprocal rank fusion: sum of 1 / (60 + rank)
+};
+
+/// Memory status of a document for this model: what the GUI shows and what `ask` needs.
+struct MemoryStatus {
+    std::string state;           ///< "none", "reading", "ready", "stale"
+    int64_t doneTokens = 0;
+    int64_t totalTokens = 0;
+    std::string producer;        ///< who made the stored memory ("" for none)
+};
+
+class DocumentMemory {
+public:
+    DocumentMemory(storage::Database& db, const Model& model, const Tokenizer& tokenizer);
+    ~DocumentMemory();
+
+    /// model fingerprint + "|" + tokenizer fingerprint: what a stored memory must match.
+    const std::string& producer() const;
+
+    MemoryStatus status(int64_t docId) const;
+    /// Reads the document (or continues a killed or cancelled run). Throws MemoryError.
+    IngestResult ingest(int64_t docId, const IngestOptions& options = {});
+    /// Answers as of options.atChar. Throws StaleMemoryError (memory of another model:
+    /// the document is marked "stale"), MemoryError (not read yet, read only up to an
+    /// earlier position, corrupt checkpoint).
+    AskResult ask(int64_t docId, const std::string& question, const AskOptions& options = {});
+    /// The state after reading the document up to the token covering atChar (none: the
+    /// end): nearest checkpoint, then replay. checkpointPos/replayed filled when given.
+    State stateAt(int64_t docId, std::optional<int64_t> atChar, int64_t* checkpointPos = nullptr,
+                  int64_t* replayed = nullptr, int64_t* position = nullptr);
+    /// The state of the checkpoint stored at exactly this token position (tests, tools).
+    State checkpointState(int64_t docId, int64_t position);
+    /// Layer's pool as it stood at atChar, rebuilt from the stored note events.
+    NotesView notes(int64_t docId, int layer, std::optional<int64_t> atChar, int contextChars = 60);
+    /// Every note of a layer ever inserted, with inserted/evicted positions (memory map).
+    std::vector<PoolNote> noteTimeline(int64_t docId, int layer, bool withContext = false);
+    /// Full-text and note hits merged by reciprocal rank fusion; docId < 0: all documents
+    /// this model has read.
+    std::vector<MemorySearchHit> search(const std::string& query, int64_t docId = -1, int limit = 10);
+    /// Token position reached after the characters [0, atChar) (tokens starting before it).
+    int64_t tokenPositionAt(int64_t docId, int64_t atChar);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+}  // namespace mm::memory

@@ -1,0 +1,324 @@
+// The model's memory of a document (app/memory), with a tiny random model on the CPU:
+// checkpoints equal reading the prefix from scratch; a cancelled or killed ingest
+// resumes to the same final state bytes as an uninterrupted one; an answer from a stored
+// state equals one after re-reading the book; memory of another model is refused; the
+// pool rebuilt from stored note events equals the engine's live pool.
+#include "app/memory/memory.h"
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+#include "storage/import/importer.h"
+#include "storage/memory_store.h"
+
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <atomic>
+#include <cmath>
+
+using namespace mm;
+
+namespace {
+
+const char* kTinyConfig = R"({"d_model":32,"n_layer":4,"d_state":4,"pool_slots":8,"note_dim":16,)"
+                          R"("note_chunk":16,"notes_per_chunk":4,"attn_heads":2})";
+const QString kBook = QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/harbour_wall.txt");
+
+std::vector<int32_t> idsOf(const Tokenizer& tok, storage::Database& db, qint64 doc)
+{
+    return tok.encode(db.documentText(doc).toStdString());
+}
+
+}  // namespace
+
+class TestMemory : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<Model> m_model;
+    std::unique_ptr<Tokenizer> m_tok;
+
+    struct Library {
+        std::unique_ptr<storage::Database> db;
+        qint64 doc = 0;
+    };
+    Library library(const QString& name)
+    {
+        Library l;
+        l.db = std::make_unique<storage::Database>(m_dir.filePath(name));
+        l.doc = import::importFile(*l.db, kBook).docId;
+        return l;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_model = Model::createRandom(kTinyConfig, 0, "cpu");
+        m_tok = Tokenizer::loadDefault();
+    }
+
+    void checkpointsEqualReadingThePrefix()
+    {
+        Library l = library(QStringLiteral("prefix.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 500;
+        o.segmentTokens = 128;
+        const memory::IngestResult r = mem.ingest(l.doc, o);
+        QVERIFY(r.tokens > 1500);
+        QCOMPARE(r.readTokens, r.tokens);
+        QCOMPARE(l.db->document(l.doc)->status, QStringLiteral("ready"));
+        QCOMPARE(l.db->document(l.doc)->tokens, r.tokens);
+        const std::vector<int32_t> ids = idsOf(*m_tok, *l.db, l.doc);
+        QCOMPARE(int64_t(ids.size()), r.tokens);
+        storage::MemoryStore store(*l.db);
+        const auto cps = store.checkpoints(l.doc, QString::fromStdString(mem.producer()));
+        QVERIFY(cps.size() >= 5);
+        int chapterCheckpoints = 0;
+        for (const auto& cp : cps) {
+            chapterCheckpoints += cp.kind == QStringLiteral("chapter");
+            QCOMPARE(cp.codec, QStringLiteral("zstd"));
+            QCOMPARE(cp.formatVersion, 1);
+            QVERIFY(cp.storedBytes < cp.rawBytes);
+            State stored = mem.checkpointState(l.doc, cp.position);
+            State fresh = m_model->newState();
+            m_model->read(fresh, std::vector<int32_t>(ids.begin(), ids.begin() + cp.position));
+            const double diff = m_model->stateDifference(stored, fresh);
+            QVERIFY2(diff < 1e-4, qPrintable(QStringLiteral("checkpoint at %1 differs by %2").arg(cp.position).arg(diff)));
+        }
+        QVERIFY(chapterCheckpoints >= 2);  // CHAPTER II and III start
+        QCOMPARE(cps.last().kind, QStringLiteral("final"));
+        // Every span is at most checkpointEvery tokens.
+        qint64 prev = 0;
+        for (const auto& cp : cps) {
+            QVERIFY(cp.position - prev <= 500);
+            prev = cp.position;
+        }
+        // Ingesting again does nothing.
+        const memory::IngestResult again = mem.ingest(l.doc, o);
+        QVERIFY(again.alreadyRead);
+        QCOMPARE(again.readTokens, int64_t(0));
+    }
+
+    void cancelledIngestResumesToTheSameState()
+    {
+        Library whole = library(QStringLiteral("whole.sqlite3"));
+        Library parts = library(QStringLiteral("parts.sqlite3"));
+        memory::IngestOptions o;
+        o.checkpointEvery = 400;
+        o.segmentTokens = 100;
+        memory::DocumentMemory a(*whole.db, *m_model, *m_tok);
+        a.ingest(whole.doc, o);
+
+        memory::DocumentMemory b(*parts.db, *m_model, *m_tok);
+        std::atomic<bool> cancel{false};
+        o.cancel = &cancel;
+        o.onProgress = [&](const memory::IngestProgress& p) {
+            if (p.done >= 1000)
+                cancel = true;
+        };
+        const memory::IngestResult first = b.ingest(parts.doc, o);
+        QVERIFY(first.cancelled);
+        QCOMPARE(parts.db->document(parts.doc)->status, QStringLiteral("reading"));
+        QCOMPARE(b.status(parts.doc).state, std::string("reading"));
+        cancel = false;
+        o.onProgress = nullptr;
+        const memory::IngestResult second = b.ingest(parts.doc, o);
+        QVERIFY(!second.cancelled);
+        QVERIFY(second.resumedFrom > 0 && second.resumedFrom <= 1000);
+        QCOMPARE(parts.db->document(parts.doc)->status, QStringLiteral("ready"));
+        const int64_t end = second.tokens;
+        const std::vector<uint8_t> x = m_model->saveState(a.checkpointState(whole.doc, end));
+        const std::vector<uint8_t> y = m_model->saveState(b.checkpointState(parts.doc, end));
+        QVERIFY(x == y);  // bit for bit
+    }
+
+    void killedIngestResumes()
+    {
+#ifndef MEMMAMBA_CLI
+        QSKIP("the memmamba binary is not built");
+#else
+        // The real binary, SIGKILLed by its test hook once reading passes token 900, then
+        // run again: the final state equals an uninterrupted in-process ingest's.
+        const QString dbPath = m_dir.filePath(QStringLiteral("killed.sqlite3"));
+        const QStringList args = {QStringLiteral("ingest"), kBook,      QStringLiteral("--db"), dbPath,
+                                  QStringLiteral("--random"), QStringLiteral("--config"), QString::fromLatin1(kTinyConfig),
+                                  QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--checkpoint-every"),
+                                  QStringLiteral("300"), QStringLiteral("--json")};
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("MEMMAMBA_TEST_KILL_AT_TOKEN"), QStringLiteral("900"));
+        env.insert(QStringLiteral("OMP_WAIT_POLICY"), QStringLiteral("PASSIVE"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(MEMMAMBA_CLI), args);
+        QVERIFY(p.waitForFinished(120000));
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);  // killed, no cleanup
+        qint64 doc = 0;
+        {
+            storage::Database db(dbPath);
+            QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+            doc = db.documents().front().id;
+            QCOMPARE(db.document(doc)->status, QStringLiteral("reading"));
+            const auto run = storage::MemoryStore(db).run(doc);
+            QVERIFY(run && run->doneTokens >= 600 && run->doneTokens < 900);
+        }
+        env.remove(QStringLiteral("MEMMAMBA_TEST_KILL_AT_TOKEN"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(MEMMAMBA_CLI), args);
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        const QByteArray out = p.readAllStandardOutput();
+        QVERIFY2(out.contains("\"resumed_from\":"), out.constData());
+        QVERIFY2(!out.contains("\"resumed_from\":0"), out.constData());
+
+        storage::Database db(dbPath);
+        QCOMPARE(db.document(doc)->status, QStringLiteral("ready"));
+        memory::DocumentMemory resumed(db, *m_model, *m_tok);
+        Library whole = library(QStringLiteral("whole-300.sqlite3"));
+        memory::DocumentMemory a(*whole.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 300;
+        const memory::IngestResult r = a.ingest(whole.doc, o);
+        QVERIFY(m_model->saveState(resumed.checkpointState(doc, r.tokens)) ==
+                m_model->saveState(a.checkpointState(whole.doc, r.tokens)));
+#endif
+    }
+
+    void answerFromStoredStateEqualsRereading()
+    {
+        Library l = library(QStringLiteral("ask.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 512;
+        mem.ingest(l.doc, o);
+        const std::vector<int32_t> ids = idsOf(*m_tok, *l.db, l.doc);
+        const std::string question = "Who watched the harbour wall?";
+        for (const std::optional<int64_t> at : {std::optional<int64_t>(3000), std::optional<int64_t>()}) {
+            memory::AskOptions ao;
+            ao.atChar = at;
+            ao.maxTokens = 12;
+            const memory::AskResult r = mem.ask(l.doc, question, ao);
+            QVERIFY(r.position > 0);
+            QVERIFY(r.checkpointPosition <= r.position);
+            QCOMPARE(r.replayedTokens, r.position - r.checkpointPosition);
+            QVERIFY(r.firstTokenMs > 0 && r.totalMs >= r.firstTokenMs);
+            QVERIFY(!r.answerTokens.empty());
+            // Re-read the prefix in one pass, then the same prompt and greedy generation.
+            State s = m_model->newState();
+            m_model->read(s, std::vector<int32_t>(ids.begin(), ids.begin() + r.position));
+            std::vector<int32_t> prompt{m_tok->questionId()};
+            const auto q = m_tok->encode(question);
+            prompt.insert(prompt.end(), q.begin(), q.end());
+            prompt.push_back(m_tok->answerId());
+            m_model->read(s, prompt);
+            GenerateOptions g;
+            g.maxTokens = 12;
+            g.stopTokens = {m_tok->eosId(), m_tok->docSeparatorId(), m_tok->questionId()};
+            QCOMPARE(m_model->generate(s, g).tokens, r.answerTokens);
+            // Evidence: notes from before the position, and full-text hits before it.
+            int notes = 0;
+            for (const auto& e : r.evidence) {
+                QVERIFY(e.charEnd <= r.atChar);
+                QVERIFY(!e.text.empty());
+                if (e.source == "note") {
+                    ++notes;
+                    QVERIFY(e.tokenPosition < r.position);
+                    QVERIFY(e.weight > 0);
+                    QVERIFY(e.layer >= 0 && e.layer < 4);
+                }
+            }
+            QVERIFY(notes > 0);
+        }
+    }
+
+    void memoryOfAnotherModelIsRefused()
+    {
+        Library l = library(QStringLiteral("stale.sqlite3"));
+        {
+            memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+            mem.ingest(l.doc);
+        }
+        const auto other = Model::createRandom(kTinyConfig, 1, "cpu");
+        memory::DocumentMemory mem(*l.db, *other, *m_tok);
+        QCOMPARE(mem.status(l.doc).state, std::string("stale"));
+        try {
+            mem.ask(l.doc, "Who?");
+            QFAIL("memory of another model was used");
+        } catch (const memory::StaleMemoryError& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("another model")), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("memmamba ingest --doc")), e.what());
+        }
+        QCOMPARE(l.db->document(l.doc)->status, QStringLiteral("stale"));
+        // Re-reading with the new model replaces the old memory.
+        mem.ingest(l.doc);
+        QCOMPARE(mem.status(l.doc).state, std::string("ready"));
+        QCOMPARE(storage::MemoryStore(*l.db).producers(l.doc), QStringList{QString::fromStdString(mem.producer())});
+    }
+
+    void poolFromNoteEventsEqualsLivePool()
+    {
+        Library l = library(QStringLiteral("pool.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 700;
+        mem.ingest(l.doc, o);
+        const qint64 chars = l.db->document(l.doc)->characters;
+        int compared = 0;
+        for (const int64_t at : {int64_t(40), int64_t(777), int64_t(2049), int64_t(5000), int64_t(chars)}) {
+            int64_t position = 0;
+            State live = mem.stateAt(l.doc, at, nullptr, nullptr, &position);
+            for (int layer = 0; layer < 4; ++layer) {
+                const memory::NotesView v = mem.notes(l.doc, layer, at);
+                QCOMPARE(v.position, position);
+                const std::vector<PoolSlot> pool = m_model->pool(live, layer);
+                QCOMPARE(v.entries.size(), pool.size());
+                for (size_t i = 0; i < pool.size(); ++i) {
+                    QCOMPARE(v.entries[i].slot, pool[i].slot);
+                    QCOMPARE(v.entries[i].position, pool[i].position);
+                    QCOMPARE(v.entries[i].score, pool[i].priority);
+                    float maxAbs = 0;
+                    for (float x : pool[i].values)
+                        maxAbs = std::max(maxAbs, std::fabs(x));
+                    for (size_t k = 0; k < pool[i].values.size(); ++k)
+                        QVERIFY(std::fabs(v.entries[i].summary[k] - pool[i].values[k]) <= maxAbs / 127 * 0.51 + 1e-6);
+                    QVERIFY(v.entries[i].charEnd > v.entries[i].charStart);
+                    QVERIFY(!v.entries[i].context.empty());
+                    ++compared;
+                }
+            }
+        }
+        QVERIFY(compared > 40);
+        // The timeline: evictions are recorded (the 8-slot pool overflows).
+        int evicted = 0;
+        for (const auto& n : mem.noteTimeline(l.doc, 0))
+            evicted += n.evictedAt > n.insertedAt;
+        QVERIFY(evicted > 0);
+    }
+
+    void searchMergesNotesAndFullText()
+    {
+        Library l = library(QStringLiteral("search.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        mem.ingest(l.doc);
+        const auto hits = mem.search("harbour wall captain", l.doc, 5);
+        QVERIFY(!hits.empty());
+        bool note = false, fulltext = false;
+        for (const auto& h : hits) {
+            for (const auto& s : h.sources) {
+                note = note || s == "note";
+                fulltext = fulltext || s == "fulltext";
+            }
+            QVERIFY(h.score > 0);
+            QCOMPARE(QString::fromStdString(h.text), l.db->documentText(l.doc, h.charStart, h.charEnd));
+        }
+        QVERIFY(note);
+        QVERIFY(fulltext);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMemory)
+#include "tst_memory.moc"
