@@ -405,7 +405,10 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                 if (hasPrev)
                     rows.push_back(prevHidden.unsqueeze(0));
                 rows.push_back(options.logits ? hidden : hidden.narrow(0, 0, T - 1));
-                const at::Tensor logits = engine::lmHead(m, at::cat(rows, 0)).to(at::kCPU, at::kFloat);  // (T', V)
+                // (T', V). On the GPU the surprisal is computed there: copying the logits to
+                // the host and reducing them on the CPU was most of a GPU read (docs/perf.md).
+                const at::Tensor deviceLogits = engine::lmHead(m, at::cat(rows, 0)).to(at::kFloat);
+                const at::Tensor logits = options.logits ? deviceLogits.to(at::kCPU) : deviceLogits;
                 if (options.surprisal) {
                     const int64_t predicted = hasPrev ? T : T - 1;  // tokens of the segment with a prediction
                     if (!hasPrev)
@@ -415,8 +418,10 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                         // -log softmax(row)[target] = logsumexp(row) - row[target]: one pass
                         // over the (T, V) logits instead of writing their log-softmax.
                         const at::Tensor rowsUsed = logits.narrow(0, 0, predicted);
-                        const at::Tensor nll = rowLogSumExp(rowsUsed) - rowsUsed.gather(1, target).squeeze(1);
-                        const float* p = nll.contiguous().data_ptr<float>();
+                        const at::Tensor lse = rowsUsed.is_cpu() ? rowLogSumExp(rowsUsed) : at::logsumexp(rowsUsed, 1);
+                        const at::Tensor nll =
+                            (lse - rowsUsed.gather(1, target.to(rowsUsed.device())).squeeze(1)).to(at::kCPU).contiguous();
+                        const float* p = nll.data_ptr<float>();
                         result.surprisal.insert(result.surprisal.end(), p, p + predicted);
                     }
                 }
@@ -538,15 +543,33 @@ double Model::stateDifference(const State& a, const State& b) const
     for (size_t l = 0; l < x.layers.size(); ++l) {
         const engine::LayerState& p = x.layers[l];
         const engine::LayerState& q = y.layers[l];
-        if (p.pool.position != q.pool.position || p.pool.priority != q.pool.priority || p.pool.fill != q.pool.fill ||
+        if (p.pool.position != q.pool.position || p.pool.fill != q.pool.fill ||
             p.pool.candidates.size() != q.pool.candidates.size())
             return inf;
-        for (size_t i = 0; i < p.pool.candidates.size(); ++i)
-            if (p.pool.candidates[i].position != q.pool.candidates[i].position ||
-                p.pool.candidates[i].priority != q.pool.candidates[i].priority)
+        for (size_t i = 0; i < p.pool.priority.size(); ++i)
+            diff = std::max(diff, std::fabs(double(p.pool.priority[i]) - q.pool.priority[i]));
+        // The running candidates are a set: their order depends on where pieces ended.
+        auto byPosition = [](const engine::PoolMeta& meta) {
+            std::vector<int64_t> order(meta.candidates.size());
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
+                return meta.candidates[size_t(i)].position < meta.candidates[size_t(j)].position;
+            });
+            return order;
+        };
+        const std::vector<int64_t> po = byPosition(p.pool), qo = byPosition(q.pool);
+        for (size_t i = 0; i < po.size(); ++i) {
+            const auto& ca = p.pool.candidates[size_t(po[i])];
+            const auto& cb = q.pool.candidates[size_t(qo[i])];
+            if (ca.position != cb.position)
                 return inf;
+            diff = std::max(diff, std::fabs(double(ca.priority) - cb.priority));
+        }
+        const auto longs = at::TensorOptions().dtype(at::kLong);
+        const at::Tensor pc = po.empty() ? p.cand_values : p.cand_values.index_select(0, at::tensor(po, longs).to(p.cand_values.device()));
+        const at::Tensor qc = qo.empty() ? q.cand_values : q.cand_values.index_select(0, at::tensor(qo, longs).to(q.cand_values.device()));
         for (const auto& [s, t] : {std::pair{p.conv, q.conv}, std::pair{p.ssm, q.ssm},
-                                   std::pair{p.pool_values, q.pool_values}, std::pair{p.cand_values, q.cand_values}})
+                                   std::pair{p.pool_values, q.pool_values}, std::pair{pc, qc}})
             diff = std::max(diff, maxAbs(s, t));
     }
     return diff;
