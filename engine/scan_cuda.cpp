@@ -186,18 +186,36 @@ ScanResult selectiveScanFusedCuda(const at::Tensor& u, const at::Tensor& deltaRa
 
 namespace mm::engine {
 
+namespace {
+
+// The allocator's statistics exist only once it has served an allocation ("invalid
+// device argument" before that).
+void ensureAllocator()
+{
+    static const bool once = [] {
+        at::empty({1}, at::TensorOptions().device(at::kCUDA));
+        return true;
+    }();
+    (void)once;
+}
+
+}  // namespace
+
 int64_t cudaPeakAllocatedBytes()
 {
     if (!at::hasCUDA())
         return -1;
+    ensureAllocator();
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
     return stats.allocated_bytes[0].peak;  // index 0: the aggregate over both pools
 }
 
 void cudaResetPeak()
 {
-    if (at::hasCUDA())
-        c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+    if (!at::hasCUDA())
+        return;
+    ensureAllocator();
+    c10::cuda::CUDACachingAllocator::resetPeakStats(0);
 }
 
 void cudaSynchronize()

@@ -31,6 +31,7 @@ struct BenchArgs {
     int64_t segment = 0;             // ReadOptions::segmentTokens; 0 = the engine's default
     std::string arch = "memmamba";   // memmamba | transformer (the SDPA baseline)
     std::string dtype = "fp32";      // transformer only: fp32 | bf16
+    bool surprisal = true;           // ReadOptions::surprisal (the LM head over every token)
 };
 
 struct BadArgs : std::runtime_error {
@@ -57,7 +58,7 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--segment N] [--scan kernels|reference] [--arch memmamba|transformer] "
+                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--arch memmamba|transformer] "
                       "[--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
@@ -79,7 +80,12 @@ BenchArgs parseArgs(std::vector<std::string> args)
             b.seed = static_cast<uint64_t>(positiveInteger(a, value()));
         else if (a == "--model")
             b.modelDir = value();
-        else if (a == "--segment")
+        else if (a == "--surprisal") {
+            const std::string v = value();
+            if (v != "on" && v != "off")
+                throw BadArgs("--surprisal must be on or off, got '" + v + "'");
+            b.surprisal = v == "on";
+        } else if (a == "--segment")
             b.segment = positiveInteger(a, value());
         else if (a == "--scan") {
             b.scan = value();
@@ -222,6 +228,7 @@ int runBench(const std::vector<std::string>& args)
             ReadOptions opt;
             if (b.segment > 0)
                 opt.segmentTokens = b.segment;
+            opt.surprisal = b.surprisal;
             opt.onProgress = [&](int64_t segDone, int64_t) {
                 const int64_t total = done + segDone;
                 std::fprintf(stderr, "\rbench: %lld / %lld tokens, %.0f tokens/s", static_cast<long long>(total),
@@ -245,6 +252,7 @@ int runBench(const std::vector<std::string>& args)
             {"arch", "memmamba"},
             {"scan", b.scan},
             {"segment", b.segment > 0 ? b.segment : ReadOptions().segmentTokens},
+            {"surprisal", b.surprisal},
             {"device", info.device},
             {"threads", runtimeInfo().threads},
             {"piece", piece},

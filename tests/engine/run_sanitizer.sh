@@ -9,4 +9,4 @@ sanitizer=$(command -v compute-sanitizer || true)
 [ -n "$sanitizer" ] || { echo "SKIP: no compute-sanitizer"; exit 77; }
 # The test itself exits 77 without a CUDA build: pass that through as a skip.
 "$1" -functions > /dev/null 2>&1; [ $? -ne 77 ] || { echo "SKIP: test binary has no CUDA"; exit 77; }
-exec "$sanitizer" --tool memcheck --error-exitcode 1 --leak-check none "$@"
+exec "$sanitizer" --tool memcheck --error-exitcode 1 "$@"
