@@ -3,6 +3,7 @@
 #include "ui/library_model.h"
 
 #include <QHeaderView>
+#include <QMenu>
 #include <QSignalBlocker>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -35,6 +36,40 @@ LibraryPanel::LibraryPanel(QWidget* parent)
         if (id.isValid())
             emit documentActivated(id.toLongLong());
     });
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QTreeView::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const QModelIndex index = m_view->indexAt(pos);
+        if (!index.isValid() || !m_readWithModel)
+            return;
+        QMenu menu(this);
+        const bool isDocument = index.siblingAtColumn(LibraryModel::TitleColumn).data(LibraryModel::DocumentIdRole).isValid();
+        menu.addAction(isDocument ? tr("Read with model") : tr("Read collection with model"), this,
+                       [this, index] { requestReadWithModel(index); });
+        menu.exec(m_view->viewport()->mapToGlobal(pos));
+    });
+}
+
+void LibraryPanel::requestReadWithModel(const QModelIndex& index)
+{
+    QVector<qint64> ids;
+    QStringList titles;
+    const QModelIndex title = index.siblingAtColumn(LibraryModel::TitleColumn);
+    const QVariant id = title.data(LibraryModel::DocumentIdRole);
+    if (id.isValid()) {
+        ids << id.toLongLong();
+        titles << title.data().toString();
+    } else {
+        for (int row = 0; row < m_model->rowCount(title); ++row) {
+            const QModelIndex child = m_model->index(row, LibraryModel::TitleColumn, title);
+            const QVariant childId = child.data(LibraryModel::DocumentIdRole);
+            if (childId.isValid() && !ids.contains(childId.toLongLong())) {
+                ids << childId.toLongLong();
+                titles << child.data().toString();
+            }
+        }
+    }
+    if (!ids.isEmpty())
+        emit readWithModelRequested(ids, titles);
 }
 
 void LibraryPanel::setSnapshot(const LibrarySnapshot& snapshot)

@@ -1,5 +1,6 @@
 // The library panel: a tree of collections and documents. Activating a document asks
-// for it to be opened; the panel never talks to storage itself.
+// for it to be opened; its context menu offers "Read with model" for a document or a
+// whole collection. The panel never talks to storage itself.
 #pragma once
 
 #include "ui/library_types.h"
@@ -22,16 +23,24 @@ public:
 
 public slots:
     void setSnapshot(const mm::ui::LibrarySnapshot& snapshot);
+    /// Offers "Read with model" in the context menu (only when a MemoryService is set).
+    void setReadWithModelEnabled(bool enabled) { m_readWithModel = enabled; }
+    /// Asks for the document at `index`, or every document under it (a collection), to
+    /// be read by the model: what the context menu does.
+    void requestReadWithModel(const QModelIndex& index);
     /// Marks the open document (selection only; emits nothing).
     void setCurrentDocument(qint64 docId);
 
 signals:
     void documentActivated(qint64 docId);
+    /// Documents to queue for the model, with their titles (same order).
+    void readWithModelRequested(const QVector<qint64>& docIds, const QStringList& titles);
 
 private:
     LibraryModel* m_model;
     QTreeView* m_view;
     qint64 m_currentDocId = 0;
+    bool m_readWithModel = false;
 };
 
 }  // namespace mm::ui

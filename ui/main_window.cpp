@@ -194,14 +194,21 @@ void MainWindow::setMemoryGates(const QString& message, bool offerRead)
 
 void MainWindow::setMemoryService(MemoryService* service)
 {
-    if (m_memory)
-        disconnect(m_memory, nullptr, this, nullptr);
+    if (m_memory) {
+        // Every connection between the old service and the window's panels, both ways.
+        for (QObject* panel : std::initializer_list<QObject*>{this, m_ask, m_ingest, m_library}) {
+            disconnect(m_memory, nullptr, panel, nullptr);
+            disconnect(panel, nullptr, m_memory, nullptr);
+        }
+    }
     m_memory = service;
+    m_library->setReadWithModelEnabled(m_memory != nullptr);
     if (!m_memory) {
         setMemoryGates(tr("The model's memory is not available in this build."), false);
         return;
     }
     connectMemoryService();
+    m_library->setReadWithModelEnabled(true);
     m_ingest->setDevice(m_memory->device());
     if (m_openDocId > 0) {
         setMemoryGates(tr("Looking for the model's memory of this book…"), false);
@@ -282,6 +289,14 @@ void MainWindow::connectMemoryService()
         if (job.docId == m_openDocId && !m_memoryShown)
             setMemoryGates(tr("Reading was cancelled; what was read is kept, and reading again resumes there."), true);
     });
+    connect(m_library, &LibraryPanel::readWithModelRequested, service,
+            [this](const QVector<qint64>& docIds, const QStringList& titles) {
+                QDockWidget* ingestDock = dock(QStringLiteral("ingestDock"));
+                ingestDock->show();
+                ingestDock->raise();
+                for (int i = 0; i < docIds.size(); ++i)
+                    m_memory->enqueue(docIds[i], titles.value(i));
+            });
     connect(m_ingest, &IngestQueuePanel::pauseRequested, service, &MemoryService::pause);
     connect(m_ingest, &IngestQueuePanel::resumeRequested, service, &MemoryService::resume);
     connect(m_ingest, &IngestQueuePanel::cancelRequested, service, &MemoryService::cancel);

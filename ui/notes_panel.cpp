@@ -48,9 +48,16 @@ NotesPanel::NotesPanel(QWidget* parent)
     m_view->setUniformRowHeights(true);
     m_view->setAlternatingRowColors(true);
     m_view->header()->setStretchLastSection(false);
+    m_view->setIndentation(12);
+    m_view->header()->setMinimumSectionSize(24);
     m_view->header()->setSectionResizeMode(PoolModel::NoteColumn, QHeaderView::Stretch);
-    for (int c = PoolModel::SlotColumn; c < PoolModel::ColumnCount; ++c)
-        m_view->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    // The numbers are short: narrow fixed columns leave the note its room.
+    const int digit = m_view->fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    const int widths[] = {0, 3 * digit + 10, 5 * digit + 12, 5 * digit + 12, 4 * digit + 12};
+    for (int c = PoolModel::SlotColumn; c < PoolModel::ColumnCount; ++c) {
+        m_view->header()->setSectionResizeMode(c, QHeaderView::Interactive);
+        m_view->header()->resizeSection(c, widths[c]);
+    }
     m_headline->setObjectName(QStringLiteral("notesHeadline"));
     m_headline->setWordWrap(true);
     m_markPooled->setObjectName(QStringLiteral("markPooled"));

@@ -8,6 +8,8 @@
 #include "ui/ask_panel.h"
 #include "ui/ingest_queue_model.h"
 #include "ui/ingest_queue_panel.h"
+#include "ui/library_model.h"
+#include "ui/library_panel.h"
 #include "ui/main_window.h"
 #include "ui/memory_gate.h"
 #include "ui/memory_map_panel.h"
@@ -204,11 +206,28 @@ void TestMemoryWindow::readExploreAskRestart()
         // After the answer the pools are asked again: the "Read" column is filled.
         QTRY_VERIFY(window->notesPanel()->model()->snapshot().entries.first().lastQuestionAttention >= 0);
 
+        // MEMMAMBA_SCREENSHOT_DIR=docs/screenshots: the window with its memory docks.
+        if (const QString dir = qEnvironmentVariable("MEMMAMBA_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            window->dock(QStringLiteral("notesDock"))->raise();
+            window->memoryMapPanel()->map()->zoomToWholeBook();
+            QTest::qWait(50);
+            QVERIFY(window->grab().save(dir + QStringLiteral("/reader-memory.png")));
+            window->dock(QStringLiteral("askDock"))->raise();
+        }
+
         // Layer selection: the map, the notes and the settings follow.
         window->memoryMapPanel()->layerButton(0)->click();
         QCOMPARE(QSettings().value(QStringLiteral("memory/layers")).toString(), QStringLiteral("1,2,3"));
         QCOMPARE(window->notesPanel()->model()->rowCount(), 3);
         QVERIFY(map->layerRect(0).isEmpty());
+        // "Read with model" on the library's "All documents" group queues every document
+        // not read yet (here: none, the book is read; the service answers at once).
+        QSignalSpy readRequests(window->libraryPanel(), &mm::ui::LibraryPanel::readWithModelRequested);
+        window->libraryPanel()->requestReadWithModel(window->libraryPanel()->model()->index(0, 0));
+        QCOMPARE(readRequests.count(), 1);
+        QCOMPARE(readRequests.first().first().value<QVector<qint64>>(), QVector<qint64>{docId});
+        QCOMPARE(fake.jobs().size(), 1);  // already read: no new job
+
         window->dock(QStringLiteral("notesDock"))->close();
         window->close();
     }
