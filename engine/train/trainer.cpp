@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +41,13 @@ namespace mm::engine::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// SIGINT / SIGTERM during training: finish the step, checkpoint, write the model, exit.
+std::atomic<bool> g_stopRequested{false};
+extern "C" void requestStop(int)
+{
+    g_stopRequested.store(true);
+}
 
 double secondsSince(Clock::time_point t0)
 {
@@ -418,7 +427,7 @@ std::string logLine(const StepLog& l, int64_t total, bool notes)
     std::string s = "step " + std::to_string(l.step) + "/" + (total > 0 ? std::to_string(total) : std::string("?")) +
                     " | loss " + fmt("%.4f", l.loss);
     if (notes)
-        s += " | aux " + fmt("%.4f", l.auxLoss);
+        s += " | aux " + fmt("%.4f", l.auxLoss) + " (w " + fmt("%.2g", l.auxWeight) + ")";
     s += " | lr " + fmt("%.2e", l.lr) + " | " + fmt("%.0f", l.tokensPerSecond) + " tok/s | gnorm " +
          fmt("%.2f", l.gradNorm);
     if (notes)
@@ -547,6 +556,9 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
              std::to_string(o.batchRows) + " x " + std::to_string(o.seqLen) + " tokens");
 
     std::ofstream log(o.outDir + "/log.jsonl", std::ios::app);
+    g_stopRequested.store(false);
+    std::signal(SIGINT, requestStop);
+    std::signal(SIGTERM, requestStop);
     const double budget = o.timeBudgetMin > 0 ? o.timeBudgetMin * 60.0 : 0;
     const int64_t startStep = s.step;
     Clock::time_point tLog = Clock::now(), tTimed{};
@@ -557,6 +569,11 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     std::string stopReason = "steps";
     double stepSeconds = 0;
     while (s.totalSteps <= 0 || s.step < s.totalSteps) {
+        if (g_stopRequested.load()) {
+            stopReason = "signal";
+            progress("stop requested: saving");
+            break;
+        }
         if (o.stopAfterSteps > 0 && s.step - startStep >= o.stopAfterSteps) {
             stopReason = "stop-after";
             break;
@@ -618,6 +635,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             l.step = s.step;
             l.loss = sumLoss / double(nSteps);
             l.auxLoss = sumAux / double(nSteps);
+            l.auxWeight = o.auxWeight;
             l.lr = s.schedule.at(s.step - 1);
             l.tokensPerSecond = double(s.tokensSeen - tokensAtLog) / std::max(1e-9, secondsSince(tLog));
             l.meanScore = sumScore / double(nSteps);

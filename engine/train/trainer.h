@@ -67,7 +67,7 @@ struct TrainOptions {
 /// One log line's numbers.
 struct StepLog {
     int64_t step = 0;          ///< steps done
-    double loss = 0, auxLoss = 0, lr = 0, tokensPerSecond = 0, meanScore = 0, notesPerChunk = 0;
+    double loss = 0, auxLoss = 0, auxWeight = 0, lr = 0, tokensPerSecond = 0, meanScore = 0, notesPerChunk = 0;
     double answerAccuracy = -1;  ///< -1: no synthetic answer in the batch
     double answerAccuracyAvg = 0;
     bool curriculum = false;
