@@ -13,6 +13,9 @@
 #       $OUT. Call it again while it says "still running".
 #   scripts/gpu/train.sh status
 #       the log tails and GPU memory now.
+#   scripts/gpu/train.sh stop
+#       SIGTERM to both trainings (by their pids): each finishes its step, checkpoints and
+#       writes its model folder; then call wait to collect.
 #
 # Both runs: same data, seed, batch, length and wall-clock budget; --steps auto fits the
 # cosine schedule into the budget from the measured step time (each model its own).
@@ -150,8 +153,13 @@ wait)
 status)
   tails
   ;;
+stop)
+  for run in memmamba baseline; do
+    [ -f "$runs/$run.pid" ] && kill -TERM "$(cat "$runs/$run.pid")" 2>/dev/null && echo "asked $run to stop"
+  done
+  ;;
 *)
-  echo "usage: scripts/gpu/train.sh start [--minutes M] [-- options] | wait [--max-wait S] | status"
+  echo "usage: scripts/gpu/train.sh start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
   exit 2
   ;;
 esac
