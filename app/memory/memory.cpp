@@ -465,7 +465,9 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
     result.tokens = total;
     State state = d->model.newState();
     int64_t pos = 0;
-    if (const auto cp = d->store.checkpointAtOrBefore(docId, q(d->producer), total)) {
+    // Resume from the checkpoint that closes the last committed block (ask checkpoints
+    // inside the read part are not span ends).
+    if (const auto cp = d->store.checkpointAtOrBefore(docId, q(d->producer), run.doneTokens)) {
         state = d->loadCheckpoint(docId, *cp);
         pos = cp->position;
     }
@@ -544,7 +546,6 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         result.readTokens += next - pos;
         pos = next;
     }
-    (void)run;
     result.readSeconds = readSeconds;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     result.usage = d->store.usage(docId);
@@ -631,6 +632,9 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
         d->model.read(state, replay, quiet);
     r.replayedTokens = int64_t(replay.size());
     r.replayMs = msSince(t1);
+    State atPosition;
+    if (options.keepCheckpoint && !replay.empty())
+        atPosition = state.clone();
 
     // Prompt: <q> question <a> (docs/memory.md), then greedy generation.
     std::vector<int32_t> prompt{d->tok.questionId()};
@@ -709,6 +713,12 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
         e.weight = h.score;
         r.evidence.push_back(std::move(e));
         ++added;
+    }
+    if (atPosition.valid()) {
+        CheckpointRecord c = d->checkpointRecord(atPosition, p, r.atChar, "ask", -1);
+        c.fingerprint = q(d->producer);
+        d->store.addCheckpoint(docId, c);
+        r.checkpointStored = true;
     }
     r.totalMs = msSince(t0);
     return r;

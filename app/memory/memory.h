@@ -92,6 +92,10 @@ struct AskOptions {
     int32_t maxTokens = 48;
     int evidenceNotes = 5;
     int fulltextHits = 3;
+    /// Store the state at the asked position as a checkpoint (kind "ask") when it had to
+    /// be replayed, so a follow-up question there loads it without replaying (written
+    /// after the answer: it does not delay the first token).
+    bool keepCheckpoint = true;
 };
 
 struct AskResult {
@@ -102,6 +106,7 @@ struct AskResult {
     int64_t atChar = 0;
     int64_t checkpointPosition = 0;
     int64_t replayedTokens = 0;
+    bool checkpointStored = false;  ///< a checkpoint of kind "ask" was stored at position
     double stateLoadMs = 0;
     double replayMs = 0;
     double firstTokenMs = 0;     ///< state load + replay + question + first answer token

@@ -232,6 +232,14 @@ private slots:
                 }
             }
             QVERIFY(notes > 0);
+            if (at) {
+                // The replayed state was kept: a follow-up there loads it, same answer.
+                QVERIFY(r.replayedTokens > 0 && r.checkpointStored);
+                const memory::AskResult again = mem.ask(l.doc, question, ao);
+                QCOMPARE(again.replayedTokens, int64_t(0));
+                QCOMPARE(again.checkpointPosition, r.position);
+                QCOMPARE(again.answerTokens, r.answerTokens);
+            }
         }
     }
 
