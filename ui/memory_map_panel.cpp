@@ -61,8 +61,8 @@ MemoryMapPanel::MemoryMapPanel(QWidget* parent)
     connect(m_map, &MemoryMapWidget::positionActivated, this, &MemoryMapPanel::positionActivated);
     connect(m_map, &MemoryMapWidget::viewChanged, this, &MemoryMapPanel::updateViewLabel);
     connect(&m_watcher, &QFutureWatcherBase::finished, this, [this] {
-        if (m_watcher.future().isCanceled())
-            return;
+        if (m_pendingGeneration != m_generation)
+            return;  // cleared or replaced while it was being indexed
         setIndex(m_watcher.result(), m_pendingText);
         m_pendingText.clear();
     });
@@ -71,6 +71,7 @@ MemoryMapPanel::MemoryMapPanel(QWidget* parent)
 void MemoryMapPanel::setData(std::shared_ptr<const MemoryMapData> data, const QString& documentText)
 {
     m_pendingText = documentText;
+    m_pendingGeneration = ++m_generation;
     // A 1M-token book takes a few tens of milliseconds to index: not on this thread.
     m_watcher.setFuture(QtConcurrent::run([data] {
         return std::shared_ptr<const MemoryMapIndex>(std::make_shared<MemoryMapIndex>(data));
@@ -87,7 +88,8 @@ void MemoryMapPanel::setIndex(std::shared_ptr<const MemoryMapIndex> index, const
 
 void MemoryMapPanel::clear()
 {
-    m_watcher.cancel();
+    ++m_generation;
+    m_pendingText.clear();
     m_map->clear();
     rebuildLayerButtons(0);
 }

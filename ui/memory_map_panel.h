@@ -54,6 +54,8 @@ private:
     QLabel* m_viewLabel;
     QFutureWatcher<std::shared_ptr<const MemoryMapIndex>> m_watcher;
     QString m_pendingText;
+    quint64 m_generation = 0;         ///< bumped by setData and clear
+    quint64 m_pendingGeneration = 0;  ///< the generation the running indexing belongs to
 };
 
 }  // namespace mm::ui

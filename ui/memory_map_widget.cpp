@@ -168,7 +168,10 @@ void MemoryMapWidget::invalidate()
 
 void MemoryMapWidget::rebuildCache()
 {
-    m_cache = QImage(size(), QImage::Format_RGB32);
+    // At the screen's pixel ratio, so the ticks stay sharp on high-DPI screens.
+    const qreal dpr = devicePixelRatioF();
+    m_cache = QImage(size() * dpr, QImage::Format_RGB32);
+    m_cache.setDevicePixelRatio(dpr);
     m_cache.fill(kPaper);
     m_cacheValid = true;
     if (!hasData())
@@ -241,7 +244,8 @@ void MemoryMapWidget::rebuildCache()
 
 void MemoryMapWidget::paintEvent(QPaintEvent*)
 {
-    if (!m_cacheValid || m_cache.size() != size())
+    if (!m_cacheValid || m_cache.deviceIndependentSize().toSize() != size()
+        || m_cache.devicePixelRatio() != devicePixelRatioF())
         rebuildCache();
     QPainter p(this);
     p.drawImage(0, 0, m_cache);

@@ -55,6 +55,7 @@ private slots:
     void clickEmitsCharPosition();
     void wheelKeysAndButtonsZoom();
     void layerSelection();
+    void clearWhileIndexing();
     void millionTokenBook();
     void screenshot();
 
@@ -315,6 +316,26 @@ void TestMemoryMap::layerSelection()
     QCOMPARE(changed.count(), 1);
     QCOMPARE(changed.first().first().value<QVector<int>>(), (QVector<int>{0, 1, 3}));
     QVERIFY(!panel.map()->layerRect(0).isEmpty());
+}
+
+void TestMemoryMap::clearWhileIndexing()
+{
+    // A document switched while its map is being indexed never shows the old map.
+    mm::ui::MemoryMapPanel panel;
+    QSignalSpy ready(&panel, &mm::ui::MemoryMapPanel::indexReady);
+    const auto big = mm::test::makeSyntheticBook(200000, 8, 4, false);
+    panel.setData(big.data, QString());
+    panel.clear();
+    QTest::qWait(300);
+    QCOMPARE(ready.count(), 0);
+    QVERIFY(!panel.map()->hasData());
+    // Two in a row: only the last one shows.
+    panel.setData(big.data, QString());
+    panel.setData(m_book.data, m_book.text);
+    QTRY_COMPARE(ready.count(), 1);
+    QTest::qWait(100);
+    QCOMPARE(ready.count(), 1);
+    QCOMPARE(panel.map()->index()->tokenCount(), m_book.data->tokenCount());
 }
 
 void TestMemoryMap::millionTokenBook()
