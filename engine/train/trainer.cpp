@@ -173,6 +173,7 @@ at::Tensor longTensor(const std::vector<int64_t>& v, std::vector<int64_t> shape,
 struct StepResult {
     double loss = 0, auxLoss = 0, meanScore = 0, notesPerChunk = 0, gradNorm = 0;
     int64_t answerTokens = 0, answerCorrect = 0, droppedRows = 0;
+    bool skipped = false;  ///< non-finite loss or gradient: no update
 };
 
 /// Everything a run carries from step to step, and what a checkpoint restores.
@@ -292,9 +293,14 @@ StepResult trainStep(Session& s, const Batch& batch)
     s.optimizer->zero_grad();
     total.backward();
     r.gradNorm = torch::nn::utils::clip_grad_norm_(s.params, o.gradClip);
-    setLearningRate(s, s.schedule.at(s.step));
-    s.optimizer->step();
     r.loss = f.loss.item<double>();
+    // A non-finite loss or gradient (bf16 overflow, a bad batch) skips the update, so the
+    // weights stay finite; the loop gives up after several in a row.
+    r.skipped = !std::isfinite(r.loss) || !std::isfinite(r.gradNorm) || !std::isfinite(r.auxLoss);
+    if (!r.skipped) {
+        setLearningRate(s, s.schedule.at(s.step));
+        s.optimizer->step();
+    }
 
     const at::Tensor mask =
         at::from_blob(const_cast<uint8_t*>(batch.answerMask.data()), {Bt, T}, at::TensorOptions().dtype(at::kByte))
@@ -568,6 +574,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     double lastLoss = std::nan(""), lastValid = std::nan("");
     std::string stopReason = "steps";
     double stepSeconds = 0;
+    int64_t skippedInARow = 0;
     while (s.totalSteps <= 0 || s.step < s.totalSteps) {
         if (g_stopRequested.load()) {
             stopReason = "signal";
@@ -593,21 +600,35 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         } else if (timedFrom >= 0) {
             stepSeconds = secondsSince(tTimed) / double(s.step - timedFrom);
         }
-        if (done == 12 && budget > 0) {
-            const double left = budget - secondsSince(t0) - 30;
-            const int64_t fit = s.step + static_cast<int64_t>(std::max(0.0, left / stepSeconds));
-            if (s.totalSteps <= 0) {
-                s.totalSteps = std::max<int64_t>(s.step + 1, static_cast<int64_t>(double(fit) * 0.97));
-                s.schedule.totalSteps = s.totalSteps;
-                s.schedule.warmupSteps = std::min<int64_t>(o.warmupSteps, std::max<int64_t>(1, s.totalSteps / 10));
+        if (done == 12) {
+            std::string fits;
+            if (budget > 0) {
+                const double left = budget - secondsSince(t0) - 30;
+                const int64_t fit = s.step + static_cast<int64_t>(std::max(0.0, left / stepSeconds));
+                if (s.totalSteps <= 0) {
+                    s.totalSteps = std::max<int64_t>(s.step + 1, static_cast<int64_t>(double(fit) * 0.97));
+                    s.schedule.totalSteps = s.totalSteps;
+                    s.schedule.warmupSteps = std::min<int64_t>(o.warmupSteps, std::max<int64_t>(1, s.totalSteps / 10));
+                }
+                fits = "about " + std::to_string(fit) + " steps fit in the budget; ";
             }
             progress("estimate: " + fmt("%.3f", stepSeconds) + " s a step, " +
-                     fmt("%.0f", double(o.batchRows * o.seqLen) / stepSeconds) + " tokens/s; about " +
-                     std::to_string(fit) + " steps fit in the budget; running " + std::to_string(s.totalSteps) +
-                     " steps (" + fmt("%.1f", double(s.totalSteps - s.step) * stepSeconds / 60.0) + " min more)");
+                     fmt("%.0f", double(o.batchRows * o.seqLen) / stepSeconds) + " tokens/s; " + fits + "running " +
+                     std::to_string(s.totalSteps) + " steps (" +
+                     fmt("%.1f", double(s.totalSteps - s.step) * stepSeconds / 60.0) + " min more)");
         }
-        if (!std::isfinite(r.loss))
-            throw TrainError("loss is not finite at step " + std::to_string(s.step) + " (lower --lr?)");
+        if (r.skipped) {
+            ++skippedInARow;
+            progress("step " + std::to_string(s.step) + ": loss or gradient not finite, update skipped");
+            log << nlohmann::json{{"step", s.step}, {"skipped", true}}.dump() << "\n" << std::flush;
+            if (skippedInARow >= 10) {
+                stopReason = "non-finite loss";
+                progress("10 steps in a row without a finite loss: stopping (lower --lr, or --amp off?)");
+                break;
+            }
+            continue;
+        }
+        skippedInARow = 0;
         if (r.answerTokens > 0) {
             const double acc = double(r.answerCorrect) / double(r.answerTokens);
             s.answerAvg = s.answerSeen ? 0.9 * s.answerAvg + 0.1 * acc : acc;
