@@ -10,6 +10,9 @@
 #include "storage/import/importer.h"
 #include "storage/memory_store.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QTemporaryDir>
@@ -38,6 +41,8 @@ class TestMemory : public QObject {
 
 private:
     QTemporaryDir m_dir;
+    QString m_lastError;
+    int m_lastCode = 0;
     std::unique_ptr<Model> m_model;
     std::unique_ptr<Tokenizer> m_tok;
 
@@ -185,6 +190,89 @@ private slots:
         const memory::IngestResult r = a.ingest(whole.doc, o);
         QVERIFY(m_model->saveState(resumed.checkpointState(doc, r.tokens)) ==
                 m_model->saveState(a.checkpointState(whole.doc, r.tokens)));
+#endif
+    }
+
+    void commandLineJson()
+    {
+#ifndef MEMMAMBA_CLI
+        QSKIP("the memmamba binary is not built");
+#else
+        // ask, notes and search through the binary: PRODUCT.md's names in the JSON.
+        const QString dbPath = m_dir.filePath(QStringLiteral("cli.sqlite3"));
+        const QStringList model = {QStringLiteral("--db"), dbPath, QStringLiteral("--random"), QStringLiteral("--config"),
+                                   QString::fromLatin1(kTinyConfig), QStringLiteral("--device"), QStringLiteral("cpu"),
+                                   QStringLiteral("--json")};
+        auto run = [&](QStringList args, int expectCode = 0) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("OMP_WAIT_POLICY"), QStringLiteral("PASSIVE"));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(MEMMAMBA_CLI), args + model);
+            if (!p.waitForFinished(120000))
+                return QJsonObject();
+            const QByteArray err = p.readAllStandardError();
+            if (p.exitCode() != expectCode)
+                qWarning("exit %d: %s", p.exitCode(), err.constData());
+            m_lastError = QString::fromUtf8(err);
+            m_lastCode = p.exitCode();
+            return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+        };
+        // Not read yet: a clear message, exit 1.
+        {
+            QProcess p;
+            p.start(QStringLiteral(MEMMAMBA_CLI), {QStringLiteral("import"), kBook, QStringLiteral("--db"), dbPath});
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(p.exitCode(), 0);
+        }
+        run({QStringLiteral("ask"), QStringLiteral("--doc"), QStringLiteral("1"), QStringLiteral("Who?")}, 1);
+        QCOMPARE(m_lastCode, 1);
+        QVERIFY2(m_lastError.contains(QStringLiteral("has not been read")), qPrintable(m_lastError));
+
+        const QJsonObject ingest = run({QStringLiteral("ingest"), QStringLiteral("--doc"), QStringLiteral("1")});
+        QCOMPARE(ingest[QStringLiteral("documents")].toArray()[0].toObject()[QStringLiteral("status")].toString(),
+                 QStringLiteral("ready"));
+        const QJsonObject ask = run({QStringLiteral("ask"), QStringLiteral("--doc"), QStringLiteral("1"),
+                                     QStringLiteral("--at"), QStringLiteral("4000"), QStringLiteral("Who watched the sea?")});
+        for (const char* key : {"answer", "evidence", "state_load_ms", "first_token_ms", "total_ms", "checkpoint_pos",
+                                "replayed_tokens"})
+            QVERIFY2(ask.contains(QLatin1String(key)), key);
+        bool note = false;
+        for (const auto& e : ask[QStringLiteral("evidence")].toArray()) {
+            const QJsonObject o = e.toObject();
+            for (const char* key : {"doc", "chapter", "char_start", "char_end", "text", "source", "layer", "weight"})
+                QVERIFY2(o.contains(QLatin1String(key)), key);
+            QVERIFY(o[QStringLiteral("char_end")].toInteger() <= 4000);
+            note = note || o[QStringLiteral("source")].toString() == QStringLiteral("note");
+        }
+        QVERIFY(note);
+        const QJsonObject notes = run({QStringLiteral("notes"), QStringLiteral("--doc"), QStringLiteral("1"),
+                                       QStringLiteral("--layer"), QStringLiteral("2"), QStringLiteral("--at"),
+                                       QStringLiteral("5000")});
+        const QJsonArray entries = notes[QStringLiteral("slots")].toArray();
+        QCOMPARE(entries.size(), 8);  // the tiny model's pool is full by then
+        for (const auto& e : entries) {
+            const QJsonObject o = e.toObject();
+            QVERIFY(o[QStringLiteral("position")].toInteger() < notes[QStringLiteral("position")].toInteger());
+            QVERIFY(!o[QStringLiteral("text")].toString().isEmpty());
+        }
+        const QJsonObject search = run({QStringLiteral("search"), QStringLiteral("captain")});
+        QVERIFY(!search[QStringLiteral("hits")].toArray().isEmpty());
+        QVERIFY(!search[QStringLiteral("memory_hits")].toArray().isEmpty());
+        // Another model: refused, document marked stale.
+        QStringList other = model;
+        other[other.indexOf(QString::fromLatin1(kTinyConfig))] =
+            QString::fromLatin1(kTinyConfig).replace(QStringLiteral("\"d_state\":4"), QStringLiteral("\"d_state\":8"));
+        QProcess p;
+        p.start(QStringLiteral(MEMMAMBA_CLI), QStringList{QStringLiteral("ask"), QStringLiteral("--doc"),
+                                                          QStringLiteral("1"), QStringLiteral("Who?")} + other);
+        QVERIFY(p.waitForFinished(120000));
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains(QStringLiteral("another model")) && err.contains(QStringLiteral("ingest --doc 1")),
+                 qPrintable(err));
+        storage::Database db(dbPath);
+        QCOMPARE(db.document(1)->status, QStringLiteral("stale"));
 #endif
     }
 
