@@ -238,8 +238,14 @@ void MainWindow::connectMemoryService()
         setMemoryGates(message, true);
     });
     connect(service, &MemoryService::poolReady, this, [this](const PoolSnapshot& snapshot) {
-        if (snapshot.docId == m_openDocId && m_memoryShown)
-            m_notes->setSnapshot(snapshot);
+        if (snapshot.docId != m_openDocId || !m_memoryShown)
+            return;
+        m_notes->setSnapshot(snapshot);
+        QVector<QPair<int, qint64>> held;
+        held.reserve(snapshot.entries.size());
+        for (const PoolEntry& entry : snapshot.entries)
+            held.push_back({entry.layer, entry.tokenPosition});
+        m_mapPanel->map()->setPoolTokens(held);
     });
 
     // Questions.

@@ -75,6 +75,13 @@ void MemoryMapWidget::clear()
     setIndex({});
     setDocumentText({});
     m_readingChar = -1;
+    m_poolTokens.clear();
+}
+
+void MemoryMapWidget::setPoolTokens(const QVector<QPair<int, qint64>>& tokens)
+{
+    m_poolTokens = tokens;
+    update();
 }
 
 void MemoryMapWidget::setView(qint64 begin, qint64 end)
@@ -314,6 +321,42 @@ void MemoryMapWidget::paintEvent(QPaintEvent*)
             const int x = xForToken(double(token));
             p.setPen(QPen(kInk, 2));
             p.drawLine(x, plot.top() - 2, x, track.bottom());
+        }
+    }
+
+    // The notes held at the reading position: a small tick above each one's token.
+    const QVector<int> shown = effectiveLayers();
+    for (const auto& [layer, token] : std::as_const(m_poolTokens)) {
+        if (token < m_viewBegin || token >= m_viewEnd || !shown.contains(layer))
+            continue;
+        const QRect row = layerRect(layer);
+        const int x = xForToken(double(token) + 0.5);
+        const QPoint tri[3] = {{x - 3, row.top()}, {x + 3, row.top()}, {x, row.top() + 4}};
+        p.setPen(Qt::NoPen);
+        p.setBrush(withAlpha(kInk, 0.75));
+        p.drawPolygon(tri, 3);
+    }
+
+    // Over a note: its life in the pool, from where it was written to where it was
+    // evicted (or on to the end, when it is still there).
+    if (hover.area == Hit::Layer) {
+        const int note = m_index->noteAt(hover.layer, hover.token);
+        if (note >= 0) {
+            const int evictor = m_index->evictionOf(hover.layer, hover.token);
+            const qint64 end = evictor >= 0 ? m_index->data().notes[evictor].position : m_index->tokenCount();
+            const QRect row = layerRect(hover.layer);
+            const int x0 = std::max(plot.left(), xForToken(double(hover.token) + 0.5));
+            const int x1 = std::min(plot.right(), xForToken(double(end) + 0.5));
+            const int y = row.center().y();
+            p.setPen(QPen(kInk, 2));
+            if (x1 > x0)
+                p.drawLine(x0, y, x1, y);
+            p.setBrush(kTeal);
+            p.drawEllipse(QPoint(xForToken(double(hover.token) + 0.5), y), 3, 3);
+            if (evictor >= 0) {
+                p.setBrush(kCrimson);
+                p.drawEllipse(QPoint(xForToken(double(end) + 0.5), y), 3, 3);
+            }
         }
     }
 

@@ -4,7 +4,9 @@
 // the pool, crimson ticks for notes evicted. Under the rows, the surprisal track; above
 // them, the chapter marks. Zoom from the whole book to a few lines (wheel or pinch
 // around the pointer, the buttons of MemoryMapPanel, + - 0 and the arrow keys); drag to
-// pan; hover for the token and its score; click to jump there (positionActivated).
+// pan; hover for the token and its score (and, over a note, its life in the pool from
+// insertion to eviction); click to jump there (positionActivated). The notes held in the
+// pools at the reading position are marked with small ticks above their tokens.
 #pragma once
 
 #include "storage/text_offsets.h"
@@ -64,6 +66,8 @@ public:
     Hit hitAt(const QPoint& point) const;
     QString toolTipAt(const QPoint& point) const;
     qint64 readingPosition() const { return m_readingChar; }
+    /// (layer, token) of the notes in the pools at the reading position.
+    const QVector<QPair<int, qint64>>& poolTokens() const { return m_poolTokens; }
 
     QSize sizeHint() const override { return {640, 260}; }
     QSize minimumSizeHint() const override { return {200, 120}; }
@@ -80,6 +84,7 @@ public slots:
     /// Moves the view by `fraction` of its width (negative: towards the start).
     void pan(double fraction);
     void setReadingPosition(qint64 charPosition);
+    void setPoolTokens(const QVector<QPair<int, qint64>>& tokens);
 
 signals:
     /// A click on the map: jump to this code point.
@@ -113,6 +118,7 @@ private:
     qint64 m_viewEnd = 0;
     QVector<int> m_layers;
     qint64 m_readingChar = -1;
+    QVector<QPair<int, qint64>> m_poolTokens;
     QImage m_cache;
     bool m_cacheValid = false;
     QPoint m_hover{-1, -1};

@@ -383,9 +383,23 @@ void TestMemoryMap::screenshot()
     QVERIFY(QTest::qWaitForWindowExposed(&panel));
     panel.setIndex(std::make_shared<MemoryMapIndex>(book.data), book.text);
     panel.map()->setReadingPosition(book.data->tokenChars[21000]);
+    QVector<QPair<int, qint64>> held;
+    for (const auto& e : mm::test::poolAt(book, book.data->tokenChars[21000]).entries)
+        held.push_back({e.layer, e.tokenPosition});
+    panel.map()->setPoolTokens(held);
     QCoreApplication::processEvents();  // the layer buttons and labels are laid out
     QVERIFY(panel.grab().save(dir + QStringLiteral("/memory-map.png")));
-    panel.map()->setView(20950, 21100);
+    // Zoomed to a stretch around the reading position, the pointer over a note of layer 2.
+    auto* map = panel.map();
+    const auto& notes = book.data->notes;
+    const auto note = std::find_if(notes.cbegin(), notes.cend(), [](const auto& n) { return n.layer == 2 && n.position > 20000; });
+    QVERIFY(note != notes.cend());
+    map->setView(note->position - 400, note->position + 1600);
+    const QRect plot = map->plotRect();
+    const QPoint over(plot.left() + int((400.5) * plot.width() / 2000), map->layerRect(2).center().y());
+    QMouseEvent move(QEvent::MouseMove, QPointF(over), map->mapToGlobal(QPointF(over)), Qt::NoButton, Qt::NoButton,
+                     Qt::NoModifier);
+    QApplication::sendEvent(map, &move);
     QVERIFY(panel.grab().save(dir + QStringLiteral("/memory-map-zoomed.png")));
 }
 

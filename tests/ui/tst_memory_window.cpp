@@ -156,6 +156,7 @@ void TestMemoryWindow::readExploreAskRestart()
         QVERIFY(window->readingView()->pooledMarks().isEmpty());  // at the start nothing is noted yet
         window->readingView()->scrollToPosition(window->readingView()->codePointCount() / 2);
         QTRY_VERIFY(!window->readingView()->pooledMarks().isEmpty());
+        QCOMPARE(map->poolTokens().size(), window->notesPanel()->model()->snapshot().entries.size());
         QVERIFY(window->notesPanel()->headline().contains(QStringLiteral("held")));
 
         // A click on the map moves the reader to that token.
