@@ -7,6 +7,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
+#include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -95,7 +96,33 @@ QString NotesPanel::headline() const
 
 void NotesPanel::setSnapshot(const PoolSnapshot& snapshot)
 {
+    // A new snapshot arrives whenever the reader stops moving: keep the reader's place
+    // in the list (scroll, and the selected layer and slot) across the model reset.
+    const int scroll = m_view->verticalScrollBar()->value();
+    const QModelIndex current = m_view->currentIndex();
+    const bool hadCurrent = current.isValid();
+    const int currentLayer = current.data(PoolModel::LayerRole).toInt();
+    const bool currentIsLayer = current.data(PoolModel::IsLayerRole).toBool();
+    const int currentSlot = current.siblingAtColumn(PoolModel::SlotColumn).data(PoolModel::SortRole).toInt();
     m_model->setSnapshot(snapshot);
+    if (hadCurrent) {
+        for (int row = 0; row < m_proxy->rowCount(); ++row) {
+            const QModelIndex layer = m_proxy->index(row, 0);
+            if (layer.data(PoolModel::LayerRole).toInt() != currentLayer)
+                continue;
+            QModelIndex target = layer;
+            if (!currentIsLayer) {
+                for (int child = 0; child < m_proxy->rowCount(layer); ++child) {
+                    const QModelIndex slot = m_proxy->index(child, PoolModel::SlotColumn, layer);
+                    if (slot.data(PoolModel::SortRole).toInt() == currentSlot)
+                        target = slot.siblingAtColumn(PoolModel::NoteColumn);
+                }
+            }
+            m_view->selectionModel()->setCurrentIndex(target, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+            break;
+        }
+    }
+    m_view->verticalScrollBar()->setValue(scroll);
     const QLocale locale;
     m_headline->setText(tr("The pools as they stood at token %1: %n note(s) held, %2 evicted so far.", nullptr,
                            int(snapshot.entries.size()))

@@ -158,6 +158,16 @@ void TestMemoryPanels::notesPanelMarksTheText()
     QCOMPARE(activated.count(), 1);
     QCOMPARE(activated.first().at(0).toLongLong(), top.data(PoolModel::CharStartRole).toLongLong());
     QCOMPARE(activated.first().at(1).toLongLong(), top.data(PoolModel::CharEndRole).toLongLong());
+
+    // A new snapshot (the reader moved on) keeps the selected layer and slot.
+    const QModelIndex third = panel.proxy()->index(2, 0, layer2);
+    const int slot = third.siblingAtColumn(PoolModel::SlotColumn).data(PoolModel::SortRole).toInt();
+    panel.view()->setCurrentIndex(third);
+    panel.setSnapshot(mm::test::poolAt(m_book, m_book.data->tokenChars[2100]));
+    const QModelIndex kept = panel.view()->currentIndex();
+    QVERIFY(kept.isValid());
+    QCOMPARE(kept.data(PoolModel::LayerRole).toInt(), 2);
+    QCOMPARE(kept.siblingAtColumn(PoolModel::SlotColumn).data(PoolModel::SortRole).toInt(), slot);
 }
 
 void TestMemoryPanels::readingViewKeepsMarks()
