@@ -52,6 +52,9 @@ MemoryMapWidget::MemoryMapWidget(QWidget* parent) : QWidget(parent)
     setFocusPolicy(Qt::StrongFocus);
     setAttribute(Qt::WA_OpaquePaintEvent);
     grabGesture(Qt::PinchGesture);
+    setAccessibleName(tr("Memory map"));
+    setAccessibleDescription(tr("The model's notes, evictions and importance per layer along the book. "
+                                "Plus and minus zoom, 0 shows the whole book, the arrow keys move."));
     setToolTip(QString());  // tooltips are computed per point in event()
 }
 
