@@ -356,8 +356,11 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
         if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
             throw EngineError("read: token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) +
                               ", outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
-    if (options.segmentTokens <= 0)
-        throw EngineError("read: segmentTokens must be positive");
+    if (options.segmentTokens < 0)
+        throw EngineError("read: segmentTokens must be positive (or 0 for the device's default)");
+    const int64_t segmentTokens = options.segmentTokens > 0 ? options.segmentTokens
+                                  : m.options.device().is_cuda() ? kDefaultSegmentCuda
+                                                                 : kDefaultSegmentCpu;
 
     ReadResult result;
     result.startPosition = committed.position;
@@ -377,7 +380,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                 result.cancelled = true;
                 break;
             }
-            const int64_t T = std::min(options.segmentTokens, total - done);
+            const int64_t T = std::min(segmentTokens, total - done);
             // Short pieces are all overhead: one thread avoids waiting on the second at
             // every parallel region (see IntraOpThreads).
             const IntraOpThreads threads(T < kMinTokensForThreads ? 1 : at::get_num_threads());

@@ -68,6 +68,9 @@ struct PoolSlot {
     std::vector<float> values;  ///< r values
 };
 
+constexpr int64_t kDefaultSegmentCpu = 1024;
+constexpr int64_t kDefaultSegmentCuda = 65536;
+
 struct ReadOptions {
     bool surprisal = true;    ///< fill ReadResult::surprisal
     bool importance = true;   ///< fill ReadResult::importance
@@ -76,8 +79,10 @@ struct ReadOptions {
     bool poolAttention = false;  ///< fill ReadResult::poolAttention
     bool logits = false;      ///< fill ReadResult::logits (tokens x vocab floats: large)
     /// Tokens processed per forward pass: bounds memory for long inputs; results do not
-    /// depend on it. Cancel and progress are checked between segments.
-    int64_t segmentTokens = 1024;
+    /// depend on it. Cancel and progress are checked between segments. 0: the device's
+    /// default (kDefaultSegmentCpu on the CPU; kDefaultSegmentCuda on CUDA, where short
+    /// segments cost a host sync per layer each and read 8x slower at 1M tokens, docs/perf.md).
+    int64_t segmentTokens = 0;
     /// Ablation (memmamba eval --no-pool): the note pools are emptied at every step, so
     /// every token reads empty pools (the note branch adds nothing); the rest of the model
     /// is unchanged. The state's pools stay empty afterwards.

@@ -251,7 +251,9 @@ int runBench(const std::vector<std::string>& args)
             {"peak_device_mb", peakDeviceMb()},
             {"arch", "memmamba"},
             {"scan", b.scan},
-            {"segment", b.segment > 0 ? b.segment : ReadOptions().segmentTokens},
+            {"segment", b.segment > 0 ? b.segment
+                                       : info.device.rfind("cuda", 0) == 0 ? kDefaultSegmentCuda
+                                                                           : kDefaultSegmentCpu},
             {"surprisal", b.surprisal},
             {"device", info.device},
             {"threads", runtimeInfo().threads},
