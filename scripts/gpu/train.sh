@@ -157,6 +157,7 @@ stop)
   for run in memmamba baseline; do
     [ -f "$runs/$run.pid" ] && kill -TERM "$(cat "$runs/$run.pid")" 2>/dev/null && echo "asked $run to stop"
   done
+  true
   ;;
 *)
   echo "usage: scripts/gpu/train.sh start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
