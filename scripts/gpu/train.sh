@@ -123,6 +123,10 @@ start)
     > /dev/null 2>&1 < /dev/null &
   echo $! > "$runs/gpu-monitor.pid"
   stamp "launched: memmamba pid $(cat $runs/memmamba.pid), baseline pid $(cat $runs/baseline.pid), budget $minutes min"
+  # The evaluation binary (scripts/gpu/eval_models.sh), built at low priority while the
+  # trainings run, so the evaluation call after them starts at once. Not fatal.
+  [ -n "${SKIP_BUILD:-}" ] || setsid nohup nice -n 19 cmake --build "$build" -j8 --target memmamba \
+    > "$runs/build-memmamba.log" 2>&1 < /dev/null &
   for i in $(seq 1 12); do
     sleep 10
     n=$(cat "$runs"/*.log 2>/dev/null | grep -c estimate)
