@@ -55,6 +55,16 @@ constexpr const char* kUsageSql = R"SQL(
 SELECT (SELECT count(*) FROM model_states WHERE doc_id = ?1), (SELECT coalesce(sum(length(state)), 0) FROM model_states WHERE doc_id = ?1),
        (SELECT count(*) FROM memory_blocks WHERE doc_id = ?1), (SELECT coalesce(sum(length(data)), 0) FROM memory_blocks WHERE doc_id = ?1))SQL";
 
+constexpr const char* kAnswerInsertSql = R"SQL(
+INSERT INTO answers(doc_id, asked_at, question, as_of_char, answer, evidence, timings, finished, cancelled, error)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))SQL";
+constexpr const char* kAnswerUpdateSql = R"SQL(
+UPDATE answers SET doc_id = ?1, asked_at = ?2, question = ?3, as_of_char = ?4, answer = ?5, evidence = ?6,
+                   timings = ?7, finished = ?8, cancelled = ?9, error = ?10 WHERE id = ?11)SQL";
+constexpr const char* kAnswersSql = R"SQL(
+SELECT id, doc_id, asked_at, question, coalesce(as_of_char, -1), answer, evidence, timings, finished, cancelled, error
+FROM answers WHERE doc_id = ?1 ORDER BY asked_at, id)SQL";
+
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 CheckpointRecord checkpointFrom(const Statement& s)
@@ -286,6 +296,57 @@ MemoryUsage MemoryStore::usage(qint64 docId) const
     s.bind(1, docId);
     s.step();
     return {s.int64(0), s.int64(1), s.int64(2), s.int64(3)};
+}
+
+qint64 MemoryStore::saveAnswer(const AnswerRow& a)
+{
+    sqlite3* db = m_db.handle();
+    WriteTransaction transaction(db);
+    Statement s(db, a.id > 0 ? kAnswerUpdateSql : kAnswerInsertSql);
+    s.bind(1, a.docId)
+        .bind(2, a.askedAtMs > 0 ? a.askedAtMs : nowMs())
+        .bind(3, a.question)
+        .bind(5, a.answer)
+        .bind(6, a.evidenceJson)
+        .bind(7, a.timingsJson)
+        .bind(8, qint64(a.finished ? 1 : 0))
+        .bind(9, qint64(a.cancelled ? 1 : 0))
+        .bind(10, a.error);
+    if (a.asOfChar >= 0)
+        s.bind(4, a.asOfChar);
+    else
+        s.bindNull(4);
+    if (a.id > 0)
+        s.bind(11, a.id);
+    s.run();
+    if (sqlite3_changes64(db) == 0)
+        throw StorageError(QStringLiteral("no answer with id %1").arg(a.id).toStdString());
+    const qint64 id = a.id > 0 ? a.id : sqlite3_last_insert_rowid(db);
+    transaction.commit();
+    return id;
+}
+
+QVector<AnswerRow> MemoryStore::answers(qint64 docId) const
+{
+    Statement s(m_db.handle(), kAnswersSql);
+    s.bind(1, docId);
+    QVector<AnswerRow> out;
+    while (s.step()) {
+        AnswerRow a;
+        a.id = s.int64(0);
+        a.docId = s.int64(1);
+        a.askedAtMs = s.int64(2);
+        a.question = s.text(3);
+        a.asOfChar = s.int64(4);
+        a.answer = s.text(5);
+        a.evidenceJson = s.text(6);
+        a.timingsJson = s.text(7);
+        a.finished = s.int64(8) != 0;
+        a.cancelled = s.int64(9) != 0;
+        a.error = s.text(10);
+        out.push_back(a);
+    }
+    return out;
 }
 
 }  // namespace mm::storage

@@ -68,6 +68,21 @@ struct MemoryRun {
     qint64 updatedAtMs = 0;
 };
 
+/// One question about a document and its answer (the reader's Q&A history).
+struct AnswerRow {
+    qint64 id = 0;               ///< 0 when new
+    qint64 docId = 0;
+    qint64 askedAtMs = 0;
+    QString question;
+    qint64 asOfChar = -1;        ///< -1: the whole document
+    QString answer;
+    QString evidenceJson = QStringLiteral("[]");  ///< opaque to storage
+    QString timingsJson = QStringLiteral("{}");   ///< opaque to storage
+    bool finished = false;
+    bool cancelled = false;
+    QString error;
+};
+
 struct MemoryUsage {
     qint64 checkpoints = 0;
     qint64 checkpointBytes = 0;  ///< stored (compressed) bytes
@@ -112,6 +127,11 @@ public:
     /// Deletes all memory of the document; status back to "imported", tokens 0.
     void removeMemory(qint64 docId);
     MemoryUsage usage(qint64 docId) const;
+
+    /// Stores a new answer (id 0; returns its id) or replaces the one with that id.
+    qint64 saveAnswer(const AnswerRow& row);
+    /// The document's answers, oldest first.
+    QVector<AnswerRow> answers(qint64 docId) const;
 
 private:
     Database& m_db;

@@ -19,6 +19,8 @@ namespace {
 //      per span between checkpoints) and memory_runs (one row per document: the reading
 //      in progress or done, its producer and settings). Existing documents keep status
 //      'imported' (not read yet); nothing else changes.
+//   4: answers: the questions asked about a document and their answers, evidence and
+//      timings (the reader's Q&A history), kept with the document.
 
 constexpr const char* kCreateSchemaV1 = R"SQL(
 CREATE TABLE collections (
@@ -155,6 +157,24 @@ CREATE TABLE memory_runs (
 );
 )SQL";
 
+// evidence and timings are JSON written by the memory module; storage keeps them as text.
+constexpr const char* kAnswersV4 = R"SQL(
+CREATE TABLE answers (
+    id          INTEGER PRIMARY KEY,
+    doc_id      INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    asked_at    INTEGER NOT NULL,
+    question    TEXT NOT NULL,
+    as_of_char  INTEGER,
+    answer      TEXT NOT NULL DEFAULT '',
+    evidence    TEXT NOT NULL DEFAULT '[]',
+    timings     TEXT NOT NULL DEFAULT '{}',
+    finished    INTEGER NOT NULL DEFAULT 0,
+    cancelled   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX answers_by_doc ON answers(doc_id, asked_at);
+)SQL";
+
 }  // namespace
 
 const std::vector<MigrationStep>& migrationSteps()
@@ -163,6 +183,7 @@ const std::vector<MigrationStep>& migrationSteps()
         {0, kCreateSchemaV1},
         {1, kPagesAndPassageTextV2},
         {2, kModelMemoryV3},
+        {3, kAnswersV4},
     };
     return steps;
 }

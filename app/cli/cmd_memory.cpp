@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "storage/database.h"
+#include "storage/memory_store.h"
 #include "storage/import/importer.h"
 
 #include <QElapsedTimer>
@@ -269,10 +270,23 @@ int runAsk(const QStringList& args)
     memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
     const double readyMs = processMs();
     const memory::AskResult r = mem.ask(docId, utf8(question), options);
+    nlohmann::json evidence = nlohmann::json::array();
+    for (const auto& e : r.evidence)
+        evidence.push_back(evidenceJson(e));
+    // The answer joins the document's Q&A history (the reader shows it).
+    storage::AnswerRow row;
+    row.docId = docId;
+    row.question = question;
+    row.asOfChar = options.atChar ? *options.atChar : -1;
+    row.answer = QString::fromStdString(r.answer);
+    row.evidenceJson = QString::fromStdString(evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    row.timingsJson = QString::fromStdString(nlohmann::json{{"state_load_ms", r.stateLoadMs},
+                                                            {"first_token_ms", r.firstTokenMs},
+                                                            {"total_ms", r.totalMs}}
+                                                 .dump());
+    row.finished = true;
+    storage::MemoryStore(db).saveAnswer(row);
     if (parser.isSet(QStringLiteral("json"))) {
-        nlohmann::json evidence = nlohmann::json::array();
-        for (const auto& e : r.evidence)
-            evidence.push_back(evidenceJson(e));
         printJson({{"doc", docId},
                    {"question", utf8(question)},
                    {"answer", r.answer},

@@ -265,6 +265,7 @@ struct DocumentMemory::Impl {
     std::string producer;
     int layers = 0, noteDim = 0;
     int64_t noteChunk = 128;
+    int poolSlots = 0;
     bool notes = true;
 
     Impl(storage::Database& d, const Model& m, const Tokenizer& t) : db(d), store(d), model(m), tok(t)
@@ -276,6 +277,7 @@ struct DocumentMemory::Impl {
         notes = c.at("notes").is_boolean() ? c.at("notes").get<bool>() : c.at("notes").get<std::string>() == "on";
         noteDim = c.at("note_dim").get<int>();
         noteChunk = c.at("note_chunk").get<int64_t>();
+        poolSlots = c.at("pool_slots").get<int>();
         if (!notes)
             layers = 0;
     }
@@ -398,6 +400,8 @@ struct DocumentMemory::Impl {
         if (!rec)
             return 0;
         const Block b = loadBlock(*rec);
+        if (atChar >= b.charEnd && b.end() < run.totalTokens)
+            return run.doneTokens + 1;  // beyond what has been read (the caller refuses it)
         const auto it = std::lower_bound(b.charStarts.begin(), b.charStarts.end(), atChar);
         return b.first + int64_t(it - b.charStarts.begin());
     }
@@ -648,12 +652,36 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
     go.maxTokens = options.maxTokens;
     go.poolAttention = true;
     go.stopTokens = {d->tok.eosId(), d->tok.docSeparatorId(), d->tok.questionId()};
+    go.cancel = options.cancel;
     bool first = true;
-    go.onToken = [&](int32_t) {
+    std::vector<int32_t> sofar;
+    std::string shownText;
+    const std::vector<int32_t> stops = go.stopTokens;
+    go.onToken = [&](int32_t token) {
         if (first)
             r.firstTokenMs = msSince(t0);
         first = false;
-        return true;
+        if (!options.onText || std::find(stops.begin(), stops.end(), token) != stops.end())
+            return true;
+        sofar.push_back(token);
+        const std::string text = d->tok.decode(sofar);
+        // Emit only complete characters: wait while the text ends inside a UTF-8
+        // sequence (byte-fallback pieces come one byte at a time).
+        size_t cut = text.size();
+        for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+            const uint8_t c = uint8_t(text[text.size() - back]);
+            if ((c & 0xC0) == 0x80)
+                continue;
+            const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (need > back)
+                cut = text.size() - back;
+            break;
+        }
+        if (cut <= shownText.size() || text.compare(0, shownText.size(), shownText) != 0)
+            return true;
+        const std::string piece = text.substr(shownText.size(), cut - shownText.size());
+        shownText = text.substr(0, cut);
+        return options.onText(piece);
     };
     const GenerateResult g = d->model.generate(state, go);
     r.answerTokens = g.tokens;
@@ -724,6 +752,34 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
     return r;
 }
 
+MemoryMap DocumentMemory::memoryMap(int64_t docId)
+{
+    const storage::MemoryRun run = d->requireMemory(docId);
+    const auto doc = d->document(docId);
+    MemoryMap m;
+    m.docId = docId;
+    m.layers = d->layers;
+    m.poolSlots = d->poolSlots;
+    m.noteChunk = d->noteChunk;
+    m.textLength = doc.characters;
+    m.totalTokens = run.totalTokens;
+    m.importance.assign(size_t(d->layers), {});
+    for (const Block& b : d->blocksIn(docId, 0, std::numeric_limits<int64_t>::max())) {
+        m.tokenChars.insert(m.tokenChars.end(), b.charStarts.begin(), b.charStarts.end());
+        m.surprisal.insert(m.surprisal.end(), b.surprisal.begin(), b.surprisal.end());
+        for (int l = 0; l < d->layers; ++l)
+            m.importance[size_t(l)].insert(m.importance[size_t(l)].end(), b.importance[size_t(l)].begin(),
+                                           b.importance[size_t(l)].end());
+        for (const StoredNote& n : b.notes) {
+            m.notes.push_back({n.layer, n.position, n.score, n.slot, n.evictedPosition, {}});
+            m.noteInsertedAt.push_back(n.insertedAt);
+        }
+    }
+    for (const auto& c : d->db.chapters(docId))
+        m.chapters.emplace_back(c.charOffset, c.title.toStdString());
+    return m;
+}
+
 std::vector<PoolNote> DocumentMemory::noteTimeline(int64_t docId, int layer, bool withContext)
 {
     d->requireMemory(docId);
@@ -785,8 +841,10 @@ NotesView DocumentMemory::notes(int64_t docId, int layer, std::optional<int64_t>
     for (PoolNote& n : noteTimeline(docId, layer, false)) {
         if (n.insertedAt > v.position)
             break;  // in order of insertion
-        if (n.evictedAt >= 0 && n.evictedAt <= v.position)
+        if (n.evictedAt >= 0 && n.evictedAt <= v.position) {
+            v.evicted.push_back(std::move(n));
             continue;
+        }
         n.evictedAt = -1;
         bySlot[n.slot] = std::move(n);
     }

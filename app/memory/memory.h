@@ -92,6 +92,10 @@ struct AskOptions {
     int32_t maxTokens = 48;
     int evidenceNotes = 5;
     int fulltextHits = 3;
+    /// Streaming: called with each new piece of the answer's text (UTF-8, complete
+    /// characters); return false to stop the answer there.
+    std::function<bool(const std::string& piece)> onText;
+    const std::atomic<bool>* cancel = nullptr;  ///< stops generation between tokens
     /// Store the state at the asked position as a checkpoint (kind "ask") when it had to
     /// be replayed, so a follow-up question there loads it without replaying (written
     /// after the answer: it does not delay the first token).
@@ -132,6 +136,25 @@ struct NotesView {
     int64_t atChar = 0;
     int layer = 0;
     std::vector<PoolNote> entries; ///< by slot
+    /// Notes of the layer that entered the pool and left it at or before the position
+    /// (evictedAt: the end of the chunk whose note replaced it), oldest first.
+    std::vector<PoolNote> evicted;
+};
+
+/// Everything a memory map draws for one document (the part committed so far).
+struct MemoryMap {
+    int64_t docId = 0;
+    int layers = 0;
+    int poolSlots = 0;
+    int64_t noteChunk = 0;
+    int64_t textLength = 0;               ///< code points
+    int64_t totalTokens = 0;              ///< of the whole document (tokenChars may be shorter while reading)
+    std::vector<int64_t> tokenChars;      ///< first code point of each token read
+    std::vector<float> surprisal;         ///< nats, 1/16 resolution, NaN for none
+    std::vector<std::vector<float>> importance;  ///< [layer][token], 1/255 resolution
+    std::vector<NoteEvent> notes;         ///< every insertion in order (summary empty)
+    std::vector<int64_t> noteInsertedAt;  ///< tokens read when each note entered its pool
+    std::vector<std::pair<int64_t, std::string>> chapters;  ///< char offset, title
 };
 
 struct MemorySearchHit {
@@ -180,6 +203,8 @@ public:
     State checkpointState(int64_t docId, int64_t position);
     /// Layer's pool as it stood at atChar, rebuilt from the stored note events.
     NotesView notes(int64_t docId, int layer, std::optional<int64_t> atChar, int contextChars = 60);
+    /// Tokens, offsets, surprisal, importance and note events as stored (memory map).
+    MemoryMap memoryMap(int64_t docId);
     /// Every note of a layer ever inserted, with inserted/evicted positions (memory map).
     std::vector<PoolNote> noteTimeline(int64_t docId, int layer, bool withContext = false);
     /// Full-text and note hits merged by reciprocal rank fusion; docId < 0: all documents

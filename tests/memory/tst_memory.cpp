@@ -273,6 +273,13 @@ private slots:
                  qPrintable(err));
         storage::Database db(dbPath);
         QCOMPARE(db.document(1)->status, QStringLiteral("stale"));
+        // The answered question is in the document's Q&A history.
+        const auto history = storage::MemoryStore(db).answers(1);
+        QCOMPARE(history.size(), 1);
+        QCOMPARE(history[0].question, QStringLiteral("Who watched the sea?"));
+        QCOMPARE(history[0].asOfChar, qint64(4000));
+        QVERIFY(history[0].finished);
+        QVERIFY(history[0].evidenceJson.contains(QStringLiteral("\"source\":\"note\"")));
 #endif
     }
 
@@ -289,7 +296,13 @@ private slots:
             memory::AskOptions ao;
             ao.atChar = at;
             ao.maxTokens = 12;
+            std::string streamed;
+            ao.onText = [&](const std::string& piece) {
+                streamed += piece;
+                return true;
+            };
             const memory::AskResult r = mem.ask(l.doc, question, ao);
+            QCOMPARE(streamed, r.answer);
             QVERIFY(r.position > 0);
             QVERIFY(r.checkpointPosition <= r.position);
             QCOMPARE(r.replayedTokens, r.position - r.checkpointPosition);
@@ -388,6 +401,26 @@ private slots:
             }
         }
         QVERIFY(compared > 40);
+        // Evicted notes at the end: each left at or before the position.
+        const memory::NotesView end = mem.notes(l.doc, 0, chars);
+        QVERIFY(!end.evicted.empty());
+        for (const auto& n : end.evicted)
+            QVERIFY(n.evictedAt > n.insertedAt && n.evictedAt <= end.position);
+        // The memory map: every token, its signals and every note event.
+        const memory::MemoryMap map = mem.memoryMap(l.doc);
+        QCOMPARE(int64_t(map.tokenChars.size()), map.totalTokens);
+        QCOMPARE(map.surprisal.size(), map.tokenChars.size());
+        QVERIFY(std::isnan(map.surprisal[0]) && !std::isnan(map.surprisal[1]));
+        QCOMPARE(map.importance.size(), size_t(4));
+        QCOMPARE(map.importance[3].size(), map.tokenChars.size());
+        QCOMPARE(map.poolSlots, 8);
+        QCOMPARE(map.noteChunk, int64_t(16));
+        QVERIFY(std::is_sorted(map.tokenChars.begin(), map.tokenChars.end()));
+        size_t layer0 = 0;
+        for (const auto& e : map.notes)
+            layer0 += e.layer == 0;
+        QCOMPARE(layer0, mem.noteTimeline(l.doc, 0).size());
+        QCOMPARE(map.chapters.size(), size_t(3));
         // The timeline: evictions are recorded (the 8-slot pool overflows).
         int evicted = 0;
         for (const auto& n : mem.noteTimeline(l.doc, 0))

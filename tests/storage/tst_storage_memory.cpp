@@ -89,9 +89,9 @@ INSERT INTO sessions VALUES (1, 12, 5, x'01');
             sqlite3_close(raw);
         }
         Database db(path);
-        QCOMPARE(db.schemaVersion(), 3);
-        QCOMPARE(Database::kSchemaVersion, 3);
-        for (const char* table : {"model_states", "memory_blocks", "memory_runs"}) {
+        QCOMPARE(db.schemaVersion(), Database::kSchemaVersion);
+        QCOMPARE(Database::kSchemaVersion, 4);
+        for (const char* table : {"model_states", "memory_blocks", "memory_runs", "answers"}) {
             const QByteArray q = QByteArray("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'";
             QCOMPARE(rawInt(db.handle(), q.constData()), qint64(1));
         }
@@ -160,6 +160,43 @@ INSERT INTO sessions VALUES (1, 12, 5, x'01');
         QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM memory_blocks"), qint64(0));
         QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM memory_runs"), qint64(0));
         QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+    }
+
+    void answersHistory()
+    {
+        Database db(m_dir.filePath(QStringLiteral("answers.sqlite3")));
+        const qint64 doc = addDoc(db, QStringLiteral("q1"));
+        MemoryStore store(db);
+        AnswerRow a;
+        a.docId = doc;
+        a.askedAtMs = 1000;
+        a.question = QStringLiteral("Who watched the wall? 🌙");
+        a.asOfChar = 120;
+        a.answer = QStringLiteral("The cap");
+        const qint64 id = store.saveAnswer(a);
+        QVERIFY(id > 0);
+        AnswerRow b;
+        b.docId = doc;
+        b.askedAtMs = 2000;
+        b.question = QStringLiteral("And then?");
+        store.saveAnswer(b);
+        a.id = id;
+        a.answer = QStringLiteral("The captain.");
+        a.evidenceJson = QStringLiteral("[{\"source\":\"note\"}]");
+        a.finished = true;
+        QCOMPARE(store.saveAnswer(a), id);
+        const auto all = store.answers(doc);
+        QCOMPARE(all.size(), 2);
+        QCOMPARE(all[0].answer, QStringLiteral("The captain."));
+        QCOMPARE(all[0].question, a.question);
+        QCOMPARE(all[0].asOfChar, qint64(120));
+        QVERIFY(all[0].finished && !all[0].cancelled);
+        QCOMPARE(all[0].evidenceJson, a.evidenceJson);
+        QCOMPARE(all[1].asOfChar, qint64(-1));
+        a.id = 999;
+        QVERIFY_THROWS_EXCEPTION(StorageError, store.saveAnswer(a));
+        db.removeDocument(doc);
+        QVERIFY(store.answers(doc).isEmpty());
     }
 
     void removeMemoryResetsTheDocument()
