@@ -212,6 +212,7 @@ int runIngest(const QStringList& args)
                             {"read_seconds", r.readSeconds},
                             {"tokens_per_s", r.seconds > 0 ? double(r.readTokens) / r.seconds : 0.0},
                             {"checkpoints", r.checkpoints},
+                            {"damaged_checkpoints", r.damagedCheckpoints},
                             {"checkpoint_bytes", r.usage.checkpointBytes},
                             {"block_bytes", r.usage.blockBytes},
                             {"checkpoint_every", options.checkpointEvery}};
@@ -296,6 +297,7 @@ int runAsk(const QStringList& args)
                    {"position", r.position},
                    {"checkpoint_pos", r.checkpointPosition},
                    {"replayed_tokens", r.replayedTokens},
+                   {"damaged_checkpoints", r.damagedCheckpoints},
                    {"state_load_ms", r.stateLoadMs},
                    {"replay_ms", r.replayMs},
                    {"first_token_ms", r.firstTokenMs},

@@ -351,6 +351,30 @@ struct DocumentMemory::Impl {
         }
     }
 
+    // The state of the last loadable checkpoint at or before maxPos (span ends only, or
+    // ask checkpoints too). A damaged checkpoint (zstd, checksum, engine format) is
+    // skipped and counted, so the caller replays from an earlier one; memory of another
+    // model throws StaleMemoryError.
+    State loadBest(int64_t docId, int64_t maxPos, bool spanEndsOnly, int64_t& pos, int& damaged)
+    {
+        const QVector<CheckpointRecord> cps = store.checkpoints(docId, q(producer));
+        for (auto it = cps.rbegin(); it != cps.rend(); ++it) {
+            if (it->position > maxPos || (spanEndsOnly && it->kind == QStringLiteral("ask")))
+                continue;
+            try {
+                State s = loadCheckpoint(docId, *it);
+                pos = it->position;
+                return s;
+            } catch (const StaleMemoryError&) {
+                throw;
+            } catch (const MemoryError&) {
+                ++damaged;
+            }
+        }
+        pos = 0;
+        return model.newState();
+    }
+
     CheckpointRecord checkpointRecord(const State& state, int64_t position, int64_t charOffset, const std::string& kind,
                                       int chapter)
     {
@@ -467,14 +491,11 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
     IngestResult result;
     result.docId = docId;
     result.tokens = total;
-    State state = d->model.newState();
-    int64_t pos = 0;
     // Resume from the checkpoint that closes the last committed block (ask checkpoints
-    // inside the read part are not span ends).
-    if (const auto cp = d->store.checkpointAtOrBefore(docId, q(d->producer), run.doneTokens)) {
-        state = d->loadCheckpoint(docId, *cp);
-        pos = cp->position;
-    }
+    // inside the read part are not span ends); a damaged one is read again from the
+    // previous good checkpoint.
+    int64_t pos = 0;
+    State state = d->loadBest(docId, run.doneTokens, true, pos, result.damagedCheckpoints);
     d->store.truncateAfter(docId, q(d->producer), pos);  // nothing after the last checkpoint
     result.resumedFrom = pos;
     if (pos >= total) {
@@ -580,9 +601,9 @@ State DocumentMemory::stateAt(int64_t docId, std::optional<int64_t> atChar, int6
         throw MemoryError("document " + std::to_string(docId) + " has been read only up to token " +
                           std::to_string(run.doneTokens) + " of " + std::to_string(run.totalTokens) +
                           ": resume reading with `memmamba ingest --doc " + std::to_string(docId) + "`");
-    const auto cp = d->store.checkpointAtOrBefore(docId, q(d->producer), p);
-    State state = cp ? d->loadCheckpoint(docId, *cp) : d->model.newState();
-    const int64_t from = cp ? cp->position : 0;
+    int64_t from = 0;
+    int damaged = 0;
+    State state = d->loadBest(docId, p, false, from, damaged);
     std::vector<int32_t> ids;
     if (p > from)
         for (const Block& b : d->blocksIn(docId, from, p))
@@ -617,10 +638,8 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
         throw MemoryError("document " + std::to_string(docId) + " has been read only up to token " +
                           std::to_string(run.doneTokens) + " of " + std::to_string(run.totalTokens) +
                           ": resume reading with `memmamba ingest --doc " + std::to_string(docId) + "`");
-    const auto cp = d->store.checkpointAtOrBefore(docId, q(d->producer), p);
-    State state = cp ? d->loadCheckpoint(docId, *cp) : d->model.newState();
+    State state = d->loadBest(docId, p, false, r.checkpointPosition, r.damagedCheckpoints);
     r.stateLoadMs = msSince(t0);
-    r.checkpointPosition = cp ? cp->position : 0;
     r.position = p;
     const auto t1 = std::chrono::steady_clock::now();
     std::vector<int32_t> replay;

@@ -72,6 +72,7 @@ struct IngestResult {
     double seconds = 0;          ///< whole call
     double readSeconds = 0;      ///< inside the engine's read()
     int64_t checkpoints = 0;     ///< stored for the document now
+    int damagedCheckpoints = 0;  ///< skipped (corrupt): read again from an earlier one
     storage::MemoryUsage usage;
 };
 
@@ -111,6 +112,7 @@ struct AskResult {
     int64_t checkpointPosition = 0;
     int64_t replayedTokens = 0;
     bool checkpointStored = false;  ///< a checkpoint of kind "ask" was stored at position
+    int damagedCheckpoints = 0;     ///< skipped (corrupt): replayed from an earlier one
     double stateLoadMs = 0;
     double replayMs = 0;
     double firstTokenMs = 0;     ///< state load + replay + question + first answer token

@@ -18,6 +18,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <cmath>
 
@@ -342,6 +344,32 @@ private slots:
                 QCOMPARE(again.answerTokens, r.answerTokens);
             }
         }
+    }
+
+    void damagedCheckpointIsSkipped()
+    {
+        Library l = library(QStringLiteral("damaged.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 400;
+        const memory::IngestResult first = mem.ingest(l.doc, o);
+        const std::vector<uint8_t> before = m_model->saveState(mem.checkpointState(l.doc, first.tokens));
+        // Damage the final checkpoint's blob and flip a byte inside another one.
+        QCOMPARE(sqlite3_exec(l.db->handle(), "UPDATE model_states SET state = x'28b52ffd00' WHERE kind = 'final'",
+                              nullptr, nullptr, nullptr),
+                 SQLITE_OK);
+        memory::AskOptions ao;
+        ao.maxTokens = 4;
+        ao.keepCheckpoint = false;
+        const memory::AskResult r = mem.ask(l.doc, "Who?", ao);
+        QCOMPARE(r.damagedCheckpoints, 1);
+        QVERIFY(r.replayedTokens > 0);
+        QVERIFY(r.checkpointPosition < first.tokens);
+        // Ingest again: the damaged tail is read again, the final state as before.
+        const memory::IngestResult again = mem.ingest(l.doc, o);
+        QCOMPARE(again.damagedCheckpoints, 1);
+        QVERIFY(again.readTokens > 0 && again.resumedFrom < first.tokens);
+        QVERIFY(m_model->saveState(mem.checkpointState(l.doc, first.tokens)) == before);
     }
 
     void memoryOfAnotherModelIsRefused()
