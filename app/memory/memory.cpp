@@ -218,15 +218,15 @@ Block decodeBlock(const std::vector<uint8_t>& raw, const std::string& what)
     return b;
 }
 
-StoredNote quantiseNote(const NoteEvent& e, int64_t insertedAt)
+StoredNote quantiseNote(const NoteEvent& e, int64_t insertedAt, int r)
 {
     StoredNote n{e.layer, e.slot, e.position, e.evictedPosition, insertedAt, e.score, 0, {}};
     float maxAbs = 0;
     for (float v : e.summary)
         maxAbs = std::max(maxAbs, std::fabs(v));
     n.scale = maxAbs;
-    n.q.resize(e.summary.size());
-    for (size_t i = 0; i < e.summary.size(); ++i)
+    n.q.assign(size_t(r), 0);  // the block format has r values a note, always
+    for (size_t i = 0; i < e.summary.size() && i < n.q.size(); ++i)
         n.q[i] = maxAbs > 0 ? int8_t(std::lround(e.summary[i] / maxAbs * 127)) : 0;
     return n;
 }
@@ -550,7 +550,7 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         b.importance = std::move(rr.importance);
         b.importance.resize(size_t(d->layers), std::vector<float>(piece.size(), 0.0f));
         for (const NoteEvent& e : rr.notes)
-            b.notes.push_back(quantiseNote(e, (e.position / d->noteChunk + 1) * d->noteChunk));
+            b.notes.push_back(quantiseNote(e, (e.position / d->noteChunk + 1) * d->noteChunk, d->noteDim));
         const std::vector<uint8_t> raw = encodeBlock(b, d->layers, d->noteDim);
         MemoryBlockRecord rec;
         rec.fingerprint = q(d->producer);
@@ -736,7 +736,8 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
         e.charStart = b.charStarts[i];
         e.charEnd = b.tokenCharEnd(i);
         e.chapter = d->chapterOf(chapters, e.charStart);
-        e.text = d->textAround(docId, e.charStart, e.charEnd, 60, doc.characters);
+        // Context stops at the asked position: nothing after it is shown (spoiler-safe).
+        e.text = d->textAround(docId, e.charStart, e.charEnd, 60, std::min<int64_t>(doc.characters, r.atChar));
         e.source = "note";
         e.layer = key.first;
         e.weight = w;
@@ -868,7 +869,7 @@ NotesView DocumentMemory::notes(int64_t docId, int layer, std::optional<int64_t>
         bySlot[n.slot] = std::move(n);
     }
     for (auto& [slot, n] : bySlot) {
-        n.context = d->textAround(docId, n.charStart, n.charEnd, contextChars, doc.characters);
+        n.context = d->textAround(docId, n.charStart, n.charEnd, contextChars, std::min<int64_t>(doc.characters, v.atChar));
         v.entries.push_back(std::move(n));
     }
     return v;
