@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace mm::storage {
 
 using sql::Statement;
@@ -64,6 +66,11 @@ UPDATE answers SET doc_id = ?1, asked_at = ?2, question = ?3, as_of_char = ?4, a
 constexpr const char* kAnswersSql = R"SQL(
 SELECT id, doc_id, asked_at, question, coalesce(as_of_char, -1), answer, evidence, timings, finished, cancelled, error
 FROM answers WHERE doc_id = ?1 ORDER BY asked_at, id)SQL";
+
+constexpr const char* kPruneSql = R"SQL(
+DELETE FROM model_states WHERE doc_id = ?1 AND fingerprint = ?2 AND kind = ?3 AND id NOT IN (
+    SELECT id FROM model_states WHERE doc_id = ?1 AND fingerprint = ?2 AND kind = ?3
+    ORDER BY created_at DESC, id DESC LIMIT ?4))SQL";
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
@@ -276,6 +283,14 @@ void MemoryStore::truncateAfter(qint64 docId, const QString& fingerprint, qint64
     Statement(db, kTruncateBlocksSql).bind(1, docId).bind(2, fingerprint).bind(3, position).run();
     Statement(db, kTruncateStatesSql).bind(1, docId).bind(2, fingerprint).bind(3, position).run();
     Statement(db, kRunAdvanceSql).bind(1, docId).bind(2, position).bind(3, nowMs()).run();
+    transaction.commit();
+}
+
+void MemoryStore::pruneCheckpoints(qint64 docId, const QString& fingerprint, const QString& kind, int keep)
+{
+    sqlite3* db = m_db.handle();
+    WriteTransaction transaction(db);
+    Statement(db, kPruneSql).bind(1, docId).bind(2, fingerprint).bind(3, kind).bind(4, qint64(std::max(0, keep))).run();
     transaction.commit();
 }
 

@@ -124,6 +124,8 @@ public:
     /// Deletes blocks and checkpoints of the producer after position (a resumed run
     /// continues from the checkpoint at position).
     void truncateAfter(qint64 docId, const QString& fingerprint, qint64 position);
+    /// Keeps the newest `keep` checkpoints of this kind (by creation) and deletes the rest.
+    void pruneCheckpoints(qint64 docId, const QString& fingerprint, const QString& kind, int keep);
     /// Deletes all memory of the document; status back to "imported", tokens 0.
     void removeMemory(qint64 docId);
     MemoryUsage usage(qint64 docId) const;

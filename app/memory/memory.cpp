@@ -583,6 +583,17 @@ int64_t DocumentMemory::tokenPositionAt(int64_t docId, int64_t atChar)
     return d->positionAt(docId, atChar, d->requireMemory(docId));
 }
 
+int64_t DocumentMemory::prepareAt(int64_t docId, int64_t atChar)
+{
+    int64_t cp = 0, replayed = 0, position = 0;
+    const State state = stateAt(docId, atChar, &cp, &replayed, &position);
+    if (replayed > 0) {
+        d->store.addCheckpoint(docId, d->checkpointRecord(state, position, atChar, "ask", -1));
+        d->store.pruneCheckpoints(docId, q(d->producer), QStringLiteral("ask"), kAskCheckpointsKept);
+    }
+    return position;
+}
+
 State DocumentMemory::checkpointState(int64_t docId, int64_t position)
 {
     d->requireMemory(docId);
@@ -764,8 +775,8 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
     }
     if (atPosition.valid()) {
         CheckpointRecord c = d->checkpointRecord(atPosition, p, r.atChar, "ask", -1);
-        c.fingerprint = q(d->producer);
         d->store.addCheckpoint(docId, c);
+        d->store.pruneCheckpoints(docId, q(d->producer), QStringLiteral("ask"), kAskCheckpointsKept);
         r.checkpointStored = true;
     }
     r.totalMs = msSince(t0);

@@ -201,6 +201,13 @@ public:
     /// end): nearest checkpoint, then replay. checkpointPos/replayed filled when given.
     State stateAt(int64_t docId, std::optional<int64_t> atChar, int64_t* checkpointPos = nullptr,
                   int64_t* replayed = nullptr, int64_t* position = nullptr);
+    /// Makes the first question at atChar fast: when the position is not a checkpoint,
+    /// replays to it and stores the state as an "ask" checkpoint (what ask() does after
+    /// answering). For the GUI to call in the background at the reading position.
+    /// Returns the token position.
+    int64_t prepareAt(int64_t docId, int64_t atChar);
+    /// "ask" checkpoints kept per document (the newest; each about 0.5 MB).
+    static constexpr int kAskCheckpointsKept = 16;
     /// The state of the checkpoint stored at exactly this token position (tests, tools).
     State checkpointState(int64_t docId, int64_t position);
     /// Layer's pool as it stood at atChar, rebuilt from the stored note events.

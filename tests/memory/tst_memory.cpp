@@ -342,6 +342,17 @@ private slots:
                 QCOMPARE(again.replayedTokens, int64_t(0));
                 QCOMPARE(again.checkpointPosition, r.position);
                 QCOMPARE(again.answerTokens, r.answerTokens);
+                // prepareAt does the same ahead of the question; ask checkpoints are pruned.
+                QCOMPARE(mem.prepareAt(l.doc, 5000), mem.tokenPositionAt(l.doc, 5000));
+                memory::AskOptions at5000 = ao;
+                at5000.atChar = 5000;
+                QCOMPARE(mem.ask(l.doc, question, at5000).replayedTokens, int64_t(0));
+                for (int64_t c = 100; c < 100 + 20 * 150; c += 150)
+                    mem.prepareAt(l.doc, c);
+                int asks = 0;
+                for (const auto& cp : storage::MemoryStore(*l.db).checkpoints(l.doc, QString::fromStdString(mem.producer())))
+                    asks += cp.kind == QStringLiteral("ask");
+                QCOMPARE(asks, memory::DocumentMemory::kAskCheckpointsKept);
             }
         }
     }
