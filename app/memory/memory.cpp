@@ -267,6 +267,7 @@ struct DocumentMemory::Impl {
     int64_t noteChunk = 128;
     int poolSlots = 0;
     bool notes = true;
+    bool cpu = true;
 
     Impl(storage::Database& d, const Model& m, const Tokenizer& t) : db(d), store(d), model(m), tok(t)
     {
@@ -278,6 +279,7 @@ struct DocumentMemory::Impl {
         noteDim = c.at("note_dim").get<int>();
         noteChunk = c.at("note_chunk").get<int64_t>();
         poolSlots = c.at("pool_slots").get<int>();
+        cpu = info.device.rfind("cuda", 0) != 0;
         if (!notes)
             layers = 0;
     }
@@ -517,7 +519,7 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         ro.importance = d->notes;
         ro.noteEvents = true;
         ro.noteSummaries = true;
-        ro.segmentTokens = options.segmentTokens;
+        ro.segmentTokens = options.segmentTokens > 0 ? options.segmentTokens : d->cpu ? 512 : 0;
         ro.cancel = options.cancel;
         const auto spanStart = std::chrono::steady_clock::now();
         ro.onProgress = [&](int64_t done, int64_t) {

@@ -57,7 +57,9 @@ struct IngestProgress {
 
 struct IngestOptions {
     int64_t checkpointEvery = 16384;  ///< at most this many tokens between checkpoints
-    int64_t segmentTokens = 512;      ///< engine segment: cancel and progress are checked between them (512: about 0.2-0.5 s on 2 CPU cores)
+    /// Engine segment: cancel and progress are checked between segments. 0: 512 on the
+    /// CPU (about 0.2-0.5 s on 2 cores), the engine's device default on CUDA (65,536).
+    int64_t segmentTokens = 0;
     const std::atomic<bool>* cancel = nullptr;  ///< honoured between segments
     std::function<void(const IngestProgress&)> onProgress;
 };
