@@ -10,6 +10,7 @@
 #include "storage/import/importer.h"
 #include "storage/memory_store.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -381,6 +382,44 @@ private slots:
         QCOMPARE(again.damagedCheckpoints, 1);
         QVERIFY(again.readTokens > 0 && again.resumedFrom < first.tokens);
         QVERIFY(m_model->saveState(mem.checkpointState(l.doc, first.tokens)) == before);
+    }
+
+    void shippedModelCheckpointsAndAnswers()
+    {
+        // The same equalities with the trained model, whose note attention outputs are
+        // not zero (a random model's W_o are zero, so its notes change no output).
+        const std::string dir = resourceDir() + "/models/default";
+        if (!QFileInfo::exists(QString::fromStdString(dir + "/config.json")))
+            QSKIP("no shipped model in resources/models/default");
+        const auto shipped = Model::load(dir, "cpu");
+        Library l = library(QStringLiteral("shipped.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *shipped, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 700;
+        mem.ingest(l.doc, o);
+        const std::vector<int32_t> ids = idsOf(*m_tok, *l.db, l.doc);
+        for (const auto& cp : storage::MemoryStore(*l.db).checkpoints(l.doc, QString::fromStdString(mem.producer()))) {
+            State fresh = shipped->newState();
+            shipped->read(fresh, std::vector<int32_t>(ids.begin(), ids.begin() + cp.position));
+            const double diff = shipped->stateDifference(mem.checkpointState(l.doc, cp.position), fresh);
+            QVERIFY2(diff < 1e-3, qPrintable(QStringLiteral("checkpoint at %1 differs by %2").arg(cp.position).arg(diff)));
+        }
+        memory::AskOptions ao;
+        ao.atChar = 6000;
+        ao.maxTokens = 8;
+        const memory::AskResult r = mem.ask(l.doc, "Who came home?", ao);
+        QVERIFY(r.replayedTokens > 0);
+        State s = shipped->newState();
+        shipped->read(s, std::vector<int32_t>(ids.begin(), ids.begin() + r.position));
+        std::vector<int32_t> prompt{m_tok->questionId()};
+        const auto qIds = m_tok->encode("Who came home?");
+        prompt.insert(prompt.end(), qIds.begin(), qIds.end());
+        prompt.push_back(m_tok->answerId());
+        shipped->read(s, prompt);
+        GenerateOptions g;
+        g.maxTokens = 8;
+        g.stopTokens = {m_tok->eosId(), m_tok->docSeparatorId(), m_tok->questionId()};
+        QCOMPARE(shipped->generate(s, g).tokens, r.answerTokens);
     }
 
     void memoryOfAnotherModelIsRefused()
