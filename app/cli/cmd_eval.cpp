@@ -32,6 +32,7 @@ const char* kEvalUsage =
     "  multikey  --lengths 1k,4k [--keys 2,4,8,16] [--filler repeat|books] [--books ...] [--trials 5]\n"
     "  fidelity  [--books ...] [--distances 1,4,16,64,256,1024,4096] [--samples 8] [--context 256] [--baseline DIR]\n"
     "  speed     --lengths 8k,32k\n"
+    "  plot      RESULT.json[=LABEL]... --plot FILE.png [--layers 0,7]   (a chart of saved results)\n"
     "common options:\n"
     "  --model DIR            model folder (default: the shipped model, resources/models/default)\n"
     "  --random [--config JSON]  a randomly initialised model (the default config, or JSON overrides)\n"
@@ -394,13 +395,13 @@ ChartSpec chartFor(const nlohmann::json& res)
         return c.series.back().second;
     };
     if (p == "ppl") {
-        c = {"Perplexity by window (last tokens of each window)", "window (tokens)", "perplexity", true, {}};
+        c = {"Perplexity by window (last tokens of each window)", "window (tokens)", "perplexity", true, false, {}};
         for (const auto& r : res.at("rows"))
             if (!r.at("ppl").is_null())
                 seriesFor(r.at("variant")).push_back({r.at("window").get<double>(), r.at("ppl").get<double>()});
     } else if (p == "passkey" || p == "multikey") {
         c = {p == "passkey" ? "Passkey retrieval: accuracy by length" : "Multi-key retrieval: accuracy by length",
-             "haystack (tokens)", "accuracy", true, {}};
+             "haystack (tokens)", "accuracy", true, false, {}};
         c.fixedY = true;
         c.yMin = 0;
         c.yMax = 1;
@@ -415,11 +416,16 @@ ChartSpec chartFor(const nlohmann::json& res)
         }
     } else if (p == "fidelity") {
         c = {"ETMF proxy: 1 - cos(layer output at t+k, with token t replaced)", "distance k (tokens)", "ETMF proxy",
-             true, {}};
+             true, false, {}};
+        c.logY = true;
         const auto& d = res.at("distances");
         for (const auto& v : res.at("variants")) {
             int l = 0;
             for (const auto& layer : v.at("etmf")) {
+                if (layer.is_null()) {  // a layer left out (eval plot --layers)
+                    ++l;
+                    continue;
+                }
                 auto& s = seriesFor(v.at("variant").get<std::string>() + ", layer " + std::to_string(l++));
                 for (size_t i = 0; i < d.size(); ++i)
                     if (!layer[i].is_null())
@@ -427,7 +433,7 @@ ChartSpec chartFor(const nlohmann::json& res)
             }
         }
     } else if (p == "speed") {
-        c = {"Reading speed", "tokens read", "tokens/s", true, {}};
+        c = {"Reading speed", "tokens read", "tokens/s", true, false, {}};
         for (const auto& r : res.at("rows"))
             seriesFor(r.at("variant")).push_back({r.at("tokens").get<double>(), r.at("tokens_per_s").get<double>()});
     }
@@ -446,6 +452,95 @@ std::unique_ptr<QCoreApplication> createApplication(int& argc, char** argv)
     return std::make_unique<QCoreApplication>(argc, argv);
 }
 
+namespace {
+
+/// Results of several `--out` files of one protocol as one result whose variants carry
+/// the files' labels ("memmamba: notes", "baseline: notes"), so one chart compares
+/// models evaluated on another machine (the GPU runs of docs/results.md).
+nlohmann::json mergeResults(const std::vector<std::pair<std::string, nlohmann::json>>& labelled,
+                            const std::set<int64_t>& layers)
+{
+    nlohmann::json merged = labelled.front().second;
+    const std::string protocol = merged.at("protocol");
+    const bool prefix = labelled.size() > 1;
+    const char* listKey = protocol == "fidelity" ? "variants" : "rows";
+    merged[listKey] = nlohmann::json::array();
+    for (const auto& [label, res] : labelled) {
+        if (res.at("protocol") != protocol)
+            throw std::runtime_error("cannot plot '" + res.at("protocol").get<std::string>() + "' results with '" +
+                                     protocol + "' results in one chart");
+        for (nlohmann::json item : res.at(listKey)) {
+            if (prefix)
+                item["variant"] = label + ": " + item.at("variant").get<std::string>();
+            if (protocol == "fidelity" && !layers.empty()) {
+                nlohmann::json kept = nlohmann::json::array();
+                for (size_t l = 0; l < item.at("etmf").size(); ++l)
+                    kept.push_back(layers.count(static_cast<int64_t>(l)) ? item["etmf"][l] : nlohmann::json());
+                item["etmf"] = kept;
+            }
+            merged[listKey].push_back(item);
+        }
+    }
+    return merged;
+}
+
+int runEvalPlot(const std::vector<std::string>& args)
+{
+    std::vector<std::pair<std::string, nlohmann::json>> labelled;
+    std::string plot;
+    std::set<int64_t> layers;
+    try {
+        for (size_t i = 1; i < args.size(); ++i) {
+            if (args[i] == "--plot" || args[i] == "--layers") {
+                if (i + 1 >= args.size())
+                    throw BadArgs(args[i] + " needs a value");
+                if (args[i] == "--plot")
+                    plot = args[++i];
+                else
+                    for (int64_t l : eval::parseSizes(args[++i]))
+                        layers.insert(l);
+                continue;
+            }
+            if (args[i].rfind("--", 0) == 0)
+                throw BadArgs("unknown option '" + args[i] + "' for plot");
+            const size_t eq = args[i].find('=');
+            const std::string path = args[i].substr(0, eq);
+            std::string label = eq == std::string::npos ? path.substr(path.find_last_of('/') + 1) : args[i].substr(eq + 1);
+            std::ifstream in(path, std::ios::binary);
+            if (!in)
+                throw std::runtime_error(path + ": cannot open");
+            nlohmann::json res = nlohmann::json::parse(in, nullptr, false);
+            if (res.is_discarded() || !res.is_object() || !res.contains("protocol"))
+                throw std::runtime_error(path + ": not the JSON of memmamba eval --out");
+            labelled.emplace_back(label, std::move(res));
+        }
+        if (labelled.empty() || plot.empty())
+            throw BadArgs("plot needs at least one RESULT.json and --plot FILE.png");
+    } catch (const BadArgs& e) {
+        std::fprintf(stderr, "memmamba eval: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "memmamba eval: %s\n", e.what());
+        return 1;
+    }
+#ifdef MEMMAMBA_EVAL_PLOT
+    try {
+        renderChart(chartFor(mergeResults(labelled, layers)), plot);
+        std::printf("%s\n", plot.c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "memmamba eval: %s\n", e.what());
+        return 1;
+    }
+#else
+    (void)layers;
+    std::fprintf(stderr, "memmamba eval: --plot is not available: this build has no Qt Charts/Widgets\n");
+    return 2;
+#endif
+}
+
+}  // namespace
+
 int runEval(const std::vector<std::string>& rawArgs)
 {
     for (const std::string& s : rawArgs)
@@ -453,6 +548,13 @@ int runEval(const std::vector<std::string>& rawArgs)
             std::fputs(kEvalUsage, stdout);
             return 0;
         }
+    {
+        std::vector<std::string> args = rawArgs;
+        if (!args.empty() && args[0] == "eval")
+            args.erase(args.begin());
+        if (!args.empty() && args[0] == "plot")
+            return runEvalPlot(args);
+    }
     EvalArgs a;
     try {
         a = parseArgs(rawArgs);

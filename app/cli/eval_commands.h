@@ -27,6 +27,7 @@ std::unique_ptr<QCoreApplication> createApplication(int& argc, char** argv);
 struct ChartSpec {
     std::string title, xLabel, yLabel;
     bool logX = false;
+    bool logY = false;  ///< for quantities spanning orders of magnitude (the ETMF proxy)
     std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> series;
     bool fixedY = false;  ///< y axis from yMin to yMax instead of the data's range
     double yMin = 0, yMax = 1;

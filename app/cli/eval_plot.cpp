@@ -8,6 +8,7 @@
 #include <QLegend>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QColor>
 #include <QPixmap>
 #include <QScatterSeries>
 #include <QValueAxis>
@@ -40,7 +41,7 @@ void renderChart(const ChartSpec& spec, const std::string& pngPath)
         s->setName(QString::fromStdString(name));
         s->setPointsVisible(true);
         for (const auto& [x, y] : points) {
-            if (!std::isfinite(x) || !std::isfinite(y) || (spec.logX && x <= 0))
+            if (!std::isfinite(x) || !std::isfinite(y) || (spec.logX && x <= 0) || (spec.logY && y <= 0))
                 continue;
             s->append(x, y);
             xmin = std::min(xmin, x);
@@ -49,8 +50,14 @@ void renderChart(const ChartSpec& spec, const std::string& pngPath)
             ymax = std::max(ymax, y);
         }
         chart->addSeries(s);
+        // Qt's theme repeats its colours after five series; comparisons of two models
+        // with the ablation have eight or more.
+        static const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
         QPen pen = s->pen();
-        if (name.rfind("no_pool", 0) == 0) {  // the ablation dashed and thin: the normal curve shows under it
+        pen.setColor(QColor(kPalette[all.size() % 10]));
+        s->setColor(pen.color());
+        if (name.find("no_pool") != std::string::npos) {  // the ablation dashed and thin: the normal curve shows under it
             pen.setStyle(Qt::DashLine);
             pen.setWidthF(1.5);
         } else {
@@ -79,14 +86,23 @@ void renderChart(const ChartSpec& spec, const std::string& pngPath)
         xAxis = a;
     }
     xAxis->setTitleText(QString::fromStdString(spec.xLabel));
-    auto* yAxis = new QValueAxis();
-    const double ypad = ymax > ymin ? (ymax - ymin) * 0.08 : std::max(std::abs(ymax) * 0.1, 0.05);
-    if (spec.fixedY) {
-        yAxis->setRange(spec.yMin, spec.yMax);
-        yAxis->setTickCount(6);
+    QAbstractAxis* yAxis;
+    if (spec.logY) {
+        auto* a = new QLogValueAxis();
+        a->setBase(10);
+        a->setLabelFormat("%.0e");
+        a->setRange(ymin / 3, ymax * 3);
+        yAxis = a;
+    } else {
+        auto* a = new QValueAxis();
+        const double ypad = ymax > ymin ? (ymax - ymin) * 0.08 : std::max(std::abs(ymax) * 0.1, 0.05);
+        if (spec.fixedY) {
+            a->setRange(spec.yMin, spec.yMax);
+            a->setTickCount(6);
+        } else
+            a->setRange(ymin - ypad, ymax + ypad);
+        yAxis = a;
     }
-    else
-        yAxis->setRange(ymin - ypad, ymax + ypad);
     yAxis->setTitleText(QString::fromStdString(spec.yLabel));
     chart->addAxis(xAxis, Qt::AlignBottom);
     chart->addAxis(yAxis, Qt::AlignLeft);

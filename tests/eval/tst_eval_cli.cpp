@@ -228,6 +228,41 @@ private slots:
         QVERIFY(bytes.size() > 5000);
     }
 
+    void plotSavedResults()
+    {
+        // `eval plot`: charts of --out files made elsewhere (the GPU runs of docs/results.md).
+        const QString speed = dir.filePath(QStringLiteral("speed-saved.json"));
+        const QString fid = dir.filePath(QStringLiteral("fidelity-saved.json"));
+        evalJson({QStringLiteral("speed"), QStringLiteral("--lengths"), QStringLiteral("64,128"), QStringLiteral("--out"), speed});
+        evalJson({QStringLiteral("fidelity"), QStringLiteral("--books"), kBook, QStringLiteral("--distances"),
+                  QStringLiteral("1,8"), QStringLiteral("--samples"), QStringLiteral("2"), QStringLiteral("--context"),
+                  QStringLiteral("16"), QStringLiteral("--out"), fid});
+        const QString png = dir.filePath(QStringLiteral("saved.png"));
+        Run r = run({QStringLiteral("eval"), QStringLiteral("plot"), speed + QStringLiteral("=a"),
+                     speed + QStringLiteral("=b"), QStringLiteral("--plot"), png});
+        if (r.exitCode == 2 && r.err.contains("not available"))
+            QSKIP("this build has no Qt Charts");
+        QCOMPARE(r.exitCode, 0);
+        QFile f(png);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(f.readAll().startsWith("\x89PNG"));
+        // one layer of a fidelity result, on the log axis
+        r = run({QStringLiteral("eval"), QStringLiteral("plot"), fid, QStringLiteral("--layers"), QStringLiteral("1"),
+                 QStringLiteral("--plot"), dir.filePath(QStringLiteral("fid.png"))});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(QFile::exists(dir.filePath(QStringLiteral("fid.png"))));
+        // two protocols in one chart, a file that is not a result, no --plot: one-line errors
+        r = run({QStringLiteral("eval"), QStringLiteral("plot"), speed, fid, QStringLiteral("--plot"), png});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains("cannot plot 'fidelity' results with 'speed' results"));
+        r = run({QStringLiteral("eval"), QStringLiteral("plot"), kBook, QStringLiteral("--plot"), png});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains("not the JSON of memmamba eval --out"));
+        r = run({QStringLiteral("eval"), QStringLiteral("plot"), speed});
+        QCOMPARE(r.exitCode, 2);
+        QCOMPARE(r.err.trimmed().count('\n'), 0);
+    }
+
     void errors()
     {
         Run r = run({QStringLiteral("eval"), QStringLiteral("nonsense")});
