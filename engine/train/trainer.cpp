@@ -709,9 +709,12 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     const std::string modelDir = o.outDir + "/model";
     {
         at::NoGradGuard noGrad;
-        s.m->fingerprint = computeFingerprint(*s.m);
         try {
             s.model->save(modelDir, "bf16");
+            // The fingerprint of the weights as shipped (rounded to bf16), which is what
+            // every later load reports and what saved states are checked against; the
+            // training copy's fp32 weights would give another one.
+            s.m->fingerprint = mm::Model::load(modelDir, "cpu")->info().fingerprint;
         } catch (const EngineError& e) {
             throw TrainError(e.what());
         }

@@ -297,6 +297,8 @@ private slots:
         auto model = Model::load(o.outDir + "/model", "cpu");
         auto tok = Tokenizer::loadDefault();
         QCOMPARE(model->info().tokenizerFingerprint, tok->fingerprint());
+        // the summary names the fingerprint every load of the shipped folder reports
+        QCOMPARE(s["fingerprint"].get<std::string>(), model->info().fingerprint);
         State st = model->newState();
         const ReadResult r = model->read(st, tok->encode("The cat sat on the mat and looked at the door."));
         QVERIFY(r.surprisal.size() > 5);
