@@ -1,6 +1,7 @@
 // `memmamba bench ingest`: reading speed of the engine on random tokens with a randomly
 // initialised default-size model (or --model DIR). Torch-free: engine/engine.h only.
 #include "engine_commands.h"
+#include "option_values.h"
 
 #include "engine/device_stats.h"
 #include "engine/engine.h"
@@ -32,10 +33,6 @@ struct BenchArgs {
     std::string arch = "memmamba";   // memmamba | transformer (the SDPA baseline)
     std::string dtype = "fp32";      // transformer only: fp32 | bf16
     bool surprisal = true;           // ReadOptions::surprisal (the LM head over every token)
-};
-
-struct BadArgs : std::runtime_error {
-    using std::runtime_error::runtime_error;
 };
 
 int64_t positiveInteger(const std::string& option, const std::string& value)

@@ -1,6 +1,7 @@
 // `memmamba eval`: the evaluation protocols (engine/eval, MODEL.md "Evaluation protocols")
 // on any model folder, a randomly initialised model, or the shipped one. Torch-free.
 #include "eval_commands.h"
+#include "option_values.h"
 
 #include "engine/engine.h"
 #include "engine/eval/eval.h"
@@ -19,10 +20,6 @@
 namespace mm::cli {
 
 namespace {
-
-struct BadArgs : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 const char* kEvalUsage =
     "usage: memmamba eval <protocol> [options]\n"
@@ -52,20 +49,6 @@ struct EvalArgs {
     std::string filler = "repeat";
     int64_t trials = 5, last = 100, maxWindows = 10, samples = 8, context = 256;
 };
-
-int64_t integer(const std::string& option, const std::string& value, int64_t min)
-{
-    size_t used = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || v < min)
-        throw BadArgs(option + " must be an integer >= " + std::to_string(min) + ", got '" + value + "'");
-    return v;
-}
 
 EvalArgs parseArgs(std::vector<std::string> args)
 {
@@ -114,7 +97,7 @@ EvalArgs parseArgs(std::vector<std::string> args)
         else if (o == "--plot")
             a.plot = value();
         else if (o == "--seed")
-            a.seed = static_cast<uint64_t>(integer(o, value(), 0));
+            a.seed = static_cast<uint64_t>(integerValue(o, value(), 0));
         else if (o == "--books") {
             // one or more paths, up to the next option
             a.books.push_back(value());
@@ -139,15 +122,15 @@ EvalArgs parseArgs(std::vector<std::string> args)
             if (a.filler != "repeat" && a.filler != "books")
                 throw BadArgs("--filler must be repeat or books, got '" + a.filler + "'");
         } else if (o == "--trials")
-            a.trials = integer(o, value(), 1);
+            a.trials = integerValue(o, value(), 1);
         else if (o == "--last")
-            a.last = integer(o, value(), 1);
+            a.last = integerValue(o, value(), 1);
         else if (o == "--max-windows")
-            a.maxWindows = integer(o, value(), 1);
+            a.maxWindows = integerValue(o, value(), 1);
         else if (o == "--samples")
-            a.samples = integer(o, value(), 1);
+            a.samples = integerValue(o, value(), 1);
         else if (o == "--context")
-            a.context = integer(o, value(), 0);
+            a.context = integerValue(o, value(), 0);
         else
             throw BadArgs("unknown option '" + o + "' for eval " + a.protocol);
     }

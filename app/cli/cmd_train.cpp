@@ -1,6 +1,7 @@
 // `memmamba train`: parses the options into engine/train's TrainOptions and runs the loop.
 // Every flag is documented in docs/training.md.
 #include "train_commands.h"
+#include "option_values.h"
 
 #include "engine/train/trainer.h"
 
@@ -15,10 +16,6 @@ namespace mm::cli {
 
 namespace {
 
-struct BadArgs : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 const char* kTrainUsage =
     "usage: memmamba train --data DIR --out DIR [--valid DIR] [--config FILE] [--notes on|off]\n"
     "       [--device cpu|cuda] [--seed S] [--batch N] [--seq-len N] [--steps N|auto] [--time-budget-min M]\n"
@@ -28,35 +25,6 @@ const char* kTrainUsage =
     "       [--log-every N] [--valid-every N] [--valid-windows N] [--checkpoint-every N] [--stop-after N]\n"
     "       [--threads N] [--token-cache FILE] [--tokenizer FILE] [--resume] [--json]\n"
     "  (docs/training.md describes every option)\n";
-
-int64_t integer(const std::string& option, const std::string& value, int64_t min)
-{
-    size_t used = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || v < min)
-        throw BadArgs(option + " must be an integer >= " + std::to_string(min) + ", got '" + value + "'");
-    return v;
-}
-
-double number(const std::string& option, const std::string& value, double min, double max)
-{
-    size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || !(v >= min && v <= max))
-        throw BadArgs(option + " must be a number in [" + std::to_string(min) + ", " + std::to_string(max) +
-                      "], got '" + value + "'");
-    return v;
-}
 
 bool onOff(const std::string& option, const std::string& value)
 {
@@ -118,54 +86,54 @@ Parsed parse(std::vector<std::string> args)
             if (o.device != "cpu" && o.device != "cuda")
                 throw BadArgs("--device must be cpu or cuda, got '" + o.device + "'");
         } else if (a == "--seed")
-            o.seed = static_cast<uint64_t>(integer(a, value(), 0));
+            o.seed = static_cast<uint64_t>(integerValue(a, value(), 0));
         else if (a == "--batch")
-            o.batchRows = integer(a, value(), 1);
+            o.batchRows = integerValue(a, value(), 1);
         else if (a == "--seq-len")
-            o.seqLen = integer(a, value(), 2);
+            o.seqLen = integerValue(a, value(), 2);
         else if (a == "--steps") {
             const std::string& v = value();
-            o.steps = v == "auto" ? 0 : integer(a, v, 1);
+            o.steps = v == "auto" ? 0 : integerValue(a, v, 1);
         } else if (a == "--time-budget-min")
-            o.timeBudgetMin = number(a, value(), 0, 1e6);
+            o.timeBudgetMin = numberValue(a, value(), 0, 1e6);
         else if (a == "--lr")
-            o.lr = number(a, value(), 0, 1);
+            o.lr = numberValue(a, value(), 0, 1);
         else if (a == "--min-lr")
-            o.minLr = number(a, value(), 0, 1);
+            o.minLr = numberValue(a, value(), 0, 1);
         else if (a == "--warmup")
-            o.warmupSteps = integer(a, value(), 1);
+            o.warmupSteps = integerValue(a, value(), 1);
         else if (a == "--weight-decay")
-            o.weightDecay = number(a, value(), 0, 10);
+            o.weightDecay = numberValue(a, value(), 0, 10);
         else if (a == "--grad-clip")
-            o.gradClip = number(a, value(), 1e-6, 1e6);
+            o.gradClip = numberValue(a, value(), 1e-6, 1e6);
         else if (a == "--amp")
             o.amp = onOff(a, value());
         else if (a == "--synthetic")
-            o.syntheticShare = number(a, value(), 0, 1);
+            o.syntheticShare = numberValue(a, value(), 0, 1);
         else if (a == "--synthetic-min")
-            o.syntheticMin = integer(a, value(), 64);
+            o.syntheticMin = integerValue(a, value(), 64);
         else if (a == "--synthetic-max")
-            o.syntheticMax = integer(a, value(), 64);
+            o.syntheticMax = integerValue(a, value(), 64);
         else if (a == "--aux-weight")
-            o.auxWeight = number(a, value(), 0, 100);
+            o.auxWeight = numberValue(a, value(), 0, 100);
         else if (a == "--curriculum-threshold")
-            o.curriculumThreshold = number(a, value(), 0, 1);
+            o.curriculumThreshold = numberValue(a, value(), 0, 1);
         else if (a == "--curriculum-min-steps")
-            o.curriculumMinSteps = integer(a, value(), 0);
+            o.curriculumMinSteps = integerValue(a, value(), 0);
         else if (a == "--curriculum-share")
-            o.curriculumShare = number(a, value(), 0, 1);
+            o.curriculumShare = numberValue(a, value(), 0, 1);
         else if (a == "--log-every")
-            o.logEvery = integer(a, value(), 1);
+            o.logEvery = integerValue(a, value(), 1);
         else if (a == "--valid-every")
-            o.validEvery = integer(a, value(), 0);
+            o.validEvery = integerValue(a, value(), 0);
         else if (a == "--valid-windows")
-            o.validWindows = integer(a, value(), 1);
+            o.validWindows = integerValue(a, value(), 1);
         else if (a == "--checkpoint-every")
-            o.checkpointEvery = integer(a, value(), 0);
+            o.checkpointEvery = integerValue(a, value(), 0);
         else if (a == "--stop-after")
-            o.stopAfterSteps = integer(a, value(), 1);
+            o.stopAfterSteps = integerValue(a, value(), 1);
         else if (a == "--threads")
-            o.threads = static_cast<int>(integer(a, value(), 1));
+            o.threads = static_cast<int>(integerValue(a, value(), 1));
         else if (a == "--token-cache")
             o.tokenCache = value();
         else if (a == "--tokenizer")
