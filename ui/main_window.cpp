@@ -359,6 +359,14 @@ void MainWindow::createMenus()
                                                   &MainWindow::chooseFolderToImport);
     m_importActions = {importFilesAction, importFolderAction};
     file->addSeparator();
+    // The book read last, at its saved position (what a start without files does).
+    QAction* continueAction = file->addAction(tr("&Continue reading"), this, [this] {
+        m_saver->flush();
+        m_service->continueReading();
+    });
+    continueAction->setObjectName(QStringLiteral("continueReading"));
+    continueAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setMenuRole(QAction::QuitRole);
@@ -410,6 +418,9 @@ void MainWindow::connectService()
         setAcceptDrops(false);
         statusBar()->showMessage(tr("The library cannot be opened: %1").arg(message));
         emit databaseUnavailable(message);
+    });
+    connect(m_service, &LibraryService::noLastSession, this, [this] {
+        statusBar()->showMessage(tr("Nothing to continue yet: import a book or open one from the library."), 10000);
     });
     connect(m_service, &LibraryService::libraryListed, m_library, &LibraryPanel::setSnapshot);
     connect(m_service, &LibraryService::documentOpened, this, &MainWindow::onDocumentOpened);

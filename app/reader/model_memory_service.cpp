@@ -1,0 +1,785 @@
+#include "app/reader/model_memory_service.h"
+
+#include "app/memory/memory.h"
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+#include "storage/memory_store.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTimer>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace mm::memoryui {
+
+/// The loaded model and tokenizer, shared by both workers (immutable after loading).
+struct SharedEngine {
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+    int layers = 0;
+    int poolSlots = 0;
+    int noteChunk = 0;
+};
+
+namespace {
+
+QString q(const std::string& s)
+{
+    return QString::fromUtf8(s.data(), qsizetype(s.size()));
+}
+
+QString oneLine(QString s)
+{
+    s.replace(QLatin1Char('\n'), QLatin1Char(' '));
+    return s.simplified();
+}
+
+// UTF-16 index of the `codePoints`-th code point of s.
+int utf16Index(const QString& s, qint64 codePoints)
+{
+    int i = 0;
+    for (qint64 n = 0; n < codePoints && i < s.size(); ++n)
+        i += (s.at(i).isHighSurrogate() && i + 1 < s.size()) ? 2 : 1;
+    return i;
+}
+
+QString chapterTitle(const QVector<storage::ChapterRecord>& chapters, int index)
+{
+    for (const storage::ChapterRecord& c : chapters) {
+        if (c.index == index)
+            return c.title.simplified();
+    }
+    return {};
+}
+
+QString staleReason(const memory::MemoryStatus& status)
+{
+    return QObject::tr("It was read by another model (%1), whose memory cannot be used with this one: read it again "
+                       "with this model.")
+        .arg(q(status.producer).section(QLatin1Char('|'), 0, 0).left(16));
+}
+
+QJsonArray evidenceToJson(const QVector<ui::AnswerEvidence>& evidence)
+{
+    QJsonArray array;
+    for (const ui::AnswerEvidence& e : evidence) {
+        array.append(QJsonObject{{QStringLiteral("source"), e.kind == ui::AnswerEvidence::Note ? QStringLiteral("note")
+                                                                                               : QStringLiteral("fulltext")},
+                                 {QStringLiteral("char_start"), e.charStart},
+                                 {QStringLiteral("char_end"), e.charEnd},
+                                 {QStringLiteral("chapter"), e.chapter},
+                                 {QStringLiteral("page"), e.page},
+                                 {QStringLiteral("text"), e.snippet},
+                                 {QStringLiteral("weight"), double(e.weight)},
+                                 {QStringLiteral("layer"), e.layer}});
+    }
+    return array;
+}
+
+QVector<ui::AnswerEvidence> evidenceFromJson(const QString& json)
+{
+    QVector<ui::AnswerEvidence> out;
+    const QJsonArray array = QJsonDocument::fromJson(json.toUtf8()).array();
+    for (const QJsonValue& v : array) {
+        const QJsonObject o = v.toObject();
+        ui::AnswerEvidence e;
+        e.kind = o.value(QStringLiteral("source")).toString() == QStringLiteral("note") ? ui::AnswerEvidence::Note
+                                                                                        : ui::AnswerEvidence::Passage;
+        e.charStart = qint64(o.value(QStringLiteral("char_start")).toDouble());
+        e.charEnd = qint64(o.value(QStringLiteral("char_end")).toDouble());
+        e.chapter = o.value(QStringLiteral("chapter")).toString();
+        e.page = o.value(QStringLiteral("page")).toInt(-1);
+        e.snippet = o.value(QStringLiteral("text")).toString();
+        e.weight = float(o.value(QStringLiteral("weight")).toDouble());
+        e.layer = o.value(QStringLiteral("layer")).toInt(-1);
+        out << e;
+    }
+    return out;
+}
+
+}  // namespace
+
+// ---- the query thread ------------------------------------------------------------------
+
+class QueryWorker : public QObject {
+public:
+    explicit QueryWorker(ModelMemoryService* service) : m_service(service) {}
+
+    template <typename F>
+    void post(F f)
+    {
+        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
+    }
+
+    void load(const ModelMemoryOptions& options)
+    {
+        try {
+            auto engine = std::make_shared<SharedEngine>();
+            const std::string device = options.device.toStdString();
+            if (options.random) {
+                engine->model = Model::createRandom(options.randomConfig.toStdString(), 0, device);
+            } else {
+                std::string dir = options.modelDir.toStdString();
+                if (dir.empty())
+                    dir = resourceDir() + "/models/default";
+                if (!QFileInfo::exists(q(dir) + QStringLiteral("/config.json")))
+                    throw std::runtime_error("no model in " + dir + " (config.json is missing): pass --model DIR");
+                engine->model = Model::load(dir, device);
+            }
+            engine->tokenizer = Tokenizer::loadDefault();
+            const ModelInfo info = engine->model->info();
+            if (!info.tokenizerFingerprint.empty() && info.tokenizerFingerprint != engine->tokenizer->fingerprint())
+                throw std::runtime_error("the model was trained with tokenizer " + info.tokenizerFingerprint +
+                                         ", but " + engine->tokenizer->fingerprint() + " is installed");
+            const QJsonObject config = QJsonDocument::fromJson(QByteArray::fromStdString(info.configJson)).object();
+            engine->layers = config.value(QStringLiteral("n_layer")).toInt(8);
+            engine->poolSlots = config.value(QStringLiteral("pool_slots")).toInt(50);
+            engine->noteChunk = config.value(QStringLiteral("note_chunk")).toInt(128);
+
+            ui::MemoryDevice dev;
+            const RuntimeInfo runtime = runtimeInfo();
+            dev.gpu = info.device.rfind("cuda", 0) == 0;
+            dev.name = dev.gpu ? QObject::tr("CUDA GPU: %1").arg(q(runtime.cudaDeviceName))
+                               : QObject::tr("CPU (%n thread(s))", nullptr, runtime.threads);
+            dev.expectedTokensPerSecond = measureSpeed(*engine);
+
+            m_db = std::make_unique<storage::Database>(options.databasePath);
+            m_engine = engine;
+            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_engine->model, *m_engine->tokenizer);
+            post([s = m_service, engine, dev] { s->onEngineLoaded(engine, dev); });
+        } catch (const std::exception& e) {
+            m_loadError = q(e.what());
+            post([s = m_service, message = m_loadError] { s->onEngineFailed(message); });
+        }
+    }
+
+    /// Reading speed of this model on this device: 512 tokens after a short warm-up.
+    static double measureSpeed(const SharedEngine& engine)
+    {
+        const int32_t vocab = std::max(16, engine.tokenizer->vocabSize());
+        std::vector<int32_t> tokens(544);
+        for (size_t i = 0; i < tokens.size(); ++i)
+            tokens[i] = int32_t(10 + (int64_t(i) * 7919) % (vocab - 10));
+        ReadOptions options;
+        options.surprisal = false;
+        options.importance = false;
+        options.noteEvents = false;
+        State state = engine.model->newState();
+        engine.model->read(state, std::vector<int32_t>(tokens.begin(), tokens.begin() + 32), options);
+        QElapsedTimer timer;
+        timer.start();
+        engine.model->read(state, std::vector<int32_t>(tokens.begin() + 32, tokens.end()), options);
+        const double seconds = double(timer.nsecsElapsed()) / 1e9;
+        return seconds > 0 ? 512.0 / seconds : 0.0;
+    }
+
+    void close()
+    {
+        m_memory.reset();
+        m_db.reset();
+    }
+
+    QString unavailable() const
+    {
+        return m_loadError.isEmpty() ? QObject::tr("The model is not loaded.")
+                                     : QObject::tr("The model could not be loaded: %1").arg(m_loadError);
+    }
+
+    void memoryMap(qint64 docId)
+    {
+        if (!m_memory) {
+            post([s = m_service, docId, why = unavailable()] { emit s->memoryUnavailable(docId, why); });
+            return;
+        }
+        try {
+            const memory::MemoryStatus status = m_memory->status(docId);
+            if (status.state != "ready") {
+                QString reason;
+                if (status.state == "stale")
+                    reason = staleReason(status);
+                else if (status.state == "reading")
+                    reason = QObject::tr("The model has read %1 of its %2 tokens; reading it again resumes there.")
+                                 .arg(status.doneTokens)
+                                 .arg(status.totalTokens);
+                post([s = m_service, docId, reason] { emit s->memoryUnavailable(docId, reason); });
+                return;
+            }
+            const memory::MemoryMap map = m_memory->memoryMap(docId);
+            auto data = std::make_shared<ui::MemoryMapData>();
+            data->docId = docId;
+            data->layerCount = map.layers;
+            data->poolSize = map.poolSlots;
+            data->noteChunk = int(map.noteChunk);
+            data->textLength = map.textLength;
+            data->tokenChars = QVector<qint64>(map.tokenChars.begin(), map.tokenChars.end());
+            data->surprisal = QVector<float>(map.surprisal.begin(), map.surprisal.end());
+            data->importance.reserve(qsizetype(map.importance.size()));
+            for (const std::vector<float>& layer : map.importance)
+                data->importance.push_back(QVector<float>(layer.begin(), layer.end()));
+            data->notes.reserve(qsizetype(map.notes.size()));
+            for (const NoteEvent& n : map.notes)
+                data->notes.push_back({n.layer, n.position, n.score, n.slot, n.evictedPosition});
+            for (const auto& [offset, title] : map.chapters)
+                data->chapters.push_back({offset, q(title).simplified()});
+            post([s = m_service, data = std::shared_ptr<const ui::MemoryMapData>(data)] { emit s->memoryMapReady(data); });
+        } catch (const std::exception& e) {
+            post([s = m_service, docId, why = q(e.what())] { emit s->memoryUnavailable(docId, why); });
+        }
+    }
+
+    void pool(qint64 docId, qint64 atChar, qint64 serial)
+    {
+        if (!m_memory || serial != m_service->m_poolSerial.load())
+            return;  // a newer request supersedes this one
+        try {
+            ui::PoolSnapshot snap;
+            snap.docId = docId;
+            snap.atChar = atChar;
+            snap.layerCount = m_engine->layers;
+            snap.poolSize = m_engine->poolSlots;
+            const auto attention = m_attention.find(docId);
+            for (int layer = 0; layer < m_engine->layers; ++layer) {
+                const memory::NotesView view = m_memory->notes(docId, layer, atChar);
+                snap.atToken = view.position;
+                for (const memory::PoolNote& n : view.entries) {
+                    ui::PoolEntry e;
+                    e.layer = layer;
+                    e.slot = n.slot;
+                    e.tokenPosition = n.position;
+                    e.charStart = n.charStart;
+                    e.charEnd = n.charEnd;
+                    e.score = n.score;
+                    e.ageTokens = view.position - n.position;
+                    if (attention != m_attention.end()) {
+                        const auto it = attention->second.find({layer, n.position});
+                        e.lastQuestionAttention = it == attention->second.end() ? 0.0f : it->second;
+                    }
+                    e.context = q(n.context);
+                    const qint64 before = n.charStart - std::max<qint64>(0, n.charStart - 60);
+                    e.contextTokenStart = utf16Index(e.context, before);
+                    e.contextTokenLength = utf16Index(e.context, before + (n.charEnd - n.charStart)) - e.contextTokenStart;
+                    snap.entries.push_back(e);
+                }
+                for (const memory::PoolNote& n : view.evicted)
+                    snap.evicted.push_back({layer, n.position, n.charStart, n.charEnd, n.evictedAt});
+            }
+            post([s = m_service, snap] { emit s->poolReady(snap); });
+        } catch (const std::exception&) {
+            // The map said the memory exists; a pool that cannot be built (a position
+            // beyond what was read) leaves the panel as it was.
+        }
+    }
+
+    void ask(const ui::AskRequest& request)
+    {
+        const qint64 askId = request.askId;
+        {
+            std::lock_guard<std::mutex> lock(m_service->m_askMutex);
+            m_service->m_currentAskId = askId;
+            m_service->m_currentAskCancel = m_service->m_cancelledAsks.count(askId) > 0;
+        }
+        if (m_service->m_currentAskCancel.load())
+            return;
+        if (!m_memory) {
+            post([s = m_service, askId, why = unavailable()] { emit s->answerFailed(askId, why); });
+            return;
+        }
+        post([s = m_service, askId] { emit s->answerStarted(askId); });
+        try {
+            memory::AskOptions options;
+            if (request.scope == ui::AskRequest::AsOfPosition)
+                options.atChar = std::max<qint64>(0, request.asOfChar);
+            options.cancel = &m_service->m_currentAskCancel;
+            options.onText = [this, askId](const std::string& piece) {
+                if (m_service->m_currentAskCancel.load())
+                    return false;
+                post([s = m_service, askId, text = q(piece)] { emit s->answerToken(askId, text); });
+                return true;
+            };
+            const memory::AskResult r = m_memory->ask(request.docId, request.question.toStdString(), options);
+            if (m_service->m_currentAskCancel.load())
+                return;  // the panel keeps what it streamed
+            const QVector<storage::ChapterRecord> chapters = m_db->chapters(request.docId);
+            ui::AnswerRecord record;
+            record.request = request;
+            record.answer = q(r.answer);
+            record.askedAt = QDateTime::currentDateTimeUtc();
+            record.finished = true;
+            record.timings = {r.stateLoadMs, r.firstTokenMs, r.totalMs};
+            float maxWeight = 0;
+            for (const memory::Evidence& e : r.evidence) {
+                if (e.source == "note")
+                    maxWeight = std::max(maxWeight, float(e.weight));
+            }
+            auto& attention = m_attention[request.docId];
+            attention.clear();
+            for (const memory::Evidence& e : r.evidence) {
+                ui::AnswerEvidence ev;
+                ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
+                ev.charStart = e.charStart;
+                ev.charEnd = e.charEnd;
+                ev.chapter = chapterTitle(chapters, e.chapter);
+                ev.snippet = oneLine(q(e.text));
+                ev.weight = float(e.weight);
+                ev.layer = e.layer;
+                record.evidence << ev;
+                if (ev.kind == ui::AnswerEvidence::Note && maxWeight > 0)
+                    attention[{e.layer, e.tokenPosition}] = float(e.weight) / maxWeight;
+            }
+            post([s = m_service, record] { emit s->answerFinished(record); });
+        } catch (const std::exception& e) {
+            const QString message = q(e.what());
+            post([s = m_service, askId, message] { emit s->answerFailed(askId, message); });
+            if (dynamic_cast<const memory::StaleMemoryError*>(&e)) {
+                post([s = m_service, docId = request.docId, message] { emit s->memoryUnavailable(docId, message); });
+            }
+        }
+    }
+
+    void history(qint64 docId)
+    {
+        QVector<ui::AnswerRecord> records;
+        if (m_db) {
+            try {
+                for (const storage::AnswerRow& row : storage::MemoryStore(*m_db).answers(docId)) {
+                    ui::AnswerRecord r;
+                    const QJsonObject timings = QJsonDocument::fromJson(row.timingsJson.toUtf8()).object();
+                    r.request.askId = qint64(timings.value(QStringLiteral("ask_id")).toDouble(double(-row.id)));
+                    r.request.docId = row.docId;
+                    r.request.question = row.question;
+                    r.request.scope = row.asOfChar < 0 ? ui::AskRequest::WholeBook : ui::AskRequest::AsOfPosition;
+                    r.request.asOfChar = row.asOfChar;
+                    r.answer = row.answer;
+                    r.evidence = evidenceFromJson(row.evidenceJson);
+                    r.timings.stateLoadMs = timings.value(QStringLiteral("state_load_ms")).toDouble(-1);
+                    r.timings.firstTokenMs = timings.value(QStringLiteral("first_token_ms")).toDouble(-1);
+                    r.timings.totalMs = timings.value(QStringLiteral("total_ms")).toDouble(-1);
+                    r.askedAt = QDateTime::fromMSecsSinceEpoch(row.askedAtMs, Qt::UTC);
+                    r.finished = row.finished;
+                    r.cancelled = row.cancelled;
+                    r.error = row.error;
+                    records << r;
+                }
+            } catch (const std::exception&) {
+                // An unreadable history shows empty; the answers stay stored.
+            }
+        }
+        post([s = m_service, docId, records] { emit s->historyReady(docId, records); });
+    }
+
+    void save(const ui::AnswerRecord& record)
+    {
+        if (!m_db)
+            return;
+        storage::AnswerRow row;
+        row.docId = record.request.docId;
+        row.askedAtMs = (record.askedAt.isValid() ? record.askedAt : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch();
+        row.question = record.request.question;
+        row.asOfChar = record.request.scope == ui::AskRequest::WholeBook ? -1 : record.request.asOfChar;
+        row.answer = record.answer;
+        row.evidenceJson = QString::fromUtf8(QJsonDocument(evidenceToJson(record.evidence)).toJson(QJsonDocument::Compact));
+        row.timingsJson = QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("ask_id"), record.request.askId},
+                                                                      {QStringLiteral("state_load_ms"), record.timings.stateLoadMs},
+                                                                      {QStringLiteral("first_token_ms"), record.timings.firstTokenMs},
+                                                                      {QStringLiteral("total_ms"), record.timings.totalMs}})
+                                                .toJson(QJsonDocument::Compact));
+        row.finished = record.finished;
+        row.cancelled = record.cancelled;
+        row.error = record.error;
+        try {
+            storage::MemoryStore(*m_db).saveAnswer(row);
+        } catch (const std::exception&) {
+            // Not kept: the answer is still on screen for this session.
+        }
+    }
+
+private:
+    ModelMemoryService* m_service;
+    std::shared_ptr<const SharedEngine> m_engine;
+    std::unique_ptr<storage::Database> m_db;
+    std::unique_ptr<memory::DocumentMemory> m_memory;
+    QString m_loadError;
+    /// Per document: (layer, token) → how strongly the last answer read that note (0..1).
+    std::map<qint64, std::map<std::pair<int, int64_t>, float>> m_attention;
+};
+
+// ---- the ingest thread -----------------------------------------------------------------
+
+class IngestWorker : public QObject {
+public:
+    explicit IngestWorker(ModelMemoryService* service) : m_service(service) {}
+
+    template <typename F>
+    void post(F f)
+    {
+        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
+    }
+
+    void open(std::shared_ptr<const SharedEngine> engine, const QString& dbPath, bool findUnfinished)
+    {
+        try {
+            m_engine = std::move(engine);
+            m_db = std::make_unique<storage::Database>(dbPath);
+            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_engine->model, *m_engine->tokenizer);
+            if (!findUnfinished)
+                return;
+            // A reading interrupted by a quit or a crash continues at the next start.
+            for (const storage::DocumentRecord& doc : m_db->documents()) {
+                if (doc.status != QStringLiteral("reading"))
+                    continue;
+                if (m_memory->status(doc.id).state == "reading")
+                    post([s = m_service, id = doc.id, title = doc.title] { s->enqueue(id, title); });
+            }
+        } catch (const std::exception& e) {
+            m_memory.reset();
+            m_db.reset();
+            m_error = q(e.what());
+        }
+    }
+
+    void close()
+    {
+        m_memory.reset();
+        m_db.reset();
+    }
+
+    void run(qint64 jobId, qint64 docId, qint64 checkpointEvery)
+    {
+        if (!m_memory) {
+            post([s = m_service, jobId, why = m_error] {
+                s->onIngestDone(jobId, false, 0, 0, 0, QObject::tr("the library cannot be opened for reading: %1").arg(why));
+            });
+            return;
+        }
+        memory::IngestOptions options;
+        options.checkpointEvery = checkpointEvery;
+        options.cancel = &m_service->m_ingestCancel;
+        QElapsedTimer sincePost;
+        sincePost.start();
+        options.onProgress = [&](const memory::IngestProgress& p) {
+            if (sincePost.elapsed() < 250 && p.done < p.total)
+                return;
+            sincePost.restart();
+            post([s = m_service, jobId, done = p.done, total = p.total, tps = p.tokensPerSecond] {
+                s->onIngestProgress(jobId, done, total, tps);
+            });
+        };
+        try {
+            const memory::IngestResult r = m_memory->ingest(docId, options);
+            const double tps = r.readSeconds > 0 ? double(r.readTokens) / r.readSeconds : 0.0;
+            const qint64 done = r.cancelled ? r.resumedFrom + r.readTokens : r.tokens;
+            post([s = m_service, jobId, cancelled = r.cancelled, done, total = r.tokens, tps] {
+                s->onIngestDone(jobId, cancelled, done, total, tps, QString());
+            });
+        } catch (const std::exception& e) {
+            post([s = m_service, jobId, why = q(e.what())] { s->onIngestDone(jobId, false, 0, 0, 0, why); });
+        }
+    }
+
+    void prepare(qint64 docId, qint64 atChar)
+    {
+        qint64 position = -1;
+        if (m_memory) {
+            try {
+                if (m_memory->status(docId).state == "ready")
+                    position = m_memory->prepareAt(docId, atChar);
+            } catch (const std::exception&) {
+                // Best effort: the question there will replay instead.
+            }
+        }
+        post([s = m_service, docId, atChar, position] {
+            s->m_preparing = false;
+            if (position >= 0) {
+                s->m_preparedDoc = docId;
+                s->m_preparedChar = atChar;
+                emit s->prepared(docId, atChar, position);
+            }
+            s->schedule();
+        });
+    }
+
+private:
+    ModelMemoryService* m_service;
+    std::shared_ptr<const SharedEngine> m_engine;
+    std::unique_ptr<storage::Database> m_db;
+    std::unique_ptr<memory::DocumentMemory> m_memory;
+    QString m_error;
+};
+
+// ---- the service (GUI thread) ----------------------------------------------------------
+
+ModelMemoryService::ModelMemoryService(const ModelMemoryOptions& options, QObject* parent)
+    : ui::MemoryService(parent),
+      m_options(options),
+      m_queries(new QueryWorker(this)),
+      m_ingest(new IngestWorker(this)),
+      m_prepareTimer(new QTimer(this))
+{
+    ui::registerMemoryMetaTypes();
+    m_device.name = tr("Loading the model…");
+    m_queryThread.setObjectName(QStringLiteral("MemoryQueries"));
+    m_ingestThread.setObjectName(QStringLiteral("MemoryIngest"));
+    m_queries->moveToThread(&m_queryThread);
+    m_ingest->moveToThread(&m_ingestThread);
+    m_queryThread.start();
+    m_ingestThread.start();
+    m_prepareTimer->setSingleShot(true);
+    m_prepareTimer->setInterval(options.prepareDelayMs);
+    connect(m_prepareTimer, &QTimer::timeout, this, &ModelMemoryService::prepareSoon);
+}
+
+ModelMemoryService::~ModelMemoryService()
+{
+    m_ingestCancel = true;
+    m_currentAskCancel = true;
+    QMetaObject::invokeMethod(m_queries, [w = m_queries] { w->close(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(m_ingest, [w = m_ingest] { w->close(); }, Qt::QueuedConnection);
+    m_queryThread.quit();
+    m_ingestThread.quit();
+    m_queryThread.wait();
+    m_ingestThread.wait();
+    delete m_queries;
+    delete m_ingest;
+}
+
+template <typename F>
+void ModelMemoryService::toQueries(F f)
+{
+    QMetaObject::invokeMethod(m_queries, std::move(f), Qt::QueuedConnection);
+}
+
+template <typename F>
+void ModelMemoryService::toIngest(F f)
+{
+    QMetaObject::invokeMethod(m_ingest, std::move(f), Qt::QueuedConnection);
+}
+
+void ModelMemoryService::start()
+{
+    if (m_started)
+        return;
+    m_started = true;
+    toQueries([w = m_queries, options = m_options] { w->load(options); });
+}
+
+void ModelMemoryService::onEngineLoaded(std::shared_ptr<const SharedEngine> engine, const ui::MemoryDevice& device)
+{
+    m_device = device;
+    m_engineReady = true;
+    toIngest([w = m_ingest, engine, path = m_options.databasePath, find = m_options.resumeUnfinished] {
+        w->open(engine, path, find);
+    });
+    emit deviceReady(m_device);
+    emit modelReady();
+    schedule();
+}
+
+void ModelMemoryService::onEngineFailed(const QString& message)
+{
+    m_modelError = message;
+    m_device.name = tr("No model: %1").arg(message);
+    emit deviceReady(m_device);
+    emit modelFailed(message);
+    for (ui::IngestJob& j : m_jobs) {
+        if (j.state == ui::IngestJob::Queued || j.state == ui::IngestJob::Running || j.state == ui::IngestJob::Paused) {
+            j.state = ui::IngestJob::Failed;
+            j.error = tr("The model could not be loaded: %1").arg(message);
+            emit ingestFailed(j, j.error);
+        }
+    }
+}
+
+ui::IngestJob* ModelMemoryService::job(qint64 jobId)
+{
+    for (ui::IngestJob& j : m_jobs) {
+        if (j.jobId == jobId)
+            return &j;
+    }
+    return nullptr;
+}
+
+void ModelMemoryService::enqueue(qint64 docId, const QString& title)
+{
+    for (const ui::IngestJob& j : std::as_const(m_jobs)) {
+        if (j.docId == docId && (j.state == ui::IngestJob::Queued || j.state == ui::IngestJob::Running
+                                 || j.state == ui::IngestJob::Paused)) {
+            emit ingestQueued(j);
+            return;
+        }
+    }
+    ui::IngestJob j;
+    j.jobId = ++m_lastJobId;
+    j.docId = docId;
+    j.title = title;
+    if (!m_modelError.isEmpty()) {
+        j.state = ui::IngestJob::Failed;
+        j.error = tr("The model could not be loaded: %1").arg(m_modelError);
+        m_jobs << j;
+        emit ingestFailed(j, j.error);
+        return;
+    }
+    m_jobs << j;
+    emit ingestQueued(j);
+    schedule();
+}
+
+void ModelMemoryService::schedule()
+{
+    if (!m_engineReady || m_runningJobId != 0)
+        return;
+    for (ui::IngestJob& j : m_jobs) {
+        if (j.state != ui::IngestJob::Queued)
+            continue;
+        j.state = ui::IngestJob::Running;
+        m_runningJobId = j.jobId;
+        m_ingestCancel = false;
+        emit ingestProgress(j);
+        toIngest([w = m_ingest, jobId = j.jobId, docId = j.docId, every = m_options.checkpointEvery] {
+            w->run(jobId, docId, every);
+        });
+        return;
+    }
+}
+
+void ModelMemoryService::pause(qint64 jobId)
+{
+    ui::IngestJob* j = job(jobId);
+    if (!j || (j->state != ui::IngestJob::Queued && j->state != ui::IngestJob::Running))
+        return;
+    if (j->state == ui::IngestJob::Running)
+        m_ingestCancel = true;  // stops after the current segment; committed spans stay
+    j->state = ui::IngestJob::Paused;
+    j->tokensPerSecond = 0;
+    emit ingestProgress(*j);
+}
+
+void ModelMemoryService::resume(qint64 jobId)
+{
+    ui::IngestJob* j = job(jobId);
+    if (!j || j->state != ui::IngestJob::Paused)
+        return;
+    // Still winding down from the pause: it restarts (from its last checkpoint) when
+    // the worker returns, since schedule() waits for the running job.
+    j->state = ui::IngestJob::Queued;
+    emit ingestProgress(*j);
+    schedule();
+}
+
+void ModelMemoryService::cancel(qint64 jobId)
+{
+    ui::IngestJob* j = job(jobId);
+    if (!j || j->state == ui::IngestJob::Finished || j->state == ui::IngestJob::Failed
+        || j->state == ui::IngestJob::Cancelled)
+        return;
+    if (m_runningJobId == jobId)
+        m_ingestCancel = true;
+    j->state = ui::IngestJob::Cancelled;
+    j->tokensPerSecond = 0;
+    emit ingestCancelled(*j);
+}
+
+void ModelMemoryService::onIngestProgress(qint64 jobId, qint64 done, qint64 total, double tokensPerSecond)
+{
+    ui::IngestJob* j = job(jobId);
+    if (!j || j->state != ui::IngestJob::Running)
+        return;
+    j->tokensDone = done;
+    j->tokensTotal = total;
+    j->tokensPerSecond = tokensPerSecond;
+    emit ingestProgress(*j);
+}
+
+void ModelMemoryService::onIngestDone(qint64 jobId, bool cancelled, qint64 done, qint64 total, double tokensPerSecond,
+                                      const QString& error)
+{
+    if (m_runningJobId == jobId)
+        m_runningJobId = 0;
+    ui::IngestJob* j = job(jobId);
+    if (j) {
+        if (done > 0)
+            j->tokensDone = done;
+        if (total > 0)
+            j->tokensTotal = total;
+        if (!error.isEmpty()) {
+            j->state = ui::IngestJob::Failed;
+            j->error = error;
+            emit ingestFailed(*j, error);
+        } else if (!cancelled) {
+            j->state = ui::IngestJob::Finished;
+            j->tokensDone = j->tokensTotal;
+            emit ingestFinished(*j);
+        } else if (j->state == ui::IngestJob::Running) {
+            // Cancelled by the destructor's flag or something else: keep it queued.
+            j->state = ui::IngestJob::Paused;
+            emit ingestProgress(*j);
+        } else {
+            emit ingestProgress(*j);  // Paused/Cancelled already announced; show where it stopped
+        }
+        if (tokensPerSecond > 0 && !cancelled && error.isEmpty() && done > 2048) {
+            m_device.expectedTokensPerSecond = tokensPerSecond;  // measured on a real book: better than the probe
+            emit deviceReady(m_device);
+        }
+    }
+    schedule();
+}
+
+void ModelMemoryService::requestMemoryMap(qint64 docId)
+{
+    toQueries([w = m_queries, docId] { w->memoryMap(docId); });
+}
+
+void ModelMemoryService::requestPool(qint64 docId, qint64 atChar)
+{
+    const qint64 serial = ++m_poolSerial;
+    toQueries([w = m_queries, docId, atChar, serial] { w->pool(docId, atChar, serial); });
+    m_prepareDoc = docId;
+    m_prepareChar = atChar;
+    m_prepareTimer->start();
+}
+
+void ModelMemoryService::prepareSoon()
+{
+    if (!m_engineReady || m_prepareDoc <= 0 || m_prepareChar < 0)
+        return;
+    if (m_runningJobId != 0 || m_preparing) {
+        m_prepareTimer->start();  // after the reading (or the previous preparation)
+        return;
+    }
+    if (m_prepareDoc == m_preparedDoc && m_prepareChar == m_preparedChar)
+        return;
+    m_preparing = true;
+    toIngest([w = m_ingest, docId = m_prepareDoc, atChar = m_prepareChar] { w->prepare(docId, atChar); });
+}
+
+void ModelMemoryService::ask(const ui::AskRequest& request)
+{
+    toQueries([w = m_queries, request] { w->ask(request); });
+}
+
+void ModelMemoryService::cancelAsk(qint64 askId)
+{
+    std::lock_guard<std::mutex> lock(m_askMutex);
+    m_cancelledAsks.insert(askId);
+    if (m_currentAskId.load() == askId)
+        m_currentAskCancel = true;
+}
+
+void ModelMemoryService::requestHistory(qint64 docId)
+{
+    toQueries([w = m_queries, docId] { w->history(docId); });
+}
+
+void ModelMemoryService::saveAnswer(const ui::AnswerRecord& record)
+{
+    toQueries([w = m_queries, record] { w->save(record); });
+}
+
+}  // namespace mm::memoryui
