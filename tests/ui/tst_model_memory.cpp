@@ -1,0 +1,442 @@
+// The reader window against the REAL memory service (app/reader/model_memory_service.*,
+// mm::memoryui::ModelMemoryService) with a tiny random model on the CPU: import a book,
+// read it with the model, the memory map with the right token count, the pools at a
+// position, a question answered token by token with evidence that moves the reader; quit
+// and start again: the document, the position and the Q&A history come back and nothing
+// is read again. An interrupted reading resumes at the next start; a memory made by
+// another model is offered for re-reading; a missing model says why.
+//
+// MEMMAMBA_SCREENSHOT_DIR=DIR: `screenshots` reads MEMMAMBA_SCREENSHOT_BOOK (default the
+// sample book) with the SHIPPED model and saves the memory map, notes and ask views.
+#include "app/memory/memory.h"
+#include "app/reader/model_memory_service.h"
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+#include "storage/memory_store.h"
+#include "storage/import/importer.h"
+#include "ui/ask_panel.h"
+#include "ui/ingest_queue_model.h"
+#include "ui/ingest_queue_panel.h"
+#include "ui/library_service.h"
+#include "ui/main_window.h"
+#include "ui/memory_gate.h"
+#include "ui/memory_map_panel.h"
+#include "ui/memory_map_widget.h"
+#include "ui/notes_panel.h"
+#include "ui/pool_model.h"
+#include "ui/reading_view.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QFile>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+using mm::memoryui::ModelMemoryOptions;
+using mm::memoryui::ModelMemoryService;
+using mm::ui::MainWindow;
+
+namespace {
+const QString kBook = QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/ui/lighthouse_almanac.txt");
+const QString kSentence = QStringLiteral("the brass telescope had been hidden beneath the seventh stair");
+const char* kTinyConfig = R"({"d_model":32,"n_layer":4,"d_state":4,"pool_slots":8,"note_dim":16,)"
+                          R"("note_chunk":16,"notes_per_chunk":4,"attn_heads":2})";
+constexpr int kWaitMs = 30000;
+const QStringList kDocks = {QStringLiteral("memoryMapDock"), QStringLiteral("notesDock"), QStringLiteral("askDock")};
+
+struct Session {
+    std::unique_ptr<MainWindow> window;
+    ModelMemoryService* memory = nullptr;  ///< the window's child
+};
+
+Session openSession(const QString& dbPath, const ModelMemoryOptions& base)
+{
+    Session s;
+    s.window = std::make_unique<MainWindow>(dbPath);
+    s.window->resize(1300, 900);
+    ModelMemoryOptions options = base;
+    options.databasePath = dbPath;
+    options.prepareDelayMs = 200;
+    s.memory = new ModelMemoryService(options, s.window.get());
+    s.window->setMemoryService(s.memory);
+    QObject::connect(s.window->service(), &mm::ui::LibraryService::databaseOpened, s.memory, &ModelMemoryService::start);
+    s.window->show();
+    return s;
+}
+
+ModelMemoryOptions tinyModel(const char* config = kTinyConfig)
+{
+    ModelMemoryOptions o;
+    o.random = true;
+    o.randomConfig = QString::fromUtf8(config);
+    o.device = QStringLiteral("cpu");
+    o.checkpointEvery = 2048;
+    return o;
+}
+
+qint64 tokensOf(const QString& dbPath, qint64 docId)
+{
+    mm::storage::Database db(dbPath);
+    return qint64(mm::Tokenizer::loadDefault()->encode(db.documentText(docId).toStdString()).size());
+}
+}  // namespace
+
+class TestModelMemory : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void init();
+    void readAskRestart();
+    void interruptedReadingResumesAtStart();
+    void memoryOfAnotherModelIsOfferedForRereading();
+    void missingModelSaysWhy();
+    void screenshots();
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString dbPath() const { return m_dir->filePath(QStringLiteral("library.sqlite3")); }
+};
+
+void TestModelMemory::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("MemMambaTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_model_memory"));
+    QVERIFY(QFile::exists(kBook));
+}
+
+void TestModelMemory::init()
+{
+    QSettings().clear();
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestModelMemory::readAskRestart()
+{
+    qint64 docId = 0;
+    qint64 position = 0;
+    const QString question = QStringLiteral("the brass telescope beneath the seventh stair?");
+    {
+        Session s = openSession(dbPath(), tinyModel());
+        MainWindow* window = s.window.get();
+        QVERIFY(QTest::qWaitForWindowExposed(window));
+        QSignalSpy shown(window, &MainWindow::documentShown);
+        QSignalSpy loaded(s.memory, &ModelMemoryService::modelReady);
+        window->importFiles({kBook});
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+        docId = window->currentDocumentId();
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kWaitMs);
+        QVERIFY2(s.memory->device().name.startsWith(QStringLiteral("CPU")), qPrintable(s.memory->device().name));
+        QVERIFY(s.memory->device().expectedTokensPerSecond > 0);
+
+        // Not read yet: the docks offer to read it.
+        mm::ui::MemoryGate* mapGate = window->memoryGate(QStringLiteral("memoryMapDock"));
+        QTRY_VERIFY_WITH_TIMEOUT(mapGate->message().contains(QStringLiteral("Read this book with the model first")), kWaitMs);
+        QVERIFY(mapGate->readButton()->isVisibleTo(mapGate));
+
+        // Read with model: queued, progress, finished; the map arrives.
+        QSignalSpy queued(s.memory, &ModelMemoryService::ingestQueued);
+        QSignalSpy progress(s.memory, &ModelMemoryService::ingestProgress);
+        QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+        QSignalSpy mapReady(s.memory, &ModelMemoryService::memoryMapReady);
+        QTest::mouseClick(mapGate->readButton(), Qt::LeftButton);
+        QCOMPARE(queued.count(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWaitMs);
+        QVERIFY(progress.count() >= 1);  // at least "Running"
+        const auto job = finished.first().first().value<mm::ui::IngestJob>();
+        const qint64 tokens = tokensOf(dbPath(), docId);
+        QVERIFY(tokens > 5000);
+        QCOMPARE(job.tokensTotal, tokens);
+        QCOMPARE(job.tokensDone, tokens);
+        auto* queue = window->ingestQueuePanel()->model();
+        QTRY_COMPARE(queue->job(0).state, mm::ui::IngestJob::Finished);
+
+        QTRY_COMPARE_WITH_TIMEOUT(mapReady.count(), 1, kWaitMs);
+        const auto data = mapReady.first().first().value<std::shared_ptr<const mm::ui::MemoryMapData>>();
+        QCOMPARE(data->docId, docId);
+        QCOMPARE(data->tokenCount(), tokens);
+        QCOMPARE(data->layerCount, 4);
+        QCOMPARE(data->poolSize, 8);
+        QCOMPARE(data->importance.size(), 4);
+        QCOMPARE(data->importance[0].size(), tokens);
+        QCOMPARE(data->surprisal.size(), tokens);
+        QVERIFY(!data->notes.isEmpty());
+        QCOMPARE(data->chapters.size(), 6);
+        QCOMPARE(data->textLength, window->readingView()->codePointCount());
+        QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), kWaitMs);
+        for (const QString& name : kDocks)
+            QVERIFY(window->memoryGate(name)->isOpen());
+
+        // The pools at a position past the sentence: full pools of every layer, each note
+        // before the position, with its text.
+        auto* reader = window->readingView();
+        const QString text = reader->toPlainText();
+        const qint64 sentence = text.indexOf(kSentence);
+        QVERIFY(sentence > 0);
+        QSignalSpy pools(s.memory, &ModelMemoryService::poolReady);
+        reader->scrollToPosition(sentence + kSentence.size() + 400);
+        position = reader->position();
+        QVERIFY(position > sentence + kSentence.size());
+        QTRY_VERIFY_WITH_TIMEOUT(!pools.isEmpty() && pools.last().first().value<mm::ui::PoolSnapshot>().atChar == position,
+                                 kWaitMs);
+        const auto snap = pools.last().first().value<mm::ui::PoolSnapshot>();
+        QCOMPARE(snap.layerCount, 4);
+        QCOMPARE(snap.entries.size(), 4 * 8);  // the tiny model's pools are full by then
+        for (const mm::ui::PoolEntry& e : snap.entries) {
+            QVERIFY(e.charEnd <= position + 1);
+            QVERIFY(e.ageTokens >= 0);
+            QVERIFY(!e.context.isEmpty());
+            QCOMPARE(e.context.mid(e.contextTokenStart, e.contextTokenLength), text.mid(e.charStart, e.charEnd - e.charStart));
+        }
+        QVERIFY(!snap.evicted.isEmpty());
+        QTRY_COMPARE(window->notesPanel()->model()->snapshot().atChar, position);
+        // The reader settled: an ask checkpoint is prepared there in the background.
+        QSignalSpy prepared(s.memory, &ModelMemoryService::prepared);
+        QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kWaitMs);
+        QCOMPARE(prepared.last().at(1).toLongLong(), position);
+
+        // Ask: streamed piece by piece, then the record with evidence before the position.
+        window->dock(QStringLiteral("askDock"))->raise();
+        mm::ui::AskPanel* ask = window->askPanel();
+        QSignalSpy pieces(s.memory, &ModelMemoryService::answerToken);
+        QSignalSpy answered(s.memory, &ModelMemoryService::answerFinished);
+        ask->questionEdit()->setText(question);
+        QTest::keyClick(ask->questionEdit(), Qt::Key_Return);
+        QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, kWaitMs);
+        const auto record = answered.first().first().value<mm::ui::AnswerRecord>();
+        QVERIFY(pieces.count() >= 1);
+        QString streamed;
+        for (const auto& piece : std::as_const(pieces))
+            streamed += piece.at(1).toString();
+        QCOMPARE(record.answer, streamed);
+        QCOMPARE(ask->answerText(), streamed);
+        QCOMPARE(record.request.asOfChar, position);
+        QVERIFY(record.timings.firstTokenMs >= 0 && record.timings.totalMs >= record.timings.firstTokenMs);
+        QVERIFY(!record.evidence.isEmpty());
+        bool passage = false;
+        for (const mm::ui::AnswerEvidence& e : record.evidence) {
+            QVERIFY2(e.charStart < position, "evidence lies before the asked position");
+            if (e.kind == mm::ui::AnswerEvidence::Passage && e.charStart <= sentence && sentence < e.charEnd) {
+                passage = true;
+                QVERIFY(e.chapter.startsWith(QStringLiteral("CHAPTER")));
+            }
+        }
+        if (!passage) {
+            for (const mm::ui::AnswerEvidence& e : record.evidence)
+                qWarning() << e.kind << e.charStart << e.charEnd << e.chapter << e.snippet.left(80);
+            qWarning() << "sentence" << sentence << "position" << position;
+        }
+        QVERIFY2(passage, "the full-text evidence holds the sentence");
+        QCOMPARE(ask->evidenceList()->count(), record.evidence.size());
+
+        // A click on an evidence item: the reader highlights that passage and goes there.
+        reader->scrollToPosition(0);
+        QListWidgetItem* item = ask->evidenceList()->item(ask->evidenceList()->count() - 1);
+        const qint64 start = item->data(Qt::UserRole + 1).toLongLong();
+        const qint64 end = item->data(Qt::UserRole + 2).toLongLong();
+        emit ask->evidenceList()->itemClicked(item);
+        const auto selections = reader->extraSelections();
+        QVERIFY2(std::any_of(selections.cbegin(), selections.cend(),
+                             [&](const auto& sel) {
+                                 return sel.cursor.selectionStart() == start && sel.cursor.selectionEnd() == end;
+                             }),
+                 "the evidence is highlighted");
+        QVERIFY(reader->position() > 0 && reader->position() <= start);
+        // The history is stored through the service (answers table).
+        QTRY_COMPARE_WITH_TIMEOUT(window->askPanel()->historyList()->count(), 1, kWaitMs);
+
+        // Back to the place, then quit.
+        reader->scrollToPosition(position);
+        QTRY_COMPARE(reader->position(), position);
+        window->close();
+    }
+    {
+        mm::storage::Database db(dbPath());
+        QTRY_COMPARE_WITH_TIMEOUT(mm::storage::MemoryStore(db).answers(docId).size(), 1, kWaitMs);
+        QCOMPARE(mm::storage::MemoryStore(db).answers(docId).first().question, question);
+    }
+
+    // Start again: "Continue reading" brings the book back at the place, with its
+    // history and memory, and nothing is read again.
+    Session s = openSession(dbPath(), tinyModel());
+    MainWindow* window = s.window.get();
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    QSignalSpy shown(window, &MainWindow::documentShown);
+    QSignalSpy queued(s.memory, &ModelMemoryService::ingestQueued);
+    window->start();
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    QCOMPARE(window->currentDocumentId(), docId);
+    QTRY_COMPARE(window->readingView()->position(), position);
+    QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), kWaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window->askPanel()->historyList()->count(), 1, kWaitMs);
+    QCOMPARE(window->askPanel()->history(docId).first().request.question, question);
+    QVERIFY(!window->askPanel()->history(docId).first().evidence.isEmpty());
+    QCOMPARE(queued.count(), 0);
+    // The menu's "Continue reading" opens the same place.
+    window->readingView()->scrollToPosition(0);
+    shown.clear();
+    window->findChild<QAction*>(QStringLiteral("continueReading"))->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    QCOMPARE(window->currentDocumentId(), docId);
+}
+
+void TestModelMemory::interruptedReadingResumesAtStart()
+{
+    // A reading stopped after its first checkpoint (as a quit or a crash leaves it).
+    qint64 docId = 0;
+    qint64 committed = 0;
+    {
+        mm::storage::Database db(dbPath());
+        docId = mm::import::importFile(db, kBook).docId;
+        const auto model = mm::Model::createRandom(kTinyConfig, 0, "cpu");
+        const auto tokenizer = mm::Tokenizer::loadDefault();
+        mm::memory::DocumentMemory memory(db, *model, *tokenizer);
+        std::atomic<bool> stop{false};
+        mm::memory::IngestOptions options;
+        options.checkpointEvery = 2048;
+        options.segmentTokens = 256;
+        options.cancel = &stop;
+        options.onProgress = [&](const mm::memory::IngestProgress& p) {
+            if (p.committed > 0)
+                stop = true;
+        };
+        const auto r = memory.ingest(docId, options);
+        QVERIFY(r.cancelled);
+        QCOMPARE(memory.status(docId).state, std::string("reading"));
+        committed = memory.status(docId).doneTokens;
+        QVERIFY(committed > 0 && committed < r.tokens);
+    }
+    Session s = openSession(dbPath(), tinyModel());
+    QSignalSpy queued(s.memory, &ModelMemoryService::ingestQueued);
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    s.window->start({kBook});  // already in the library: just opened
+    QTRY_COMPARE_WITH_TIMEOUT(queued.count(), 1, kWaitMs);
+    QCOMPARE(queued.first().first().value<mm::ui::IngestJob>().docId, docId);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWaitMs);
+    QCOMPARE(finished.first().first().value<mm::ui::IngestJob>().tokensTotal, tokensOf(dbPath(), docId));
+    QTRY_VERIFY_WITH_TIMEOUT(s.window->memoryMapPanel()->map()->hasData(), kWaitMs);
+}
+
+void TestModelMemory::memoryOfAnotherModelIsOfferedForRereading()
+{
+    qint64 docId = 0;
+    {
+        mm::storage::Database db(dbPath());
+        docId = mm::import::importFile(db, kBook).docId;
+        const auto model = mm::Model::createRandom(kTinyConfig, 0, "cpu");
+        const auto tokenizer = mm::Tokenizer::loadDefault();
+        mm::memory::DocumentMemory(db, *model, *tokenizer).ingest(docId);
+    }
+    // Another model (a different config): the memory is stale, the docks say so and
+    // offer to read the book again; reading it replaces the old memory.
+    const char* other = R"({"d_model":48,"n_layer":2,"d_state":4,"pool_slots":8,"note_dim":16,)"
+                        R"("note_chunk":16,"notes_per_chunk":4,"attn_heads":2})";
+    Session s = openSession(dbPath(), tinyModel(other));
+    QSignalSpy unavailable(s.memory, &ModelMemoryService::memoryUnavailable);
+    s.window->start({kBook});
+    mm::ui::MemoryGate* gate = s.window->memoryGate(QStringLiteral("memoryMapDock"));
+    QTRY_VERIFY_WITH_TIMEOUT(gate->message().contains(QStringLiteral("another model")), kWaitMs);
+    QVERIFY(gate->readButton()->isVisibleTo(gate));
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    QTest::mouseClick(gate->readButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(s.window->memoryMapPanel()->map()->hasData(), kWaitMs);
+    QCOMPARE(s.window->memoryMapPanel()->layerCount(), 2);
+}
+
+void TestModelMemory::missingModelSaysWhy()
+{
+    ModelMemoryOptions options;
+    options.modelDir = m_dir->filePath(QStringLiteral("no-such-model"));
+    options.device = QStringLiteral("cpu");
+    Session s = openSession(dbPath(), options);
+    QSignalSpy failed(s.memory, &ModelMemoryService::modelFailed);
+    QSignalSpy ingestFailed(s.memory, &ModelMemoryService::ingestFailed);
+    s.window->start({kBook});
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kWaitMs);
+    QVERIFY2(failed.first().first().toString().contains(QStringLiteral("config.json")),
+             qPrintable(failed.first().first().toString()));
+    mm::ui::MemoryGate* gate = s.window->memoryGate(QStringLiteral("memoryMapDock"));
+    QTRY_VERIFY_WITH_TIMEOUT(gate->message().contains(QStringLiteral("could not be loaded")), kWaitMs);
+    s.window->readOpenDocumentWithModel();
+    QTRY_COMPARE(ingestFailed.count(), 1);
+    QVERIFY(ingestFailed.first().at(1).toString().contains(QStringLiteral("no-such-model")));
+}
+
+void TestModelMemory::screenshots()
+{
+    const QString dir = qEnvironmentVariable("MEMMAMBA_SCREENSHOT_DIR");
+    if (dir.isEmpty())
+        QSKIP("MEMMAMBA_SCREENSHOT_DIR not set");
+    QString book = qEnvironmentVariable("MEMMAMBA_SCREENSHOT_BOOK");
+    if (book.isEmpty())
+        book = QStringLiteral(MEMMAMBA_SOURCE_DIR "/resources/books/shirley.txt");
+    const QString question = qEnvironmentVariableIsSet("MEMMAMBA_SCREENSHOT_QUESTION")
+                                 ? qEnvironmentVariable("MEMMAMBA_SCREENSHOT_QUESTION")
+                                 : QStringLiteral("Who is Mr. Malone?");
+    ModelMemoryOptions options;  // the shipped model
+    options.device = QStringLiteral("cpu");
+    Session s = openSession(dbPath(), options);
+    MainWindow* window = s.window.get();
+    window->resize(1500, 950);
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    QSignalSpy shown(window, &MainWindow::documentShown);
+    window->start({book});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    QTRY_VERIFY_WITH_TIMEOUT(s.memory->isModelReady(), 60000);
+    window->readOpenDocumentWithModel();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 900000);
+    QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), 60000);
+    window->dock(QStringLiteral("ingestDock"))->hide();
+    // Somewhere in the middle of the book, where the curates have been met.
+    auto* reader = window->readingView();
+    const QString text = reader->toPlainText();
+    qint64 at = text.indexOf(QStringLiteral("CHAPTER III"));
+    at = at > 0 ? at + 3000 : text.size() / 2;
+    reader->scrollToPosition(at);
+    QSignalSpy pools(s.memory, &ModelMemoryService::poolReady);
+    QTRY_VERIFY_WITH_TIMEOUT(!pools.isEmpty(), 60000);
+    window->memoryMapPanel()->map()->zoomToWholeBook();
+    window->dock(QStringLiteral("notesDock"))->raise();
+    QTest::qWait(500);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-notes.png")));
+
+    window->dock(QStringLiteral("askDock"))->raise();
+    mm::ui::AskPanel* ask = window->askPanel();
+    QSignalSpy answered(s.memory, &ModelMemoryService::answerFinished);
+    ask->questionEdit()->setText(question);
+    QTest::keyClick(ask->questionEdit(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 120000);
+    QTRY_VERIFY(ask->evidenceList()->count() > 0);
+    emit ask->evidenceList()->itemClicked(ask->evidenceList()->item(0));
+    QTest::qWait(500);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-ask.png")));
+
+    qInfo("answer: %s", qPrintable(answered.first().first().value<mm::ui::AnswerRecord>().answer));
+
+    // The memory map, taller, zoomed to the page around the reading position.
+    QDockWidget* mapDock = window->dock(QStringLiteral("memoryMapDock"));
+    mapDock->raise();
+    window->resizeDocks({mapDock}, {460}, Qt::Vertical);
+    window->memoryMapPanel()->map()->setFocus();
+    QTest::keyClick(window->memoryMapPanel()->map(), Qt::Key_Period);
+    QTest::qWait(500);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-memory-map-page.png")));
+    window->memoryMapPanel()->map()->zoomToWholeBook();
+    QTest::qWait(500);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-memory-map.png")));
+}
+
+QTEST_MAIN(TestModelMemory)
+#include "tst_model_memory.moc"
