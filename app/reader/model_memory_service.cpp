@@ -36,6 +36,8 @@ QString q(const std::string& s)
     return QString::fromUtf8(s.data(), qsizetype(s.size()));
 }
 
+constexpr qsizetype kSnippetChars = 280;
+
 QString oneLine(QString s)
 {
     s.replace(QLatin1Char('\n'), QLatin1Char(' '));
@@ -328,6 +330,8 @@ public:
                 ev.charEnd = e.charEnd;
                 ev.chapter = chapterTitle(chapters, e.chapter);
                 ev.snippet = oneLine(q(e.text));
+                if (ev.snippet.size() > kSnippetChars)  // a full-text passage can be a page long
+                    ev.snippet = ev.snippet.left(kSnippetChars).section(QLatin1Char(' '), 0, -2) + QStringLiteral(" …");
                 ev.weight = float(e.weight);
                 ev.layer = e.layer;
                 record.evidence << ev;

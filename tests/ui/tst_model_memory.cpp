@@ -402,15 +402,21 @@ void TestModelMemory::screenshots()
     // Somewhere in the middle of the book, where the curates have been met.
     auto* reader = window->readingView();
     const QString text = reader->toPlainText();
-    qint64 at = text.indexOf(QStringLiteral("CHAPTER III"));
+    const QString chapter = qEnvironmentVariableIsSet("MEMMAMBA_SCREENSHOT_CHAPTER")
+                                ? qEnvironmentVariable("MEMMAMBA_SCREENSHOT_CHAPTER")
+                                : QStringLiteral("CHAPTER III.");
+    window->resizeDocks({window->dock(QStringLiteral("askDock"))}, {560}, Qt::Horizontal);
+    QTest::qWait(200);
+    qint64 at = text.indexOf(chapter);
     at = at > 0 ? at + 3000 : text.size() / 2;
-    reader->scrollToPosition(at);
     QSignalSpy pools(s.memory, &ModelMemoryService::poolReady);
+    QSignalSpy prepared(s.memory, &ModelMemoryService::prepared);
+    reader->scrollToPosition(at);
+    at = reader->position();
     QTRY_VERIFY_WITH_TIMEOUT(!pools.isEmpty(), 60000);
+    // The reader settles; the ask checkpoint is prepared there before the question.
+    QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), 120000);
     window->memoryMapPanel()->map()->zoomToWholeBook();
-    window->dock(QStringLiteral("notesDock"))->raise();
-    QTest::qWait(500);
-    QVERIFY(window->grab().save(dir + QStringLiteral("/model-notes.png")));
 
     window->dock(QStringLiteral("askDock"))->raise();
     mm::ui::AskPanel* ask = window->askPanel();
@@ -423,6 +429,11 @@ void TestModelMemory::screenshots()
     QTest::qWait(500);
     QVERIFY(window->grab().save(dir + QStringLiteral("/model-ask.png")));
 
+    // The notes at the reading position, with what the answer read ("Read").
+    reader->scrollToPosition(at);
+    window->dock(QStringLiteral("notesDock"))->raise();
+    QTest::qWait(2000);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-notes.png")));
     qInfo("answer: %s", qPrintable(answered.first().first().value<mm::ui::AnswerRecord>().answer));
 
     // The memory map, taller, zoomed to the page around the reading position.
