@@ -99,6 +99,7 @@ private slots:
     void interruptedReadingResumesAtStart();
     void memoryOfAnotherModelIsOfferedForRereading();
     void missingModelSaysWhy();
+    void pauseResumeCancelInTheQueue();
     void screenshots();
 
 private:
@@ -371,6 +372,49 @@ void TestModelMemory::missingModelSaysWhy()
     s.window->readOpenDocumentWithModel();
     QTRY_COMPARE(ingestFailed.count(), 1);
     QVERIFY(ingestFailed.first().at(1).toString().contains(QStringLiteral("no-such-model")));
+}
+
+void TestModelMemory::pauseResumeCancelInTheQueue()
+{
+    const QString second = QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/harbour_wall.txt");
+    const QString third = QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/lanterns.txt");
+    QVector<qint64> docs;
+    {
+        mm::storage::Database db(dbPath());
+        for (const QString& f : {kBook, second, third})
+            docs << mm::import::importFile(db, f).docId;
+    }
+    Session s = openSession(dbPath(), tinyModel());
+    QSignalSpy loaded(s.memory, &ModelMemoryService::modelReady);
+    s.window->start();
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kWaitMs);
+    QSignalSpy queued(s.memory, &ModelMemoryService::ingestQueued);
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    QSignalSpy cancelled(s.memory, &ModelMemoryService::ingestCancelled);
+    // Three books queued at once: the first runs, the second is paused while it waits,
+    // the third is cancelled before it starts.
+    s.memory->enqueue(docs[0], QStringLiteral("one"));
+    s.memory->enqueue(docs[1], QStringLiteral("two"));
+    s.memory->enqueue(docs[2], QStringLiteral("three"));
+    s.memory->enqueue(docs[1], QStringLiteral("two"));  // announced again, not queued twice
+    QCOMPARE(queued.count(), 4);
+    QCOMPARE(s.memory->jobs().size(), 3);
+    const qint64 pausedJob = s.memory->jobs()[1].jobId;
+    s.memory->pause(pausedJob);
+    QCOMPARE(s.memory->jobs()[1].state, mm::ui::IngestJob::Paused);
+    s.memory->cancel(s.memory->jobs()[2].jobId);
+    QCOMPARE(cancelled.count(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWaitMs);
+    QTest::qWait(300);
+    QCOMPARE(finished.count(), 1);  // the paused one waits
+    QCOMPARE(s.memory->jobs()[1].state, mm::ui::IngestJob::Paused);
+    s.memory->resume(pausedJob);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, kWaitMs);
+    QCOMPARE(finished.last().first().value<mm::ui::IngestJob>().docId, docs[1]);
+    QCOMPARE(s.memory->jobs()[2].state, mm::ui::IngestJob::Cancelled);
+    mm::storage::Database db(dbPath());
+    QCOMPARE(db.document(docs[2])->status, QStringLiteral("imported"));  // never read
+    QCOMPARE(db.document(docs[1])->status, QStringLiteral("ready"));
 }
 
 void TestModelMemory::screenshots()
