@@ -37,6 +37,7 @@ QString q(const std::string& s)
 }
 
 constexpr qsizetype kSnippetChars = 280;
+constexpr int64_t kContextChars = 60;  // a note's context: as DocumentMemory::notes gives it
 
 QString oneLine(QString s)
 {
@@ -110,6 +111,48 @@ QVector<ui::AnswerEvidence> evidenceFromJson(const QString& json)
 }  // namespace
 
 // ---- the query thread ------------------------------------------------------------------
+
+/// The open document's memory as the map loaded it, kept so the pools at any position are
+/// rebuilt from memory (DocumentMemory::notes decodes every block once per layer and asks
+/// SQLite for each note's context: seconds at 200k tokens on the CPU; this takes ms).
+struct PoolCache {
+    qint64 docId = 0;
+    memory::MemoryMap map;
+    std::vector<int64_t> evictedAt;  ///< per note: insertedAt of the note that replaced it, -1: none
+    QList<uint> text;                ///< the document's code points, for the notes' context
+
+    void build(qint64 doc, memory::MemoryMap m, const QString& documentText)
+    {
+        docId = doc;
+        map = std::move(m);
+        text = documentText.toUcs4();
+        evictedAt.assign(map.notes.size(), -1);
+        std::map<std::pair<int, int>, size_t> holder;  // (layer, slot) -> note index (in order per layer)
+        for (size_t i = 0; i < map.notes.size(); ++i) {
+            const auto key = std::make_pair(int(map.notes[i].layer), int(map.notes[i].slot));
+            if (const auto it = holder.find(key); it != holder.end())
+                evictedAt[it->second] = map.noteInsertedAt[i];
+            holder[key] = i;
+        }
+    }
+    int64_t tokenAt(int64_t atChar) const
+    {
+        if (atChar >= map.textLength)
+            return int64_t(map.tokenChars.size());
+        return int64_t(std::lower_bound(map.tokenChars.begin(), map.tokenChars.end(), atChar) - map.tokenChars.begin());
+    }
+    int64_t charEnd(int64_t token) const
+    {
+        return token + 1 < int64_t(map.tokenChars.size()) ? map.tokenChars[size_t(token + 1)] : map.textLength;
+    }
+    QString textOf(int64_t from, int64_t to) const
+    {
+        from = std::clamp<int64_t>(from, 0, text.size());
+        to = std::clamp<int64_t>(to, from, text.size());
+        return QString::fromUcs4(reinterpret_cast<const char32_t*>(text.constData() + from), qsizetype(to - from));
+    }
+};
+
 
 class QueryWorker : public QObject {
 public:
@@ -214,7 +257,8 @@ public:
                 post([s = m_service, docId, reason] { emit s->memoryUnavailable(docId, reason); });
                 return;
             }
-            const memory::MemoryMap map = m_memory->memoryMap(docId);
+            m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
+            const memory::MemoryMap& map = m_cache.map;
             auto data = std::make_shared<ui::MemoryMapData>();
             data->docId = docId;
             data->layerCount = map.layers;
@@ -242,41 +286,59 @@ public:
         if (!m_memory || serial != m_service->m_poolSerial.load())
             return;  // a newer request supersedes this one
         try {
+            if (m_cache.docId != docId) {
+                if (m_memory->status(docId).state != "ready")
+                    return;
+                m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
+            }
+            const memory::MemoryMap& map = m_cache.map;
             ui::PoolSnapshot snap;
             snap.docId = docId;
             snap.atChar = atChar;
-            snap.layerCount = m_engine->layers;
-            snap.poolSize = m_engine->poolSlots;
-            const auto attention = m_attention.find(docId);
-            for (int layer = 0; layer < m_engine->layers; ++layer) {
-                const memory::NotesView view = m_memory->notes(docId, layer, atChar);
-                snap.atToken = view.position;
-                for (const memory::PoolNote& n : view.entries) {
-                    ui::PoolEntry e;
-                    e.layer = layer;
-                    e.slot = n.slot;
-                    e.tokenPosition = n.position;
-                    e.charStart = n.charStart;
-                    e.charEnd = n.charEnd;
-                    e.score = n.score;
-                    e.ageTokens = view.position - n.position;
-                    if (attention != m_attention.end()) {
-                        const auto it = attention->second.find({layer, n.position});
-                        e.lastQuestionAttention = it == attention->second.end() ? 0.0f : it->second;
-                    }
-                    e.context = q(n.context);
-                    const qint64 before = n.charStart - std::max<qint64>(0, n.charStart - 60);
-                    e.contextTokenStart = utf16Index(e.context, before);
-                    e.contextTokenLength = utf16Index(e.context, before + (n.charEnd - n.charStart)) - e.contextTokenStart;
-                    snap.entries.push_back(e);
+            snap.atToken = m_cache.tokenAt(atChar);
+            snap.layerCount = map.layers;
+            snap.poolSize = map.poolSlots;
+            const int64_t p = snap.atToken;
+            const int64_t visible = std::min<int64_t>(map.textLength, atChar);  // no text past the position
+            std::map<std::pair<int, int>, size_t> held;  // (layer, slot) -> note index
+            // The map's events are in order per layer (block by block), not across layers.
+            for (size_t i = 0; i < map.notes.size(); ++i) {
+                if (map.noteInsertedAt[i] > p)
+                    continue;
+                const NoteEvent& n = map.notes[i];
+                const int64_t evicted = m_cache.evictedAt[i];
+                if (evicted >= 0 && evicted <= p) {
+                    snap.evicted.push_back({n.layer, n.position, map.tokenChars[size_t(n.position)],
+                                            m_cache.charEnd(n.position), evicted});
+                    continue;
                 }
-                for (const memory::PoolNote& n : view.evicted)
-                    snap.evicted.push_back({layer, n.position, n.charStart, n.charEnd, n.evictedAt});
+                held[{n.layer, n.slot}] = i;
+            }
+            const auto attention = m_attention.find(docId);
+            for (const auto& [key, i] : held) {
+                const NoteEvent& n = map.notes[i];
+                ui::PoolEntry e;
+                e.layer = n.layer;
+                e.slot = n.slot;
+                e.tokenPosition = n.position;
+                e.charStart = map.tokenChars[size_t(n.position)];
+                e.charEnd = m_cache.charEnd(n.position);
+                e.score = n.score;
+                e.ageTokens = p - n.position;
+                if (attention != m_attention.end()) {
+                    const auto it = attention->second.find({int(n.layer), n.position});
+                    e.lastQuestionAttention = it == attention->second.end() ? 0.0f : it->second;
+                }
+                const int64_t from = std::max<int64_t>(0, e.charStart - kContextChars);
+                e.context = m_cache.textOf(from, std::min<int64_t>(visible, e.charEnd + kContextChars));
+                e.contextTokenStart = utf16Index(e.context, e.charStart - from);
+                e.contextTokenLength = utf16Index(e.context, e.charEnd - from) - e.contextTokenStart;
+                snap.entries.push_back(e);
             }
             post([s = m_service, snap] { emit s->poolReady(snap); });
         } catch (const std::exception&) {
-            // The map said the memory exists; a pool that cannot be built (a position
-            // beyond what was read) leaves the panel as it was.
+            // The map said the memory exists; a pool that cannot be built leaves the
+            // panel as it was.
         }
     }
 
@@ -411,6 +473,7 @@ private:
     std::unique_ptr<storage::Database> m_db;
     std::unique_ptr<memory::DocumentMemory> m_memory;
     QString m_loadError;
+    PoolCache m_cache;
     /// Per document: (layer, token) → how strongly the last answer read that note (0..1).
     std::map<qint64, std::map<std::pair<int, int64_t>, float>> m_attention;
 };

@@ -100,6 +100,7 @@ private slots:
     void memoryOfAnotherModelIsOfferedForRereading();
     void missingModelSaysWhy();
     void pauseResumeCancelInTheQueue();
+    void poolsEqualTheMemoryModule();
     void screenshots();
 
 private:
@@ -415,6 +416,58 @@ void TestModelMemory::pauseResumeCancelInTheQueue()
     mm::storage::Database db(dbPath());
     QCOMPARE(db.document(docs[2])->status, QStringLiteral("imported"));  // never read
     QCOMPARE(db.document(docs[1])->status, QStringLiteral("ready"));
+}
+
+void TestModelMemory::poolsEqualTheMemoryModule()
+{
+    // The service rebuilds pools from the map's note events (fast); they must equal
+    // DocumentMemory::notes (the reference, from the stored blocks) exactly.
+    qint64 docId = 0;
+    mm::storage::Database db(dbPath());
+    docId = mm::import::importFile(db, kBook).docId;
+    const auto model = mm::Model::createRandom(kTinyConfig, 0, "cpu");
+    const auto tokenizer = mm::Tokenizer::loadDefault();
+    mm::memory::DocumentMemory reference(db, *model, *tokenizer);
+    reference.ingest(docId);
+    const qint64 length = db.document(docId)->characters;
+    Session s = openSession(dbPath(), tinyModel());
+    s.window->start({kBook});  // already in the library: opened
+    QTRY_VERIFY_WITH_TIMEOUT(s.window->memoryMapPanel()->map()->hasData(), kWaitMs);
+    QSignalSpy pools(s.memory, &ModelMemoryService::poolReady);
+    for (const qint64 at : {qint64(0), qint64(1), qint64(700), length / 3, length / 2 + 17, length - 1, length}) {
+        pools.clear();
+        s.memory->requestPool(docId, at);
+        QTRY_VERIFY_WITH_TIMEOUT(!pools.isEmpty(), kWaitMs);
+        const auto snap = pools.last().first().value<mm::ui::PoolSnapshot>();
+        QCOMPARE(snap.atChar, at);
+        int entries = 0, evicted = 0;
+        for (int layer = 0; layer < 4; ++layer) {
+            const mm::memory::NotesView view = reference.notes(docId, layer, at);
+            QCOMPARE(snap.atToken, view.position);
+            for (const mm::memory::PoolNote& n : view.entries) {
+                const auto it = std::find_if(snap.entries.cbegin(), snap.entries.cend(), [&](const mm::ui::PoolEntry& e) {
+                    return e.layer == layer && e.slot == n.slot;
+                });
+                QVERIFY2(it != snap.entries.cend(), qPrintable(QStringLiteral("at %1 layer %2 slot %3 position %4 inserted %5")
+                                                                    .arg(at).arg(layer).arg(n.slot).arg(n.position).arg(n.insertedAt)));
+                QCOMPARE(it->tokenPosition, n.position);
+                QCOMPARE(it->score, n.score);
+                QCOMPARE(it->charStart, n.charStart);
+                QCOMPARE(it->charEnd, n.charEnd);
+                QCOMPARE(it->context, QString::fromStdString(n.context));
+                ++entries;
+            }
+            for (const mm::memory::PoolNote& n : view.evicted) {
+                const bool found = std::any_of(snap.evicted.cbegin(), snap.evicted.cend(), [&](const mm::ui::EvictedNote& e) {
+                    return e.layer == layer && e.tokenPosition == n.position && e.evictedAtToken == n.evictedAt;
+                });
+                QVERIFY(found);
+                ++evicted;
+            }
+        }
+        QCOMPARE(snap.entries.size(), entries);
+        QCOMPARE(snap.evicted.size(), evicted);
+    }
 }
 
 void TestModelMemory::screenshots()
