@@ -637,6 +637,10 @@ GenerateResult Model::generate(State& state, const GenerateOptions& options) con
         const at::Tensor logits = engine::lmHead(m, st.last_hidden.unsqueeze(0)).to(at::kCPU, at::kFloat).contiguous();
         const float* p = logits.data_ptr<float>();
         const int32_t token = sampleToken(std::vector<float>(p, p + logits.numel()), options, rng);
+        // The token is streamed as soon as it is chosen, before the step that reads it
+        // (a whole forward step earlier: time to first token); it is read into the state
+        // whatever the callback returns.
+        const bool goOn = !options.onToken || options.onToken(token);
         engine::ModelState work = st;  // shallow: on an exception st keeps the tokens before
         engine::ForwardTrace trace;
         trace.keep_attention = options.poolAttention;
@@ -646,7 +650,7 @@ GenerateResult Model::generate(State& state, const GenerateOptions& options) con
                        a.position}] += a.weight;
         st = std::move(work);
         result.tokens.push_back(token);
-        if (options.onToken && !options.onToken(token))
+        if (!goOn)
             return finish(StopReason::Callback);
         if (std::find(options.stopTokens.begin(), options.stopTokens.end(), token) != options.stopTokens.end())
             return finish(StopReason::StopToken);

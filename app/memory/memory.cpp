@@ -26,8 +26,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <limits>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 namespace mm::memory {
@@ -380,7 +382,14 @@ struct DocumentMemory::Impl {
     CheckpointRecord checkpointRecord(const State& state, int64_t position, int64_t charOffset, const std::string& kind,
                                       int chapter)
     {
-        const std::vector<uint8_t> raw = model.saveState(state);
+        return checkpointRecord(model.saveState(state), position, charOffset, kind, chapter);
+    }
+
+    // From the engine's state bytes (Model::saveState): zstd and SHA-256. Touches no
+    // model or database, so an ingest runs it on its storage thread.
+    CheckpointRecord checkpointRecord(const std::vector<uint8_t>& raw, int64_t position, int64_t charOffset,
+                                      const std::string& kind, int chapter) const
+    {
         CheckpointRecord c;
         c.fingerprint = q(producer);
         c.position = position;
@@ -433,6 +442,71 @@ struct DocumentMemory::Impl {
     }
 };
 
+std::vector<TokenSpan> encodeWithSpansParallel(const Tokenizer& tokenizer, std::string_view text, size_t minPieceBytes)
+{
+    const size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    const size_t pieces = std::min(threads, text.size() / std::max<size_t>(1, minPieceBytes));
+    if (pieces <= 1)
+        return tokenizer.encodeWithSpans(text);
+    // Cut just after a newline near each 1/pieces mark.
+    std::vector<size_t> cuts{0};
+    for (size_t k = 1; k < pieces; ++k) {
+        const size_t nl = text.find('\n', std::max(cuts.back(), k * text.size() / pieces));
+        if (nl == std::string_view::npos || nl + 1 >= text.size())
+            break;
+        cuts.push_back(nl + 1);
+    }
+    cuts.push_back(text.size());
+    std::vector<std::future<std::vector<TokenSpan>>> parts;
+    for (size_t k = 0; k + 1 < cuts.size(); ++k)
+        parts.push_back(std::async(std::launch::async, [&tokenizer, text, a = cuts[k], b = cuts[k + 1]] {
+            std::vector<TokenSpan> spans = tokenizer.encodeWithSpans(text.substr(a, b - a));
+            for (TokenSpan& s : spans) {
+                s.begin += uint32_t(a);
+                s.end += uint32_t(a);
+            }
+            return spans;
+        }));
+    std::vector<TokenSpan> out;
+    for (auto& f : parts) {
+        std::vector<TokenSpan> spans = f.get();
+        out.insert(out.end(), spans.begin(), spans.end());
+    }
+    return out;
+}
+
+double warmUp(const Model& model, const Tokenizer& tokenizer)
+{
+    if (model.info().device.rfind("cuda", 0) != 0)
+        return 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    // The paths a first ingest span and a first question take: a long read with every
+    // output (note chunks close, pools fill), a short prompt read with pool attention,
+    // a few generated tokens, and the state's trip to the host and back.
+    const std::vector<int32_t> sentence = tokenizer.encode("The warm-up reads a sentence about nothing in particular. ");
+    std::vector<int32_t> ids;
+    while (!sentence.empty() && ids.size() < 2048)
+        ids.insert(ids.end(), sentence.begin(), sentence.end());
+    ids.resize(std::min<size_t>(ids.size(), 2048));
+    State state = model.newState();
+    ReadOptions all;
+    all.noteSummaries = true;
+    all.poolAttention = true;
+    model.read(state, ids, all);
+    State loaded = model.loadState(model.saveState(state));
+    ReadOptions prompt;
+    prompt.surprisal = false;
+    prompt.importance = false;
+    prompt.noteEvents = false;
+    prompt.poolAttention = true;
+    model.read(loaded, {tokenizer.questionId(), sentence.empty() ? 0 : sentence.front(), tokenizer.answerId()}, prompt);
+    GenerateOptions go;
+    go.maxTokens = 3;
+    go.poolAttention = true;
+    model.generate(loaded, go);
+    return msSince(t0);
+}
+
 DocumentMemory::DocumentMemory(storage::Database& db, const Model& model, const Tokenizer& tokenizer)
     : d(std::make_unique<Impl>(db, model, tokenizer))
 {
@@ -468,7 +542,8 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         throw MemoryError("--checkpoint-every must be positive");
     const storage::DocumentRecord doc = d->document(docId);
     const std::string text = d->db.documentText(docId).toStdString();
-    const std::vector<TokenSpan> spans = d->tok.encodeWithSpans(text);
+    const auto tokenizeStart = std::chrono::steady_clock::now();
+    const std::vector<TokenSpan> spans = encodeWithSpansParallel(d->tok, text);
     if (spans.empty())
         throw MemoryError("document " + std::to_string(docId) + " has no text to read");
     const int64_t total = int64_t(spans.size());
@@ -477,6 +552,7 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
     std::vector<int32_t> ids(spans.size());
     for (size_t i = 0; i < spans.size(); ++i)
         ids[i] = spans[i].id;
+    const double tokenizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
 
     // Chapter starts as token positions (the first token at or after the chapter's start).
     const QVector<storage::ChapterRecord> chapters = d->db.chapters(docId);
@@ -507,6 +583,24 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
 
     const int64_t startPos = pos;
     double readSeconds = 0;
+    // Storing a span (block encoding, zstd, SHA-256, the SQLite commit) runs on a storage
+    // thread. With overlap (the default on CUDA, where a span reads in tens of ms and
+    // storing it takes about as long) it runs while the engine reads the next span, and
+    // the main thread waits for it before storing the next one: commits stay in order, a
+    // cancel or an error waits for the commit in flight, and a killed process loses at
+    // most the span being stored (it resumes from the checkpoint before). Without overlap
+    // (the CPU default) each span is stored before the next is read, as before.
+    const bool overlap = options.overlapStorage.value_or(!d->cpu);
+    std::future<void> storing;
+    int64_t committedPos = pos;
+    int64_t storingTo = pos;
+    double storeSeconds = 0;  // storage thread busy time (written there, read after get())
+    auto finishStoring = [&] {
+        if (storing.valid()) {
+            storing.get();
+            committedPos = storingTo;
+        }
+    };
     while (pos < total) {
         // The span ends at the next chapter start, checkpointEvery tokens on, or the end.
         int64_t next = std::min(total, pos + options.checkpointEvery);
@@ -528,7 +622,7 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
             IngestProgress p;
             p.done = pos + done;
             p.total = total;
-            p.committed = pos;
+            p.committed = committedPos;
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             p.tokensPerSecond = s > 0 ? double(p.done - startPos) / s : 0;
             p.etaSeconds = p.tokensPerSecond > 0 ? double(total - p.done) / p.tokensPerSecond : 0;
@@ -536,7 +630,9 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         };
         const std::vector<int32_t> piece(ids.begin() + pos, ids.begin() + next);
         ReadResult rr = d->model.read(state, piece, ro);
-        readSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - spanStart).count();
+        const double spanSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - spanStart).count();
+        readSeconds += spanSeconds;
+        result.longestSpanSeconds = std::max(result.longestSpanSeconds, spanSeconds);
         if (rr.cancelled) {
             result.cancelled = true;
             break;  // the span is not committed; the next run starts at pos again
@@ -553,27 +649,44 @@ IngestResult DocumentMemory::ingest(int64_t docId, const IngestOptions& options)
         b.importance.resize(size_t(d->layers), std::vector<float>(piece.size(), 0.0f));
         for (const NoteEvent& e : rr.notes)
             b.notes.push_back(quantiseNote(e, (e.position / d->noteChunk + 1) * d->noteChunk, d->noteDim));
-        const std::vector<uint8_t> raw = encodeBlock(b, d->layers, d->noteDim);
-        MemoryBlockRecord rec;
-        rec.fingerprint = q(d->producer);
-        rec.firstPosition = pos;
-        rec.endPosition = next;
-        rec.charStart = b.charStart;
-        rec.charEnd = b.charEnd;
-        rec.formatVersion = kBlockFormatVersion;
-        rec.codec = QStringLiteral("zstd");
-        rec.rawBytes = int64_t(raw.size());
-        rec.checksum = q(sha256Hex(raw.data(), raw.size()));
-        rec.data = compress(raw);
         const auto chIt = chapterAt.find(next);
         const std::string kind = next == total ? "final" : chIt != chapterAt.end() ? "chapter" : "periodic";
-        const CheckpointRecord cp =
-            d->checkpointRecord(state, next, b.charEnd, kind, chIt != chapterAt.end() ? chIt->second : -1);
-        d->store.commitStep(docId, rec, cp, next == total);
+        const int chapter = chIt != chapterAt.end() ? chIt->second : -1;
+        // The state's bytes now (the next read replaces its tensors); the rest on the
+        // storage thread, which touches neither the model nor the state.
+        std::vector<uint8_t> stateBytes = d->model.saveState(state);
+        finishStoring();  // commits in order: the previous span first
+        Impl* impl = d.get();
+        const bool last = next == total;
+        storing = std::async(std::launch::async, [impl, docId, last, kind, chapter, &storeSeconds,
+                                                  b = std::move(b), stateBytes = std::move(stateBytes)] {
+            const auto t = std::chrono::steady_clock::now();
+            const std::vector<uint8_t> raw = encodeBlock(b, impl->layers, impl->noteDim);
+            MemoryBlockRecord rec;
+            rec.fingerprint = q(impl->producer);
+            rec.firstPosition = b.first;
+            rec.endPosition = b.end();
+            rec.charStart = b.charStart;
+            rec.charEnd = b.charEnd;
+            rec.formatVersion = kBlockFormatVersion;
+            rec.codec = QStringLiteral("zstd");
+            rec.rawBytes = int64_t(raw.size());
+            rec.checksum = q(sha256Hex(raw.data(), raw.size()));
+            rec.data = compress(raw);
+            const CheckpointRecord cp = impl->checkpointRecord(stateBytes, b.end(), b.charEnd, kind, chapter);
+            impl->store.commitStep(docId, rec, cp, last);
+            storeSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+        });
+        storingTo = next;
+        if (!overlap)
+            finishStoring();
         result.readTokens += next - pos;
         pos = next;
     }
+    finishStoring();
     result.readSeconds = readSeconds;
+    result.tokenizeSeconds = tokenizeSeconds;
+    result.storeSeconds = storeSeconds;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     result.usage = d->store.usage(docId);
     result.checkpoints = result.usage.checkpoints;
@@ -679,7 +792,9 @@ AskResult DocumentMemory::ask(int64_t docId, const std::string& question, const 
     prompt.push_back(d->tok.answerId());
     ReadOptions promptOptions = quiet;
     promptOptions.poolAttention = true;
+    const auto tq = std::chrono::steady_clock::now();
     const ReadResult promptRead = d->model.read(state, prompt, promptOptions);
+    r.questionMs = msSince(tq);
     GenerateOptions go;
     go.maxTokens = options.maxTokens;
     go.poolAttention = true;

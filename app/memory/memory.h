@@ -27,6 +27,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mm::memory {
@@ -62,6 +63,10 @@ struct IngestOptions {
     int64_t segmentTokens = 0;
     const std::atomic<bool>* cancel = nullptr;  ///< honoured between segments
     std::function<void(const IngestProgress&)> onProgress;
+    /// Store each span (zstd, SHA-256, SQLite commit) on a storage thread while the next
+    /// span is read. None: on with CUDA (storing costs as much as reading there), off on
+    /// the CPU (reading is 99% of the time). Same stored bytes either way.
+    std::optional<bool> overlapStorage;
 };
 
 struct IngestResult {
@@ -73,6 +78,9 @@ struct IngestResult {
     bool alreadyRead = false;    ///< the memory was complete: nothing to do
     double seconds = 0;          ///< whole call
     double readSeconds = 0;      ///< inside the engine's read()
+    double tokenizeSeconds = 0;  ///< tokenizing the text with character spans
+    double storeSeconds = 0;     ///< storing spans (encode, zstd, SHA-256, commit), overlapped with reading or not
+    double longestSpanSeconds = 0;  ///< the slowest span's read (cancel waits at most this, plus one commit)
     int64_t checkpoints = 0;     ///< stored for the document now
     int damagedCheckpoints = 0;  ///< skipped (corrupt): read again from an earlier one
     storage::MemoryUsage usage;
@@ -117,6 +125,7 @@ struct AskResult {
     int damagedCheckpoints = 0;     ///< skipped (corrupt): replayed from an earlier one
     double stateLoadMs = 0;
     double replayMs = 0;
+    double questionMs = 0;       ///< reading the prompt (<q> question <a>)
     double firstTokenMs = 0;     ///< state load + replay + question + first answer token
     double totalMs = 0;
 };
@@ -183,6 +192,19 @@ struct MemoryStatus {
     int64_t totalTokens = 0;
     std::string producer;        ///< who made the stored memory ("" for none)
 };
+
+/// Tokenizer::encodeWithSpans of a long text on several threads: the text is cut at
+/// newlines into pieces of at least minPieceBytes (at most one per hardware thread), each
+/// encoded on its own and the spans shifted back. The tokenizer is line-canonical
+/// (encode(a + "\n" + b) = encode(a), <0x0A>, encode(b)), so the result is identical.
+std::vector<TokenSpan> encodeWithSpansParallel(const Tokenizer& tokenizer, std::string_view text,
+                                               size_t minPieceBytes = size_t(1) << 16);
+
+/// Pays a fresh process's one-time device costs (CUDA context, cuBLAS handles, kernel
+/// loading, the allocator's first blocks) with a short read and generation on a scratch
+/// state, so that the first ingest span or question does not. Does nothing on the CPU
+/// (returns 0). Returns the milliseconds it took (report it with model loading).
+double warmUp(const Model& model, const Tokenizer& tokenizer);
 
 class DocumentMemory {
 public:

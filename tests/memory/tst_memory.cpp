@@ -145,6 +145,78 @@ private slots:
         QVERIFY(x == y);  // bit for bit
     }
 
+    // Tokenizing cut at newlines on several threads gives the whole text's tokens and spans.
+    void parallelTokenizingEqualsWhole()
+    {
+        Library l = library(QStringLiteral("tokens.sqlite3"));
+        const std::string text = l.db->documentText(l.doc).toStdString();
+        const std::vector<TokenSpan> whole = m_tok->encodeWithSpans(text);
+        for (size_t minPiece : {size_t(64), size_t(1000), size_t(1) << 16}) {
+            const std::vector<TokenSpan> parts = memory::encodeWithSpansParallel(*m_tok, text, minPiece);
+            QCOMPARE(parts.size(), whole.size());
+            for (size_t i = 0; i < whole.size(); ++i) {
+                QCOMPARE(parts[i].id, whole[i].id);
+                QCOMPARE(parts[i].begin, whole[i].begin);
+                QCOMPARE(parts[i].end, whole[i].end);
+            }
+        }
+    }
+
+    // Storing on the storage thread while the next span is read (the CUDA default)
+    // stores the same checkpoints and blocks as storing each span before the next read,
+    // also across a cancel and a resume.
+    void overlappedStorageStoresTheSame()
+    {
+        Library seq = library(QStringLiteral("sequential.sqlite3"));
+        Library ovl = library(QStringLiteral("overlapped.sqlite3"));
+        memory::IngestOptions o;
+        o.checkpointEvery = 300;
+        o.segmentTokens = 100;
+        o.overlapStorage = false;
+        memory::DocumentMemory a(*seq.db, *m_model, *m_tok);
+        const memory::IngestResult ra = a.ingest(seq.doc, o);
+        QVERIFY(ra.storeSeconds > 0);
+
+        memory::DocumentMemory b(*ovl.db, *m_model, *m_tok);
+        o.overlapStorage = true;
+        std::atomic<bool> cancel{false};
+        o.cancel = &cancel;
+        int64_t committedSeen = 0;
+        o.onProgress = [&](const memory::IngestProgress& p) {
+            QVERIFY(p.committed <= p.done);
+            committedSeen = std::max(committedSeen, p.committed);
+            if (p.done >= 1000)
+                cancel = true;
+        };
+        const memory::IngestResult first = b.ingest(ovl.doc, o);
+        QVERIFY(first.cancelled);
+        QVERIFY(committedSeen > 0);
+        cancel = false;
+        o.onProgress = nullptr;
+        const memory::IngestResult second = b.ingest(ovl.doc, o);
+        QVERIFY(!second.cancelled);
+        QCOMPARE(second.resumedFrom, first.readTokens);  // the commit in flight at the cancel was finished
+        QCOMPARE(ovl.db->document(ovl.doc)->status, QStringLiteral("ready"));
+
+        storage::MemoryStore sa(*seq.db), sb(*ovl.db);
+        const QString producer = QString::fromStdString(a.producer());
+        const auto ca = sa.checkpoints(seq.doc, producer);
+        const auto cb = sb.checkpoints(ovl.doc, producer);
+        QCOMPARE(ca.size(), cb.size());
+        for (qsizetype i = 0; i < ca.size(); ++i) {
+            QCOMPARE(ca[i].position, cb[i].position);
+            QCOMPARE(ca[i].kind, cb[i].kind);
+            QCOMPARE(ca[i].checksum, cb[i].checksum);  // the same state bytes
+        }
+        const auto ba = sa.blocks(seq.doc, producer, 0, ra.tokens);
+        const auto bb = sb.blocks(ovl.doc, producer, 0, ra.tokens);
+        QCOMPARE(ba.size(), bb.size());
+        for (qsizetype i = 0; i < ba.size(); ++i) {
+            QCOMPARE(ba[i].firstPosition, bb[i].firstPosition);
+            QCOMPARE(ba[i].checksum, bb[i].checksum);
+        }
+    }
+
     void killedIngestResumes()
     {
 #ifndef MEMMAMBA_CLI
