@@ -119,7 +119,10 @@ struct GenerateOptions {
     float topP = 1;          ///< nucleus: sample among the most likely tokens whose mass reaches topP
     uint64_t seed = 0;       ///< same seed, state and options: same tokens
     std::vector<int32_t> stopTokens;  ///< generation ends after emitting one of these
-    std::function<bool(int32_t token)> onToken;  ///< streaming; return false to stop
+    /// Streaming: called with each token as soon as it is chosen, before the step that
+    /// reads it into the state (so the first token arrives one step earlier); return false
+    /// to stop. The state ends with every emitted token read either way.
+    std::function<bool(int32_t token)> onToken;
     const std::atomic<bool>* cancel = nullptr;
     bool noPool = false;  ///< the ablation of ReadOptions::noPool, for the generated tokens
     bool poolAttention = false;  ///< fill GenerateResult::poolAttention
