@@ -193,7 +193,8 @@ public:
             const RuntimeInfo runtime = runtimeInfo();
             dev.gpu = info.device.rfind("cuda", 0) == 0;
             dev.name = dev.gpu ? QObject::tr("CUDA GPU: %1").arg(q(runtime.cudaDeviceName))
-                               : QObject::tr("CPU (%n thread(s))", nullptr, runtime.threads);
+                               : runtime.threads == 1 ? QObject::tr("CPU (1 thread)")
+                                                      : QObject::tr("CPU (%1 threads)").arg(runtime.threads);
             dev.expectedTokensPerSecond = measureSpeed(*engine);
 
             m_db = std::make_unique<storage::Database>(options.databasePath);

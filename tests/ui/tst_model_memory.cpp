@@ -492,7 +492,15 @@ void TestModelMemory::screenshots()
     QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
     QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
     QTRY_VERIFY_WITH_TIMEOUT(s.memory->isModelReady(), 60000);
+    QSignalSpy progress(s.memory, &ModelMemoryService::ingestProgress);
     window->readOpenDocumentWithModel();
+    // The reading queue a while in: speed, time left, Pause and Cancel.
+    QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty()
+                                 && progress.last().first().value<mm::ui::IngestJob>().tokensDone * 5
+                                        > progress.last().first().value<mm::ui::IngestJob>().tokensTotal,
+                             900000);
+    QTest::qWait(300);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-reading.png")));
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 900000);
     QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), 60000);
     window->dock(QStringLiteral("ingestDock"))->hide();
