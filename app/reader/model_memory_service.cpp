@@ -189,6 +189,8 @@ public:
             engine->poolSlots = config.value(QStringLiteral("pool_slots")).toInt(50);
             engine->noteChunk = config.value(QStringLiteral("note_chunk")).toInt(128);
 
+            // On CUDA: the context, handles and kernels now, not in the first question.
+            memory::warmUp(*engine->model, *engine->tokenizer);
             ui::MemoryDevice dev;
             const RuntimeInfo runtime = runtimeInfo();
             dev.gpu = info.device.rfind("cuda", 0) == 0;
