@@ -545,7 +545,9 @@ public:
         try {
             const memory::IngestResult r = m_memory->ingest(docId, options);
             const double tps = r.readSeconds > 0 ? double(r.readTokens) / r.readSeconds : 0.0;
-            const qint64 done = r.cancelled ? r.resumedFrom + r.readTokens : r.tokens;
+            // Stopped: what a resumed reading starts from (the last checkpoint), not what
+            // was read past it.
+            const qint64 done = r.cancelled ? m_memory->status(docId).doneTokens : r.tokens;
             post([s = m_service, jobId, cancelled = r.cancelled, done, total = r.tokens, tps] {
                 s->onIngestDone(jobId, cancelled, done, total, tps, QString());
             });
@@ -774,7 +776,7 @@ void ModelMemoryService::onIngestDone(qint64 jobId, bool cancelled, qint64 done,
         m_runningJobId = 0;
     ui::IngestJob* j = job(jobId);
     if (j) {
-        if (done > 0)
+        if (done > 0 || (cancelled && error.isEmpty()))
             j->tokensDone = done;
         if (total > 0)
             j->tokensTotal = total;
