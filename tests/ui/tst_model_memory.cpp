@@ -101,6 +101,7 @@ private slots:
     void missingModelSaysWhy();
     void pauseResumeCancelInTheQueue();
     void poolsEqualTheMemoryModule();
+    void pauseMidReadingResumesFromCheckpoint();
     void screenshots();
 
 private:
@@ -468,6 +469,47 @@ void TestModelMemory::poolsEqualTheMemoryModule()
         QCOMPARE(snap.entries.size(), entries);
         QCOMPARE(snap.evicted.size(), evicted);
     }
+}
+
+void TestModelMemory::pauseMidReadingResumesFromCheckpoint()
+{
+    // The sample book (about 200k tokens): long enough to pause the tiny model mid-way.
+    const QString book = QStringLiteral(MEMMAMBA_SOURCE_DIR "/resources/books/shirley.txt");
+    if (!QFile::exists(book))
+        QSKIP("no sample book");
+    Session s = openSession(dbPath(), tinyModel());
+    QSignalSpy shown(s.window.get(), &MainWindow::documentShown);
+    s.window->start({book});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(s.memory->isModelReady(), kWaitMs);
+    const qint64 docId = s.window->currentDocumentId();
+    QSignalSpy progress(s.memory, &ModelMemoryService::ingestProgress);
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    s.window->readOpenDocumentWithModel();
+    QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty() && progress.last().first().value<mm::ui::IngestJob>().tokensDone > 0,
+                             kWaitMs);
+    const qint64 jobId = s.memory->jobs().first().jobId;
+    s.memory->pause(jobId);
+    QCOMPARE(s.memory->jobs().first().state, mm::ui::IngestJob::Paused);
+    // The worker stops after its segment and reports where reading will resume.
+    progress.clear();
+    QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty(), kWaitMs);
+    QTest::qWait(200);
+    QCOMPARE(finished.count(), 0);
+    const mm::ui::IngestJob paused = s.memory->jobs().first();
+    QCOMPARE(paused.state, mm::ui::IngestJob::Paused);
+    QVERIFY(paused.tokensDone < paused.tokensTotal);
+    {
+        mm::storage::Database db(dbPath());
+        QCOMPARE(db.document(docId)->status, QStringLiteral("reading"));
+        const auto run = mm::storage::MemoryStore(db).run(docId);
+        QVERIFY(run.has_value());
+        QCOMPARE(run->doneTokens, paused.tokensDone);
+    }
+    s.memory->resume(jobId);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    QCOMPARE(finished.first().first().value<mm::ui::IngestJob>().tokensDone, paused.tokensTotal);
+    QTRY_VERIFY_WITH_TIMEOUT(s.window->memoryMapPanel()->map()->hasData(), kWaitMs);
 }
 
 void TestModelMemory::screenshots()
