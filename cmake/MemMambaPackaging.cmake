@@ -101,10 +101,11 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # below only what is loaded at run time without being linked.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
-# qt6-qpa-plugins: Qt's xcb/wayland platform plugins, without which the window cannot
-# open. libopenblas0-openmp: LibTorch's BLAS (the reference libblas3 it depends on is
-# 15-30x slower for the model's matmuls).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "qt6-qpa-plugins, libopenblas0-openmp | libopenblas0")
+# libopenblas0-openmp: LibTorch's BLAS through the libblas.so.3 alternative (the
+# reference libblas3 that libtorch1.13 depends on is 15-30x slower for the model's
+# matmuls). Qt's xcb and offscreen platform plugins come with libqt6gui6; Wayland's
+# (qt6-wayland) is only suggested, Qt uses xcb through XWayland without it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-openmp | libopenblas0")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "fonts-dejavu-core")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "qt6-wayland")
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)

@@ -7,7 +7,8 @@
 #      BUILD/debroot-base, copied to a fresh BUILD/debroot for every run;
 #   3. apt-get install ./memmamba-reader_*.deb inside it (dependencies from the mirror,
 #      Depends only: no recommends), then as a fresh user: memmamba info, import and
-#      search on the installed sample book, a short model run (bench), the reader's --help;
+#      search on the installed sample book, a short model run (bench), the reader's --help
+#      and its window (offscreen) on the sample book;
 #   4. apt-get purge: dpkg knows nothing of the package and none of its files is left.
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, no debootstrap, no mirror, no
 # mount/chroot). Usage: installer/test-package.sh [--build-dir DIR] [--deb FILE] [--keep]
@@ -134,7 +135,7 @@ check() {  # check NAME COMMAND...: runs it, keeps its output in $out
     echo "  FAIL $name (exit $?)"; echo "$out" | tail -5; tail -5 "$root/tmp/stderr"; ok=0; fi
 }
 expect() {  # expect NAME EXTENDED-REGEX: the output of the last check matches
-  if echo "$out" | grep -qE "$2"; then echo "  ok   $1"; else echo "  FAIL $1: no match for /$2/ in:"; echo "$out" | head -c 1500; echo; ok=0; fi
+  if echo "$out" | grep -qE -- "$2"; then echo "  ok   $1"; else echo "  FAIL $1: no match for /$2/ in:"; echo "$out" | head -c 1500; echo; ok=0; fi
 }
 # shellcheck disable=SC2016  # expanded by the shell in the root
 missing=$(in_root sh -c 'for f in /usr/bin/memmamba* /usr/lib/memmamba/*.so; do ldd "$f" | grep "not found" | sed "s#^#$f: #"; done')
@@ -162,6 +163,14 @@ check "memmamba bench (the model on LibTorch, tokenizer module)" as_reader memma
 expect "bench: tokens/s" 'tokens_per_s|tokens/s'
 check "memmamba-reader --help" as_reader env QT_QPA_PLATFORM=offscreen memmamba-reader --help
 expect "reader: its options" '--db'
+# The window itself, offscreen: it imports and opens the book, loads the shipped model,
+# and is still running when timeout ends it (exit 124).
+as_reader env QT_QPA_PLATFORM=offscreen timeout 20 memmamba-reader /usr/share/memmamba/books/shirley.txt \
+  > "$root/tmp/reader.out" 2>&1
+rc=$?
+cp "$root/tmp/reader.out" "$build_dir/package-reader.log" 2>/dev/null
+if [ "$rc" -eq 124 ]; then echo "  ok   memmamba-reader ran 20 s offscreen on the sample book"
+else echo "  FAIL memmamba-reader exited with $rc:"; tail -10 "$root/tmp/reader.out"; ok=0; fi
 for f in /usr/share/applications/memmamba-reader.desktop /usr/share/metainfo/io.github.memmamba.Reader.metainfo.xml \
          /usr/share/icons/hicolor/scalable/apps/memmamba-reader.svg /usr/share/icons/hicolor/48x48/apps/memmamba-reader.png \
          /usr/share/man/man1/memmamba.1.gz /usr/share/man/man1/memmamba-reader.1.gz /usr/lib/memmamba/libmemmamba_spm.so \
