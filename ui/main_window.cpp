@@ -2,6 +2,7 @@
 
 #include "storage/import/document_reader.h"
 #include "ui/ask_panel.h"
+#include "ui/charts_panel.h"
 #include "ui/import_progress_widget.h"
 #include "ui/ingest_queue_panel.h"
 #include "ui/library_panel.h"
@@ -53,6 +54,7 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     m_notes = new NotesPanel(this);
     m_ask = new AskPanel(this);
     m_ingest = new IngestQueuePanel(this);
+    m_charts = new ChartsPanel(this);
     m_poolTimer = new QTimer(this);
     m_poolTimer->setSingleShot(true);
     m_poolTimer->setInterval(300);  // the pool follows the reading position, not every scroll step
@@ -131,6 +133,7 @@ void MainWindow::createMemoryDocks()
     QDockWidget* map = addGatedDock(m_mapPanel, tr("Memory map"), QStringLiteral("memoryMapDock"), Qt::BottomDockWidgetArea);
     QDockWidget* notes = addGatedDock(m_notes, tr("Notes"), QStringLiteral("notesDock"), Qt::RightDockWidgetArea);
     QDockWidget* askDock = addGatedDock(m_ask, tr("Ask"), QStringLiteral("askDock"), Qt::RightDockWidgetArea);
+    QDockWidget* charts = addGatedDock(m_charts, tr("Charts"), QStringLiteral("chartsDock"), Qt::BottomDockWidgetArea);
     auto* ingestDock = new QDockWidget(tr("Reading queue"), this);
     ingestDock->setObjectName(QStringLiteral("ingestDock"));
     ingestDock->setWidget(m_ingest);
@@ -138,7 +141,8 @@ void MainWindow::createMemoryDocks()
     m_docks << ingestDock;
     tabifyDockWidget(dock(QStringLiteral("searchDock")), askDock);
     tabifyDockWidget(askDock, notes);
-    tabifyDockWidget(map, ingestDock);
+    tabifyDockWidget(map, charts);
+    tabifyDockWidget(charts, ingestDock);
     dock(QStringLiteral("searchDock"))->raise();
     map->raise();
     ingestDock->hide();  // shown when a book is queued
@@ -147,6 +151,7 @@ void MainWindow::createMemoryDocks()
     connect(m_mapPanel, &MemoryMapPanel::positionActivated, this, &MainWindow::jumpTo);
     connect(m_mapPanel, &MemoryMapPanel::layerSelectionChanged, this, [this](const QVector<int>& layers) {
         m_notes->setLayers(layers);
+        m_charts->setLayers(layers);
         QStringList list;
         for (int layer : layers)
             list << QString::number(layer);
@@ -162,6 +167,7 @@ void MainWindow::createMemoryDocks()
     connect(m_reader, &ReadingView::positionChanged, this, [this](qint64 position) {
         m_mapPanel->map()->setReadingPosition(position);
         m_ask->setReadingPosition(position);
+        m_charts->setReadingPosition(position);
         requestPoolSoon();
     });
     connect(m_poolTimer, &QTimer::timeout, this, [this] {
@@ -175,6 +181,11 @@ void MainWindow::createMemoryDocks()
         layers << part.toInt();
     m_mapPanel->setSelectedLayers(layers);
     m_notes->setLayers(layers);
+    m_charts->setLayers(layers);
+    connect(dock(QStringLiteral("chartsDock")), &QDockWidget::visibilityChanged, m_charts, &ChartsPanel::setOnScreen);
+    connect(m_charts, &ChartsPanel::exported, this, [this](const QString& path) {
+        statusBar()->showMessage(tr("Chart saved to %1").arg(QDir::toNativeSeparators(path)), 10000);
+    });
     setMemoryGates(tr("The model's memory is not available in this build."), false);
 }
 
@@ -196,13 +207,15 @@ void MainWindow::setMemoryService(MemoryService* service)
 {
     if (m_memory) {
         // Every connection between the old service and the window's panels, both ways.
-        for (QObject* panel : std::initializer_list<QObject*>{this, m_ask, m_ingest, m_library}) {
+        for (QObject* panel : std::initializer_list<QObject*>{this, m_ask, m_ingest, m_library, m_charts}) {
             disconnect(m_memory, nullptr, panel, nullptr);
             disconnect(panel, nullptr, m_memory, nullptr);
         }
     }
     m_memory = service;
     m_library->setReadWithModelEnabled(m_memory != nullptr);
+    if (m_openDocId > 0)
+        m_charts->setDocument(m_openDocId, m_openTitle);  // nothing measured by the old service stays
     if (!m_memory) {
         setMemoryGates(tr("The model's memory is not available in this build."), false);
         return;
@@ -231,6 +244,7 @@ void MainWindow::connectMemoryService()
         m_mapPanel->clear();
         m_notes->clear();
         m_reader->clearMemoryMarks();
+        m_charts->setMemoryUnavailable(docId, reason);
         QString message = tr("Read this book with the model first: its memory map, notes and answers come from "
                              "that reading.");
         if (!reason.isEmpty())
@@ -261,6 +275,14 @@ void MainWindow::connectMemoryService()
     connect(service, &MemoryService::answerFinished, m_ask, &AskPanel::answerFinished);
     connect(service, &MemoryService::answerFailed, m_ask, &AskPanel::answerFailed);
     connect(service, &MemoryService::historyReady, m_ask, &AskPanel::setHistory);
+
+    // Charts: the fidelity curves are measured by the service when the panel asks.
+    connect(m_charts, &ChartsPanel::fidelityRequested, service, &MemoryService::requestFidelity);
+    connect(m_charts, &ChartsPanel::fidelityCancelRequested, service, &MemoryService::cancelFidelity);
+    connect(service, &MemoryService::fidelityProgress, m_charts, &ChartsPanel::setFidelityProgress);
+    connect(service, &MemoryService::fidelityReady, m_charts, &ChartsPanel::setFidelityCurves);
+    connect(service, &MemoryService::fidelityFailed, m_charts, &ChartsPanel::setFidelityFailed);
+    connect(service, &MemoryService::fidelityCancelled, m_charts, &ChartsPanel::setFidelityCancelled);
 
     // The reading queue.
     auto showJob = [this](const IngestJob& job) {
@@ -325,6 +347,8 @@ void MainWindow::onMemoryMapReady(std::shared_ptr<const MemoryMapData> data)
     m_memoryShown = true;
     m_mapPanel->setData(data, m_openText);
     m_mapPanel->map()->setReadingPosition(m_reader->position());
+    m_charts->setReadingPosition(m_reader->position());
+    m_charts->setMemoryData(data);
     for (MemoryGate* gate : std::as_const(m_gates))
         gate->showContent();
     m_memory->requestPool(m_openDocId, m_reader->position());
@@ -397,6 +421,11 @@ void MainWindow::createMenus()
     memory->addAction(tr("Show the &memory map"), this, [this] {
         dock(QStringLiteral("memoryMapDock"))->show();
         m_mapPanel->map()->setFocus();
+    });
+    memory->addAction(tr("Show the &charts"), this, [this] {
+        QDockWidget* chartsDock = dock(QStringLiteral("chartsDock"));
+        chartsDock->show();
+        chartsDock->raise();
     });
     memory->addAction(tr("&Ask about this book"), this, [this] {
         QDockWidget* askDock = dock(QStringLiteral("askDock"));
@@ -561,6 +590,7 @@ void MainWindow::onDocumentOpened(const OpenedDocument& document)
     m_memoryShown = false;
     m_mapPanel->clear();
     m_notes->clear();
+    m_charts->setDocument(docId, m_openTitle);
     if (m_memory) {
         setMemoryGates(tr("Looking for the model's memory of this book…"), false);
         m_ask->setDocument(docId);

@@ -1,5 +1,5 @@
 // The reader's main window. It composes the panels (library, contents, search; and the
-// model's memory: map, notes, ask, ingest queue) as dock widgets around the reading view
+// model's memory: map, notes, ask, ingest queue, charts) as dock widgets around the reading view
 // and wires them to the LibraryService and, when one is set, the MemoryService. The
 // window holds only the glue: which document is open and the hit waiting for its
 // document to arrive.
@@ -19,6 +19,7 @@ class QTimer;
 namespace mm::ui {
 
 class AskPanel;
+class ChartsPanel;
 class ImportProgressWidget;
 class IngestQueuePanel;
 class LibraryPanel;
@@ -53,7 +54,9 @@ public:
     NotesPanel* notesPanel() const { return m_notes; }
     AskPanel* askPanel() const { return m_ask; }
     IngestQueuePanel* ingestQueuePanel() const { return m_ingest; }
-    /// The gate in front of a memory dock's panel ("memoryMapDock", "notesDock", "askDock").
+    ChartsPanel* chartsPanel() const { return m_charts; }
+    /// The gate in front of a memory dock's panel ("memoryMapDock", "notesDock", "askDock",
+    /// "chartsDock").
     MemoryGate* memoryGate(const QString& dockName) const;
     MemoryService* memoryService() const { return m_memory; }
     /// Connects the model's memory (not owned; it must outlive the window or be its
@@ -62,7 +65,7 @@ public:
     qint64 currentDocumentId() const { return m_openDocId; }
     QString positionText() const;
     /// Dock widgets by their object name ("libraryDock", "tocDock", "searchDock",
-    /// "memoryMapDock", "notesDock", "askDock", "ingestDock").
+    /// "memoryMapDock", "notesDock", "askDock", "ingestDock", "chartsDock").
     QDockWidget* dock(const QString& objectName) const;
 
 public slots:
@@ -121,6 +124,7 @@ private:
     NotesPanel* m_notes;
     AskPanel* m_ask;
     IngestQueuePanel* m_ingest;
+    ChartsPanel* m_charts;
     QList<MemoryGate*> m_gates;
     QAction* m_readAction = nullptr;
     QTimer* m_poolTimer;

@@ -13,6 +13,8 @@ void registerMemoryMetaTypes()
     qRegisterMetaType<QVector<AnswerRecord>>();
     qRegisterMetaType<IngestJob>();
     qRegisterMetaType<MemoryDevice>();
+    qRegisterMetaType<FidelityRequest>();
+    qRegisterMetaType<FidelityCurves>();
 }
 
 }  // namespace mm::ui

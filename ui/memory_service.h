@@ -1,5 +1,5 @@
 // MemoryService: the one door between the GUI and the model's memory of documents
-// (ingest, memory map, pools, questions, Q&A history). The GUI calls its slots and
+// (ingest, memory map, pools, questions, Q&A history, fidelity curves). The GUI calls its slots and
 // listens to its signals; an implementation runs every request OFF the GUI thread (a
 // worker QObject on its own QThread, as LibraryService does) and emits the results back
 // on the thread the service lives on, with queued connections. Every payload is a value
@@ -58,6 +58,16 @@ public slots:
     /// Persists one finished (or cancelled) answer in the document's history.
     virtual void saveAnswer(const mm::ui::AnswerRecord& record) = 0;
 
+    // ---- charts --------------------------------------------------------------------------
+    /// Measures the memory-fidelity curves of a document (seconds to minutes of model
+    /// time): answers fidelityProgress (after each sample), then fidelityReady, or
+    /// fidelityFailed / fidelityCancelled. A result is kept per document, so asking again
+    /// answers at once. A request for another document supersedes a running one (which
+    /// is cancelled); one for the document being measured only re-announces its progress.
+    virtual void requestFidelity(const mm::ui::FidelityRequest& request) = 0;
+    /// Stops the measurement of that document (after the current read): fidelityCancelled.
+    virtual void cancelFidelity(qint64 docId) = 0;
+
 signals:
     void deviceReady(const mm::ui::MemoryDevice& device);
 
@@ -78,6 +88,12 @@ signals:
     void answerFinished(const mm::ui::AnswerRecord& record);
     void answerFailed(qint64 askId, const QString& message);
     void historyReady(qint64 docId, const QVector<mm::ui::AnswerRecord>& history);
+
+    /// `done` of `total` samples measured (variants included).
+    void fidelityProgress(qint64 docId, int done, int total);
+    void fidelityReady(const mm::ui::FidelityCurves& curves);
+    void fidelityFailed(qint64 docId, const QString& message);
+    void fidelityCancelled(qint64 docId);
 };
 
 /// Registers the metatypes of memory_types.h for queued connections (idempotent).

@@ -156,8 +156,38 @@ struct MemoryDevice {
     double expectedTokensPerSecond = 0;  ///< measured or benchmarked; 0 while unknown
 };
 
+/// What MemoryService::requestFidelity measures: the engine's fidelity protocol (`memmamba
+/// eval fidelity`, docs/eval.md section 4) on excerpts of the document's own text.
+struct FidelityRequest {
+    qint64 docId = 0;
+    int samples = 4;  ///< perturbed positions (one excerpt of the document each)
+    /// Tokens after the perturbed token at which every layer's output is compared;
+    /// those a short document cannot hold are left out of the result.
+    QVector<qint64> distances{1, 4, 16, 64, 256, 1024, 4096};
+    qint64 context = 256;      ///< tokens read before the perturbed one
+    bool withAblation = true;  ///< also measure the same excerpts with the note pools emptied
+};
+
+/// The memory-fidelity curves of a document: the ETMF proxy per layer and distance,
+/// etmf[l][i] = mean over samples of 1 - cos(out_l(t + d_i), out'_l(t + d_i)), where out'
+/// is the read with token t replaced: how much a token still changes layer l's output
+/// d_i tokens later (0: no trace left; range [0, 2]).
+struct FidelityCurves {
+    qint64 docId = 0;
+    QVector<qint64> distances;           ///< ascending, in tokens
+    int layerCount = 0;
+    int samples = 0;                     ///< samples measured
+    qint64 context = 0;                  ///< tokens read before each perturbed token
+    qint64 documentTokens = 0;           ///< the document's tokens (excerpts come from them)
+    QVector<QVector<double>> etmf;       ///< [layer][distance]
+    QVector<QVector<double>> etmfNoPool; ///< [layer][distance] with the pools emptied; empty when not measured
+    double seconds = 0;                  ///< how long the measurement took (0 when cached)
+};
+
 }  // namespace mm::ui
 
+Q_DECLARE_METATYPE(mm::ui::FidelityRequest)
+Q_DECLARE_METATYPE(mm::ui::FidelityCurves)
 Q_DECLARE_METATYPE(mm::ui::MemoryNoteEvent)
 Q_DECLARE_METATYPE(std::shared_ptr<const mm::ui::MemoryMapData>)
 Q_DECLARE_METATYPE(mm::ui::PoolSnapshot)

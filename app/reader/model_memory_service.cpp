@@ -2,6 +2,7 @@
 
 #include "app/memory/memory.h"
 #include "engine/engine.h"
+#include "engine/eval/eval.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "storage/database.h"
 #include "storage/memory_store.h"
@@ -586,6 +587,166 @@ private:
     QString m_error;
 };
 
+// ---- the charts thread: fidelity curves ------------------------------------------------
+
+/// Runs the engine's fidelity protocol (engine/eval, `memmamba eval fidelity`) on excerpts
+/// of one document's own text, sample by sample (progress and cancel between samples;
+/// the protocol also checks the flag between its reads).
+class FidelityWorker : public QObject {
+public:
+    explicit FidelityWorker(ModelMemoryService* service) : m_service(service) {}
+
+    template <typename F>
+    void post(F f)
+    {
+        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
+    }
+
+    void open(std::shared_ptr<const SharedEngine> engine, const QString& dbPath)
+    {
+        m_engine = std::move(engine);
+        m_dbPath = dbPath;
+    }
+
+    void close() { m_db.reset(); }
+
+    void run(quint64 serial, const ui::FidelityRequest& request, std::shared_ptr<std::atomic<bool>> cancel)
+    {
+        const qint64 docId = request.docId;
+        auto cancelled = [&] {
+            post([s = m_service, serial, docId] {
+                const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
+                s->onFidelityDone(serial, docId);
+                if (current)
+                    emit s->fidelityCancelled(docId);
+            });
+        };
+        try {
+            if (cancel->load()) {
+                cancelled();
+                return;
+            }
+            if (!m_engine)
+                throw std::runtime_error("the model is not loaded");
+            if (!m_db)
+                m_db = std::make_unique<storage::Database>(m_dbPath);
+            QElapsedTimer timer;
+            timer.start();
+            const QString text = m_db->documentText(docId);
+            if (text.isEmpty())
+                throw std::runtime_error("the document has no text");
+            std::vector<eval::Book> books(1);
+            books[0].name = "document " + std::to_string(docId);
+            books[0].tokens = m_engine->tokenizer->encode(text.toStdString());
+            const int64_t n = int64_t(books[0].tokens.size());
+
+            // The distances an excerpt of this document can hold (context + distance + 1
+            // tokens); a short document gets a shorter context before giving up.
+            int64_t context = std::max<int64_t>(0, request.context);
+            auto fitting = [&](int64_t ctx) {
+                std::vector<int64_t> d;
+                for (qint64 x : request.distances) {
+                    if (x >= 0 && ctx + x + 1 <= n)
+                        d.push_back(x);
+                }
+                std::sort(d.begin(), d.end());
+                d.erase(std::unique(d.begin(), d.end()), d.end());
+                return d;
+            };
+            std::vector<int64_t> distances = fitting(context);
+            if (distances.empty() && context > 0) {
+                context = std::min<int64_t>(context, n / 4);
+                distances = fitting(context);
+            }
+            if (distances.empty())
+                throw std::runtime_error("the document is too short to measure (" + std::to_string(n) + " tokens)");
+
+            const int samples = std::max(1, request.samples);
+            std::vector<eval::Variant> variants{{"notes", false}};
+            if (request.withAblation)
+                variants.push_back({"no_pool", true});
+            const int total = samples * int(variants.size());
+            std::vector<std::vector<std::vector<double>>> sums(variants.size());
+            int layers = 0;
+            int done = 0;
+            eval::RunContext ctx;
+            ctx.cancel = cancel.get();
+            for (size_t v = 0; v < variants.size(); ++v) {
+                for (int sample = 0; sample < samples; ++sample) {
+                    if (cancel->load()) {
+                        cancelled();
+                        return;
+                    }
+                    eval::FidelityOptions o;
+                    o.distances = distances;
+                    o.samples = 1;
+                    o.context = context;
+                    // Sample s of every variant reads the same excerpt: a paired comparison.
+                    o.seed = uint64_t(sample) + 1;
+                    o.variants = {variants[v]};
+                    const nlohmann::json result = eval::runFidelity(*m_engine->model, *m_engine->tokenizer, books, o, ctx);
+                    if (result.at("cancelled").get<bool>() || cancel->load()) {
+                        cancelled();
+                        return;
+                    }
+                    const nlohmann::json& etmf = result.at("variants").at(0).at("etmf");
+                    layers = int(etmf.size());
+                    if (sums[v].empty())
+                        sums[v].assign(size_t(layers), std::vector<double>(distances.size(), 0.0));
+                    for (int l = 0; l < layers; ++l) {
+                        for (size_t i = 0; i < distances.size(); ++i)
+                            sums[v][size_t(l)][i] += etmf.at(size_t(l)).at(i).get<double>();
+                    }
+                    ++done;
+                    post([s = m_service, serial, docId, done, total] {
+                        if (s->m_fidelitySerial == serial) {
+                            s->m_fidelityDone = done;
+                            s->m_fidelityTotal = total;
+                        }
+                        emit s->fidelityProgress(docId, done, total);
+                    });
+                }
+            }
+
+            ui::FidelityCurves curves;
+            curves.docId = docId;
+            curves.distances = QVector<qint64>(distances.begin(), distances.end());
+            curves.layerCount = layers;
+            curves.samples = samples;
+            curves.context = context;
+            curves.documentTokens = n;
+            for (size_t v = 0; v < variants.size(); ++v) {
+                QVector<QVector<double>>& out = variants[v].noPool ? curves.etmfNoPool : curves.etmf;
+                for (const std::vector<double>& layer : sums[v]) {
+                    QVector<double> row;
+                    for (double x : layer)
+                        row << x / samples;
+                    out << row;
+                }
+            }
+            curves.seconds = double(timer.nsecsElapsed()) / 1e9;
+            post([s = m_service, serial, curves] {
+                s->m_fidelityCache.insert(curves.docId, curves);
+                s->onFidelityDone(serial, curves.docId);
+                emit s->fidelityReady(curves);
+            });
+        } catch (const std::exception& e) {
+            post([s = m_service, serial, docId, why = q(e.what())] {
+                const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
+                s->onFidelityDone(serial, docId);
+                if (current)
+                    emit s->fidelityFailed(docId, why);
+            });
+        }
+    }
+
+private:
+    ModelMemoryService* m_service;
+    std::shared_ptr<const SharedEngine> m_engine;
+    QString m_dbPath;
+    std::unique_ptr<storage::Database> m_db;
+};
+
 // ---- the service (GUI thread) ----------------------------------------------------------
 
 ModelMemoryService::ModelMemoryService(const ModelMemoryOptions& options, QObject* parent)
@@ -593,6 +754,7 @@ ModelMemoryService::ModelMemoryService(const ModelMemoryOptions& options, QObjec
       m_options(options),
       m_queries(new QueryWorker(this)),
       m_ingest(new IngestWorker(this)),
+      m_charts(new FidelityWorker(this)),
       m_prepareTimer(new QTimer(this))
 {
     ui::registerMemoryMetaTypes();
@@ -601,8 +763,11 @@ ModelMemoryService::ModelMemoryService(const ModelMemoryOptions& options, QObjec
     m_ingestThread.setObjectName(QStringLiteral("MemoryIngest"));
     m_queries->moveToThread(&m_queryThread);
     m_ingest->moveToThread(&m_ingestThread);
+    m_chartsThread.setObjectName(QStringLiteral("MemoryCharts"));
+    m_charts->moveToThread(&m_chartsThread);
     m_queryThread.start();
     m_ingestThread.start();
+    m_chartsThread.start();
     m_prepareTimer->setSingleShot(true);
     m_prepareTimer->setInterval(options.prepareDelayMs);
     connect(m_prepareTimer, &QTimer::timeout, this, &ModelMemoryService::prepareSoon);
@@ -612,14 +777,20 @@ ModelMemoryService::~ModelMemoryService()
 {
     m_ingestCancel = true;
     m_currentAskCancel = true;
+    if (m_fidelityCancel)
+        m_fidelityCancel->store(true);
     QMetaObject::invokeMethod(m_queries, [w = m_queries] { w->close(); }, Qt::QueuedConnection);
     QMetaObject::invokeMethod(m_ingest, [w = m_ingest] { w->close(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(m_charts, [w = m_charts] { w->close(); }, Qt::QueuedConnection);
     m_queryThread.quit();
     m_ingestThread.quit();
+    m_chartsThread.quit();
     m_queryThread.wait();
     m_ingestThread.wait();
+    m_chartsThread.wait();
     delete m_queries;
     delete m_ingest;
+    delete m_charts;
 }
 
 template <typename F>
@@ -632,6 +803,12 @@ template <typename F>
 void ModelMemoryService::toIngest(F f)
 {
     QMetaObject::invokeMethod(m_ingest, std::move(f), Qt::QueuedConnection);
+}
+
+template <typename F>
+void ModelMemoryService::toCharts(F f)
+{
+    QMetaObject::invokeMethod(m_charts, std::move(f), Qt::QueuedConnection);
 }
 
 void ModelMemoryService::start()
@@ -649,9 +826,15 @@ void ModelMemoryService::onEngineLoaded(std::shared_ptr<const SharedEngine> engi
     toIngest([w = m_ingest, engine, path = m_options.databasePath, find = m_options.resumeUnfinished] {
         w->open(engine, path, find);
     });
+    toCharts([w = m_charts, engine, path = m_options.databasePath] { w->open(engine, path); });
     emit deviceReady(m_device);
     emit modelReady();
     schedule();
+    if (m_fidelityWaiting) {
+        const ui::FidelityRequest request = *m_fidelityWaiting;
+        m_fidelityWaiting.reset();
+        startFidelity(request);
+    }
 }
 
 void ModelMemoryService::onEngineFailed(const QString& message)
@@ -660,6 +843,11 @@ void ModelMemoryService::onEngineFailed(const QString& message)
     m_device.name = tr("No model: %1").arg(message);
     emit deviceReady(m_device);
     emit modelFailed(message);
+    if (m_fidelityWaiting) {
+        const qint64 docId = m_fidelityWaiting->docId;
+        m_fidelityWaiting.reset();
+        emit fidelityFailed(docId, tr("The model could not be loaded: %1").arg(message));
+    }
     for (ui::IngestJob& j : m_jobs) {
         if (j.state == ui::IngestJob::Queued || j.state == ui::IngestJob::Running || j.state == ui::IngestJob::Paused) {
             j.state = ui::IngestJob::Failed;
@@ -852,6 +1040,67 @@ void ModelMemoryService::requestHistory(qint64 docId)
 void ModelMemoryService::saveAnswer(const ui::AnswerRecord& record)
 {
     toQueries([w = m_queries, record] { w->save(record); });
+}
+
+void ModelMemoryService::requestFidelity(const ui::FidelityRequest& request)
+{
+    const qint64 docId = request.docId;
+    if (const auto it = m_fidelityCache.constFind(docId); it != m_fidelityCache.constEnd()) {
+        QTimer::singleShot(0, this, [this, curves = *it] { emit fidelityReady(curves); });
+        return;
+    }
+    if (!m_modelError.isEmpty()) {
+        QTimer::singleShot(0, this, [this, docId, why = tr("The model could not be loaded: %1").arg(m_modelError)] {
+            emit fidelityFailed(docId, why);
+        });
+        return;
+    }
+    if (m_fidelityDoc == docId) {  // being measured: where it is
+        QTimer::singleShot(0, this, [this, docId, done = m_fidelityDone, total = m_fidelityTotal] {
+            emit fidelityProgress(docId, done, total);
+        });
+        return;
+    }
+    if (!m_engineReady) {
+        if (m_fidelityWaiting && m_fidelityWaiting->docId != docId)
+            QTimer::singleShot(0, this, [this, old = m_fidelityWaiting->docId] { emit fidelityCancelled(old); });
+        m_fidelityWaiting = request;  // measured once the model is loaded
+        return;
+    }
+    startFidelity(request);
+}
+
+void ModelMemoryService::startFidelity(const ui::FidelityRequest& request)
+{
+    if (m_fidelityDoc != 0 && m_fidelityCancel)
+        m_fidelityCancel->store(true);  // superseded: it stops after its current read
+    m_fidelityCancel = std::make_shared<std::atomic<bool>>(false);
+    m_fidelityDoc = request.docId;
+    const quint64 serial = ++m_fidelitySerial;
+    m_fidelityDone = 0;
+    m_fidelityTotal = std::max(1, request.samples) * (request.withAblation ? 2 : 1);
+    emit fidelityProgress(request.docId, 0, m_fidelityTotal);
+    toCharts([w = m_charts, serial, request, cancel = m_fidelityCancel] { w->run(serial, request, cancel); });
+}
+
+void ModelMemoryService::onFidelityDone(quint64 serial, qint64 docId)
+{
+    Q_UNUSED(docId)
+    if (serial != m_fidelitySerial)
+        return;  // a superseded run: the current one is still going
+    m_fidelityDoc = 0;
+    m_fidelityCancel.reset();
+}
+
+void ModelMemoryService::cancelFidelity(qint64 docId)
+{
+    if (m_fidelityWaiting && m_fidelityWaiting->docId == docId) {
+        m_fidelityWaiting.reset();
+        QTimer::singleShot(0, this, [this, docId] { emit fidelityCancelled(docId); });
+        return;
+    }
+    if (m_fidelityDoc == docId && m_fidelityCancel)
+        m_fidelityCancel->store(true);  // the worker answers fidelityCancelled
 }
 
 }  // namespace mm::memoryui

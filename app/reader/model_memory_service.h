@@ -8,7 +8,9 @@
 //                   with its own storage::Database connection and DocumentMemory;
 //   "MemoryIngest"  reads documents (one job at a time) and, when idle, prepares an ask
 //                   checkpoint at the reading position (DocumentMemory::prepareAt), with
-//                   its own Database connection and DocumentMemory.
+//                   its own Database connection and DocumentMemory;
+//   "MemoryCharts"  measures the fidelity curves of a document (engine/eval's fidelity
+//                   protocol on the document's text), with its own Database connection.
 // The ingest queue itself (jobs, pause = cancel and keep queued, resume, cancel) is kept
 // here on the GUI thread; the workers only run what they are handed. Cancel flags are
 // atomics the GUI thread sets directly, since the workers are busy when it matters.
@@ -24,6 +26,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 
 class QTimer;
@@ -43,6 +46,7 @@ struct ModelMemoryOptions {
 
 class QueryWorker;
 class IngestWorker;
+class FidelityWorker;
 struct SharedEngine;
 
 class ModelMemoryService : public ui::MemoryService {
@@ -75,6 +79,8 @@ public slots:
     void cancelAsk(qint64 askId) override;
     void requestHistory(qint64 docId) override;
     void saveAnswer(const mm::ui::AnswerRecord& record) override;
+    void requestFidelity(const mm::ui::FidelityRequest& request) override;
+    void cancelFidelity(qint64 docId) override;
 
 signals:
     /// The model is loaded (device() is set) or could not be (message names why).
@@ -86,6 +92,7 @@ signals:
 private:
     friend class QueryWorker;
     friend class IngestWorker;
+    friend class FidelityWorker;
 
     void onEngineLoaded(std::shared_ptr<const SharedEngine> engine, const ui::MemoryDevice& device);
     void onEngineFailed(const QString& message);
@@ -97,12 +104,17 @@ private:
     void prepareSoon();
     template <typename F> void toQueries(F f);
     template <typename F> void toIngest(F f);
+    template <typename F> void toCharts(F f);
+    void startFidelity(const ui::FidelityRequest& request);
+    void onFidelityDone(quint64 serial, qint64 docId);
 
     ModelMemoryOptions m_options;
     QThread m_queryThread;
     QThread m_ingestThread;
+    QThread m_chartsThread;
     QueryWorker* m_queries;
     IngestWorker* m_ingest;
+    FidelityWorker* m_charts;
     ui::MemoryDevice m_device;
     bool m_started = false;
     bool m_engineReady = false;
@@ -126,6 +138,16 @@ private:
     qint64 m_prepareChar = -1;
     qint64 m_preparedDoc = 0;
     qint64 m_preparedChar = -1;
+
+    // Fidelity curves: one measurement at a time, the newest request wins; results are
+    // kept per document for the life of the service (the model does not change).
+    QHash<qint64, ui::FidelityCurves> m_fidelityCache;
+    std::optional<ui::FidelityRequest> m_fidelityWaiting;  ///< asked before the model was loaded
+    qint64 m_fidelityDoc = 0;                              ///< being measured, 0: none
+    quint64 m_fidelitySerial = 0;
+    std::shared_ptr<std::atomic<bool>> m_fidelityCancel;   ///< the running measurement's flag
+    int m_fidelityDone = 0;
+    int m_fidelityTotal = 0;
 };
 
 }  // namespace mm::memoryui

@@ -11,6 +11,9 @@
 #include <QSet>
 #include <QTimer>
 
+#include <cmath>
+#include <optional>
+
 namespace mm::test {
 
 class FakeMemoryService : public ui::MemoryService {
@@ -80,6 +83,55 @@ public:
     QVector<qint64> cancelledAsks;
     QVector<ui::AnswerRecord> saved;
     QVector<qint64> poolRequests;  ///< atChar of each requestPool
+    QVector<ui::FidelityRequest> fidelityRequests;
+    QVector<qint64> fidelityCancels;
+    /// While set, a fidelity request reports its first sample and waits for finishFidelity().
+    bool holdFidelity = false;
+
+    /// The fake's fidelity curves: layer l's ETMF proxy falls with log4(distance), deeper
+    /// layers more slowly; with the pools emptied it falls twice as fast to nothing.
+    static ui::FidelityCurves syntheticFidelity(qint64 docId, int layers, const ui::FidelityRequest& request,
+                                                qint64 documentTokens)
+    {
+        ui::FidelityCurves c;
+        c.docId = docId;
+        c.layerCount = layers;
+        c.samples = request.samples;
+        c.context = request.context;
+        c.documentTokens = documentTokens;
+        for (qint64 d : request.distances) {
+            if (request.context + d + 1 <= documentTokens)
+                c.distances << d;
+        }
+        c.etmf.resize(layers);
+        if (request.withAblation)
+            c.etmfNoPool.resize(layers);
+        for (int l = 0; l < layers; ++l) {
+            for (qint64 d : std::as_const(c.distances)) {
+                const double steps = std::log(double(std::max<qint64>(d, 1))) / std::log(4.0);
+                c.etmf[l] << (0.9 - 0.05 * l) * std::exp(-steps / (1.5 + 0.5 * l)) + 0.02 * (l + 1);
+                if (request.withAblation)
+                    c.etmfNoPool[l] << (0.9 - 0.05 * l) * std::exp(-steps / (0.75 + 0.25 * l));
+            }
+        }
+        c.seconds = 1.5;
+        return c;
+    }
+    /// Answers a held fidelity request.
+    void finishFidelity()
+    {
+        if (!m_fidelityPending)
+            return;
+        const ui::FidelityRequest r = *m_fidelityPending;
+        m_fidelityPending.reset();
+        const int total = r.samples * (r.withAblation ? 2 : 1);
+        const auto curves = syntheticFidelity(r.docId, m_books[r.docId].data->layerCount, r,
+                                              m_books[r.docId].data->tokenCount());
+        later([this, r, total, curves] {
+            emit fidelityProgress(r.docId, total, total);
+            emit fidelityReady(curves);
+        });
+    }
 
     ui::MemoryDevice device() const override { return m_device; }
 
@@ -166,6 +218,27 @@ public slots:
         later([this, docId, history] { emit historyReady(docId, history); });
     }
     void saveAnswer(const ui::AnswerRecord& record) override { saved << record; }
+    void requestFidelity(const ui::FidelityRequest& request) override
+    {
+        fidelityRequests << request;
+        if (!m_read.contains(request.docId) || !m_books.contains(request.docId)) {
+            later([this, id = request.docId] { emit fidelityFailed(id, QStringLiteral("this book has not been read")); });
+            return;
+        }
+        m_fidelityPending = request;
+        const int total = request.samples * (request.withAblation ? 2 : 1);
+        later([this, id = request.docId, total] { emit fidelityProgress(id, 1, total); });
+        if (!holdFidelity)
+            finishFidelity();
+    }
+    void cancelFidelity(qint64 docId) override
+    {
+        fidelityCancels << docId;
+        if (m_fidelityPending && m_fidelityPending->docId == docId) {
+            m_fidelityPending.reset();
+            later([this, docId] { emit fidelityCancelled(docId); });
+        }
+    }
 
 private:
     template <typename F>
@@ -209,6 +282,7 @@ private:
     ui::AskRequest m_current;
     int m_next = 0;
     QTimer m_streamTimer;
+    std::optional<ui::FidelityRequest> m_fidelityPending;
 };
 
 }  // namespace mm::test

@@ -16,6 +16,7 @@
 #include "storage/memory_store.h"
 #include "storage/import/importer.h"
 #include "ui/ask_panel.h"
+#include "ui/charts_panel.h"
 #include "ui/ingest_queue_model.h"
 #include "ui/ingest_queue_panel.h"
 #include "ui/library_service.h"
@@ -32,6 +33,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QLineEdit>
+#include <QLineSeries>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
@@ -39,6 +41,9 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
+
+#include <cmath>
 
 using mm::memoryui::ModelMemoryOptions;
 using mm::memoryui::ModelMemoryService;
@@ -102,7 +107,9 @@ private slots:
     void pauseResumeCancelInTheQueue();
     void poolsEqualTheMemoryModule();
     void pauseMidReadingResumesFromCheckpoint();
+    void fidelityCurvesOfTheDocument();
     void screenshots();
+    void chartsScreenshot();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -291,6 +298,118 @@ void TestModelMemory::readAskRestart()
     window->findChild<QAction*>(QStringLiteral("continueReading"))->trigger();
     QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
     QCOMPARE(window->currentDocumentId(), docId);
+}
+
+void TestModelMemory::fidelityCurvesOfTheDocument()
+{
+    Session s = openSession(dbPath(), tinyModel());
+    MainWindow* window = s.window.get();
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    QSignalSpy shown(window, &MainWindow::documentShown);
+    QSignalSpy loaded(s.memory, &ModelMemoryService::modelReady);
+    window->importFiles({kBook});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    const qint64 docId = window->currentDocumentId();
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kWaitMs);
+    const qint64 tokens = tokensOf(dbPath(), docId);
+    QVERIFY(tokens > 256 + 4096 + 1);  // every default distance fits
+
+    // Read it; the Charts dock draws the stored surprisal and, once its tab is shown,
+    // asks the service to measure the fidelity curves on the book's own text.
+    QSignalSpy progress(s.memory, &ModelMemoryService::fidelityProgress);
+    QSignalSpy ready(s.memory, &ModelMemoryService::fidelityReady);
+    window->readOpenDocumentWithModel();
+    mm::ui::ChartsPanel* panel = window->chartsPanel();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->isChartShown(mm::ui::ChartsPanel::Perplexity), kWaitMs);
+    QCOMPARE(panel->perplexitySeries()->count(), mm::ui::ChartsPanel::kPerplexityBins);
+    QCOMPARE(ready.count(), 0);
+    window->dock(QStringLiteral("chartsDock"))->raise();
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 4 * kWaitMs);
+    const auto curves = ready.first().first().value<mm::ui::FidelityCurves>();
+    QCOMPARE(curves.docId, docId);
+    QCOMPARE(curves.layerCount, 4);
+    QCOMPARE(curves.samples, 4);
+    QCOMPARE(curves.context, qint64(256));
+    QCOMPARE(curves.documentTokens, tokens);
+    QCOMPARE(curves.distances, (QVector<qint64>{1, 4, 16, 64, 256, 1024, 4096}));
+    QCOMPARE(curves.etmf.size(), 4);
+    QCOMPARE(curves.etmfNoPool.size(), 4);
+    for (const auto* variant : {&curves.etmf, &curves.etmfNoPool}) {
+        for (const QVector<double>& layer : *variant) {
+            QCOMPARE(layer.size(), 7);
+            for (double x : layer)
+                QVERIFY2(std::isfinite(x) && x >= 0 && x <= 2, qPrintable(QString::number(x)));  // 1 - cos
+        }
+    }
+    // The changed token leaves a trace at distance 1 in every layer.
+    for (const QVector<double>& layer : curves.etmf)
+        QVERIFY(layer.first() > 0);
+    // Progress after each sample: 4 samples, with and without the pools.
+    QVERIFY(progress.count() >= 8);
+    QCOMPARE(progress.last().at(1).toInt(), 8);
+    QCOMPARE(progress.last().at(2).toInt(), 8);
+    QTRY_VERIFY(panel->isChartShown(mm::ui::ChartsPanel::Fidelity));
+    QCOMPARE(panel->fidelitySeries(3)->count(), 7);
+    QCOMPARE(panel->fidelitySeries(3)->at(6).y(), curves.etmf[3][6]);
+
+    // Asked again: the kept result, at once.
+    s.memory->requestFidelity({docId});
+    QTRY_COMPARE(ready.count(), 2);
+    QCOMPARE(ready.last().first().value<mm::ui::FidelityCurves>().etmf, curves.etmf);
+
+    // Another document, cancelled as it starts: fidelityCancelled, nothing kept.
+    const QString copy = m_dir->filePath(QStringLiteral("almanac-copy.txt"));
+    {
+        QFile in(kBook);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QFile out(copy);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(in.readAll() + "\nA line more, so this is another document.\n");
+    }
+    shown.clear();
+    window->importFiles({copy});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    const qint64 other = window->currentDocumentId();
+    QVERIFY(other != docId);
+    QSignalSpy cancelled(s.memory, &ModelMemoryService::fidelityCancelled);
+    mm::ui::FidelityRequest request;
+    request.docId = other;
+    s.memory->requestFidelity(request);
+    s.memory->cancelFidelity(other);
+    QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, kWaitMs);
+    QCOMPARE(cancelled.first().first().toLongLong(), other);
+    QCOMPARE(ready.count(), 2);
+    // A short document: only the distances its excerpts can hold (context 256 + d + 1).
+    const QString shortBook = m_dir->filePath(QStringLiteral("short.txt"));
+    {
+        QFile in(kBook);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QFile out(shortBook);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(in.read(3000));
+    }
+    shown.clear();
+    window->importFiles({shortBook});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    request.docId = window->currentDocumentId();
+    const qint64 shortTokens = tokensOf(dbPath(), request.docId);
+    QVERIFY(shortTokens > 256 + 64 + 1 && shortTokens < 256 + 4096 + 1);
+    QVector<qint64> fitting;
+    for (qint64 d : request.distances) {
+        if (256 + d + 1 <= shortTokens)
+            fitting << d;
+    }
+    request.withAblation = false;
+    request.samples = 2;
+    s.memory->requestFidelity(request);
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 3, kWaitMs);
+    const auto shortCurves = ready.last().first().value<mm::ui::FidelityCurves>();
+    QCOMPARE(shortCurves.docId, request.docId);
+    QCOMPARE(shortCurves.distances, fitting);
+    QCOMPARE(shortCurves.samples, 2);
+    QVERIFY(shortCurves.etmfNoPool.isEmpty());
+    QCOMPARE(shortCurves.etmf.size(), 4);
+    QCOMPARE(shortCurves.etmf[0].size(), fitting.size());
 }
 
 void TestModelMemory::interruptedReadingResumesAtStart()
@@ -594,6 +713,68 @@ void TestModelMemory::screenshots()
     window->memoryMapPanel()->map()->zoomToWholeBook();
     QTest::qWait(500);
     QVERIFY(window->grab().save(dir + QStringLiteral("/model-memory-map.png")));
+}
+
+void TestModelMemory::chartsScreenshot()
+{
+    // The Charts dock after the shipped model has read the book: model-charts.png, and
+    // each chart exported as the Export PNG… button does (chart-perplexity.png,
+    // chart-fidelity.png).
+    const QString dir = qEnvironmentVariable("MEMMAMBA_SCREENSHOT_DIR");
+    if (dir.isEmpty())
+        QSKIP("MEMMAMBA_SCREENSHOT_DIR not set");
+    QString book = qEnvironmentVariable("MEMMAMBA_SCREENSHOT_BOOK");
+    if (book.isEmpty())
+        book = QStringLiteral(MEMMAMBA_SOURCE_DIR "/resources/books/shirley.txt");
+    ModelMemoryOptions options;  // the shipped model
+    options.device = QStringLiteral("cpu");
+    Session s = openSession(dbPath(), options);
+    MainWindow* window = s.window.get();
+    window->resize(1500, 950);
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    QSignalSpy shown(window, &MainWindow::documentShown);
+    window->start({book});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
+    QSignalSpy finished(s.memory, &ModelMemoryService::ingestFinished);
+    QTRY_VERIFY_WITH_TIMEOUT(s.memory->isModelReady(), 60000);
+    window->readOpenDocumentWithModel();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 900000);
+    QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), 60000);
+    window->dock(QStringLiteral("ingestDock"))->hide();
+    const QString text = window->readingView()->toPlainText();
+    const QString chapter = qEnvironmentVariableIsSet("MEMMAMBA_SCREENSHOT_CHAPTER")
+                                ? qEnvironmentVariable("MEMMAMBA_SCREENSHOT_CHAPTER")
+                                : QStringLiteral("CHAPTER III.");
+    const qint64 at = text.indexOf(chapter);
+    window->readingView()->scrollToPosition(at > 0 ? at + 3000 : text.size() / 2);
+
+    QSignalSpy ready(s.memory, &ModelMemoryService::fidelityReady);
+    QDockWidget* charts = window->dock(QStringLiteral("chartsDock"));
+    charts->raise();
+    window->resizeDocks({charts}, {440}, Qt::Vertical);
+    mm::ui::ChartsPanel* panel = window->chartsPanel();
+    QTRY_VERIFY_WITH_TIMEOUT(panel->isMeasuringFidelity(), kWaitMs);
+    QTest::qWait(3000);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-charts-measuring.png")));
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 600000);
+    const auto curves = ready.first().first().value<mm::ui::FidelityCurves>();
+    qInfo("fidelity: %d samples, %.1f s", curves.samples, curves.seconds);
+    for (int l = 0; l < curves.etmf.size(); ++l) {
+        QStringList row, noPool;
+        for (double x : curves.etmf[l])
+            row << QString::number(x, 'g', 3);
+        for (double x : curves.etmfNoPool.value(l))
+            noPool << QString::number(x, 'g', 3);
+        qInfo("layer %d: %s | no pool: %s", l, qPrintable(row.join(QLatin1Char(' '))),
+              qPrintable(noPool.join(QLatin1Char(' '))));
+    }
+    // The first and the last layer: fewer curves, easier to read.
+    for (int l = 1; l + 1 < window->memoryMapPanel()->layerCount(); ++l)
+        window->memoryMapPanel()->layerButton(l)->click();
+    QTest::qWait(500);
+    QVERIFY(window->grab().save(dir + QStringLiteral("/model-charts.png")));
+    QVERIFY(panel->exportPng(mm::ui::ChartsPanel::Perplexity, dir + QStringLiteral("/chart-perplexity.png")).isEmpty());
+    QVERIFY(panel->exportPng(mm::ui::ChartsPanel::Fidelity, dir + QStringLiteral("/chart-fidelity.png")).isEmpty());
 }
 
 QTEST_MAIN(TestModelMemory)
