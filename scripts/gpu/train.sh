@@ -66,6 +66,11 @@ collect() {
   done
   cp "$runs/gpu.log" "$out/" 2>/dev/null
   ls -la "$out"/*/ 2>/dev/null
+  # The device returns at most 8 files of 16 MiB each: one tar of everything, cut into
+  # 15 MiB pieces (here: cat "$files_at"/train-results.tar.part-* | tar -x).
+  ( cd "$out" && tar -cf /tmp/train-results.tar memmamba baseline gpu.log 2>/dev/null &&
+    rm -rf memmamba baseline gpu.log && split -b 15m /tmp/train-results.tar train-results.tar.part- &&
+    rm -f /tmp/train-results.tar && ls -la )
 }
 
 cmd=${1:-}; shift || true
