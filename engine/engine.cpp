@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include "engine/cpu_kernels.h"
+#include "engine/cuda_precision.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
 #include "engine/state_io.h"
@@ -88,6 +89,8 @@ std::string shapeText(at::IntArrayRef shape)
 void finishModel(engine::Model& m, at::Device device)
 {
     m.options = at::TensorOptions().dtype(at::kFloat).device(device);
+    if (device.is_cuda())
+        engine::allowTf32Matmuls();
     m.fingerprint = engine::computeFingerprint(m);
     engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
 }

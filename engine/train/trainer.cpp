@@ -1,6 +1,7 @@
 #include "engine/train/trainer.h"
 
 #include "engine/config.h"
+#include "engine/cuda_precision.h"
 #include "engine/engine.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
@@ -139,15 +140,6 @@ public:
 private:
     bool m_on;
 };
-
-void enableTf32()
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    at::globalContext().setAllowTF32CuBLAS(true);
-    at::globalContext().setAllowTF32CuDNN(true);
-#pragma GCC diagnostic pop
-}
 
 uint64_t mix64(uint64_t z)
 {
@@ -471,7 +463,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         throw TrainError("--seq-len must be >= 2 and --batch >= 1");
     s.device = parseDevice(o.device);
     if (s.device.is_cuda())
-        enableTf32();
+        engine::allowTf32Matmuls();
     s.amp = o.amp && s.device.is_cuda() && MM_TRAIN_HAS_AUTOCAST;
     makeDirs(o.outDir);
 

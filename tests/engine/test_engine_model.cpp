@@ -3,6 +3,7 @@
 // pool invariants; safetensors and state-format errors; generation.
 #include "engine_test_util.h"
 
+#include "engine/cuda_precision.h"
 #include "engine/engine.h"
 #include "engine/model.h"
 
@@ -515,6 +516,15 @@ private slots:
         ReadOptions opt;
         opt.logits = true;
         opt.segmentTokens = 4096;
+        // Loading on CUDA allows TF32 matrix products (engine/cuda_precision.h): first
+        // their error against the CPU, then strict fp32 for the algorithm's 1e-4.
+        {
+            State c = cpuModel->newState(), g = gpuModel->newState();
+            const double err = relativeError(cpuModel->read(c, tokens, opt).logits, gpuModel->read(g, tokens, opt).logits);
+            qInfo("cuda (tf32) vs cpu logits: %.3g", err);
+            QVERIFY2(err < 1e-2, qPrintable(QString::number(err)));
+        }
+        engine::allowTf32Matmuls(false);
         State c = cpuModel->newState(), g = gpuModel->newState();
         const ReadResult rc = cpuModel->read(c, tokens, opt), rg = gpuModel->read(g, tokens, opt);
         const double err = relativeError(rc.logits, rg.logits);
