@@ -69,8 +69,18 @@ endforeach()
 add_custom_target(memmamba_man ALL DEPENDS ${_mm_man_outputs})
 install(FILES ${_mm_man_outputs} DESTINATION share/man/man1)
 
-install(FILES ${PROJECT_SOURCE_DIR}/installer/debian/copyright
-        DESTINATION share/doc/${MEMMAMBA_PACKAGE_NAME})
+# Debian's documentation of a package: copyright and (a native package's) changelog.gz.
+set(_mm_docs ${PROJECT_SOURCE_DIR}/installer/debian/copyright)
+if(MEMMAMBA_GZIP)
+  set(_mm_changelog ${CMAKE_BINARY_DIR}/man/changelog.gz)
+  add_custom_command(OUTPUT ${_mm_changelog}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND ${MEMMAMBA_GZIP} -9 -n -c ${PROJECT_SOURCE_DIR}/installer/debian/changelog > ${_mm_changelog}
+    DEPENDS ${PROJECT_SOURCE_DIR}/installer/debian/changelog VERBATIM)
+  add_custom_target(memmamba_changelog ALL DEPENDS ${_mm_changelog})
+  list(APPEND _mm_docs ${_mm_changelog})
+endif()
+install(FILES ${_mm_docs} DESTINATION share/doc/${MEMMAMBA_PACKAGE_NAME})
 
 # ---- CPack: one .deb --------------------------------------------------------------------
 if(MEMMAMBA_WITH_CUDA)
@@ -101,6 +111,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # below only what is loaded at run time without being linked.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
+# CPack adds ldconfig to postinst/postrm because the module sits under /usr/lib
+# (lintian: maintscript-calls-ldconfig, a harmless warning; the module is dlopen'ed by path).
 # libopenblas0-openmp: LibTorch's BLAS through the libblas.so.3 alternative (the
 # reference libblas3 that libtorch1.13 depends on is 15-30x slower for the model's
 # matmuls). Qt's xcb and offscreen platform plugins come with libqt6gui6; Wayland's

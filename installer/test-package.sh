@@ -177,6 +177,14 @@ for f in /usr/share/applications/memmamba-reader.desktop /usr/share/metainfo/io.
          /usr/share/memmamba/tokenizer/memmamba.model /usr/share/memmamba/models/default/model.safetensors; do
   [ -f "$root$f" ] || { echo "  FAIL missing $f"; ok=0; }
 done
+# The desktop entry and the AppStream file as installed, with this machine's validators
+# (desktop-file-utils, appstream) where it has them.
+if command -v desktop-file-validate >/dev/null; then
+  check "desktop-file-validate" desktop-file-validate "$root/usr/share/applications/memmamba-reader.desktop"
+else echo "  --   desktop-file-validate not installed here"; fi
+if command -v appstreamcli >/dev/null; then
+  check "appstreamcli validate" appstreamcli validate --no-net "$root/usr/share/metainfo/io.github.memmamba.Reader.metainfo.xml"
+else echo "  --   appstreamcli not installed here"; fi
 done_phase
 [ "$ok" -eq 1 ] || fail "the installed package does not work (see above)"
 
