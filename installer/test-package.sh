@@ -78,6 +78,9 @@ mounted=()
 cleanup() {
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null; done
   mounted=()
+  # Never delete through a mount that failed to come off (the archives bind mount is on
+  # the same file system, so --one-file-system alone would not stop rm there).
+  if grep -qF " $root/" /proc/mounts; then echo "test-package: $root still has mounts, left in place"; return; fi
   if [ "$keep" -eq 0 ] && [ -d "$root" ]; then rm -rf --one-file-system "$root"; fi
 }
 trap cleanup EXIT
