@@ -37,7 +37,7 @@ run() {
     [ "$left" -gt 10 ] || { stamp "skip $name $model: budget spent"; continue; }
     [ "$secs" -lt "$left" ] || secs=$left
     [ -d "$runs/$model/model" ] || { stamp "no model folder for $model"; continue; }
-    timeout -s INT -k 10 "$secs" "$mm" eval "$name" --model "$runs/$model/model" --device cuda --no-pool \
+    timeout -s INT -k 10 "$secs" "$mm" eval "$name" --model "$runs/$model/model" --device "${DEVICE:-cuda}" --no-pool \
       --out "$out/$tag-$model.json" "$@" > "$out/$tag-$model.txt" 2> "$out/$tag-$model.err"
     stamp "$tag $model: exit $?"
     cat "$out/$tag-$model.txt"

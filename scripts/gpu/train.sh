@@ -11,6 +11,9 @@
 #       follows the logs until both trainings have exited or S seconds (default 540)
 #       have passed, then copies what exists (model folders, logs, GPU memory log) to
 #       $OUT. Call it again while it says "still running".
+#   scripts/gpu/train.sh all [--minutes M] [--eval-budget S] [-- options]
+#       start, wait, scripts/gpu/eval_models.sh and collect in one call (the safe way:
+#       the machine does not survive a gap between calls).
 #   scripts/gpu/train.sh status
 #       the log tails and GPU memory now.
 #   scripts/gpu/train.sh stop
@@ -66,10 +69,15 @@ collect() {
   done
   cp "$runs/gpu.log" "$out/" 2>/dev/null
   ls -la "$out"/*/ 2>/dev/null
-  # The device returns at most 8 files of 16 MiB each: one tar of everything, cut into
-  # 15 MiB pieces (here: cat "$files_at"/train-results.tar.part-* | tar -x).
-  ( cd "$out" && tar -cf /tmp/train-results.tar memmamba baseline gpu.log 2>/dev/null &&
-    rm -rf memmamba baseline gpu.log && split -b 15m /tmp/train-results.tar train-results.tar.part- &&
+  [ -n "${NO_PACK:-}" ] || pack
+}
+
+# The device returns at most 8 files of 16 MiB each: one tar of everything, cut into
+# 15 MiB pieces (here: cat "$files_at"/train-results.tar.part-* | tar -x).
+pack() {
+  ( cd "$out" && rm -f train-results.tar.part-* &&
+    tar -cf /tmp/train-results.tar $(ls -d memmamba baseline gpu.log eval 2>/dev/null) &&
+    rm -rf memmamba baseline gpu.log eval && split -b 15m /tmp/train-results.tar train-results.tar.part- &&
     rm -f /tmp/train-results.tar && ls -la )
 }
 
@@ -159,6 +167,26 @@ wait)
     echo "both trainings finished; model folders and logs in \$OUT/memmamba and \$OUT/baseline"
   fi
   ;;
+all)
+  # Everything in ONE device call: build, train both models, evaluate, collect. The
+  # machine is released when more than ~30 s pass between calls, taking background
+  # trainings with it (docs/training.md, "Longer runs attempted"), so a run that must
+  # not be lost fits in one call: --minutes 6 plus the build (~1 min) and the
+  # evaluation (--eval-budget, default 100 s) stays under the 10-minute call limit.
+  minutes=6; ebudget=100; extra=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --minutes) minutes=$2; shift 2 ;;
+      --eval-budget) ebudget=$2; shift 2 ;;
+      --) shift; extra=("$@"); break ;;
+      *) echo "train.sh all: unknown option $1"; exit 2 ;;
+    esac
+  done
+  bash "$0" start --minutes "$minutes" -- "${extra[@]}" || exit 1
+  NO_PACK=1 bash "$0" wait --max-wait $(( ${minutes%.*} * 60 + 120 )) | tail -20
+  OUT="$out" bash scripts/gpu/eval_models.sh --budget "$ebudget" | grep -E "exit|skip|done"
+  pack
+  ;;
 status)
   tails
   ;;
@@ -169,7 +197,7 @@ stop)
   true
   ;;
 *)
-  echo "usage: scripts/gpu/train.sh start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
+  echo "usage: scripts/gpu/train.sh all [--minutes M] [--eval-budget S] [-- options] | start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
   exit 2
   ;;
 esac
