@@ -20,7 +20,7 @@ const char* kTrainUsage =
     "usage: memmamba train --data DIR --out DIR [--valid DIR] [--config FILE] [--notes on|off]\n"
     "       [--device cpu|cuda] [--seed S] [--batch N] [--seq-len N] [--steps N|auto] [--time-budget-min M]\n"
     "       [--lr X] [--min-lr X] [--warmup N] [--weight-decay X] [--grad-clip X] [--amp on|off]\n"
-    "       [--synthetic X] [--synthetic-min N] [--synthetic-max N] [--aux-weight X]\n"
+    "       [--synthetic X] [--synthetic-min N] [--synthetic-max N] [--synthetic-packed] [--aux-weight X]\n"
     "       [--curriculum-threshold X] [--curriculum-min-steps N] [--curriculum-share X]\n"
     "       [--log-every N] [--valid-every N] [--valid-windows N] [--checkpoint-every N] [--stop-after N]\n"
     "       [--threads N] [--token-cache FILE] [--tokenizer FILE] [--resume] [--json]\n"
@@ -71,6 +71,8 @@ Parsed parse(std::vector<std::string> args)
             p.json = true;
         else if (a == "--resume")
             o.resume = true;
+        else if (a == "--synthetic-packed")
+            o.syntheticPacked = true;
         else if (a == "--data")
             o.dataDir = value();
         else if (a == "--valid")

@@ -251,6 +251,9 @@ BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
 Batch BatchSampler::next()
 {
     const int64_t Bt = m_opt.rows, T = m_opt.length, C = m_opt.noteChunk;
+    // Room left after a sample's context for its question, answer, "." and <doc> (at most
+    // some 30 tokens): a context of L tokens at row position `at` fits when at + L + kTail <= T.
+    constexpr int64_t kTail = 96;
     Batch b;
     b.rows = Bt;
     b.length = T;
@@ -258,7 +261,8 @@ Batch BatchSampler::next()
     b.answerMask.assign(Bt * T, 0);
     b.dropPoint.assign(Bt, -1);
     b.synthetic.assign(Bt, 0);
-    const int64_t maxContext = std::min(m_opt.syntheticMax, T - 96);
+    b.samples.assign(Bt, 0);
+    const int64_t maxContext = std::min(m_opt.syntheticMax, T - kTail);
     for (int64_t r = 0; r < Bt; ++r) {
         const bool synthetic = m_opt.syntheticShare > 0 && maxContext >= m_opt.syntheticMin &&
                                std::uniform_real_distribution<double>(0, 1)(m_windows) < m_opt.syntheticShare;
@@ -267,12 +271,38 @@ Batch BatchSampler::next()
             b.tokens.insert(b.tokens.end(), w.begin(), w.end());
             continue;
         }
-        const int64_t L = std::uniform_int_distribution<int64_t>(m_opt.syntheticMin, maxContext)(m_windows);
-        Sample s = syntheticSample(L);
-        if (static_cast<int64_t>(s.tokens.size()) > T)  // cannot happen with the 96-token margin; stay safe
-            s.tokens.resize(T);
-        std::vector<int32_t> row = s.tokens;
-        row.push_back(m_tok->docSeparatorId());
+        // Draw order (window stream: row kind, length 1, [length 2, ...,] book window;
+        // synthetic stream: one case per sample) is fixed, so a seed and a saved state
+        // reproduce the batch. Without packing this is exactly the one-sample row.
+        std::vector<int32_t> row;
+        row.reserve(T + 1);
+        int64_t L = std::uniform_int_distribution<int64_t>(m_opt.syntheticMin, maxContext)(m_windows);
+        for (;;) {
+            Sample s = syntheticSample(L);
+            const int64_t at = static_cast<int64_t>(row.size());
+            if (at == 0) {
+                if (static_cast<int64_t>(s.tokens.size()) > T)  // cannot happen with kTail; stay safe
+                    s.tokens.resize(T);
+            } else if (at + static_cast<int64_t>(s.tokens.size()) + 1 > T + 1) {
+                break;  // cannot happen with kTail either: a later sample never crosses the row's end
+            }
+            row.insert(row.end(), s.tokens.begin(), s.tokens.end());
+            row.push_back(m_tok->docSeparatorId());
+            for (int64_t p : s.answerPositions)
+                if (at + p >= 1 && at + p <= T)
+                    b.answerMask[r * T + at + p - 1] = 1;
+            if (at == 0) {
+                const int64_t drop = (s.factEnd + C - 1) / C * C;
+                if (drop > 0 && drop <= s.questionStart && drop < T)
+                    b.dropPoint[r] = drop;
+            }
+            ++b.samples[r];
+            if (!m_opt.syntheticPacked)
+                break;
+            L = std::uniform_int_distribution<int64_t>(m_opt.syntheticMin, maxContext)(m_windows);
+            if (static_cast<int64_t>(row.size()) + L + kTail > T)
+                break;
+        }
         if (static_cast<int64_t>(row.size()) < T + 1) {
             const std::vector<int32_t> w = window(T + 1 - static_cast<int64_t>(row.size()));
             row.insert(row.end(), w.begin(), w.end());
@@ -280,12 +310,6 @@ Batch BatchSampler::next()
         row.resize(T + 1);
         b.tokens.insert(b.tokens.end(), row.begin(), row.end());
         b.synthetic[r] = 1;
-        for (int64_t p : s.answerPositions)
-            if (p >= 1 && p <= T)
-                b.answerMask[r * T + p - 1] = 1;
-        const int64_t drop = (s.factEnd + C - 1) / C * C;
-        if (drop > 0 && drop <= s.questionStart && drop < T)
-            b.dropPoint[r] = drop;
     }
     return b;
 }

@@ -8,7 +8,10 @@
 // A share of the rows (--synthetic, default 8%) starts with a short synthetic retrieval
 // sample built by engine/eval's generators (passkey or multi-key, filler either the
 // repeated sentences or a book excerpt), followed by its question and answer, then
-// <doc> and a book window filling the row. Its random stream is seeded through
+// <doc> and a book window filling the row. With SamplerOptions::syntheticPacked
+// (--synthetic-packed) such a row instead holds synthetic samples back to back, each
+// followed by <doc>, until the next drawn length would not fit, then the book window.
+// Its random stream is seeded through
 // std::seed_seq with the tag "memmamba-train-synthetic", while evaluation seeds
 // std::mt19937_64 directly with caseSeed(): the two never draw the same sequence of cases.
 #pragma once
@@ -48,8 +51,13 @@ TokenCorpus loadCorpus(const std::string& dir, const Tokenizer& tok, int threads
 struct Batch {
     std::vector<int64_t> tokens;      ///< (Bt, T + 1): inputs are [:, :T], targets [:, 1:]
     std::vector<uint8_t> answerMask;  ///< (Bt, T) over targets: 1 where the target is an answer token
-    std::vector<int64_t> dropPoint;   ///< (Bt) note-chunk boundary after the planted fact and before the question, -1 if none
+    /// (Bt) note-chunk boundary after the planted fact and before the question of the row's
+    /// FIRST synthetic sample, -1 if none. One per row: the forward drops the state at one
+    /// position per row (BatchOptions::dropStateAt). With packing, the later samples of the
+    /// row start after that point and are read with their full state, as undropped rows are.
+    std::vector<int64_t> dropPoint;
     std::vector<uint8_t> synthetic;   ///< (Bt) 1 for rows that start with a synthetic sample
+    std::vector<int64_t> samples;     ///< (Bt) synthetic samples in the row (0 for book rows)
     int64_t rows = 0, length = 0;     ///< Bt, T
 };
 
@@ -60,6 +68,10 @@ struct SamplerOptions {
     int64_t syntheticMin = 256;    ///< synthetic context length, tokens (uniform in [min, max])
     int64_t syntheticMax = 2048;
     int64_t noteChunk = 128;       ///< C, for the drop points
+    /// A synthetic row holds samples back to back (each: context, question, answer, <doc>;
+    /// lengths drawn in [min, max] as for one) until the next would not fit, then book
+    /// text. Off: one sample, then book text (the batches of earlier versions, bit for bit).
+    bool syntheticPacked = false;
 };
 
 /// Draws batches; deterministic for a seed, and its whole state is a string (checkpoints).

@@ -431,7 +431,7 @@ std::string logLine(const StepLog& l, int64_t total, bool notes)
     if (notes)
         s += " | score " + fmt("%.3f", l.meanScore) + " | notes/chunk " + fmt("%.2f", l.notesPerChunk);
     s += " | answer acc " + (l.answerAccuracy < 0 ? std::string("-") : fmt("%.2f", l.answerAccuracy)) + " (avg " +
-         fmt("%.2f", l.answerAccuracyAvg) + ")";
+         fmt("%.2f", l.answerAccuracyAvg) + ", " + std::to_string(l.syntheticSamples) + " samples)";
     if (notes)
         s += std::string(" | curriculum ") + (l.curriculum ? "on" : "off") +
              (l.droppedRows ? " (" + std::to_string(l.droppedRows) + " rows dropped)" : "");
@@ -531,6 +531,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     so.syntheticShare = o.syntheticShare;
     so.syntheticMin = o.syntheticMin;
     so.syntheticMax = o.syntheticMax;
+    so.syntheticPacked = o.syntheticPacked;
     so.noteChunk = s.m->config.note_chunk;
     std::unique_ptr<BatchSampler> sampler;
     try {
@@ -562,7 +563,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     Clock::time_point tLog = Clock::now(), tTimed{};
     int64_t tokensAtLog = s.tokensSeen, timedFrom = -1;
     double sumLoss = 0, sumAux = 0, sumScore = 0, sumNotes = 0, sumNorm = 0;
-    int64_t nAcc = 0, nCorrect = 0, nDropped = 0, nSteps = 0;
+    int64_t nAcc = 0, nCorrect = 0, nDropped = 0, nSamples = 0, nSteps = 0;
     double lastLoss = std::nan(""), lastValid = std::nan("");
     std::string stopReason = "steps";
     double stepSeconds = 0;
@@ -641,6 +642,8 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         nAcc += r.answerTokens;
         nCorrect += r.answerCorrect;
         nDropped += r.droppedRows;
+        for (int64_t n : batch.samples)
+            nSamples += n;
         ++nSteps;
         lastLoss = r.loss;
         if (s.step % o.logEvery == 0 || s.step == s.totalSteps) {
@@ -658,6 +661,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             l.answerAccuracyAvg = s.answerAvg;
             l.curriculum = s.curriculum;
             l.droppedRows = nDropped;
+            l.syntheticSamples = nSamples;
             progress(logLine(l, s.totalSteps, notes));
             log << nlohmann::json{{"step", l.step},
                                   {"loss", l.loss},
@@ -672,12 +676,13 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                                   {"answer_accuracy_avg", l.answerAccuracyAvg},
                                   {"curriculum", l.curriculum},
                                   {"dropped_rows", l.droppedRows},
+                                  {"synthetic_samples", l.syntheticSamples},
                                   {"elapsed_s", secondsSince(t0)}}
                        .dump()
                 << "\n"
                 << std::flush;
             sumLoss = sumAux = sumScore = sumNotes = sumNorm = 0;
-            nAcc = nCorrect = nDropped = nSteps = 0;
+            nAcc = nCorrect = nDropped = nSamples = nSteps = 0;
             tLog = Clock::now();
             tokensAtLog = s.tokensSeen;
         }

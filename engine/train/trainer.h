@@ -50,6 +50,7 @@ struct TrainOptions {
     bool amp = true;                ///< bf16 autocast on CUDA where LibTorch has it
     double syntheticShare = 0.08;
     int64_t syntheticMin = 256, syntheticMax = 2048;
+    bool syntheticPacked = false;   ///< --synthetic-packed: synthetic rows hold samples back to back
     double auxWeight = 0.1;         ///< weight of the note score's surprisal target
     double curriculumThreshold = 0.9;  ///< answer accuracy (moving average) that switches it on
     int64_t curriculumMinSteps = 50;   ///< earliest step it may switch on
@@ -72,6 +73,7 @@ struct StepLog {
     double answerAccuracyAvg = 0;
     bool curriculum = false;
     int64_t droppedRows = 0;
+    int64_t syntheticSamples = 0;  ///< synthetic samples in the interval's batches
     double gradNorm = 0;
 };
 

@@ -1,7 +1,7 @@
 // engine/train on the CPU with tiny models: the batched forward equals the engine's
 // forwardSequence; the curriculum's state drop; weight-decay groups; the LR schedule;
-// the surprisal target; data windows; a short training run that learns, resumes exactly
-// and writes a model folder the engine loads.
+// the surprisal target; data windows and synthetic rows (one sample, or packed); a short
+// training run that learns, resumes exactly and writes a model folder the engine loads.
 #include "engine_test_util.h"
 
 #include "engine/engine.h"
@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 using namespace mm;
@@ -278,6 +279,144 @@ private slots:
         QVERIFY(sampler.next().tokens == x.tokens);
     }
 
+    void syntheticPackedRows()
+    {
+        auto tok = Tokenizer::loadDefault();
+        const int32_t doc = tok->docSeparatorId();
+        tr::TokenCorpus c = tr::tokenizeBooks({MEMMAMBA_SOURCE_DIR "/README.md"}, *tok, doc, 1);
+        while (c.stream.size() < 20000)
+            c.stream.insert(c.stream.end(), c.stream.begin(), c.stream.begin() + std::min<size_t>(c.stream.size(), 20000));
+        tr::SamplerOptions so;
+        so.rows = 4;
+        so.length = 1536;
+        so.syntheticShare = 0.75;
+        so.syntheticMin = 128;
+        so.syntheticMax = 300;
+        so.noteChunk = 16;
+        so.syntheticPacked = true;
+        const int64_t T = so.length;
+        tr::BatchSampler sampler(c, tok.get(), so, 3);
+        auto text = [&](const int64_t* row, int64_t from, int64_t to) {
+            return tok->decode(std::vector<int32_t>(row + from, row + to));
+        };
+        int drops = 0, syntheticRows = 0, bookRows = 0;
+        int64_t samples = 0;
+        for (int i = 0; i < 4; ++i) {
+            const tr::Batch b = sampler.next();
+            QCOMPARE(int64_t(b.samples.size()), so.rows);
+            for (int64_t r = 0; r < so.rows; ++r) {
+                const int64_t* row = b.tokens.data() + r * (T + 1);
+                const uint8_t* mask = b.answerMask.data() + r * T;
+                if (!b.synthetic[r]) {
+                    ++bookRows;
+                    QCOMPARE(b.samples[r], int64_t(0));
+                    QCOMPARE(b.dropPoint[r], int64_t(-1));
+                    QVERIFY(std::none_of(mask, mask + T, [](uint8_t m) { return m != 0; }));
+                    continue;
+                }
+                ++syntheticRows;
+                // Samples of at most 300 + ~40 tokens: three always leave room for a fourth.
+                QVERIFY2(b.samples[r] >= 3, qPrintable(QString("row with %1 samples").arg(b.samples[r])));
+                samples += b.samples[r];
+                // Each answer is a run of the mask: " NNNNN" encoded on its own, after the
+                // question's "is", followed by "." and <doc>; the samples are back to back
+                // (the next starts right after that <doc>) and the key was planted in its context.
+                int64_t segment = 0, runs = 0, firstAnswer = -1;
+                for (int64_t t = 0; t < T; ++t) {
+                    if (!mask[t] || (t > 0 && mask[t - 1]))
+                        continue;
+                    int64_t end = t;
+                    while (end < T && mask[end])
+                        ++end;
+                    // mask index t is the target row[t + 1]
+                    const int64_t a0 = t + 1, a1 = end + 1;
+                    std::string key = text(row, a0, a1);
+                    key.erase(0, key.find_first_not_of(' '));
+                    QCOMPARE(int(key.size()), 5);
+                    QVERIFY2(std::all_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; }), key.c_str());
+                    QVERIFY(std::vector<int32_t>(row + a0, row + a1) == tok->encode(" " + key));
+                    QVERIFY(text(row, a0 - 3, a0).find("is") != std::string::npos);
+                    const std::vector<int32_t> stop = tok->encode(".");
+                    QVERIFY(std::vector<int32_t>(row + a1, row + a1 + stop.size()) == stop);
+                    const int64_t sep = a1 + int64_t(stop.size());
+                    QVERIFY2(sep <= T, "a sample crosses the row's end");
+                    QCOMPARE(int32_t(row[sep]), doc);
+                    for (int64_t k = segment; k < a0; ++k)
+                        QVERIFY2(row[k] != doc, "a separator inside a sample");
+                    const std::string context = text(row, segment, a0);
+                    QVERIFY(context.find("What is the") != std::string::npos);
+                    QVERIFY2(context.find(key + ".") != std::string::npos, "the key is not in its context");
+                    if (runs == 0) {
+                        firstAnswer = a0;
+                        const int64_t drop = b.dropPoint[r];
+                        if (drop >= 0) {
+                            ++drops;
+                            QCOMPARE(drop % so.noteChunk, int64_t(0));
+                            QVERIFY(drop > 0 && drop < a0);
+                            // the fact (its key) lies before the drop, the whole question after it
+                            QVERIFY(text(row, 0, drop).find(key) != std::string::npos);
+                            QVERIFY(text(row, drop, a0).find("What is the") != std::string::npos);
+                        }
+                    }
+                    segment = sep + 1;
+                    ++runs;
+                }
+                QCOMPARE(runs, b.samples[r]);
+                QVERIFY(firstAnswer > 0);
+                // what follows the last sample is book text: no answer marked there
+                QVERIFY(std::none_of(mask + segment - 1, mask + T, [](uint8_t m) { return m != 0; }));
+            }
+        }
+        QVERIFY(syntheticRows > 0 && bookRows > 0);
+        QVERIFY(drops > 0);
+        QVERIFY(samples >= 3 * syntheticRows);
+        // The sampler's state mid-stream restores the exact batches, packing included.
+        const std::string state = sampler.saveState();
+        const tr::Batch x = sampler.next(), y = sampler.next();
+        sampler.loadState(state);
+        const tr::Batch x2 = sampler.next(), y2 = sampler.next();
+        QVERIFY(x.tokens == x2.tokens && y.tokens == y2.tokens);
+        QVERIFY(x.answerMask == x2.answerMask && y.answerMask == y2.answerMask);
+        QVERIFY(x.dropPoint == x2.dropPoint && y.dropPoint == y2.dropPoint);
+        QVERIFY(x.samples == x2.samples && y.samples == y2.samples);
+        // A second sampler of the same seed draws the same stream.
+        tr::BatchSampler again(c, tok.get(), so, 3);
+        tr::BatchSampler first(c, tok.get(), so, 3);
+        QVERIFY(again.next().tokens == first.next().tokens);
+    }
+
+    void unpackedRowsHoldOneSample()
+    {
+        // Packing off (the default) is the one-sample row: one answer run, then book text;
+        // an explicit `syntheticPacked = false` draws the same batches as the defaults.
+        auto tok = Tokenizer::loadDefault();
+        tr::TokenCorpus c = tr::tokenizeBooks({MEMMAMBA_SOURCE_DIR "/README.md"}, *tok, tok->docSeparatorId(), 1);
+        while (c.stream.size() < 20000)
+            c.stream.insert(c.stream.end(), c.stream.begin(), c.stream.begin() + std::min<size_t>(c.stream.size(), 20000));
+        tr::SamplerOptions so;
+        so.rows = 4;
+        so.length = 1536;
+        so.syntheticShare = 0.75;
+        so.syntheticMin = 128;
+        so.syntheticMax = 300;
+        so.noteChunk = 16;
+        QVERIFY(!so.syntheticPacked);
+        tr::SamplerOptions off = so;
+        off.syntheticPacked = false;
+        tr::BatchSampler a(c, tok.get(), so, 3), b(c, tok.get(), off, 3);
+        for (int i = 0; i < 3; ++i) {
+            const tr::Batch x = a.next(), y = b.next();
+            QVERIFY(x.tokens == y.tokens && x.answerMask == y.answerMask && x.dropPoint == y.dropPoint);
+            for (int64_t r = 0; r < so.rows; ++r) {
+                QCOMPARE(x.samples[r], int64_t(x.synthetic[r]));
+                int runs = 0;
+                for (int64_t t = 0; t < so.length; ++t)
+                    runs += x.answerMask[r * so.length + t] && (t == 0 || !x.answerMask[r * so.length + t - 1]);
+                QCOMPARE(runs, int(x.synthetic[r]));
+            }
+        }
+    }
+
     void trainingLearnsResumesAndShips()
     {
         QTemporaryDir tmp;
@@ -331,12 +470,15 @@ private slots:
         for (int64_t step = 1; step <= 8; ++step)
             QVERIFY2(a.at(step) == b.at(step),
                      qPrintable(QString("step %1: %2 vs %3").arg(step).arg(a.at(step), 0, 'g', 17).arg(b.at(step), 0, 'g', 17)));
-        int dropped = 0;
+        int dropped = 0, samples = 0;
         std::ifstream in(whole.outDir + "/log.jsonl");
         std::string line;
-        while (std::getline(in, line))
+        while (std::getline(in, line)) {
             dropped += nlohmann::json::parse(line).value("dropped_rows", 0);
+            samples += nlohmann::json::parse(line).value("synthetic_samples", 0);
+        }
         QVERIFY(dropped > 0);
+        QVERIFY(samples > 0);  // one a synthetic row: about half of the 8 x 4 rows
     }
 };
 
