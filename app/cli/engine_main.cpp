@@ -88,7 +88,8 @@ int runRecall(const std::vector<std::string>& args)
         if (filler == "books")
             o.books = mm::eval::loadBooks(mm::eval::listBookFiles({booksDir}), *tok, ctx);
         o.variants = {{"notes", false}};
-        if (ablation && nlohmann::json::parse(model->info().configJson).value("notes", true))
+        const nlohmann::json notes = nlohmann::json::parse(model->info().configJson).value("notes", nlohmann::json("on"));
+        if (ablation && notes != "off" && notes != false)
             o.variants.push_back({"no_pool", true});
         nlohmann::json out{{"model", modelDir}, {"fingerprint", model->info().fingerprint}, {"filler", filler}};
         std::stringstream list(tasks);
