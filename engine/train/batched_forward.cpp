@@ -137,7 +137,7 @@ at::Tensor mixerBatch(const MixerWeights& w, const ModelConfig& c, const at::Ten
 {
     const int64_t Bt = u.size(0), T = u.size(1), E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
     const at::Tensor xz = at::linear(u, w.in_proj);  // (Bt, T, 2E)
-    // MODEL.md: the scan and its state stay in fp32 (also under bf16 autocast).
+    // docs/spec/MODEL.md: the scan and its state stay in fp32 (also under bf16 autocast).
     const at::Tensor xi = xz.narrow(2, 0, E).to(at::kFloat), z = xz.narrow(2, E, E).to(at::kFloat);
     const at::Tensor A = -at::exp(w.A_log.to(at::kFloat));  // (E, N)
 

@@ -1,4 +1,4 @@
-// The training forward pass: MODEL.md's model over a batch of token windows, sharing
+// The training forward pass: docs/spec/MODEL.md's model over a batch of token windows, sharing
 // engine/model.h's Weights. Every window starts a fresh document state at position 0
 // (empty pools, zero SSM and conv state), so note chunks are counted from the window's
 // first token.
@@ -24,7 +24,7 @@ namespace mm::engine::train {
 struct BatchOptions {
     /// Per row: a note-chunk boundary (multiple of C, in (0, T)) where the SSM and conv
     /// states are dropped (set to zero) while the pools are kept, or -1 for none. The
-    /// curriculum of MODEL.md lesson 1: after the drop, only notes carry what came before.
+    /// curriculum of docs/spec/MODEL.md lesson 1: after the drop, only notes carry what came before.
     std::vector<int64_t> dropStateAt;
     /// Per row: positions > 0 (multiples of C) where a new sample starts. There the SSM,
     /// conv and pool state all start again from zero, as if the row were cut in two, so

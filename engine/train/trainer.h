@@ -6,7 +6,7 @@
 // (batched_forward.h), next-token cross-entropy plus the note score's surprisal target
 // (objectives.h), global-norm clipping, AdamW with two parameter groups (weight decay on
 // matrices and embeddings; none on A_log, D, norms and biases), warm-up then cosine.
-// The curriculum of MODEL.md lesson 1-2 switches on once the synthetic answers are
+// The curriculum of docs/spec/MODEL.md lesson 1-2 switches on once the synthetic answers are
 // learned with full state: then a share of the synthetic rows drops its SSM and conv
 // state at the note-chunk boundary after the planted fact, keeping the pools.
 #pragma once
