@@ -580,7 +580,7 @@ std::vector<CurriculumStage> curriculumStages(const TrainOptions& o, bool notes)
         if (st.back().maxLength < hi)
             st.push_back({"long", o.tasks, lo, hi, false});
     }
-    // The state drop (MODEL.md lesson 1): only notes can carry the fact to the question.
+    // The state drop (docs/spec/MODEL.md lesson 1): only notes can carry the fact to the question.
     if (notes && o.curriculumShare > 0)
         st.push_back({"state-drop", o.tasks, lo, hi, true});
     return st;
