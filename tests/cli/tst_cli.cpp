@@ -162,7 +162,7 @@ private slots:
         QCOMPARE(info[QStringLiteral("tokenizer")].toObject()[QStringLiteral("vocab_size")].toInt(), 8192);
         QVERIFY(info[QStringLiteral("tokenizer")].toObject()[QStringLiteral("fingerprint")].toString().startsWith(
             QStringLiteral("spm-unigram-8192:")));
-        QCOMPARE(info[QStringLiteral("database")].toObject()[QStringLiteral("schema_version")].toInt(), 4);
+        QCOMPARE(info[QStringLiteral("database")].toObject()[QStringLiteral("schema_version")].toInt(), 5);
     }
 
     void badInputGetsOneClearLine_data()
