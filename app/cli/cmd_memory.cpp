@@ -316,6 +316,80 @@ int runNotes(const QStringList& args)
     return 0;
 }
 
+int runSelfTest(const QStringList& args)
+{
+    QCommandLineParser parser;
+    addModelOptions(parser);
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id (read into memory)."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("distance"),
+                      QStringLiteral("Tokens of the document read after the planted fact (default 4096)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("trials"), QStringLiteral("Facts planted, one at a time (default 5)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("seed"), QStringLiteral("Seed of the invented facts (default 1)."),
+                      QStringLiteral("S")});
+    parser.addOption({QStringLiteral("no-ablation"), QStringLiteral("Skip the run with the note pools emptied.")});
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba selftest --doc ID [--distance N] [--trials N] [--seed S] [--no-ablation] "
+                                "[--model DIR | --random] [--device D] [--db PATH] [--json]"));
+    if (!parser.isSet(QStringLiteral("doc")))
+        throw UsageError("selftest needs --doc ID");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
+    memory::SelfTestOptions o;
+    if (parser.isSet(QStringLiteral("distance")))
+        o.distance = integerOption(parser, QStringLiteral("distance"), 0);
+    if (parser.isSet(QStringLiteral("trials")))
+        o.trials = int(integerOption(parser, QStringLiteral("trials"), 1));
+    if (parser.isSet(QStringLiteral("seed")))
+        o.seed = static_cast<uint64_t>(integerOption(parser, QStringLiteral("seed"), 0));
+    o.ablation = !parser.isSet(QStringLiteral("no-ablation"));
+    g_cancel.store(false);
+    std::signal(SIGINT, mmMemoryOnInterrupt);
+    o.cancel = &g_cancel;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    o.progress = [](int done, int total) { std::fprintf(stderr, "\rselftest: %d/%d", done, total); };
+    storage::Database db(databasePathFrom(parser));
+    if (!db.document(docId))
+        throw std::runtime_error("no document with id " + std::to_string(docId));
+    const memory::LoadedModel engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    const memory::SelfTestResult r = mem.selfTest(docId, o);
+    std::fprintf(stderr, "\n");
+    if (json) {
+        nlohmann::json trials = nlohmann::json::array();
+        for (const auto& t : r.trials)
+            trials.push_back({{"fact", t.fact},
+                              {"question", t.question},
+                              {"kind", t.kind},
+                              {"expected", t.expected},
+                              {"answer", t.answer},
+                              {"correct", t.correct},
+                              {"answer_no_pool", t.answerNoPool},
+                              {"correct_no_pool", t.correctNoPool}});
+        printJson({{"doc", docId},
+                   {"model", modelJson(engine)},
+                   {"planted_at", r.plantedAt},
+                   {"distance", r.distance},
+                   {"accuracy", r.accuracy},
+                   {"accuracy_no_pool", o.ablation ? nlohmann::json(r.accuracyNoPool) : nlohmann::json()},
+                   {"cancelled", r.cancelled},
+                   {"seconds", r.seconds},
+                   {"trials", trials}});
+        return r.cancelled ? 130 : 0;
+    }
+    std::printf("doc %lld: a fact planted at token %lld, asked %lld tokens later\n", static_cast<long long>(docId),
+                static_cast<long long>(r.plantedAt), static_cast<long long>(r.distance));
+    for (const auto& t : r.trials)
+        std::printf("%s  %s  -> '%s' (expected '%s')%s\n", t.correct ? "right" : "wrong", t.question.c_str(),
+                    oneLine(t.answer).c_str(), t.expected.c_str(),
+                    o.ablation ? (std::string("; pools emptied: '") + oneLine(t.answerNoPool) + "'").c_str() : "");
+    std::printf("kept %.0f%% of the facts", 100.0 * r.accuracy);
+    if (o.ablation)
+        std::printf(" (%.0f%% with the note pools emptied)", 100.0 * r.accuracyNoPool);
+    std::printf("%s in %.1f s\n", r.cancelled ? ", cancelled," : "", r.seconds);
+    return r.cancelled ? 130 : 0;
+}
+
 nlohmann::json memorySearchJson(const QCommandLineParser& parser, const QString& dbPath, const QString& query,
                                 qint64 docId, int limit)
 {

@@ -28,6 +28,7 @@ const char* kTrainUsage =
     "       [--preset passkey-ref|passkey-ref-notes] [--init-from MODEL_DIR] [--tasks passkey,multikey,fact]\n"
     "       [--filler mixed|repeat|books] [--curriculum staged|off] [--schedule gated|cosine] [--decay-steps N]\n"
     "       [--answer-weight X] [--lm-weight X] [--isolate on|off] [--valid-samples N] [--bench]\n"
+    "       [--stop-when-learned]\n"
     "  (docs/training.md describes every option)\n";
 
 bool onOff(const std::string& option, const std::string& value)
@@ -88,6 +89,8 @@ Parsed parse(std::vector<std::string> args)
             o.syntheticPacked = true;
         else if (a == "--bench")
             o.bench = true;
+        else if (a == "--stop-when-learned")
+            o.stopWhenLearned = true;
         else if (a == "--preset")
             value();  // applied above
         else if (a == "--init-from")

@@ -92,6 +92,7 @@ int main(int argc, char** argv)
         {QStringLiteral("ingest"), mm::cli::runIngest},
         {QStringLiteral("ask"), mm::cli::runAsk},
         {QStringLiteral("notes"), mm::cli::runNotes},
+        {QStringLiteral("selftest"), mm::cli::runSelfTest},
 #endif
 #ifdef MEMMAMBA_HAVE_EVAL
         {QStringLiteral("eval"),

@@ -85,4 +85,9 @@ int64_t DocumentMemory::tokenPositionAt(int64_t docId, int64_t atChar)
     return memory::tokenPositionAt(*d, docId, atChar);
 }
 
+SelfTestResult DocumentMemory::selfTest(int64_t docId, const SelfTestOptions& options)
+{
+    return memory::selfTest(*d, docId, options);
+}
+
 }  // namespace mm::memory

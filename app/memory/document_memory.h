@@ -5,6 +5,7 @@
 //   asking.h       answering a question as of a position
 //   map_queries.h  the memory map, notes at a position, memory search
 //   qa_record.h    the question-and-answer record and the library's Q&A history
+//   selftest.h     the memory self-test: plant a fact, see whether it comes back
 //   model_loader.h loading the model and tokenizer
 //
 // Threading: one DocumentMemory per thread (it holds a Database connection's reference);
@@ -19,6 +20,7 @@
 #include "app/memory/map_queries.h"
 #include "app/memory/reading.h"
 #include "app/memory/recall.h"
+#include "app/memory/selftest.h"
 
 #include <memory>
 #include <optional>
@@ -86,6 +88,8 @@ public:
     std::vector<MemorySearchHit> search(const std::string& query, int64_t docId = -1, int limit = 10);
     /// Token position reached after the characters [0, atChar) (tokens starting before it).
     int64_t tokenPositionAt(int64_t docId, int64_t atChar);
+    /// The memory self-test (selftest.h): stores nothing.
+    SelfTestResult selfTest(int64_t docId, const SelfTestOptions& options = {});
 
 private:
     std::unique_ptr<MemoryContext> d;

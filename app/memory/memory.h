@@ -8,3 +8,4 @@
 #include "app/memory/document_memory.h"
 #include "app/memory/model_loader.h"
 #include "app/memory/qa_record.h"
+#include "app/memory/selftest.h"

@@ -1,6 +1,6 @@
 #include "engine/train/data.h"
 
-#include "engine/train/facts.h"
+#include "engine/eval/facts.h"
 
 #include "engine/eval/eval.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -265,7 +265,7 @@ BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
     if (task == kTaskFact) {
         // Book text with the fact planted at a random depth, then <q> question <a> answer </s>.
         s.kind = "fact";
-        const PlantedFact fact = randomFact(rng);
+        const eval::PlantedFact fact = eval::randomFact(rng);
         const std::vector<int32_t> sentence = tok.encode(fact.sentence);
         const std::vector<int32_t> question = tok.encode(fact.question), answer = tok.encode(fact.answer);
         const int64_t textTokens = std::max<int64_t>(0, contextLength - 1 - static_cast<int64_t>(sentence.size()));
@@ -327,8 +327,12 @@ BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
         s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
         s.tokens.push_back(id);
     }
-    const std::vector<int32_t> stop = tok.encode(".");
-    s.tokens.insert(s.tokens.end(), stop.begin(), stop.end());
+    // The full stop is part of the answer: a model trained on answers alone learns to
+    // stop after the digits, as evaluation's greedy decoding requires.
+    for (int32_t id : tok.encode(".")) {
+        s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
+        s.tokens.push_back(id);
+    }
     return s;
 }
 

@@ -881,6 +881,11 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             stopReason = "stop-after";
             break;
         }
+        if (o.stopWhenLearned && s.decayStart >= 0 && s.step - s.decayStart >= o.decaySteps) {
+            stopReason = "learned";
+            progress("learned: the last gate passed at step " + std::to_string(s.decayStart) + " and the decay is done");
+            break;
+        }
         // Stop while a step and a checkpoint still fit in the budget.
         if (budget > 0 && stepSeconds > 0 && secondsSince(t0) + 2 * stepSeconds + 20 > budget) {
             stopReason = "time budget";

@@ -76,6 +76,9 @@ struct TrainOptions {
     int64_t validSamples = 64;         ///< held-out synthetic samples for the exact match at validation
     /// --bench: a few steps to measure training tokens/s; no validation, checkpoint or model.
     bool bench = false;
+    /// --stop-when-learned: end the run once the last gate has passed and the decay that
+    /// follows it is done (stopped_by "learned"), whatever --steps says.
+    bool stopWhenLearned = false;
     int64_t logEvery = 10;
     int64_t validEvery = 200;
     int64_t validWindows = 16;

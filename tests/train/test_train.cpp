@@ -9,7 +9,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/train/batched_forward.h"
 #include "engine/train/data.h"
-#include "engine/train/facts.h"
+#include "engine/eval/facts.h"
 #include "engine/train/lr_schedule.h"
 #include "engine/train/objectives.h"
 #include "engine/train/trainer.h"
@@ -273,7 +273,7 @@ private slots:
         // Facts: every relation gives a sentence that holds the answer and a question that does not.
         std::mt19937_64 rng(4);
         for (int i = 0; i < 200; ++i) {
-            const tr::PlantedFact f = tr::randomFact(rng);
+            const mm::eval::PlantedFact f = mm::eval::randomFact(rng);
             QVERIFY2(f.sentence.find(f.answer) != std::string::npos, f.sentence.c_str());
             QVERIFY2(f.question.find(f.answer) == std::string::npos, f.question.c_str());
             QVERIFY(f.question.back() == '?');
@@ -481,15 +481,15 @@ private slots:
                     int64_t end = t;
                     while (end < T && mask[end])
                         ++end;
-                    // mask index t is the target row[t + 1]
-                    const int64_t a0 = t + 1, a1 = end + 1;
+                    // mask index t is the target row[t + 1]; the answer's full stop is marked too
+                    const std::vector<int32_t> stop = tok->encode(".");
+                    const int64_t a0 = t + 1, a1 = end + 1 - int64_t(stop.size());
                     std::string key = text(row, a0, a1);
                     key.erase(0, key.find_first_not_of(' '));
                     QCOMPARE(int(key.size()), 5);
                     QVERIFY2(std::all_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; }), key.c_str());
                     QVERIFY(std::vector<int32_t>(row + a0, row + a1) == tok->encode(" " + key));
                     QVERIFY(text(row, a0 - 3, a0).find("is") != std::string::npos);
-                    const std::vector<int32_t> stop = tok->encode(".");
                     QVERIFY(std::vector<int32_t>(row + a1, row + a1 + stop.size()) == stop);
                     const int64_t sep = a1 + int64_t(stop.size());
                     QVERIFY2(sep <= T, "a sample crosses the row's end");

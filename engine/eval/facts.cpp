@@ -1,9 +1,9 @@
-#include "engine/train/facts.h"
+#include "engine/eval/facts.h"
 
 #include <array>
 #include <vector>
 
-namespace mm::engine::train {
+namespace mm::eval {
 
 namespace {
 
@@ -84,4 +84,4 @@ PlantedFact randomFact(std::mt19937_64& rng)
     return f;
 }
 
-}  // namespace mm::engine::train
+}  // namespace mm::eval

@@ -1,4 +1,6 @@
-// Planted facts in the ask layout: the training side of `memmamba ask`.
+// Planted facts in the ask layout: what training teaches `memmamba ask`'s prompt with
+// (engine/train/data.cpp, --tasks fact) and what the memory self-test plants in a
+// document (app/memory/selftest.h, `memmamba selftest`).
 //
 // `ask` reads "<q> question <a>" after a document and generates until "</s>"
 // (app/memory). A model that never saw that layout in training runs on to its token
@@ -14,7 +16,7 @@
 #include <random>
 #include <string>
 
-namespace mm::engine::train {
+namespace mm::eval {
 
 struct PlantedFact {
     std::string sentence;  ///< " Tobin Marle lives in Ashgrove." (leading space: planted mid-text)
@@ -29,4 +31,4 @@ std::string inventedName(std::mt19937_64& rng);
 /// One fact of a random relation, with invented entities.
 PlantedFact randomFact(std::mt19937_64& rng);
 
-}  // namespace mm::engine::train
+}  // namespace mm::eval
