@@ -505,6 +505,47 @@ private slots:
         QCOMPARE(shipped->generate(s, g).tokens, r.answerTokens);
     }
 
+    void selfTestKeepsPlantedFactsThroughThePools()
+    {
+        // The memory self-test on a read book: the trained model brings planted facts back
+        // after the rest of the book, the same reading with the pools emptied does not,
+        // and nothing is written to the library.
+        const std::string dir = resourceDir() + "/models/default";
+        if (!QFileInfo::exists(QString::fromStdString(dir + "/config.json")))
+            QSKIP("no shipped model in resources/models/default");
+        const auto shipped = Model::load(dir, "cpu");
+        Library l = library(QStringLiteral("selftest.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *shipped, *m_tok);
+        mem.ingest(l.doc);
+        storage::MemoryStore store(*l.db);
+        const auto before = store.checkpoints(l.doc, QString::fromStdString(mem.producer())).size();
+        memory::SelfTestOptions o;
+        o.distance = 512;
+        o.trials = 6;
+        int reported = 0;
+        o.progress = [&](int done, int total) {
+            QCOMPARE(total, 12);
+            reported = done;
+        };
+        const memory::SelfTestResult r = mem.selfTest(l.doc, o);
+        QCOMPARE(int(r.trials.size()), 6);
+        QCOMPARE(reported, 12);
+        QCOMPARE(r.distance, int64_t(512));
+        QCOMPARE(r.plantedAt + r.distance, int64_t(idsOf(*m_tok, *l.db, l.doc).size()));
+        for (const auto& t : r.trials)
+            QVERIFY2(t.fact.find(t.expected) != std::string::npos, t.fact.c_str());
+        QVERIFY2(r.accuracy >= 0.65, qPrintable(QString("kept %1 of the planted facts").arg(r.accuracy)));
+        QVERIFY2(r.accuracyNoPool < r.accuracy,
+                 qPrintable(QString("pools emptied: %1, with pools %2").arg(r.accuracyNoPool).arg(r.accuracy)));
+        QCOMPARE(store.checkpoints(l.doc, QString::fromStdString(mem.producer())).size(), before);
+        QVERIFY(memory::answerSays(" Ashgrove.", "ashgrove"));
+        QVERIFY(!memory::answerSays("Ashgrove Hall", "Ashgrove"));
+        // A document not read into memory is refused with a message that says so.
+        Library unread = library(QStringLiteral("selftest-unread.sqlite3"));
+        memory::DocumentMemory fresh(*unread.db, *shipped, *m_tok);
+        QVERIFY_THROWS_EXCEPTION(memory::MemoryError, fresh.selfTest(unread.doc, o));
+    }
+
     void memoryOfAnotherModelIsRefused()
     {
         Library l = library(QStringLiteral("stale.sqlite3"));
