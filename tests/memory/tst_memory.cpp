@@ -652,6 +652,7 @@ private slots:
         QVERIFY(note);
         QVERIFY(fulltext);
     }
+
     void askingChangesNothingButTheHistory()
     {
         Library l = library(QStringLiteral("ask-changes-nothing.sqlite3"));
