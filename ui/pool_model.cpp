@@ -1,5 +1,7 @@
 #include "ui/pool_model.h"
 
+#include "ui/token_text.h"
+
 #include <QColor>
 #include <QLocale>
 
@@ -135,7 +137,7 @@ QVariant PoolModel::data(const QModelIndex& index, int role) const
             if (e.context.isEmpty() || e.contextTokenStart < 0)
                 return tr("token %1").arg(locale.toString(e.tokenPosition));
             // «token» then the words around it.
-            const QString token = e.context.mid(e.contextTokenStart, e.contextTokenLength);
+            const QString token = tokenDisplayText(e.context, e.contextTokenStart, e.contextTokenStart + e.contextTokenLength);
             return QStringLiteral("«%1»  %2").arg(token, e.context);
         }
         case SlotColumn:
