@@ -5,6 +5,7 @@
 // - two imports of different books into one library at once, with a third process
 //   listing and searching meanwhile: both books complete, every command succeeds (the
 //   second writer waits for the first), integrity clean;
+// - Ctrl-C during an import: cancelled cleanly, nothing of that book stored;
 // - a writer holding the library past the busy timeout: `memmamba import` says the
 //   library is busy and changes nothing, while `memmamba list` still reads.
 #include "storage/database.h"
@@ -20,6 +21,8 @@
 #include <QtTest>
 
 #include <sqlite3.h>
+
+#include <csignal>
 
 using mm::storage::Database;
 
@@ -167,6 +170,40 @@ private slots:
         QVERIFY2(again.exitCode == 0, again.err.constData());
         checkLibrary(dbPath, book, characters, passages, kept, true, QStringLiteral("after the kills"));
         qInfo("%d MB: %d imports killed at random moments of about %d ms, library whole each time", megabytes, killedMidway, fullMs);
+    }
+
+    void interruptCancelsCleanly()
+    {
+        // Ctrl-C (SIGINT) during a streamed import: it stops within a second, says so,
+        // exits 130, and stores nothing of that book; the library stays whole.
+        const QString book = m_dir.filePath(QStringLiteral("interrupted.txt"));
+        writeBook(book, 34, 21);
+        const QString dbPath = m_dir.filePath(QStringLiteral("interrupted.sqlite3"));
+        QCOMPARE(runCli({QStringLiteral("import"), QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/lanterns.txt"),
+                         QStringLiteral("--db"), dbPath}).exitCode, 0);
+        QProcess p;
+        startCli(p, {QStringLiteral("import"), book, QStringLiteral("--db"), dbPath});
+        QByteArray err;
+        QElapsedTimer waited;
+        waited.start();
+        while (!err.contains("storing") && waited.elapsed() < 60000 && p.state() != QProcess::NotRunning) {
+            p.waitForReadyRead(100);
+            err += p.readAllStandardError();
+        }
+        QVERIFY2(err.contains("storing"), err.constData());
+        QElapsedTimer stopping;
+        stopping.start();
+        QCOMPARE(::kill(pid_t(p.processId()), SIGINT), 0);
+        const Finished f = finish(p);
+        const qint64 stopMs = stopping.elapsed();
+        QCOMPARE(f.status, QProcess::NormalExit);
+        QCOMPARE(f.exitCode, 130);
+        QVERIFY2(f.err.contains("import cancelled: '" + book.toUtf8() + "' was not stored"), f.err.right(300).constData());
+        QVERIFY2(stopMs < 3000, qPrintable(QString::number(stopMs)));
+        Database db(dbPath);
+        QCOMPARE(db.documents().size(), 1);
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+        qInfo("SIGINT while storing: stopped %lld ms later, nothing stored", stopMs);
     }
 
     void twoWritersAndAReader()
