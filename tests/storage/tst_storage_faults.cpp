@@ -1,5 +1,6 @@
 // The library under a failing disk: for every N, the Nth write or sync of an import (whole
-// and streamed) and of a memory ingest (MemoryStore steps with checkpoint-sized blobs,
+// and streamed; and 12 N spread over a 4 MB import that spills SQLite's page cache, so
+// faults land inside statements too) and of a memory ingest (MemoryStore steps with checkpoint-sized blobs,
 // as app/memory writes them) fails with an I/O error (once) or a full disk (until space
 // is "freed"), through fault_vfs.h. Each time: the error names its cause, the library
 // passes PRAGMA integrity_check and FTS5's check, every document and memory complete
@@ -13,6 +14,7 @@
 #include "storage/memory_store.h"
 #include "storage/sqlite_util.h"
 
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -236,7 +238,7 @@ class TestStorageFaults : public QObject {
     /// Runs op once without faults to count its writes and syncs (closing included), then
     /// once per N with the Nth failing.
     void underEveryFault(const QString& name, FaultVfs::Fault fault, bool persistent, const Operation& op,
-                         const Verify& verifyDone)
+                         const Verify& verifyDone, int samples = 0)
     {
         int total = 0;
         {
@@ -249,7 +251,12 @@ class TestStorageFaults : public QObject {
         }
         QVERIFY2(total > 3, qPrintable(QStringLiteral("only %1 writes counted: is the VFS in use?").arg(total)));
         int failedOps = 0;
-        for (int n = 1; n <= total; ++n) {
+        // Every N, or (for a long operation) `samples` of them spread over its writes.
+        QVector<int> points;
+        for (int n = 1; n <= total; ++n)
+            if (samples <= 0 || n == 1 || n == total || (n * samples) / total != ((n - 1) * samples) / total)
+                points << n;
+        for (int n : std::as_const(points)) {
             const QString where = QStringLiteral("%1, fault at write %2 of %3").arg(name).arg(n).arg(total);
             const Library lib = makeLibrary(QStringLiteral("%1-%2.sqlite3").arg(qHash(name)).arg(n));
             auto db = std::make_unique<Database>(lib.path);
@@ -267,6 +274,8 @@ class TestStorageFaults : public QObject {
                 QVERIFY2(message.startsWith(full ? QStringLiteral("the disk is full: ") : QStringLiteral("a disk I/O error: ")),
                          qPrintable(where + QStringLiteral(": ") + message));
                 QVERIFY2(message.contains(QStringLiteral("nothing in the library was changed")), qPrintable(message));
+                if (failedOps == 1)
+                    qInfo("%s: %s", qPrintable(where), qPrintable(message));
             }
             if (!failed)
                 db.reset();  // closing (the WAL checkpoint) meets the fault too
@@ -286,8 +295,8 @@ class TestStorageFaults : public QObject {
                 return;
             QFile::remove(lib.path);
         }
-        qInfo("%s: %d faults injected, %d operations failed with the cause named, every retry completed",
-              qPrintable(name), total, failedOps);
+        qInfo("%s: %d of %d writes failed in turn, %d operations failed with the cause named, every retry completed",
+              qPrintable(name), int(points.size()), total, failedOps);
         QVERIFY(failedOps > 0);
     }
 
@@ -337,6 +346,58 @@ private slots:
             QCOMPARE(db.documents().size(), 3);
         };
         underEveryFault(QStringLiteral("import, %1").arg(QLatin1String(QTest::currentDataTag())), FaultVfs::Fault(fault), persistent, op, done);
+    }
+
+    void largeImportUnderFaults_data()
+    {
+        QTest::addColumn<int>("fault");
+        QTest::addColumn<bool>("persistent");
+        QTest::newRow("io error") << int(FaultVfs::Fault::IoError) << false;
+        QTest::newRow("disk full") << int(FaultVfs::Fault::DiskFull) << true;
+    }
+
+    void largeImportUnderFaults()
+    {
+        // 4 MB streamed: more than SQLite's page cache, so pages spill to the WAL in the
+        // middle of the transaction and faults land inside statements, not only at commit.
+        QFETCH(int, fault);
+        QFETCH(bool, persistent);
+        const QString book = m_dir.filePath(QStringLiteral("large.txt"));
+        if (!QFile::exists(book)) {
+            QFile f(book);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QRandomGenerator rng(3);
+            const QList<QByteArray> words = {"harbour", "lantern", "tide", "caf\xC3\xA9", "keeper", "gull", "rope"};
+            for (int chapter = 1; f.size() < 4 * 1024 * 1024; ++chapter) {
+                QByteArray text = "CHAPTER " + QByteArray::number(chapter) + ".\n\n";
+                for (int w = 0; w < 3000; ++w)
+                    text += words[int(rng.bounded(words.size()))] + (w % 60 == 59 ? ".\n\n" : " ");
+                f.write(text + "\n\n");
+            }
+        }
+        auto op = [&](Database& db, const Library&) {
+            mm::import::ImportOptions options;
+            options.streamAboveBytes = 0;
+            mm::import::importFile(db, book, options);
+        };
+        // What a clean import stores, in a library of its own.
+        qint64 characters = 0;
+        int passages = 0;
+        {
+            Database reference(m_dir.filePath(QStringLiteral("large-reference-%1.sqlite3").arg(fault)));
+            const mm::import::ImportResult r = mm::import::importFile(reference, book);
+            characters = r.characters;
+            passages = r.passages;
+        }
+        auto done = [&](Database& db, const Library&) {
+            const std::optional<qint64> id = db.documentByHash(mm::import::fileContentHash(book));
+            QVERIFY(id);
+            QCOMPARE(db.document(*id)->characters, characters);
+            QCOMPARE(db.passageCount(*id), passages);
+            QCOMPARE(db.documentText(*id, characters - 20).size(), 20);
+        };
+        underEveryFault(QStringLiteral("large import, %1").arg(QLatin1String(QTest::currentDataTag())), FaultVfs::Fault(fault),
+                        persistent, op, done, 12);
     }
 
     void ingestUnderFaults_data()
