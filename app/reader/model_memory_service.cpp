@@ -93,11 +93,11 @@ public:
         }
         try {
             const memory::MemoryStatus status = m_memory->status(docId);
-            if (status.state != "ready") {
+            if (status.state != memory::MemoryState::Ready) {
                 QString reason;
-                if (status.state == "stale")
+                if (status.state == memory::MemoryState::Stale)
                     reason = staleReason(status);
-                else if (status.state == "reading")
+                else if (status.state == memory::MemoryState::Reading)
                     reason = QObject::tr("The model has read %1 of its %2 tokens; reading it again resumes there.")
                                  .arg(status.doneTokens)
                                  .arg(status.totalTokens);
@@ -118,7 +118,7 @@ public:
             return;  // a newer request supersedes this one
         try {
             if (m_cache.docId() != docId) {
-                if (m_memory->status(docId).state != "ready")
+                if (m_memory->status(docId).state != memory::MemoryState::Ready)
                     return;
                 m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
             }
@@ -256,7 +256,7 @@ public:
             for (const storage::DocumentRecord& doc : m_db->documents()) {
                 if (doc.status != QStringLiteral("reading"))
                     continue;
-                if (m_memory->status(doc.id).state == "reading")
+                if (m_memory->status(doc.id).state == memory::MemoryState::Reading)
                     post([s = m_service, id = doc.id, title = doc.title] { s->enqueue(id, title); });
             }
         } catch (const std::exception& e) {
@@ -312,7 +312,7 @@ public:
         qint64 position = -1;
         if (m_memory) {
             try {
-                if (m_memory->status(docId).state == "ready")
+                if (m_memory->status(docId).state == memory::MemoryState::Ready)
                     position = m_memory->prepareAt(docId, atChar);
             } catch (const std::exception&) {
                 // Best effort: the question there will replay instead.
