@@ -21,6 +21,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if MM_HAVE_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL  // ProcessGroupNCCL.hpp declares its class only under it
+#endif
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #endif
@@ -28,11 +31,6 @@
 namespace mm::engine::train {
 
 namespace {
-
-std::string firstLine(const std::string& s)
-{
-    return s.substr(0, s.find('\n'));
-}
 
 /// An integer environment variable; `fallback` when unset; throws when it is not a number in range.
 long envInteger(const char* name, long fallback, long lo, long hi)
@@ -49,6 +47,11 @@ long envInteger(const char* name, long fallback, long lo, long hi)
 }
 
 #if MM_HAVE_C10D
+
+std::string firstLine(const std::string& s)
+{
+    return s.substr(0, s.find('\n'));
+}
 
 #if TORCH_VERSION_MAJOR >= 2
 using Group = c10d::Backend;  // 2.x: ProcessGroupGloo / ProcessGroupNCCL are Backends
