@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6sql6-sqlite qt6-base-dev-tools
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   libsentencepiece-dev sentencepiece
   libsqlite3-dev nlohmann-json3-dev libzstd-dev
   libzip-dev libpugixml-dev libgumbo-dev qt6-pdf-dev qpdf clang libclang-rt-14-dev

@@ -4,11 +4,14 @@
 #include "option_values.h"
 
 #include "engine/train/data.h"
+#include "engine/train/launcher.h"
 #include "engine/train/trainer.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -28,7 +31,7 @@ const char* kTrainUsage =
     "       [--preset passkey-ref|passkey-ref-notes] [--init-from MODEL_DIR] [--tasks passkey,multikey,fact]\n"
     "       [--filler mixed|repeat|books] [--curriculum staged|off] [--schedule gated|cosine] [--decay-steps N]\n"
     "       [--answer-weight X] [--lm-weight X] [--isolate on|off] [--valid-samples N] [--bench]\n"
-    "       [--stop-when-learned]\n"
+    "       [--stop-when-learned] [--nproc N]\n"
     "  (docs/training.md describes every option)\n";
 
 bool onOff(const std::string& option, const std::string& value)
@@ -52,6 +55,7 @@ std::string readConfigFile(const std::string& path)
 
 struct Parsed {
     engine::train::TrainOptions o;
+    int nproc = 1;
     bool json = false;
     bool help = false;
 };
@@ -190,6 +194,8 @@ Parsed parse(std::vector<std::string> args)
             o.tokenCache = value();
         else if (a == "--tokenizer")
             o.tokenizerPath = value();
+        else if (a == "--nproc")
+            p.nproc = static_cast<int>(std::min<int64_t>(integerValue(a, value(), 1), 1024));
         else
             throw BadArgs("unknown option '" + a + "' (try memmamba train --help)");
     }
@@ -234,11 +240,31 @@ int runTrain(const std::vector<std::string>& args)
         std::fputs(kTrainUsage, stdout);
         return 0;
     }
+    // --nproc N: this command again as N ranks (each sees RANK and runs the loop below).
+    if (p.nproc > 1 && !std::getenv("RANK")) {
+        engine::train::LaunchOptions lo;
+        lo.nproc = p.nproc;
+        lo.argv = engine::train::ownCommandLine();
+        try {
+            const int rc = engine::train::launchRanks(lo, [](const std::string& line) {
+                std::fprintf(stderr, "%s\n", line.c_str());
+                std::fflush(stderr);
+            });
+            if (rc != 0)
+                std::fprintf(stderr, "memmamba train: a rank failed (status %d); the run stopped\n", rc);
+            return rc == 0 ? 0 : 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "memmamba train: --nproc: %s\n", e.what());
+            return 1;
+        }
+    }
     try {
         const nlohmann::json summary = engine::train::runTraining(p.o, [](const std::string& line) {
             std::fprintf(stderr, "%s\n", line.c_str());
             std::fflush(stderr);
         });
+        if (summary.contains("rank"))
+            return 0;  // a rank other than 0 of a data-parallel run: rank 0 reports
         if (p.json || p.o.bench)
             std::printf("%s\n", summary.dump(2).c_str());
         else

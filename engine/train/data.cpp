@@ -14,9 +14,11 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace mm::engine::train {
 
@@ -454,6 +456,36 @@ std::vector<std::vector<int32_t>> validationWindows(const TokenCorpus& corpus, i
         const int64_t start = count == 1 ? 0 : i * (n - span) / (count - 1);
         out.emplace_back(corpus.stream.begin() + start, corpus.stream.begin() + start + span);
     }
+    return out;
+}
+
+Batch batchRows(const Batch& b, int64_t first, int64_t count)
+{
+    if (first < 0 || count < 1 || first + count > b.rows)
+        throw std::out_of_range("batchRows: rows " + std::to_string(first) + "+" + std::to_string(count) + " of " +
+                                std::to_string(b.rows));
+    const int64_t T = b.length;
+    auto part = [&](const auto& v, int64_t perRow) {
+        using V = std::decay_t<decltype(v)>;
+        return V(v.begin() + first * perRow, v.begin() + (first + count) * perRow);
+    };
+    Batch out;
+    out.rows = count;
+    out.length = T;
+    out.tokens = part(b.tokens, T + 1);
+    out.answerMask = part(b.answerMask, T);
+    out.lossMask = part(b.lossMask, T);
+    out.dropPoint = part(b.dropPoint, 1);
+    out.synthetic = part(b.synthetic, 1);
+    out.samples = part(b.samples, 1);
+    if (!b.segmentStarts.empty())
+        out.segmentStarts = part(b.segmentStarts, 1);
+    out.answerSample = part(b.answerSample, T);
+    std::map<int32_t, int32_t> renumbered;
+    for (int32_t& id : out.answerSample)
+        if (id >= 0)
+            id = renumbered.emplace(id, static_cast<int32_t>(renumbered.size())).first->second;
+    out.answerSamples = static_cast<int64_t>(renumbered.size());
     return out;
 }
 

@@ -77,6 +77,10 @@ struct Batch {
     int64_t rows = 0, length = 0;     ///< Bt, T
 };
 
+/// Rows [first, first + count) of a batch as a batch of their own, its answer samples
+/// numbered afresh (data-parallel tests: one rank's share of a larger batch).
+Batch batchRows(const Batch& batch, int64_t first, int64_t count);
+
 /// Kinds of synthetic samples (bits of SamplerOptions::tasks).
 enum SyntheticTask : unsigned {
     kTaskPasskey = 1u,   ///< "What is the pass key? The pass key is" NNNNN.

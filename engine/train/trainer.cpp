@@ -8,6 +8,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/train/batched_forward.h"
 #include "engine/train/data.h"
+#include "engine/train/distributed.h"
 #include "engine/train/objectives.h"
 
 #include <ATen/autocast_mode.h>
@@ -195,6 +196,8 @@ struct Session {
     int64_t warmFrom = 0;        // step from which the (re-)warm-up counts
     int64_t warmSteps = 0;
     nlohmann::json history = nlohmann::json::array();  // earlier runs of a continued model
+    std::unique_ptr<Distributed> dist;  // null: one process
+    int64_t rowOffset = 0;       // this rank's first row in the batch of all ranks
 };
 
 /// The learning rate of the step about to be taken.
@@ -314,6 +317,36 @@ int64_t exactAnswers(const Batch& batch, const at::Tensor& answerRight)
     return std::count(verdict.begin(), verdict.end(), int8_t(1));
 }
 
+/// Data parallel: the numbers of a step that decide what every rank does next (the skip,
+/// the answer counts behind the gates) summed over the ranks, and the losses averaged, so
+/// that every rank takes the same path and rank 0 reports the whole batch.
+void agreeAcrossRanks(Session& s, const Batch& batch, const Forward& f, bool answersOnly, StepResult& r)
+{
+    if (f.answerRight.defined() && f.answerRight.numel() > 0) {
+        r.answerTokens = f.answerRight.numel();
+        r.answerCorrect = f.answerRight.sum().item<int64_t>();
+        r.answerSamples = batch.answerSamples;
+        r.answerExact = exactAnswers(batch, f.answerRight);
+    }
+    const double n = s.dist->worldSize();
+    const std::vector<double> v = s.dist->sum({r.skipped ? 1.0 : 0.0, answersOnly || r.skipped ? 0.0 : r.loss,
+                                               r.skipped ? 0.0 : r.answerLoss, r.skipped ? 0.0 : r.auxLoss,
+                                               r.meanScore, r.notesPerChunk, double(r.answerTokens),
+                                               double(r.answerCorrect), double(r.answerSamples),
+                                               double(r.answerExact), double(r.droppedRows)});
+    r.skipped = v[0] > 0;
+    r.loss = answersOnly ? std::nan("") : v[1] / n;
+    r.answerLoss = v[2] / n;
+    r.auxLoss = v[3] / n;
+    r.meanScore = v[4] / n;
+    r.notesPerChunk = v[5] / n;
+    r.answerTokens = int64_t(v[6]);
+    r.answerCorrect = int64_t(v[7]);
+    r.answerSamples = int64_t(v[8]);
+    r.answerExact = int64_t(v[9]);
+    r.droppedRows = int64_t(v[10]);
+}
+
 StepResult trainStep(Session& s, const Batch& batch)
 {
     const TrainOptions& o = s.o;
@@ -326,7 +359,7 @@ StepResult trainStep(Session& s, const Batch& batch)
     if (s.curriculum) {
         bo.dropStateAt.assign(Bt, -1);
         for (int64_t b = 0; b < Bt; ++b)
-            if (batch.dropPoint[b] >= 0 && rowCoin(o.seed, s.step, b) < o.curriculumShare) {
+            if (batch.dropPoint[b] >= 0 && rowCoin(o.seed, s.step, b + s.rowOffset) < o.curriculumShare) {
                 bo.dropStateAt[b] = batch.dropPoint[b];
                 ++r.droppedRows;
             }
@@ -365,6 +398,8 @@ StepResult trainStep(Session& s, const Batch& batch)
     }
     s.optimizer->zero_grad();
     total.backward();
+    if (s.dist)
+        s.dist->averageGradients(s.params);  // before clipping: the norm is the global batch's
     r.gradNorm = torch::nn::utils::clip_grad_norm_(s.params, o.gradClip);
     r.loss = answersOnly ? std::nan("") : f.loss.item<double>();
     r.answerLoss = f.answerLoss.defined() ? f.answerLoss.item<double>() : 0;
@@ -372,19 +407,21 @@ StepResult trainStep(Session& s, const Batch& batch)
     // weights stay finite; the loop gives up after several in a row.
     r.skipped = (!answersOnly && !std::isfinite(r.loss)) || !std::isfinite(r.answerLoss) ||
                 !std::isfinite(r.gradNorm) || !std::isfinite(r.auxLoss);
+    if (s.dist)
+        agreeAcrossRanks(s, batch, f, answersOnly, r);
     if (!r.skipped) {
         setLearningRate(s, learningRate(s));
         s.optimizer->step();
     }
 
-    if (f.answerRight.defined() && f.answerRight.numel() > 0) {
+    if (!s.dist && f.answerRight.defined() && f.answerRight.numel() > 0) {
         r.answerTokens = f.answerRight.numel();
         r.answerCorrect = f.answerRight.sum().item<int64_t>();
         r.answerSamples = batch.answerSamples;
         r.answerExact = exactAnswers(batch, f.answerRight);
     }
     ++s.step;
-    s.tokensSeen += Bt * T;
+    s.tokensSeen += Bt * T * (s.dist ? s.dist->worldSize() : 1);  // every rank's tokens
     return r;
 }
 
@@ -680,10 +717,15 @@ std::string todayUtc()
 
 }  // namespace
 
-nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(const std::string&)>& progress)
+nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(const std::string&)>& report)
 {
     const Clock::time_point t0 = Clock::now();
     Session s;
+    bool lead = true;  // rank 0, or the only process: it reports, validates and writes
+    const auto progress = [&](const std::string& line) {
+        if (lead)
+            report(line);
+    };
     s.o = opt;
     const TrainOptions& o = s.o;
     if (o.dataDir.empty() || o.outDir.empty())
@@ -704,6 +746,14 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     if (s.device.is_cuda())
         engine::allowTf32Matmuls();
     s.amp = o.amp && s.device.is_cuda() && MM_TRAIN_HAS_AUTOCAST;
+    try {
+        s.dist = Distributed::fromEnvironment(s.device, Distributed::timeoutFromEnvironment());
+    } catch (const DistributedError& e) {
+        throw TrainError(e.what());
+    }
+    const int rank = s.dist ? s.dist->rank() : 0, world = s.dist ? s.dist->worldSize() : 1;
+    lead = rank == 0;
+    s.rowOffset = rank * o.batchRows;  // the state-drop coins differ by rank (0 for one process)
     makeDirs(o.outDir);
 
     // Resume takes the model config from the checkpoint: the run continues the same model.
@@ -761,11 +811,16 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     std::string note;
     Clock::time_point tData = Clock::now();
     TokenCorpus corpus;
+    // Rank 0 tokenizes first, so that it alone writes --token-cache; the others then read it.
+    if (s.dist && !lead)
+        s.dist->barrier();
     try {
         corpus = loadCorpus(o.dataDir, *tok, threads, o.tokenCache, &note);
     } catch (const std::runtime_error& e) {
         throw TrainError(e.what());
     }
+    if (s.dist && lead)
+        s.dist->barrier();
     progress("data: " + std::to_string(corpus.bookStart.size()) + " books, " + std::to_string(corpus.stream.size()) +
              " tokens (" + note + ", " + fmt("%.1f", secondsSince(tData)) + " s, " + std::to_string(threads) +
              " threads)");
@@ -781,7 +836,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                                      o.validWindows);
     }
     SamplerOptions so;
-    so.rows = o.batchRows;
+    so.rows = o.ddpSameBatches ? o.batchRows * world : o.batchRows;
     so.length = o.seqLen;
     so.syntheticShare = o.syntheticShare;
     so.syntheticMin = o.syntheticMin;
@@ -792,13 +847,15 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     so.filler = o.filler;
     so.isolate = o.isolateSamples;
     std::unique_ptr<BatchSampler> sampler;
+    // Each rank its own batches: rank 0 those of a single process, rank r a seed of its own.
+    const uint64_t samplerSeed = rank == 0 || o.ddpSameBatches ? o.seed : o.seed ^ mix64(uint64_t(rank));
     try {
-        sampler = std::make_unique<BatchSampler>(corpus, tok.get(), so, o.seed);
+        sampler = std::make_unique<BatchSampler>(corpus, tok.get(), so, samplerSeed);
         sampler->setTasks(s.stages[0].tasks, s.stages[0].minLength, s.stages[0].maxLength);
     } catch (const std::exception& e) {
         throw TrainError(e.what());
     }
-    const ExactSet exactSet = o.syntheticShare > 0
+    const ExactSet exactSet = lead && o.syntheticShare > 0
                                   ? makeExactSet(s, validCorpus.stream.empty() ? corpus : validCorpus, *tok, o.validSamples)
                                   : ExactSet{};
 
@@ -821,6 +878,19 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         progress("initialised from " + o.initFrom + " (no trainer.json: step 0)");
     }
     s.curriculum = s.stages[size_t(s.stage)].dropState;
+    if (s.dist) {
+        // The checkpoint's sampler state is rank 0's: another rank continues with a seed of
+        // its own and of the step, so it does not draw rank 0's batches or its own again.
+        if (!lead && !o.ddpSameBatches && s.step > 0) {
+            const CurriculumStage& st = s.stages[size_t(s.stage)];
+            sampler = std::make_unique<BatchSampler>(corpus, tok.get(), so, samplerSeed ^ mix64(uint64_t(s.step)));
+            sampler->setTasks(st.tasks, st.minLength, st.maxLength);
+        }
+        s.dist->broadcast(s.params);  // one starting point, whatever each rank loaded
+        progress("data parallel: " + std::to_string(world) + " ranks (" + s.dist->backend() + "), " +
+                 std::to_string(o.batchRows) + " rows each, " + std::to_string(o.batchRows * world) +
+                 " rows a step in all");
+    }
     s.schedule.peak = o.lr;
     s.schedule.minLr = o.minLr;
     s.schedule.warmupSteps = o.warmupSteps;
@@ -839,7 +909,9 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                  fmt("%.2g", o.answerWeight) + " x answers; schedule " + o.schedule);
     }
 
-    std::ofstream log(o.outDir + "/log.jsonl", std::ios::app);
+    std::ofstream log;
+    if (lead)
+        log.open(o.outDir + "/log.jsonl", std::ios::app);
     g_stopRequested.store(false);
     std::signal(SIGINT, requestStop);
     std::signal(SIGTERM, requestStop);
@@ -854,7 +926,10 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     std::string stopReason = "steps";
     double stepSeconds = 0;
     int64_t skippedInARow = 0;
-    auto logEvent = [&](nlohmann::json j) { log << j.dump() << "\n" << std::flush; };
+    auto logEvent = [&](nlohmann::json j) {
+        if (lead)
+            log << j.dump() << "\n" << std::flush;
+    };
     auto validate = [&](const std::string& label) {
         if (!validSet.empty()) {
             lastValid = validationLoss(s, validSet);
@@ -872,7 +947,15 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         logEvent(j);
     };
     while (s.totalSteps <= 0 || s.step < s.totalSteps) {
-        if (g_stopRequested.load()) {
+        bool stopSignal = g_stopRequested.load();
+        // Stop while a step and a checkpoint still fit in the budget.
+        bool overBudget = budget > 0 && stepSeconds > 0 && secondsSince(t0) + 2 * stepSeconds + 20 > budget;
+        if (s.dist) {  // one rank's signal or clock stops them all at the same step
+            const std::vector<double> v = s.dist->max({stopSignal ? 1.0 : 0.0, overBudget ? 1.0 : 0.0});
+            stopSignal = v[0] > 0;
+            overBudget = v[1] > 0;
+        }
+        if (stopSignal) {
             stopReason = "signal";
             progress("stop requested: saving");
             break;
@@ -886,13 +969,15 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             progress("learned: the last gate passed at step " + std::to_string(s.decayStart) + " and the decay is done");
             break;
         }
-        // Stop while a step and a checkpoint still fit in the budget.
-        if (budget > 0 && stepSeconds > 0 && secondsSince(t0) + 2 * stepSeconds + 20 > budget) {
+        if (overBudget) {
             stopReason = "time budget";
             break;
         }
-        const Batch batch = sampler->next();
+        const Batch batch = o.ddpSameBatches && s.dist ? batchRows(sampler->next(), s.rowOffset, o.batchRows)
+                                                       : sampler->next();
         const StepResult r = trainStep(s, batch);
+        if (s.dist && rank == o.ddpTestExitRank && s.step == o.ddpTestExitStep)
+            std::_Exit(3);
         const int64_t done = s.step - startStep;
         // Step time from the 3rd step on (the first ones pay allocation and warm-up).
         if (done == 2) {
@@ -903,8 +988,14 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         }
         if (done == 12) {
             std::string fits;
+            double elapsed = secondsSince(t0);
+            if (s.dist) {  // the slowest rank's figures, so every rank plans the same steps
+                const std::vector<double> v = s.dist->max({stepSeconds, elapsed});
+                stepSeconds = v[0];
+                elapsed = v[1];
+            }
             if (budget > 0) {
-                const double left = budget - secondsSince(t0) - 30;
+                const double left = budget - elapsed - 30;
                 const int64_t fit = s.step + static_cast<int64_t>(std::max(0.0, left / stepSeconds));
                 if (s.totalSteps <= 0) {
                     s.totalSteps = std::max<int64_t>(s.step + 1, static_cast<int64_t>(double(fit) * 0.97));
@@ -914,7 +1005,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                 fits = "about " + std::to_string(fit) + " steps fit in the budget; ";
             }
             progress("estimate: " + fmt("%.3f", stepSeconds) + " s a step, " +
-                     fmt("%.0f", double(o.batchRows * o.seqLen) / stepSeconds) + " tokens/s; " + fits + "running " +
+                     fmt("%.0f", double(o.batchRows * o.seqLen * world) / stepSeconds) + " tokens/s; " + fits + "running " +
                      std::to_string(s.totalSteps) + " steps (" +
                      fmt("%.1f", double(s.totalSteps - s.step) * stepSeconds / 60.0) + " min more)");
         }
@@ -1018,13 +1109,15 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             tLog = Clock::now();
             tokensAtLog = s.tokensSeen;
         }
-        if (!o.bench && o.validEvery > 0 && s.step % o.validEvery == 0)
+        if (lead && !o.bench && o.validEvery > 0 && s.step % o.validEvery == 0)
             validate("step " + std::to_string(s.step));
-        if (!o.bench && o.checkpointEvery > 0 && s.step % o.checkpointEvery == 0)
+        if (lead && !o.bench && o.checkpointEvery > 0 && s.step % o.checkpointEvery == 0)
             saveCheckpoint(s, *sampler);
     }
+    if (!lead)
+        return {{"rank", rank}, {"steps", s.step}, {"stopped_by", stopReason}};
     if (o.bench) {
-        const double tps = stepSeconds > 0 ? double(o.batchRows * o.seqLen) / stepSeconds : 0.0;
+        const double tps = stepSeconds > 0 ? double(o.batchRows * o.seqLen * world) / stepSeconds : 0.0;
         progress("bench: " + fmt("%.3f", stepSeconds) + " s a step, " + fmt("%.0f", tps) + " training tokens/s");
         return {{"bench", true},
                 {"steps", s.step - startStep},
@@ -1034,6 +1127,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                 {"seq_len", o.seqLen},
                 {"notes", notes},
                 {"device", s.device.str()},
+                {"world_size", world},
                 {"amp", s.amp},
                 {"parameters", parameterCount(s.m->config)}};
     }
@@ -1052,6 +1146,8 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
                          {"valid_loss", std::isnan(lastValid) ? nlohmann::json() : nlohmann::json(lastValid)},
                          {"valid_exact", std::isnan(lastExact) ? nlohmann::json() : nlohmann::json(lastExact)},
                          {"stage", s.stages[size_t(s.stage)].name}});
+    if (world > 1)
+        s.history.back()["ranks"] = world;
     // The shipping model: bf16 safetensors + config.json with the tokenizer fingerprint,
     // and trainer.json, from which --init-from continues it.
     const std::string modelDir = o.outDir + "/model";
@@ -1081,12 +1177,13 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             {"tokens_seen", s.tokensSeen},
             {"seconds", seconds},
             {"step_seconds", stepSeconds},
-            {"tokens_per_s", stepSeconds > 0 ? double(o.batchRows * o.seqLen) / stepSeconds : 0.0},
+            {"tokens_per_s", stepSeconds > 0 ? double(o.batchRows * o.seqLen * world) / stepSeconds : 0.0},
             {"curriculum", s.curriculum},
             {"curriculum_step", s.curriculumStep},
             {"stage", s.stage},
             {"stage_name", s.stages[size_t(s.stage)].name},
             {"notes", notes},
+            {"world_size", world},
             {"model_dir", modelDir},
             {"model_bytes", bytes},
             {"fingerprint", s.m->fingerprint},

@@ -87,6 +87,14 @@ struct TrainOptions {
     std::string tokenCache;         ///< --token-cache FILE ("" = none)
     std::string tokenizerPath;      ///< "" = the shipped tokenizer
     int64_t stopAfterSteps = 0;     ///< stop (and checkpoint) after this many steps of this run; 0 = no limit
+    /// Data parallel (WORLD_SIZE > 1), a test hook: every rank draws the batch of
+    /// batchRows x WORLD_SIZE rows that one process with that batch would, and trains rows
+    /// rank x batchRows onwards, so N ranks and one process see the same data.
+    bool ddpSameBatches = false;
+    /// Test hook: rank ddpTestExitRank ends its process (status 3) once it has taken
+    /// ddpTestExitStep steps, as a crashed rank would.
+    int ddpTestExitRank = -1;
+    int64_t ddpTestExitStep = 0;
 };
 
 /// One log line's numbers.
@@ -112,6 +120,9 @@ public:
 
 /// Runs the training; progress lines go to `progress` (stderr in the CLI). Returns the
 /// summary (steps, final losses, model folder, its size, tokens/s). Throws TrainError.
+/// With WORLD_SIZE > 1 in the environment this process is one rank of a data-parallel run
+/// (engine/train/distributed.h): only rank 0 reports, validates and writes; the other
+/// ranks return {"rank": r, "steps": ...}.
 nlohmann::json runTraining(const TrainOptions& options, const std::function<void(const std::string&)>& progress);
 
 /// Parameters without weight decay: A_log, D, every norm weight and every bias.

@@ -39,6 +39,8 @@ SEQ_LEN=${SEQ_LEN:-4096}
 LR=${LR:-1e-3}
 SEED=${SEED:-1}
 # (Environment overrides for a CPU rehearsal: DEVICE=cpu SKIP_BUILD=1 MM_BUILD_DIR=build-trn.)
+# DISTRIBUTED=ON (continue): build c10d into memmamba-engine on LibTorch 2.x (AUTO leaves it
+# out there); then `-- --nproc N` trains on N GPUs (docs/training.md, "Several GPUs").
 
 gpu_memory() { nvidia-smi --query-gpu=memory.used,memory.total,utilization.gpu --format=csv,noheader 2>/dev/null; }
 
@@ -224,6 +226,7 @@ continue)
     for deb in .gpu-debs/nlohmann-json3-dev_*.deb; do [ -f "$deb" ] && dpkg -x "$deb" /; done
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEMMAMBA_ENGINE_ONLY=ON -DMEMMAMBA_CUDA=ON \
+      -DMEMMAMBA_DISTRIBUTED="${DISTRIBUTED:-AUTO}" \
       -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 \
       || { tail -30 "$out/configure.log"; exit 1; }
     cmake --build "$build" -j16 --target memmamba-engine memmamba_spm > "$out/build.log" 2>&1 \
