@@ -211,4 +211,4 @@ int main(int argc, char** argv)
     return QTest::qExec(&t, argc, argv);
 }
 
-#include "test_train_ddp.moc"
+#include "tst_train_ddp.moc"
