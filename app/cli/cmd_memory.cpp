@@ -41,14 +41,6 @@ double processMs()
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-struct Engine {
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::string source;
-    double loadMs = 0;
-    double warmupMs = 0;  ///< CUDA only: memory::warmUp, after loading (0 on the CPU)
-};
-
 bool haveModelChoice(const QCommandLineParser& p)
 {
     if (p.isSet(QStringLiteral("random")) || p.isSet(QStringLiteral("model")))
@@ -56,7 +48,14 @@ bool haveModelChoice(const QCommandLineParser& p)
     return std::ifstream(resourceDir() + "/models/default/config.json").good();
 }
 
-Engine loadEngine(const QCommandLineParser& p, bool warm = false)
+}  // namespace
+
+bool haveModel(const QCommandLineParser& parser)
+{
+    return haveModelChoice(parser);
+}
+
+Engine loadEngine(const QCommandLineParser& p, bool warm)
 {
     QElapsedTimer timer;
     timer.start();
@@ -95,6 +94,8 @@ Engine loadEngine(const QCommandLineParser& p, bool warm = false)
         e.warmupMs = memory::warmUp(*e.model, *e.tokenizer);
     return e;
 }
+
+namespace {
 
 nlohmann::json evidenceJson(const memory::Evidence& e)
 {

@@ -7,13 +7,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+
+#include <memory>
 #include <string>
 
 namespace mm::cli {
 
+/// A loaded model and its tokenizer (--model DIR, --random, the shipped one).
+struct Engine {
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::string source;
+    double loadMs = 0;
+    double warmupMs = 0;  ///< CUDA only: memory::warmUp, after loading (0 on the CPU)
+};
+/// Loads the model the options name (throws UsageError for contradictory options).
+Engine loadEngine(const QCommandLineParser& parser, bool warm = false);
+/// Whether a model is available: --model, --random or the shipped one.
+bool haveModel(const QCommandLineParser& parser);
+
 int runIngest(const QStringList& args);
 int runAsk(const QStringList& args);
 int runNotes(const QStringList& args);
+/// `memmamba eval qa`: the answer dev set's harness (cmd_eval_qa.cpp).
+int runEvalQa(const QStringList& args);
 
 /// Adds --model DIR, --random, --config JSON, --device to a parser.
 void addModelOptions(QCommandLineParser& parser);
