@@ -48,11 +48,13 @@ CREATE TABLE IF NOT EXISTS answer_index (
 );
 )SQL";
 
+// CROSS JOIN keeps the FTS index as the outer loop: without it SQLite may walk every
+// sentence before the position and run the MATCH once per row (seconds on a long book).
 constexpr const char* kSearchSql = R"SQL(
 SELECT s.id, s.ordinal, s.char_start, s.char_end, s.chapter_ordinal, s.heading, s.text,
        bm25(answer_sentences_fts)
 FROM answer_sentences_fts
-JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
+CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
 WHERE answer_sentences_fts MATCH ?1 AND s.doc_id = ?2 AND s.char_end <= ?3
 ORDER BY bm25(answer_sentences_fts), s.ordinal
 LIMIT ?4)SQL";
@@ -60,7 +62,7 @@ LIMIT ?4)SQL";
 constexpr const char* kFirstSql = R"SQL(
 SELECT s.id, s.ordinal, s.char_start, s.char_end, s.chapter_ordinal, s.heading, s.text, 0.0
 FROM answer_sentences_fts
-JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
+CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
 WHERE answer_sentences_fts MATCH ?1 AND s.doc_id = ?2 AND s.char_end <= ?3
 ORDER BY s.ordinal
 LIMIT 1)SQL";
@@ -68,7 +70,7 @@ LIMIT 1)SQL";
 constexpr const char* kCountSql = R"SQL(
 SELECT count(*)
 FROM answer_sentences_fts
-JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
+CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
 WHERE answer_sentences_fts MATCH ?1 AND s.doc_id = ?2 AND s.char_end <= ?3 AND s.heading <= ?4)SQL";
 
 constexpr const char* kRangeSql = R"SQL(

@@ -1,10 +1,13 @@
 #include "app/memory/answer/answerer.h"
 
 #include "app/memory/answer/candidates.h"
+#include "app/memory/answer/names.h"
 #include "app/memory/answer/retrieval.h"
 #include "app/memory/answer/text.h"
 
 #include <QElapsedTimer>
+
+#include <cstdio>
 
 namespace mm::answer {
 namespace {
@@ -63,20 +66,50 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.answerMs = msSince(timer);
         return r;
     }
-    const Retrieval retrieval = retrieve(m_db, docId, r.analysis, at);
+    Retrieval retrieval = retrieve(m_db, docId, r.analysis, at);
     r.retrievalMs = msSince(timer);
     for (int i = 0; i < retrieval.passages.size() && i < options.evidence; ++i) {
         const Passage& p = retrieval.passages[i];
         r.evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
     }
-    if (r.analysis.whoIs)
-        r.card = whoIsCard(m_db, docId, r.analysis, at);
+    if (r.analysis.whoIs) {
+        // "Who is X?": the sentences that describe X anywhere before the position join the
+        // retrieved ones (X's appositives and "X was ..." are the answer's candidates).
+        r.card = whoIsCard(m_db, docId, r.analysis, at, 8);
+        if (r.card) {
+            for (const storage::SentenceRow& row : r.card->descriptions) {
+                bool present = false;
+                for (const ScoredSentence& s : retrieval.sentences)
+                    if (s.row.id == row.id)
+                        present = true;
+                if (present)
+                    continue;
+                ScoredSentence s;
+                s.row = row;
+                s.coverage = 1.0;
+                s.windowCoverage = 1.0;
+                s.namesPresent = true;
+                s.window = {row};
+                retrieval.sentences.push_back(s);
+            }
+        }
+    }
 
     QElapsedTimer scoring;
     scoring.start();
-    const QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
+    QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
+    classifyNames(m_db, docId, at, retrieval, candidates);
     r.candidates = rankCandidates(r.analysis, retrieval, candidates);
     r.scoringMs = msSince(scoring);
+    if (qEnvironmentVariableIsSet("MEMMAMBA_ANSWER_DEBUG")) {
+        for (const Candidate& c : candidates)
+            std::fprintf(stderr, "  cand %-30s %-10s d=%2d p=%d l=%d i=%d n=%d u=%d s#%d cov=%.2f w=%.2f\n", c.text.left(30).toUtf8().constData(),
+                         c.source.toUtf8().constData(), c.distance, c.personLike, c.placeLike, c.initial, c.named, c.unitMatch, c.sentence,
+                         retrieval.sentences[c.sentence].coverage, retrieval.sentences[c.sentence].windowCoverage);
+        for (int i = 0; i < retrieval.sentences.size() && i < 8; ++i)
+            std::fprintf(stderr, "  sent#%d %.2f %s\n", i, retrieval.sentences[i].score,
+                         retrieval.sentences[i].row.text.simplified().left(150).toUtf8().constData());
+    }
 
     if (options.likelihood && r.candidates.size() >= 2 && retrieval.namesSeen) {
         QElapsedTimer model;
@@ -119,6 +152,26 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.margin = r.candidates.size() > 1 ? best.total - r.candidates[1].total : 0.5;
         r.supportCoverage = s.windowCoverage;
         r.support = SupportSentence{s.row.charStart, s.row.charEnd, s.row.chapterIndex, s.row.text.simplified()};
+        // Evidence: the passage holding the supporting sentence first, then the best others.
+        int holding = -1;
+        for (int i = 0; i < retrieval.passages.size(); ++i)
+            if (retrieval.passages[i].charStart <= s.row.charStart && s.row.charEnd <= retrieval.passages[i].charEnd)
+                holding = i;
+        QVector<EvidencePassage> evidence;
+        if (holding >= 0) {
+            const Passage& p = retrieval.passages[holding];
+            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+        } else if (!s.window.isEmpty()) {
+            const qint64 from = s.window.front().charStart, to = s.window.back().charEnd;
+            evidence.push_back({from, to, s.row.chapterIndex, chapterTitle(s.row.chapterIndex), m_db.documentText(docId, from, to), s.score});
+        }
+        for (int i = 0; i < retrieval.passages.size() && evidence.size() < options.evidence; ++i) {
+            const Passage& p = retrieval.passages[i];
+            if (i == holding || (!evidence.isEmpty() && p.charStart < evidence.front().charEnd && evidence.front().charStart < p.charEnd))
+                continue;
+            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+        }
+        r.evidence = evidence;
         if (r.confidence >= kMinConfidence) {
             r.found = true;
             r.answer = shortAnswer(best.text);

@@ -32,7 +32,7 @@ public:
 constexpr int kMaxQuestionChars = 1000;
 constexpr int kMaxAnswerWords = 12;
 /// Below this confidence the answer is "not found before your position".
-constexpr double kMinConfidence = 0.35;
+constexpr double kMinConfidence = 0.45;
 
 /// The model's mean log-probability per token of each answer after the question, read
 /// from the state at the position (app/memory). Returns one value per answer, or none

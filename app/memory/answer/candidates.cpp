@@ -61,6 +61,8 @@ bool isNegationWord(const QString& lower)
 
 struct SentenceView {
     const ScoredSentence* sentence = nullptr;
+    const storage::SentenceRow* row = nullptr;  ///< the sentence itself, or its neighbour
+    int side = 0;              ///< -1/+1: the sentence before/after a retrieved one (a reply, an antecedent)
     int index = 0;
     QVector<Word> ws;
     QVector<int> matched;      ///< word indices matching a key term
@@ -135,38 +137,77 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
     // that is also an ordinary word there is not a name.
     QVector<SentenceView> views;
     QSet<QString> lowerSeen;
-    for (int i = 0; i < retrieval.sentences.size(); ++i) {
-        SentenceView v;
-        v.sentence = &retrieval.sentences[i];
-        v.index = i;
-        v.ws = words(v.sentence->row.text);
+    QSet<QString> midCapitalised;  ///< capitalised inside a sentence somewhere here: a name
+    QSet<int> centres;
+    for (const ScoredSentence& s : retrieval.sentences)
+        centres.insert(s.row.ordinal);
+    auto matchWords = [&](SentenceView& v) {
         for (int k = 0; k < v.ws.size(); ++k) {
             const Word& w = v.ws[k];
             if (w.punctuation)
                 continue;
-            if (!w.capitalized)
-                lowerSeen.insert(w.lower);
             for (const QString& t : question.keyTerms)
-                if (termMatches(w.lower, t)) {
+                if (termMatches(w.lower, t, question)) {
                     v.matched.push_back(k);
                     if (question.relationTerms.contains(t))
                         v.relation.push_back(k);
                     break;
                 }
         }
-        for (const storage::SentenceRow& n : v.sentence->window)
-            if (n.ordinal != v.sentence->row.ordinal)
-                for (const Word& w : words(n.text))
-                    if (!w.punctuation && !w.capitalized)
-                        lowerSeen.insert(w.lower);
+    };
+    for (int i = 0; i < retrieval.sentences.size(); ++i) {
+        // The neighbours of a retrieved sentence that are not retrieved themselves: the answer
+        // to a question in dialogue is often the next sentence ("What's his name?" - "His name's Bunsby").
+        for (const storage::SentenceRow& n : retrieval.sentences[i].window) {
+            if (centres.contains(n.ordinal))
+                continue;
+            SentenceView nv;
+            nv.sentence = &retrieval.sentences[i];
+            nv.row = &n;
+            nv.side = n.ordinal < retrieval.sentences[i].row.ordinal ? -1 : 1;
+            nv.index = i;
+            nv.ws = words(n.text);
+            matchWords(nv);
+            views.push_back(nv);
+        }
+        SentenceView v;
+        v.sentence = &retrieval.sentences[i];
+        v.row = &v.sentence->row;
+        v.index = i;
+        v.ws = words(v.sentence->row.text);
+        matchWords(v);
+        for (const storage::SentenceRow& n : v.sentence->window) {
+            const QVector<Word> nws = n.ordinal == v.row->ordinal ? v.ws : words(n.text);
+            for (int k = 0; k < nws.size(); ++k) {
+                const Word& w = nws[k];
+                if (w.punctuation)
+                    continue;
+                if (!w.capitalized)
+                    lowerSeen.insert(w.lower);
+                else if (!w.sentenceInitial && k > 0 && !(nws[k - 1].punctuation && nws[k - 1].text != QLatin1String(",")))
+                    midCapitalised.insert(w.lower);
+            }
+        }
         views.push_back(v);
     }
 
     for (const SentenceView& v : views) {
-        const storage::SentenceRow& row = v.sentence->row;
+        const storage::SentenceRow& row = *v.row;
         if (row.heading)
             continue;
         const QVector<Word>& ws = v.ws;
+        // Mostly capitalised words and no final stop: a title or a contents line, not prose.
+        int wordCount = 0, capitalised = 0;
+        for (const Word& w : ws)
+            if (!w.punctuation && !isStopWord(w.lower) && !isTitle(w.lower)) {
+                ++wordCount;
+                capitalised += w.capitalized ? 1 : 0;
+            }
+        const QChar last = row.text.isEmpty() ? QChar() : row.text.at(row.text.size() - 1);
+        const bool stopped = last == QLatin1Char('.') || last == QLatin1Char('!') || last == QLatin1Char('?')
+            || last == QLatin1Char('"') || last == QChar(0x201D) || last == QChar(0x2019) || last == QLatin1Char('\'');
+        if (wordCount >= 4 && capitalised * 4 >= wordCount * 3 && !stopped)
+            continue;
         // Words between [from, to] and the nearest of the anchors; a ";", ":" or "--" between
         // counts as two words (another clause).
         auto gap = [&](int a, int b) {  // a < b: words strictly between
@@ -206,6 +247,17 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     boundRelation.push_back(m);
         }
         auto distanceTo = [&](int from, int to) {
+            if (v.side != 0 && v.matched.isEmpty()) {
+                // In the sentence after the question's: words from its start; before: to its end.
+                int n = 2;
+                if (v.side > 0)
+                    for (int k = 0; k < from; ++k)
+                        n += ws[k].punctuation ? 0 : 1;
+                else
+                    for (int k = to + 1; k < ws.size(); ++k)
+                        n += ws[k].punctuation ? 0 : 1;
+                return std::min(99, n);
+            }
             if (boundRelation.isEmpty())
                 return nearest(v.matched, from, to);
             const int d = nearest(boundRelation, from, to);
@@ -217,6 +269,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.kind = kind;
             c.source = QString::fromLatin1(source);
             c.sentence = v.index;
+            c.side = v.side;
             c.charStart = row.charStart + codePoints(row.text, ws[from].start);
             c.charEnd = row.charStart + codePoints(row.text, ws[to].end);
             c.distance = distanceTo(from, to);
@@ -229,7 +282,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
         };
         auto isNameWord = [&](int k) {
             const Word& w = ws[k];
-            if (w.punctuation || !w.capitalized || w.lower == QLatin1String("i"))
+            if (w.punctuation || !w.capitalized || w.lower == QLatin1String("i") || w.base.size() < 2
+                || w.lower.startsWith(QLatin1String("i'")) || w.lower.startsWith(QStringLiteral("i\u2019")))
                 return false;
             const bool afterTitle = k > 1 && ws[k - 1].text == QLatin1String(".") && isTitle(ws[k - 2].lower);
             if (!afterTitle && (w.sentenceInitial || (k > 0 && ws[k - 1].punctuation && isClauseEnd(ws[k - 1]) && ws[k - 1].text != QLatin1String(","))))
@@ -282,6 +336,18 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             if (sameEntity)
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
+            c.initial = (ws[from].sentenceInitial || (from > 0 && isClauseEnd(ws[from - 1]) && ws[from - 1].text != QLatin1String(",")))
+                && from == to && !midCapitalised.contains(ws[from].lower);
+            // "His name's Bunsby", "called Richards", "known as--say as Richards".
+            for (int b = from - 1, seen = 0; b >= 0 && seen < 4; --b) {
+                if (ws[b].punctuation)
+                    continue;
+                ++seen;
+                const QString& l = ws[b].lower;
+                if (l == QLatin1String("name") || l == QLatin1String("named") || l == QLatin1String("called")
+                    || l == QLatin1String("christened") || l == QLatin1String("known") || l == QLatin1String("nicknamed"))
+                    c.named = true;
+            }
             // "Shirley's" written: the answer is the name.
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
             c.personLike = isPersonTitle(ws[from].lower);
@@ -334,6 +400,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 --from;
             const bool year = w.lower.size() == 4 && w.lower.at(0).isDigit() && from == to;
             Candidate c = make(from, to, year ? AnswerKind::Date : AnswerKind::Number, year ? "date" : "number");
+            for (int u = to + 1, seen = 0; u < ws.size() && seen < 3; ++u) {
+                if (ws[u].punctuation)
+                    continue;
+                ++seen;
+                for (const QString& unit : question.unitTerms)
+                    if (termMatches(ws[u].lower, unit))
+                        c.unitMatch = true;
+            }
             out.push_back(c);
             k = to;
         }
@@ -353,11 +427,21 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     k = end;
                     continue;
                 }
+                // "Robert Moore" is not "Hortense Moore": a given name that is not the question's.
+                if (k > 0 && !ws[k - 1].punctuation && ws[k - 1].capitalized && !isTitle(ws[k - 1].lower)
+                    && !question.nameWords.contains(ws[k - 1].lower)) {
+                    k = end;
+                    continue;
+                }
                 int j = end + 1;
-                // Skip an abbreviation or degree after the name ("Mr Feeder, B.A., Doctor Blimber's assistant").
-                if (j + 2 < ws.size() && ws[j].text == QLatin1String(",") && ws[j + 1].text.contains(QLatin1Char('.'))
-                    && ws[j + 2].punctuation)
-                    j += 2;
+                // Skip a degree after the name ("Mr Feeder, B.A., Doctor Blimber's assistant").
+                if (j + 1 < ws.size() && ws[j].text == QLatin1String(",") && ws[j + 1].text.contains(QLatin1Char('.'))) {
+                    int next = j + 2;
+                    while (next < ws.size() && ws[next].text != QLatin1String(","))
+                        ++next;
+                    if (next < ws.size() && next <= j + 4)
+                        j = next;
+                }
                 const char* source = nullptr;
                 int from = -1;
                 if (j < ws.size() && ws[j].text == QLatin1String(",") && j + 1 < ws.size() && !ws[j + 1].punctuation) {
@@ -365,9 +449,16 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (isDeterminer(l) || !ws[j + 1].capitalized || ws[j + 1].text != ws[j + 1].base
                         || (j + 2 < ws.size() && ws[j + 2].text != ws[j + 2].base && !ws[j + 2].punctuation)) {
                         // Not a verb or a pronoun: "X, said he", "X, who ..." are not descriptions.
-                        if (!oneOf(l, {"said", "says", "cried", "asked", "replied", "returned", "who", "whom", "which",
-                                       "and", "but", "he", "she", "they", "i", "you", "we", "sir", "ma'am", "if", "as",
-                                       "when", "though", "then", "is", "was", "with", "in", "on", "at", "to", "for"}))
+                        const bool clauseThat = l == QLatin1String("that") && j + 2 < ws.size()
+                            && (isDeterminer(ws[j + 2].lower) || isStopWord(ws[j + 2].lower));
+                        if (!clauseThat
+                            && !oneOf(l, {"said", "says", "cried", "asked", "replied", "returned", "who", "whom", "which",
+                                          "and", "but", "he", "she", "they", "i", "you", "we", "sir", "ma'am", "if", "as",
+                                          "when", "though", "then", "is", "was", "with", "in", "on", "at", "to", "for",
+                                          "had", "has", "have", "would", "could", "will", "shall", "did", "does", "do",
+                                          "may", "might", "must", "should", "being", "been", "not", "so", "too", "now",
+                                          "there", "here", "where", "while", "after", "before", "by", "from", "of", "or",
+                                          "nor", "yet", "still", "only", "just", "even", "also", "indeed", "however"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})
@@ -391,7 +482,12 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 }
                 while (to > from && ws[to].punctuation)
                     --to;
-                if (!ws[to].punctuation && !isStopWord(ws[to].lower)) {
+                // A description starts with a determiner or a noun, not a verb or an adverb
+                // ("X, shaking himself", "X, slowly").
+                const QString& head = ws[from].lower;
+                const bool verbLike = !isDeterminer(head) && !ws[from].capitalized
+                    && (head.endsWith(QLatin1String("ing")) || head.endsWith(QLatin1String("ed")) || head.endsWith(QLatin1String("ly")));
+                if (!verbLike && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
                     Candidate c = make(from, to, AnswerKind::Description, source);
                     c.distance = 0;
                     out.push_back(c);
@@ -470,7 +566,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
     // Yes/no: the sentence that covers the question best says it, or says it with a negation.
     if (question.type == QuestionType::YesNo) {
         for (const SentenceView& v : views) {
-            if (v.matched.isEmpty())
+            if (v.matched.isEmpty() || v.side != 0)
                 continue;
             bool negation = false;
             const int lo = std::max(0, v.matched.front() - 6);

@@ -212,6 +212,8 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"score", {{"total", r.bestTotal}, {"margin", r.margin}, {"coverage", r.supportCoverage}}},
                               {"model_used", r.modelUsed},
                               {"answer_ms", r.answerMs},
+                              {"retrieval_ms", r.retrievalMs},
+                              {"scoring_ms", r.scoringMs},
                               {"model_ms", r.modelMs}};
         if (!error.isEmpty())
             row["error"] = utf8(error);

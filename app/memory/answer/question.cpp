@@ -72,6 +72,34 @@ bool isNegation(const QString& w)
         || w.endsWith(QLatin1String("n't")) || w.endsWith(QLatin1String("n’t"));
 }
 
+// Words a question asks with and a book answers with: a small table of the relations
+// readers ask about most (where someone lives, whom they married, who led whom).
+QStringList synonymsOf(const QString& term)
+{
+    static const QVector<QStringList> groups = {
+        {"live", "lives", "lived", "living", "reside", "resides", "resided", "residence", "dwell", "dwelt", "dwelling", "home", "lodgings"},
+        {"marry", "married", "marries", "marriage", "wed", "wedded", "wedding", "wife", "husband"},
+        {"die", "died", "dies", "death", "dead", "killed", "perished", "fell"},
+        {"kill", "killed", "kills", "murder", "murdered", "slew", "slain", "shot"},
+        {"command", "commanded", "commands", "commander", "commanding", "led", "lead", "leader", "leading"},
+        {"born", "birth", "native"},
+        {"name", "named", "called", "call", "christened", "known"},
+        {"work", "worked", "works", "employed", "employ", "employment"},
+        {"school", "academy", "establishment"},
+        {"surrender", "surrendered", "capitulated", "capitulation"},
+        {"father", "papa"},
+        {"mother", "mamma", "mama"},
+        {"begin", "began", "begun", "start", "started", "commenced"},
+    };
+    QStringList out;
+    for (const QStringList& g : groups)
+        if (g.contains(term))
+            for (const QString& w : g)
+                if (w != term && !out.contains(w))
+                    out << w;
+    return out;
+}
+
 }  // namespace
 
 QuestionAnalysis analyzeQuestion(const QString& question)
@@ -182,6 +210,11 @@ QuestionAnalysis analyzeQuestion(const QString& question)
     for (const Word& w : ws)
         if (isNegation(w.lower))
             q.negated = true;
+    for (const QString& t : q.relationTerms) {
+        const QStringList syn = synonymsOf(t);
+        if (!syn.isEmpty())
+            q.synonyms.insert(t, syn);
+    }
 
     // "name of X's N" / "what N": the focus noun is the last relation term after "name".
     for (int i = 0; i + 1 < ws.size(); ++i)
@@ -192,6 +225,25 @@ QuestionAnalysis analyzeQuestion(const QString& question)
                     break;
                 }
         }
+
+    // What a number counts: the noun after "how many/much", or the unit a "how old/long/far"
+    // answer is given in.
+    if (q.type == QuestionType::HowMany && qi >= 0 && qi + 1 < ws.size()) {
+        const QString how = ws[qi + 1].lower;
+        if (how == QLatin1String("old"))
+            q.unitTerms << QStringLiteral("years") << QStringLiteral("old") << QStringLiteral("age");
+        else if (how == QLatin1String("long"))
+            q.unitTerms << QStringLiteral("years") << QStringLiteral("months") << QStringLiteral("weeks")
+                        << QStringLiteral("days") << QStringLiteral("hours") << QStringLiteral("minutes");
+        else if (how == QLatin1String("far"))
+            q.unitTerms << QStringLiteral("miles") << QStringLiteral("yards") << QStringLiteral("leagues");
+        else if (how == QLatin1String("strong") || how == QLatin1String("large"))
+            q.unitTerms << QStringLiteral("strong") << QStringLiteral("men") << QStringLiteral("thousand");
+        else if (how == QLatin1String("often"))
+            q.unitTerms << QStringLiteral("times");
+        else if (qi + 2 < ws.size() && !isAuxiliary(ws[qi + 2].lower) && !isStopWord(ws[qi + 2].lower))
+            q.unitTerms << ws[qi + 2].lower;
+    }
 
     // Target: the question after its question word and auxiliaries.
     int t = qi >= 0 ? qi + 1 : 1;

@@ -2,6 +2,7 @@
 // and the kind of answer expected. Pure text work: no storage, no model.
 #pragma once
 
+#include <QHash>
 #include <QString>
 #include <QStringList>
 
@@ -20,6 +21,8 @@ struct QuestionAnalysis {
     QStringList relationTerms;    ///< key terms that are not name words ("curate", "marry")
     QString target;               ///< the question after its question and auxiliary words ("the curate of Whinbury")
     QString focus;                ///< the noun asked about: "dog" in "What is the name of Shirley's dog?", "school" in "Which school ..."
+    QHash<QString, QStringList> synonyms;  ///< key term -> words the book may use instead ("live" -> "residence")
+    QStringList unitTerms;        ///< what a number answer counts: "years" for "how old", "misses" for "how many Misses"
     bool whoIs = false;           ///< "Who/What is X?" with X a name and nothing else: answer with a description
     bool negated = false;         ///< yes/no question containing a negation
     bool usable = false;          ///< at least one key term: something to look for

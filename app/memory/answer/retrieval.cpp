@@ -44,6 +44,18 @@ bool termMatches(const QString& wordLower, const QString& term)
     return false;
 }
 
+bool termMatches(const QString& wordLower, const QString& term, const QuestionAnalysis& question)
+{
+    if (termMatches(wordLower, term))
+        return true;
+    const auto it = question.synonyms.constFind(term);
+    if (it != question.synonyms.constEnd())
+        for (const QString& s : it.value())
+            if (termMatches(wordLower, s))
+                return true;
+    return false;
+}
+
 Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnalysis& question, qint64 before,
                    const RetrievalOptions& options)
 {
@@ -71,7 +83,10 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     for (const QString& t : question.keyTerms)
         totalWeight += std::max(r.termWeight.value(t), 0.5);
 
-    const QVector<storage::SentenceRow> rows = index.search(docId, orQuery(question.keyTerms), before, options.candidatesFromIndex);
+    QStringList searchTerms = question.keyTerms;
+    for (auto it = question.synonyms.constBegin(); it != question.synonyms.constEnd(); ++it)
+        searchTerms << it.value();
+    const QVector<storage::SentenceRow> rows = index.search(docId, orQuery(searchTerms), before, options.candidatesFromIndex);
     if (rows.isEmpty())
         return r;
     // Near: the terms within a few words of each other (proximity boost).
@@ -90,7 +105,7 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
             if (found && found->contains(t))
                 continue;
             for (const Word& w : ws)
-                if (!w.punctuation && termMatches(w.lower, t)) {
+                if (!w.punctuation && termMatches(w.lower, t, question)) {
                     c += std::max(r.termWeight.value(t), 0.5);
                     if (found)
                         found->insert(t);

@@ -50,8 +50,10 @@ struct RetrievalOptions {
     int passages = 5;
 };
 
-/// Whether the lower-case word matches a key term (same stem, or the same start for names).
+/// Whether the lower-case word matches a key term (same stem, or a part of a hyphenated word).
 bool termMatches(const QString& wordLower, const QString& term);
+/// The same, or one of the term's synonyms in the question.
+bool termMatches(const QString& wordLower, const QString& term, const QuestionAnalysis& question);
 
 Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnalysis& question, qint64 before,
                    const RetrievalOptions& options = {});

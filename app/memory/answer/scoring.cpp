@@ -14,14 +14,16 @@ double typeFit(const QuestionAnalysis& q, const Candidate& c, const ScoringWeigh
     switch (q.kind) {
     case AnswerKind::Person:
         if (name)
-            return c.personLike ? w.typeMatch : (c.placeLike ? -0.1 : w.typeMatch * 0.5);
+            return c.personLike ? w.typeMatch : (c.placeLike ? -0.3 : 0.0);
         return c.kind == AnswerKind::Description ? -0.3 : -w.typeMismatch;
     case AnswerKind::Place:
         if (name)
-            return c.placeLike ? w.typeMatch : (c.personLike ? -0.3 : 0.1);
+            return c.placeLike ? w.typeMatch : (c.personLike ? -0.4 : 0.05);
         return c.source == QLatin1String("clause") ? -0.25 : -w.typeMismatch;
     case AnswerKind::Number:
-        return c.kind == AnswerKind::Number ? w.typeMatch : (c.kind == AnswerKind::Date ? -0.2 : -w.typeMismatch);
+        if (c.kind == AnswerKind::Number)
+            return c.unitMatch ? w.typeMatch + 0.3 : w.typeMatch;
+        return c.kind == AnswerKind::Date ? -0.2 : -w.typeMismatch;
     case AnswerKind::Date:
         return c.kind == AnswerKind::Date ? w.typeMatch : (c.kind == AnswerKind::Number ? -0.1 : -w.typeMismatch);
     case AnswerKind::Description:
@@ -29,18 +31,18 @@ double typeFit(const QuestionAnalysis& q, const Candidate& c, const ScoringWeigh
             return w.typeMatch * 1.3;
         if (c.source == QLatin1String("copular"))
             return w.typeMatch;
-        return c.source == QLatin1String("clause") ? -0.2 : -w.typeMismatch * 0.6;
+        return c.source == QLatin1String("clause") ? -0.5 : -w.typeMismatch;
     case AnswerKind::Reason:
         return c.source == QLatin1String("clause") ? 0.1 : -w.typeMismatch;
     case AnswerKind::YesNo:
         return c.kind == AnswerKind::YesNo ? w.typeMatch : -2.0;
     case AnswerKind::Thing:
         if (name)
-            return !q.focus.isEmpty() && q.text.contains(QLatin1String("name"), Qt::CaseInsensitive) ? w.typeMatch : 0.1;
+            return q.text.contains(QLatin1String("name"), Qt::CaseInsensitive) ? w.typeMatch : 0.15;
         if (c.source == QLatin1String("appositive") || c.source == QLatin1String("copular"))
             return q.whoIs ? w.typeMatch : 0.0;
         if (c.source == QLatin1String("clause"))
-            return 0.05;
+            return q.text.contains(QLatin1String("name"), Qt::CaseInsensitive) ? -0.4 : -0.1;
         return c.kind == AnswerKind::Number ? -0.2 : -0.3;
     }
     return 0;
@@ -85,13 +87,20 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         const ScoredSentence& s = retrieval.sentences[c.sentence];
         const double proximity = 1.0 / (1.0 + c.distance / 3.0);
         double instance = (weights.coverage * s.coverage + weights.windowCoverage * s.windowCoverage)
-            * ((1.0 - weights.proximity) + weights.proximity * proximity);
+            * ((1.0 - weights.proximity) + weights.proximity * proximity) * (c.side != 0 ? weights.neighbour : 1.0);
         // The answer's sentence (with its neighbours) should speak of whom the question names.
         if (!question.nameWords.isEmpty())
-            instance += s.namesPresent ? 0.1 : -0.3;
+            instance += s.namesPresent ? 0.1 : -0.1;
         if (s.phrase)
             instance += 0.05;
         instance += typeFit(question, c, weights);
+        if (c.named && (question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
+                        || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive)))
+            instance += 0.4;
+        // A word seen only at sentence starts, that the book never uses for a person or a
+        // place, is most likely not a name ("Hey", "Good-night").
+        if (c.source == QLatin1String("name") && c.initial && !c.personLike && !c.placeLike)
+            instance -= 0.2;
         const QString key = c.source == QLatin1String("name") ? keyOf.value(c.key, c.key) : c.source + QLatin1Char(':') + c.key;
         Group& g = groups[key];
         if (!g.sentences.contains(c.sentence))
