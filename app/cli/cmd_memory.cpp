@@ -1,4 +1,4 @@
-// memmamba ingest | ask | notes, and the memory half of search (PRODUCT.md's command
+// memmamba ingest | ask | notes, and the memory half of search (docs/spec/PRODUCT.md's command
 // line; docs/memory.md). Torch-free: engine/engine.h and app/memory only.
 #include "memory_commands.h"
 

@@ -273,7 +273,7 @@ private slots:
 #ifndef MEMMAMBA_CLI
         QSKIP("the memmamba binary is not built");
 #else
-        // ask, notes and search through the binary: PRODUCT.md's names in the JSON.
+        // ask, notes and search through the binary: docs/spec/PRODUCT.md's names in the JSON.
         const QString dbPath = m_dir.filePath(QStringLiteral("cli.sqlite3"));
         const QStringList model = {QStringLiteral("--db"), dbPath, QStringLiteral("--random"), QStringLiteral("--config"),
                                    QString::fromLatin1(kTinyConfig), QStringLiteral("--device"), QStringLiteral("cpu"),
