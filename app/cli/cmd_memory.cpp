@@ -2,6 +2,9 @@
 // line; docs/memory.md). Torch-free: engine/engine.h and app/memory only.
 #include "memory_commands.h"
 
+#include "app/memory/answer/answer_json.h"
+#include "app/memory/answer/model_likelihood.h"
+
 #include "app/memory/memory.h"
 #include "cli_common.h"
 #include "engine/engine.h"
@@ -96,19 +99,6 @@ Engine loadEngine(const QCommandLineParser& p, bool warm)
 }
 
 namespace {
-
-nlohmann::json evidenceJson(const memory::Evidence& e)
-{
-    return {{"doc", e.docId},
-            {"chapter", e.chapter},
-            {"char_start", e.charStart},
-            {"char_end", e.charEnd},
-            {"text", e.text},
-            {"source", e.source},
-            {"layer", e.layer < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.layer)},
-            {"weight", e.weight},
-            {"token", e.tokenPosition < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.tokenPosition)}};
-}
 
 std::optional<int64_t> atOption(const QCommandLineParser& p)
 {
@@ -260,11 +250,10 @@ int runAsk(const QStringList& args)
     parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id."), QStringLiteral("ID")});
     parser.addOption({QStringLiteral("at"), QStringLiteral("Answer as of this character position (default: the end)."),
                       QStringLiteral("POSITION")});
-    parser.addOption({QStringLiteral("max-tokens"), QStringLiteral("Longest answer in tokens (default 48)."),
-                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("no-model"), QStringLiteral("Answer without the model's likelihood of each candidate.")});
     parser.addPositionalArgument(QStringLiteral("QUESTION"), QStringLiteral("The question."));
     parseCommand(parser, args,
-                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--model DIR | --random] [--db PATH] "
+                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--no-model] [--model DIR | --random] [--db PATH] "
                                 "[--json]"));
     if (!parser.isSet(QStringLiteral("doc")))
         throw UsageError("ask needs --doc ID");
@@ -272,66 +261,79 @@ int runAsk(const QStringList& args)
     if (question.isEmpty())
         throw UsageError("ask needs a QUESTION");
     const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
-    memory::AskOptions options;
+    answer::AnswerOptions options;
     options.atChar = atOption(parser);
-    options.maxTokens = int32_t(integerOption(parser, QStringLiteral("max-tokens"), 48));
 
     storage::Database db(databasePathFrom(parser));
-    if (!db.document(docId))
+    const std::optional<storage::DocumentRecord> doc = db.document(docId);
+    if (!doc)
         throw std::runtime_error("no document with id " + std::to_string(docId));
-    Engine engine = loadEngine(parser, true);
-    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    // The model's part (its likelihood of each candidate, from the stored state at or before
+    // the position) needs the document read by this model; without it the answer comes from
+    // the text alone and says so.
+    Engine engine;
+    std::unique_ptr<answer::ModelLikelihood> model;
+    std::string modelNote;
+    if (!parser.isSet(QStringLiteral("no-model")) && haveModel(parser)) {
+        engine = loadEngine(parser, true);
+        const memory::MemoryStatus status = memory::DocumentMemory(db, *engine.model, *engine.tokenizer).status(docId);
+        if (status.state == "ready" || status.state == "reading") {
+            model = std::make_unique<answer::ModelLikelihood>(db, *engine.model, *engine.tokenizer);
+            options.likelihood = model->at(docId, options.atChar ? *options.atChar : doc->characters);
+        } else {
+            if (status.state == "stale")
+                db.setDocumentStatus(docId, QStringLiteral("stale"));  // the library shows "needs re-reading"
+            modelNote = "document " + std::to_string(docId) + (status.state == "stale" ? " was read by another model" : " has not been read by the model yet")
+                + ": answered from the text alone (`memmamba ingest --doc " + std::to_string(docId) + "` adds the model's part)";
+        }
+    }
     const double readyMs = processMs();
-    const memory::AskResult r = mem.ask(docId, utf8(question), options);
-    nlohmann::json evidence = nlohmann::json::array();
-    for (const auto& e : r.evidence)
-        evidence.push_back(evidenceJson(e));
-    // The answer joins the document's Q&A history (the reader shows it).
+    const answer::AnswerResult r = answer::Answerer(db).answer(docId, question, options);
+    nlohmann::json j = answer::answerJson(r);
+    j["doc"] = docId;
+    j["question"] = utf8(question);
+    j["state_load_ms"] = model ? model->lastStateLoadMs() : 0.0;
+    j["startup_ms"] = readyMs - startMs;
+    j["model_load_ms"] = engine.model ? engine.loadMs : 0.0;
+    if (engine.model)
+        j["model"] = {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}, {"device", engine.model->info().device}};
+    if (!modelNote.empty())
+        j["model_note"] = modelNote;
+    // The answer joins the document's Q&A history (the reader shows it): evidence as the
+    // array, the rest of the contract in timings.
     storage::AnswerRow row;
     row.docId = docId;
     row.question = question;
     row.asOfChar = options.atChar ? *options.atChar : -1;
-    row.answer = QString::fromStdString(r.answer);
-    row.evidenceJson = QString::fromStdString(evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    row.timingsJson = QString::fromStdString(nlohmann::json{{"state_load_ms", r.stateLoadMs},
-                                                            {"first_token_ms", r.firstTokenMs},
-                                                            {"total_ms", r.totalMs}}
-                                                 .dump());
+    row.answer = r.answer;
+    row.evidenceJson = QString::fromStdString(j["evidence"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    row.timingsJson = QString::fromStdString(nlohmann::json{{"state_load_ms", j["state_load_ms"]},
+                                                            {"answer_ms", r.answerMs},
+                                                            {"found", r.found},
+                                                            {"not_found", j["not_found"]},
+                                                            {"confidence", r.confidence},
+                                                            {"support", j["support"]}}
+                                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     row.finished = true;
     storage::MemoryStore(db).saveAnswer(row);
     if (parser.isSet(QStringLiteral("json"))) {
-        printJson({{"doc", docId},
-                   {"question", utf8(question)},
-                   {"answer", r.answer},
-                   {"answer_tokens", r.answerTokens.size()},
-                   {"evidence", evidence},
-                   {"at", r.atChar},
-                   {"position", r.position},
-                   {"checkpoint_pos", r.checkpointPosition},
-                   {"replayed_tokens", r.replayedTokens},
-                   {"damaged_checkpoints", r.damagedCheckpoints},
-                   {"state_load_ms", r.stateLoadMs},
-                   {"replay_ms", r.replayMs},
-                   {"question_ms", r.questionMs},
-                   {"first_token_ms", r.firstTokenMs},
-                   {"total_ms", r.totalMs},
-                   {"startup_ms", readyMs - startMs},
-                   {"model_load_ms", engine.loadMs},
-                   {"warmup_ms", engine.warmupMs},
-                   {"device", engine.model->info().device},
-                   {"model", {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}}}});
+        printJson(j);
         return 0;
     }
-    std::printf("%s\n\n", r.answer.c_str());
-    for (const auto& e : r.evidence)
-        std::printf("[%s] chapter %d, chars %lld-%lld%s: %s\n", e.source.c_str(), e.chapter,
-                    static_cast<long long>(e.charStart), static_cast<long long>(e.charEnd),
-                    e.layer >= 0 ? (", layer " + std::to_string(e.layer)).c_str() : "",
-                    oneLine(e.text.substr(0, 160)).c_str());
-    std::printf("\nstate load %.1f ms, replay %lld tokens from checkpoint %lld, first token %.1f ms, total %.1f ms "
-                "(startup %.0f ms)\n",
-                r.stateLoadMs, static_cast<long long>(r.replayedTokens), static_cast<long long>(r.checkpointPosition),
-                r.firstTokenMs, r.totalMs, readyMs - startMs);
+    if (r.found)
+        std::printf("%s\n(confidence %.2f)\n\n", utf8(r.answer).c_str(), r.confidence);
+    else
+        std::printf("%s\n\n", utf8(r.notFound).c_str());
+    if (r.support)
+        std::printf("support, chars %lld-%lld: %s\n\n", static_cast<long long>(r.support->charStart),
+                    static_cast<long long>(r.support->charEnd), oneLine(utf8(r.support->text).substr(0, 240)).c_str());
+    for (const answer::EvidencePassage& e : r.evidence)
+        std::printf("chapter %d, chars %lld-%lld: %s\n", e.chapterIndex, static_cast<long long>(e.charStart),
+                    static_cast<long long>(e.charEnd), oneLine(utf8(e.text).substr(0, 160)).c_str());
+    if (!modelNote.empty())
+        std::printf("\n%s\n", modelNote.c_str());
+    std::printf("\nanswer %.1f ms (state load %.1f ms, model %s; startup %.0f ms)\n", r.answerMs,
+                model ? model->lastStateLoadMs() : 0.0, r.modelUsed ? "used" : "not used", readyMs - startMs);
     return 0;
 }
 

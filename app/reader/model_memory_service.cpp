@@ -1,5 +1,7 @@
 #include "app/reader/model_memory_service.h"
 
+#include "app/memory/answer/answerer.h"
+#include "app/memory/answer/model_likelihood.h"
 #include "app/memory/memory.h"
 #include "engine/engine.h"
 #include "engine/eval/eval.h"
@@ -362,47 +364,48 @@ public:
         }
         post([s = m_service, askId] { emit s->answerStarted(askId); });
         try {
-            memory::AskOptions options;
+            // Answers from the book's sentences as of the position (app/memory/answer), with
+            // the model's likelihood of each candidate from the stored state at or before it.
+            answer::AnswerOptions options;
             if (request.scope == ui::AskRequest::AsOfPosition)
                 options.atChar = std::max<qint64>(0, request.asOfChar);
-            options.cancel = &m_service->m_currentAskCancel;
-            options.onText = [this, askId](const std::string& piece) {
-                if (m_service->m_currentAskCancel.load())
-                    return false;
-                post([s = m_service, askId, text = q(piece)] { emit s->answerToken(askId, text); });
-                return true;
-            };
-            const memory::AskResult r = m_memory->ask(request.docId, request.question.toStdString(), options);
+            answer::ModelLikelihood likelihood(*m_db, *m_engine->model, *m_engine->tokenizer);
+            const std::optional<storage::DocumentRecord> doc = m_db->document(request.docId);
+            const std::string state = m_memory->status(request.docId).state;
+            if (doc && (state == "ready" || state == "reading"))
+                options.likelihood = likelihood.at(request.docId, options.atChar ? *options.atChar : doc->characters);
+            const answer::AnswerResult r = answer::Answerer(*m_db).answer(request.docId, request.question, options);
             if (m_service->m_currentAskCancel.load())
-                return;  // the panel keeps what it streamed
+                return;
+            if (!r.answer.isEmpty())
+                post([s = m_service, askId, text = r.answer] { emit s->answerToken(askId, text); });
             const QVector<storage::ChapterRecord> chapters = m_db->chapters(request.docId);
             ui::AnswerRecord record;
             record.request = request;
-            record.answer = q(r.answer);
+            record.answer = r.answer;
+            record.found = r.found;
+            record.notFound = r.notFound;
+            record.confidence = r.confidence;
+            if (r.support) {
+                record.supportStart = r.support->charStart;
+                record.supportEnd = r.support->charEnd;
+                record.support = r.support->text;
+            }
             record.askedAt = QDateTime::currentDateTimeUtc();
             record.finished = true;
-            record.timings = {r.stateLoadMs, r.firstTokenMs, r.totalMs};
-            float maxWeight = 0;
-            for (const memory::Evidence& e : r.evidence) {
-                if (e.source == "note")
-                    maxWeight = std::max(maxWeight, float(e.weight));
-            }
-            auto& attention = m_attention[request.docId];
-            attention.clear();
-            for (const memory::Evidence& e : r.evidence) {
+            record.timings = {likelihood.lastStateLoadMs(), r.answerMs, r.answerMs};
+            m_attention[request.docId].clear();  // the answer attended to no note
+            for (const answer::EvidencePassage& e : r.evidence) {
                 ui::AnswerEvidence ev;
-                ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
+                ev.kind = ui::AnswerEvidence::Passage;
                 ev.charStart = e.charStart;
                 ev.charEnd = e.charEnd;
-                ev.chapter = chapterTitle(chapters, e.chapter);
-                ev.snippet = oneLine(q(e.text));
-                if (ev.snippet.size() > kSnippetChars)  // a full-text passage can be a page long
+                ev.chapter = chapterTitle(chapters, e.chapterIndex);
+                ev.snippet = oneLine(e.text);
+                if (ev.snippet.size() > kSnippetChars)
                     ev.snippet = ev.snippet.left(kSnippetChars).section(QLatin1Char(' '), 0, -2) + QStringLiteral(" …");
-                ev.weight = float(e.weight);
-                ev.layer = e.layer;
+                ev.weight = float(e.score);
                 record.evidence << ev;
-                if (ev.kind == ui::AnswerEvidence::Note && maxWeight > 0)
-                    attention[{e.layer, e.tokenPosition}] = float(e.weight) / maxWeight;
             }
             post([s = m_service, record] { emit s->answerFinished(record); });
         } catch (const std::exception& e) {
@@ -432,6 +435,13 @@ public:
                     r.timings.stateLoadMs = timings.value(QStringLiteral("state_load_ms")).toDouble(-1);
                     r.timings.firstTokenMs = timings.value(QStringLiteral("first_token_ms")).toDouble(-1);
                     r.timings.totalMs = timings.value(QStringLiteral("total_ms")).toDouble(-1);
+                    r.found = timings.value(QStringLiteral("found")).toBool(true);
+                    r.notFound = timings.value(QStringLiteral("not_found")).toString();
+                    r.confidence = timings.value(QStringLiteral("confidence")).toDouble(-1);
+                    const QJsonObject support = timings.value(QStringLiteral("support")).toObject();
+                    r.supportStart = qint64(support.value(QStringLiteral("char_start")).toDouble(-1));
+                    r.supportEnd = qint64(support.value(QStringLiteral("char_end")).toDouble(-1));
+                    r.support = support.value(QStringLiteral("text")).toString();
                     r.askedAt = QDateTime::fromMSecsSinceEpoch(row.askedAtMs, Qt::UTC);
                     r.finished = row.finished;
                     r.cancelled = row.cancelled;
@@ -459,7 +469,15 @@ public:
         row.timingsJson = QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("ask_id"), record.request.askId},
                                                                       {QStringLiteral("state_load_ms"), record.timings.stateLoadMs},
                                                                       {QStringLiteral("first_token_ms"), record.timings.firstTokenMs},
-                                                                      {QStringLiteral("total_ms"), record.timings.totalMs}})
+                                                                      {QStringLiteral("total_ms"), record.timings.totalMs},
+                                                                      {QStringLiteral("found"), record.found},
+                                                                      {QStringLiteral("not_found"), record.notFound},
+                                                                      {QStringLiteral("confidence"), record.confidence},
+                                                                      {QStringLiteral("support"),
+                                                                       record.supportStart < 0 ? QJsonValue()
+                                                                                               : QJsonValue(QJsonObject{{QStringLiteral("char_start"), record.supportStart},
+                                                                                                                        {QStringLiteral("char_end"), record.supportEnd},
+                                                                                                                        {QStringLiteral("text"), record.support}})}})
                                                 .toJson(QJsonDocument::Compact));
         row.finished = record.finished;
         row.cancelled = record.cancelled;
