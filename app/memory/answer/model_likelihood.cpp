@@ -31,9 +31,13 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
         const memory::MemoryStatus status = m_memory.status(docId);
         if (status.state != "ready" && status.state != "reading")
             return std::nullopt;
-        const int64_t position = m_memory.tokenPositionAt(docId, atChar);
-        const std::optional<storage::CheckpointRecord> checkpoint = storage::MemoryStore(m_db).checkpointAtOrBefore(
-            docId, QString::fromStdString(m_memory.producer()), position);
+        // The checkpoint whose characters end at or before the position (its char_offset:
+        // no token lookup, which would decode memory blocks).
+        std::optional<storage::CheckpointRecord> checkpoint;
+        for (const storage::CheckpointRecord& c :
+             storage::MemoryStore(m_db).checkpoints(docId, QString::fromStdString(m_memory.producer())))
+            if (c.charOffset <= atChar && (!checkpoint || c.position > checkpoint->position))
+                checkpoint = c;
         if (!checkpoint)
             return std::nullopt;
         if (!m_cached || m_cachedDoc != docId || m_cachedPosition != checkpoint->position) {
