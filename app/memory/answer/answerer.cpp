@@ -7,8 +7,6 @@
 
 #include <QElapsedTimer>
 
-#include <cstdio>
-
 namespace mm::answer {
 namespace {
 
@@ -101,15 +99,6 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     classifyNames(m_db, docId, at, retrieval, candidates);
     r.candidates = rankCandidates(r.analysis, retrieval, candidates);
     r.scoringMs = msSince(scoring);
-    if (qEnvironmentVariableIsSet("MEMMAMBA_ANSWER_DEBUG")) {
-        for (const Candidate& c : candidates)
-            std::fprintf(stderr, "  cand %-30s %-10s d=%2d p=%d l=%d i=%d n=%d u=%d s#%d cov=%.2f w=%.2f\n", c.text.left(30).toUtf8().constData(),
-                         c.source.toUtf8().constData(), c.distance, c.personLike, c.placeLike, c.initial, c.named, c.unitMatch, c.sentence,
-                         retrieval.sentences[c.sentence].coverage, retrieval.sentences[c.sentence].windowCoverage);
-        for (int i = 0; i < retrieval.sentences.size() && i < 8; ++i)
-            std::fprintf(stderr, "  sent#%d %.2f %s\n", i, retrieval.sentences[i].score,
-                         retrieval.sentences[i].row.text.simplified().left(150).toUtf8().constData());
-    }
 
     if (options.likelihood && r.candidates.size() >= 2 && retrieval.namesSeen) {
         QElapsedTimer model;
