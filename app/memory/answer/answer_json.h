@@ -1,4 +1,5 @@
-// The JSON of an answer (`memmamba ask --json`, the Q&A history, `memmamba eval qa`).
+// The JSON of an answer (`memmamba ask --json`, `memmamba eval qa`; the Q&A history keeps
+// the question-and-answer record instead: answer_record.h).
 #pragma once
 
 #include "app/memory/answer/answerer.h"
