@@ -35,7 +35,7 @@ QString ms(double value)
 
 AskPanel::AskPanel(QWidget* parent)
     : QWidget(parent), m_question(new QLineEdit(this)), m_scope(new QComboBox(this)),
-      m_ask(new QPushButton(tr("Ask"), this)), m_answer(new QTextBrowser(this)), m_status(new QLabel(this)),
+      m_ask(new QPushButton(tr("Ask"), this)), m_answer(new QTextBrowser(this)), m_status(new QLabel(this)), m_support(new QLabel(this)),
       m_evidence(new QListWidget(this)), m_timings(new QLabel(this)), m_historyList(new QListWidget(this))
 {
     setObjectName(QStringLiteral("askPanel"));
@@ -51,6 +51,15 @@ AskPanel::AskPanel(QWidget* parent)
     m_answer->setObjectName(QStringLiteral("askAnswer"));
     m_answer->setOpenLinks(false);
     m_answer->setPlaceholderText(tr("The answer appears here as the model writes it."));
+    m_support->setObjectName(QStringLiteral("askSupport"));
+    m_support->setWordWrap(true);
+    m_support->setTextFormat(Qt::RichText);
+    m_support->setToolTip(tr("The sentence the answer was taken from: click it to see it in the text."));
+    connect(m_support, &QLabel::linkActivated, this, [this](const QString& link) {
+        const QStringList range = link.split(QLatin1Char(':'));
+        if (range.size() == 2)
+            emit evidenceActivated(range[0].toLongLong(), range[1].toLongLong());
+    });
     m_status->setObjectName(QStringLiteral("askStatus"));
     m_status->setForegroundRole(QPalette::PlaceholderText);
     m_evidence->setObjectName(QStringLiteral("askEvidence"));
@@ -73,6 +82,7 @@ AskPanel::AskPanel(QWidget* parent)
     topLayout->addLayout(row);
     topLayout->addWidget(m_scope);
     topLayout->addWidget(m_answer, 2);
+    topLayout->addWidget(m_support);
     topLayout->addWidget(m_status);
     auto* evidenceLabel = new QLabel(tr("Evidence"), top);
     topLayout->addWidget(evidenceLabel);
@@ -126,6 +136,7 @@ void AskPanel::setDocument(qint64 docId)
         stop();
     m_docId = docId;
     m_answer->clear();
+    m_support->clear();
     m_evidence->clear();
     m_timings->clear();
     m_status->clear();
@@ -157,6 +168,7 @@ void AskPanel::ask()
     m_current.askedAt = QDateTime::currentDateTimeUtc();
     m_currentAskId = request.askId;
     m_answer->clear();
+    m_support->clear();
     m_evidence->clear();
     m_timings->clear();
     m_historyList->clearSelection();
@@ -273,7 +285,18 @@ void AskPanel::rebuildHistoryList()
 
 void AskPanel::showRecord(const AnswerRecord& record)
 {
-    m_answer->setPlainText(record.answer);
+    // The short answer in bold; "not found" said plainly; under it the confidence and the
+    // supporting sentence, a link to its place in the text.
+    if (!record.found && record.finished)
+        m_answer->setHtml(QStringLiteral("<i>%1</i>").arg((record.notFound.isEmpty() ? tr("Not found before your position.") : record.notFound).toHtmlEscaped()));
+    else
+        m_answer->setHtml(QStringLiteral("<b>%1</b>").arg(record.answer.toHtmlEscaped()));
+    QStringList support;
+    if (record.confidence >= 0 && record.found)
+        support << tr("Confidence %1").arg(record.confidence, 0, 'f', 2);
+    if (record.supportStart >= 0)
+        support << QStringLiteral("<a href=\"%1:%2\">“%3”</a>").arg(record.supportStart).arg(record.supportEnd).arg(record.support.simplified().toHtmlEscaped());
+    m_support->setText(support.join(QStringLiteral(" · ")));
     m_evidence->clear();
     QVector<AnswerEvidence> evidence = record.evidence;
     std::stable_sort(evidence.begin(), evidence.end(),

@@ -32,6 +32,8 @@ public:
     QListWidget* evidenceList() const { return m_evidence; }
     QListWidget* historyList() const { return m_historyList; }
     QLabel* timingsLabel() const { return m_timings; }
+    /// The confidence and the supporting sentence (a link that jumps to it).
+    QLabel* supportLabel() const { return m_support; }
     QString answerText() const;
     bool isAnswering() const { return m_currentAskId != 0; }
     qint64 currentAskId() const { return m_currentAskId; }
@@ -73,6 +75,7 @@ private:
     QPushButton* m_ask;
     QTextBrowser* m_answer;
     QLabel* m_status;
+    QLabel* m_support;
     QListWidget* m_evidence;
     QLabel* m_timings;
     QListWidget* m_historyList;

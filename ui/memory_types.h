@@ -127,7 +127,13 @@ struct AnswerTimings {
 /// A question with its (possibly partial) answer: one entry of a document's Q&A history.
 struct AnswerRecord {
     AskRequest request;
-    QString answer;
+    QString answer;   ///< the short answer (empty when not found)
+    bool found = true;        ///< false: nothing before the position supports an answer
+    QString notFound;         ///< then why ("not found before your position: ...")
+    double confidence = -1;   ///< 0-1; < 0: not given (an answer from an older build)
+    qint64 supportStart = -1; ///< the sentence the answer was taken from; < 0: none
+    qint64 supportEnd = -1;
+    QString support;
     QVector<AnswerEvidence> evidence;
     AnswerTimings timings;
     QDateTime askedAt;

@@ -2,6 +2,10 @@
 // line; docs/memory.md). The model only through the memory library (app/memory).
 #include "memory_commands.h"
 
+#include "app/memory/answer/answer_json.h"
+#include "app/memory/answer/answer_record.h"
+#include "app/memory/answer/model_likelihood.h"
+
 #include "app/memory/memory.h"
 #include "cli_common.h"
 #include "storage/database.h"
@@ -41,7 +45,14 @@ bool haveModelChoice(const QCommandLineParser& p)
     return p.isSet(QStringLiteral("random")) || p.isSet(QStringLiteral("model")) || memory::shippedModelPresent();
 }
 
-memory::LoadedModel loadEngine(const QCommandLineParser& p, bool warm = false)
+}  // namespace
+
+bool haveModel(const QCommandLineParser& parser)
+{
+    return haveModelChoice(parser);
+}
+
+memory::LoadedModel loadEngine(const QCommandLineParser& p, bool warm)
 {
     if (p.isSet(QStringLiteral("random")) && p.isSet(QStringLiteral("model")))
         throw UsageError("--random and --model exclude each other");
@@ -55,6 +66,8 @@ memory::LoadedModel loadEngine(const QCommandLineParser& p, bool warm = false)
     choice.modelDir = utf8(p.value(QStringLiteral("model")));
     return memory::loadModel(choice, warm);
 }
+
+namespace {
 
 nlohmann::json modelJson(const memory::LoadedModel& engine)
 {
@@ -211,11 +224,10 @@ int runAsk(const QStringList& args)
     parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id."), QStringLiteral("ID")});
     parser.addOption({QStringLiteral("at"), QStringLiteral("Answer as of this character position (default: the end)."),
                       QStringLiteral("POSITION")});
-    parser.addOption({QStringLiteral("max-tokens"), QStringLiteral("Longest answer in tokens (default 48)."),
-                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("no-model"), QStringLiteral("Answer without the model's likelihood of each candidate.")});
     parser.addPositionalArgument(QStringLiteral("QUESTION"), QStringLiteral("The question."));
     parseCommand(parser, args,
-                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--model DIR | --random] [--db PATH] "
+                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--no-model] [--model DIR | --random] [--db PATH] "
                                 "[--json]"));
     if (!parser.isSet(QStringLiteral("doc")))
         throw UsageError("ask needs --doc ID");
@@ -223,51 +235,72 @@ int runAsk(const QStringList& args)
     if (question.isEmpty())
         throw UsageError("ask needs a QUESTION");
     const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
-    memory::AskOptions options;
+    answer::AnswerOptions options;
     options.atChar = atOption(parser);
-    options.maxTokens = int32_t(integerOption(parser, QStringLiteral("max-tokens"), 48));
 
     storage::Database db(databasePathFrom(parser));
-    if (!db.document(docId))
+    const std::optional<storage::DocumentRecord> doc = db.document(docId);
+    if (!doc)
         throw std::runtime_error("no document with id " + std::to_string(docId));
-    const memory::LoadedModel engine = loadEngine(parser, true);
-    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    // The model's part (its likelihood of each candidate, from the stored state at or before
+    // the position) needs the document read by this model; without it the answer comes from
+    // the text alone and says so. Asking changes nothing but the history (issue 16): a memory
+    // of another model is named in the note, the document's status stays as it is.
+    memory::LoadedModel engine;
+    std::unique_ptr<memory::DocumentMemory> mem;
+    std::unique_ptr<answer::ModelLikelihood> model;
+    std::string modelNote;
+    if (!parser.isSet(QStringLiteral("no-model")) && haveModel(parser)) {
+        engine = loadEngine(parser, true);
+        mem = std::make_unique<memory::DocumentMemory>(db, *engine.model, *engine.tokenizer);
+        const memory::MemoryStatus status = mem->status(docId);
+        if (status.state == "ready" || status.state == "reading") {
+            model = std::make_unique<answer::ModelLikelihood>(db, *engine.model, *engine.tokenizer);
+            options.likelihood = model->at(docId, options.atChar ? *options.atChar : doc->characters);
+        } else {
+            modelNote = "document " + std::to_string(docId) + (status.state == "stale" ? " was read by another model" : " has not been read by the model yet")
+                + ": answered from the text alone (`memmamba ingest --doc " + std::to_string(docId) + "` adds the model's part)";
+        }
+    }
     const double readyMs = processMs();
-    const memory::AskResult r = mem.ask(docId, utf8(question), options);
-    // The answer joins the document's Q&A history (the reader shows it).
-    memory::QaRecord record = memory::qaRecordOf(mem.context(), docId, utf8(question), !options.atChar, r);
-    record.id = memory::QaHistory(db).save(record);
+    const answer::AnswerResult r = answer::Answerer(db).answer(docId, question, options);
+    const double stateLoadMs = model ? model->lastStateLoadMs() : 0.0;
+    // The answer joins the document's Q&A history (the reader shows it), as the one record.
+    answer::AnswerAsked asked;
+    asked.wholeDocument = !options.atChar;
+    asked.stateLoadMs = model ? stateLoadMs : -1;
+    const memory::QaRecord record = answer::qaRecordOfAnswer(db, model ? &mem->context() : nullptr, question, r, asked);
+    memory::QaHistory(db).save(record);
     if (parser.isSet(QStringLiteral("json"))) {
-        // The record (qa_record.h), and what this run measured.
-        nlohmann::json out = memory::toJson(record);
-        out.update({{"answer_tokens", r.answerTokens.size()},
-                    {"at", r.atChar},
-                    {"checkpoint_pos", r.checkpointPosition},
-                    {"replayed_tokens", r.replayedTokens},
-                    {"damaged_checkpoints", r.damagedCheckpoints},
-                    {"state_load_ms", r.stateLoadMs},
-                    {"replay_ms", r.replayMs},
-                    {"question_ms", r.questionMs},
-                    {"first_token_ms", r.firstTokenMs},
-                    {"total_ms", r.totalMs},
-                    {"startup_ms", readyMs - startMs},
-                    {"model_load_ms", engine.loadMs},
-                    {"warmup_ms", engine.warmupMs},
-                    {"device", engine.info.device},
-                    {"model", modelJson(engine)}});
-        printJson(out);
+        nlohmann::json j = answer::answerJson(r);
+        j["doc"] = docId;
+        j["question"] = utf8(question);
+        j["state_load_ms"] = stateLoadMs;
+        j["startup_ms"] = readyMs - startMs;
+        j["model_load_ms"] = engine.model ? engine.loadMs : 0.0;
+        if (engine.model) {
+            j["model"] = modelJson(engine);
+            j["model"]["device"] = engine.info.device;
+        }
+        if (!modelNote.empty())
+            j["model_note"] = modelNote;
+        printJson(j);
         return 0;
     }
-    std::printf("%s\n\n", r.answer.c_str());
-    for (const auto& e : r.evidence)
-        std::printf("[%s] chapter %d, chars %lld-%lld%s: %s\n", e.source.c_str(), e.chapter,
-                    static_cast<long long>(e.charStart), static_cast<long long>(e.charEnd),
-                    e.layer >= 0 ? (", layer " + std::to_string(e.layer)).c_str() : "",
-                    oneLine(e.text.substr(0, 160)).c_str());
-    std::printf("\nstate load %.1f ms, replay %lld tokens from checkpoint %lld, first token %.1f ms, total %.1f ms "
-                "(startup %.0f ms)\n",
-                r.stateLoadMs, static_cast<long long>(r.replayedTokens), static_cast<long long>(r.checkpointPosition),
-                r.firstTokenMs, r.totalMs, readyMs - startMs);
+    if (r.found)
+        std::printf("%s\n(confidence %.2f)\n\n", utf8(r.answer).c_str(), r.confidence);
+    else
+        std::printf("%s\n\n", utf8(r.notFound).c_str());
+    if (r.support)
+        std::printf("support, chars %lld-%lld: %s\n\n", static_cast<long long>(r.support->charStart),
+                    static_cast<long long>(r.support->charEnd), oneLine(utf8(r.support->text).substr(0, 240)).c_str());
+    for (const answer::EvidencePassage& e : r.evidence)
+        std::printf("chapter %d, chars %lld-%lld: %s\n", e.chapterIndex, static_cast<long long>(e.charStart),
+                    static_cast<long long>(e.charEnd), oneLine(utf8(e.text).substr(0, 160)).c_str());
+    if (!modelNote.empty())
+        std::printf("\n%s\n", modelNote.c_str());
+    std::printf("\nanswer %.1f ms (state load %.1f ms, model %s; startup %.0f ms)\n", r.answerMs,
+                model ? model->lastStateLoadMs() : 0.0, r.modelUsed ? "used" : "not used", readyMs - startMs);
     return 0;
 }
 

@@ -97,6 +97,10 @@ int main(int argc, char** argv)
 #ifdef MEMMAMBA_HAVE_EVAL
         {QStringLiteral("eval"),
          [](const QStringList& a) {
+#ifdef MEMMAMBA_HAVE_ANSWERS
+             if (a.size() > 1 && a[1] == QLatin1String("qa"))
+                 return mm::cli::runEvalQa(a.mid(1));
+#endif
              std::vector<std::string> v;
              for (const QString& s : a.mid(1))
                  v.push_back(s.toStdString());

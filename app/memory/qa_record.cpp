@@ -65,6 +65,15 @@ int chapterOfTitle(const QVector<storage::ChapterRecord>& chapters, const std::s
     return byOffset;
 }
 
+// found, not_found and confidence; rows from before the answers pipeline have none.
+void readVerdict(QaRecord& r, const nlohmann::json& j)
+{
+    const auto found = j.find("found");
+    r.found = found != j.end() && found->is_boolean() ? found->get<bool>() : !r.answer.empty();
+    r.notFound = stringOr(j, "not_found");
+    r.confidence = doubleOr(j, "confidence", -1);
+}
+
 storage::AnswerRow rowOf(const QaRecord& r)
 {
     storage::AnswerRow row;
@@ -78,7 +87,10 @@ storage::AnswerRow rowOf(const QaRecord& r)
     for (const QaEvidence& e : r.evidence)
         evidence.push_back(toJson(e));
     row.evidenceJson = QString::fromStdString(dump(evidence));
-    row.timingsJson = QString::fromStdString(dump(toJson(r).at("timings")));
+    // The library's row has no columns for the answer's verdict: it rides with the timings.
+    nlohmann::json timings = toJson(r).at("timings");
+    timings.update({{"found", r.found}, {"not_found", r.notFound}, {"confidence", r.confidence}});
+    row.timingsJson = QString::fromStdString(dump(timings));
     row.finished = r.finished;
     row.cancelled = r.cancelled;
     row.error = QString::fromStdString(r.error);
@@ -112,6 +124,9 @@ QaRecord recordOf(const storage::AnswerRow& row)
         r.timings.firstTokenMs = doubleOr(timings, "first_token_ms", -1);
         r.timings.totalMs = doubleOr(timings, "total_ms", -1);
     }
+    readVerdict(r, timings.is_object() ? timings : nlohmann::json::object());
+    if (timings.is_object())
+        r.timings.answerMs = doubleOr(timings, "answer_ms", -1);
     r.finished = row.finished;
     r.cancelled = row.cancelled;
     r.error = row.error.toStdString();
@@ -157,6 +172,9 @@ nlohmann::json toJson(const QaRecord& r)
             {"ask_id", r.askId},
             {"question", r.question},
             {"answer", r.answer},
+            {"found", r.found},
+            {"not_found", r.notFound},
+            {"confidence", r.confidence},
             {"support", support},
             {"evidence", evidence},
             {"as_of_char", r.asOfChar},
@@ -168,7 +186,8 @@ nlohmann::json toJson(const QaRecord& r)
             {"timings",
              {{"state_load_ms", r.timings.stateLoadMs},
               {"first_token_ms", r.timings.firstTokenMs},
-              {"total_ms", r.timings.totalMs}}},
+              {"total_ms", r.timings.totalMs},
+              {"answer_ms", r.timings.answerMs}}},
             {"finished", r.finished},
             {"cancelled", r.cancelled},
             {"error", r.error}};
@@ -203,6 +222,7 @@ QaRecord qaRecordFromJson(const nlohmann::json& j)
     r.docId = intOr(j, "doc", 0);
     r.question = stringOr(j, "question");
     r.answer = stringOr(j, "answer");
+    readVerdict(r, j);
     if (const auto s = j.find("support"); s != j.end() && s->is_object())
         r.support = QaSupport{stringOr(*s, "text"), intOr(*s, "char_start", 0), intOr(*s, "char_end", 0)};
     if (const auto e = j.find("evidence"); e != j.end() && e->is_array())
@@ -219,6 +239,7 @@ QaRecord qaRecordFromJson(const nlohmann::json& j)
         r.timings.stateLoadMs = doubleOr(*t, "state_load_ms", -1);
         r.timings.firstTokenMs = doubleOr(*t, "first_token_ms", -1);
         r.timings.totalMs = doubleOr(*t, "total_ms", -1);
+        r.timings.answerMs = doubleOr(*t, "answer_ms", -1);
     }
     r.finished = j.value("finished", false);
     r.cancelled = j.value("cancelled", false);
@@ -234,6 +255,7 @@ QaRecord qaRecordOf(MemoryContext& memory, int64_t docId, const std::string& que
     r.docId = docId;
     r.question = question;
     r.answer = answer.answer;
+    r.found = !answer.answer.empty();
     for (const Evidence& e : answer.evidence) {
         QaEvidence q;
         q.docId = e.docId;

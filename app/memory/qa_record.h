@@ -4,6 +4,7 @@
 //
 // JSON (format 2; docs/memory.md "The question-and-answer record"):
 //   {"format": 2, "doc": 1, "ask_id": -1, "question": "...", "answer": "...",
+//    "found": bool, "not_found": "why not found" | "", "confidence": 0..1 | -1 (not known),
 //    "support": null | {"text": "...", "char_start": N, "char_end": N},
 //    "evidence": [{"doc", "source": "note"|"fulltext", "char_start", "char_end",
 //                  "chapter": index (-1 before the first), "chapter_title", "page",
@@ -11,11 +12,13 @@
 //    "as_of_char": N | -1 (the whole document), "position": tokens read | -1,
 //    "chapter": index at the asked position, "chapter_title",
 //    "model": {"fingerprint": "..."}, "asked_at_ms": N,
-//    "timings": {"state_load_ms", "first_token_ms", "total_ms"},
+//    "timings": {"state_load_ms", "first_token_ms", "total_ms", "answer_ms"},
 //    "finished": bool, "cancelled": bool, "error": ""}
 // Format 1 (written before this record existed) stored the evidence's chapter as an
 // index (command line) or a title (reader), and the reader's ask id among the timings;
-// QaHistory upgrades such rows when it opens a library, keeping every field.
+// QaHistory upgrades such rows when it opens a library, keeping every field. Format 2 rows
+// written before the answers pipeline (app/memory/answer) have no found, not_found,
+// confidence or answer_ms: found is then whether there is an answer, confidence -1.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -61,6 +64,7 @@ struct QaTimings {
     double stateLoadMs = -1;
     double firstTokenMs = -1;
     double totalMs = -1;
+    double answerMs = -1;      ///< the answers pipeline's whole call (app/memory/answer)
 };
 
 struct QaRecord {
@@ -69,6 +73,9 @@ struct QaRecord {
     int64_t docId = 0;
     std::string question;
     std::string answer;
+    bool found = false;        ///< an answer the book supports (false: notFound says why)
+    std::string notFound;      ///< "not found before your position: ..." when not found
+    double confidence = -1;    ///< 0..1; -1: not known (answers from before the pipeline)
     std::optional<QaSupport> support;
     std::vector<QaEvidence> evidence;
     int64_t asOfChar = -1;     ///< answered as of this code point; -1: the whole document

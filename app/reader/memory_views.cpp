@@ -41,6 +41,14 @@ ui::AnswerRecord answerRecordOf(const memory::QaRecord& r)
     out.request.scope = r.asOfChar < 0 ? ui::AskRequest::WholeBook : ui::AskRequest::AsOfPosition;
     out.request.asOfChar = r.asOfChar;
     out.answer = q(r.answer);
+    out.found = r.found;
+    out.notFound = q(r.notFound);
+    out.confidence = r.confidence;
+    if (r.support) {
+        out.supportStart = r.support->charStart;
+        out.supportEnd = r.support->charEnd;
+        out.support = q(r.support->text);
+    }
     for (const memory::QaEvidence& e : r.evidence) {
         ui::AnswerEvidence ev;
         ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
@@ -71,7 +79,12 @@ memory::QaRecord qaRecordOf(const ui::AnswerRecord& shown, const memory::QaRecor
     r.question = shown.request.question.toStdString();
     r.asOfChar = shown.request.scope == ui::AskRequest::WholeBook ? -1 : shown.request.asOfChar;
     r.answer = shown.answer.toStdString();
+    r.found = shown.found;
+    r.notFound = shown.notFound.toStdString();
+    r.confidence = shown.confidence;
     if (!made) {
+        if (shown.supportStart >= 0)
+            r.support = memory::QaSupport{shown.support.toStdString(), shown.supportStart, shown.supportEnd};
         for (const ui::AnswerEvidence& e : shown.evidence) {
             memory::QaEvidence ev;
             ev.docId = shown.request.docId;

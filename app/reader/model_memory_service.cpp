@@ -1,5 +1,8 @@
 #include "app/reader/model_memory_service.h"
 
+#include "app/memory/answer/answer_record.h"
+#include "app/memory/answer/answerer.h"
+#include "app/memory/answer/model_likelihood.h"
 #include "app/reader/memory_views.h"
 
 #include "storage/database.h"
@@ -148,36 +151,32 @@ public:
         }
         post([s = m_service, askId] { emit s->answerStarted(askId); });
         try {
-            memory::AskOptions options;
+            // Answers from the book's sentences as of the position (app/memory/answer), with
+            // the model's likelihood of each candidate from the stored state at or before it.
+            answer::AnswerOptions options;
             if (request.scope == ui::AskRequest::AsOfPosition)
                 options.atChar = std::max<qint64>(0, request.asOfChar);
-            options.cancel = &m_service->m_currentAskCancel;
-            options.onText = [this, askId](const std::string& piece) {
-                if (m_service->m_currentAskCancel.load())
-                    return false;
-                post([s = m_service, askId, text = q(piece)] { emit s->answerToken(askId, text); });
-                return true;
-            };
-            const memory::AskResult r = m_memory->ask(request.docId, request.question.toStdString(), options);
+            answer::ModelLikelihood likelihood(*m_db, *m_model->model, *m_model->tokenizer);
+            const std::optional<storage::DocumentRecord> doc = m_db->document(request.docId);
+            const std::string state = m_memory->status(request.docId).state;
+            const bool modelPart = doc && (state == "ready" || state == "reading");
+            if (modelPart)
+                options.likelihood = likelihood.at(request.docId, options.atChar ? *options.atChar : doc->characters);
+            const answer::AnswerResult r = answer::Answerer(*m_db).answer(request.docId, request.question, options);
             if (m_service->m_currentAskCancel.load())
                 return;  // the panel keeps what it streamed
-            memory::QaRecord made = memory::qaRecordOf(m_memory->context(), request.docId,
-                                                       request.question.toStdString(),
-                                                       request.scope == ui::AskRequest::WholeBook, r);
-            made.askId = askId;
+            if (!r.answer.isEmpty())
+                post([s = m_service, askId, text = r.answer] { emit s->answerToken(askId, text); });
+            // The one record (app/memory/qa_record.h): shown now, kept when the panel asks.
+            answer::AnswerAsked asked;
+            asked.wholeDocument = request.scope == ui::AskRequest::WholeBook;
+            asked.askId = askId;
+            asked.stateLoadMs = likelihood.lastStateLoadMs();
+            memory::QaRecord made = answer::qaRecordOfAnswer(*m_db, modelPart ? &m_memory->context() : nullptr,
+                                                              request.question, r, asked);
             ui::AnswerRecord record = answerRecordOf(made);
             record.request = request;
-            float maxWeight = 0;
-            for (const memory::Evidence& e : r.evidence) {
-                if (e.source == "note")
-                    maxWeight = std::max(maxWeight, float(e.weight));
-            }
-            auto& attention = m_attention[request.docId];
-            attention.clear();
-            for (const memory::Evidence& e : r.evidence) {
-                if (e.source == "note" && maxWeight > 0)
-                    attention[{e.layer, e.tokenPosition}] = float(e.weight) / maxWeight;
-            }
+            m_attention[request.docId].clear();  // the answer attended to no note
             m_made[askId] = std::move(made);
             post([s = m_service, record] { emit s->answerFinished(record); });
         } catch (const std::exception& e) {

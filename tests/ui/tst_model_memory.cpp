@@ -138,6 +138,7 @@ void TestModelMemory::readAskRestart()
     qint64 docId = 0;
     qint64 position = 0;
     const QString question = QStringLiteral("the brass telescope beneath the seventh stair?");
+    mm::ui::AnswerRecord answeredRecord;  // as the panel showed it, to compare with the history
     {
         Session s = openSession(dbPath(), tinyModel());
         MainWindow* window = s.window.get();
@@ -226,12 +227,14 @@ void TestModelMemory::readAskRestart()
         QTest::keyClick(ask->questionEdit(), Qt::Key_Return);
         QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, kWaitMs);
         const auto record = answered.first().first().value<mm::ui::AnswerRecord>();
-        QVERIFY(pieces.count() >= 1);
+        answeredRecord = record;
+        // The short answer arrives as one piece; "not found" streams nothing and says so.
+        QVERIFY(pieces.count() >= 1 || !record.found);
         QString streamed;
         for (const auto& piece : std::as_const(pieces))
             streamed += piece.at(1).toString();
         QCOMPARE(record.answer, streamed);
-        QCOMPARE(ask->answerText(), streamed);
+        QCOMPARE(ask->answerText(), record.found ? streamed : record.notFound);
         QCOMPARE(record.request.asOfChar, position);
         QVERIFY(record.timings.firstTokenMs >= 0 && record.timings.totalMs >= record.timings.firstTokenMs);
         QVERIFY(!record.evidence.isEmpty());
@@ -300,6 +303,15 @@ void TestModelMemory::readAskRestart()
     QTRY_COMPARE_WITH_TIMEOUT(window->askPanel()->historyList()->count(), 1, kWaitMs);
     QCOMPARE(window->askPanel()->history(docId).first().request.question, question);
     QVERIFY(!window->askPanel()->history(docId).first().evidence.isEmpty());
+    // The record read back keeps the answer's verdict, confidence and support.
+    const mm::ui::AnswerRecord kept = window->askPanel()->history(docId).first();
+    QCOMPARE(kept.answer, answeredRecord.answer);
+    QCOMPARE(kept.found, answeredRecord.found);
+    QCOMPARE(kept.notFound, answeredRecord.notFound);
+    QVERIFY(answeredRecord.confidence >= 0);
+    QCOMPARE(kept.confidence, answeredRecord.confidence);
+    QCOMPARE(kept.supportStart, answeredRecord.supportStart);
+    QCOMPARE(kept.support, answeredRecord.support);
     QCOMPARE(queued.count(), 0);
     // The menu's "Continue reading" opens the same place.
     window->readingView()->scrollToPosition(0);

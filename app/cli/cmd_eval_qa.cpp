@@ -1,0 +1,92 @@
+// `memmamba eval qa --set FILE [--no-model] [--limit N] [--books DIR]... [--db PATH] [--json]`:
+// the answer dev set's harness (app/memory/answer/qa_eval.h, eval/qa/README.md).
+#include "cli_common.h"
+#include "memory_commands.h"
+
+#include "app/memory/answer/model_likelihood.h"
+#include "app/memory/answer/qa_eval.h"
+#include "storage/database.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QTemporaryDir>
+
+#include <cstdio>
+
+namespace mm::cli {
+
+int runEvalQa(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("set"), QStringLiteral("The question set (eval/qa/dev.json)."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("books"),
+                      QStringLiteral("A folder holding the set's books (repeatable; default: resources/books and .data/valid "
+                                     "of the checkout the set is in)."),
+                      QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("book"), QStringLiteral("Only this book of the set (its id; repeatable)."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("limit"), QStringLiteral("Only the first N questions of each book."), QStringLiteral("N")});
+    parser.addOption({QStringLiteral("no-model"), QStringLiteral("Answer without the model's likelihood of each candidate.")});
+    parser.addOption({QStringLiteral("quiet"), QStringLiteral("No progress lines on stderr.")});
+    addModelOptions(parser);
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba eval qa --set FILE [--no-model] [--book ID]... [--limit N] [--books DIR]... [--db PATH] [--json]"));
+    if (!parser.isSet(QStringLiteral("set")))
+        throw UsageError("eval qa needs --set FILE");
+    const QString setPath = parser.value(QStringLiteral("set"));
+    const answer::QaSet set = answer::loadQaSet(setPath);
+
+    answer::QaRunOptions options;
+    options.bookFolders = parser.values(QStringLiteral("books"));
+    if (options.bookFolders.isEmpty()) {
+        const QDir root(QFileInfo(setPath).absoluteDir().filePath(QStringLiteral("../..")));
+        options.bookFolders << root.filePath(QStringLiteral("resources/books")) << root.filePath(QStringLiteral(".data/valid"))
+                            << QDir::currentPath();
+    }
+    options.onlyBooks = parser.values(QStringLiteral("book"));
+    options.limit = int(integerOption(parser, QStringLiteral("limit"), 0));
+    if (options.limit < 0)
+        throw UsageError("--limit must not be negative");
+    if (!parser.isSet(QStringLiteral("quiet")))
+        options.progress = [](const QString& line) { std::fprintf(stderr, "eval qa: %s\n", line.toUtf8().constData()); };
+
+    // A library of its own unless --db names one (the books are imported into it).
+    QTemporaryDir scratch;
+    QString dbPath = parser.isSet(QStringLiteral("db")) ? parser.value(QStringLiteral("db")) : QString();
+    if (dbPath.isEmpty()) {
+        if (!scratch.isValid())
+            throw std::runtime_error("cannot create a temporary folder for the library");
+        dbPath = scratch.filePath(QStringLiteral("library.sqlite3"));
+    }
+    storage::Database db(dbPath);
+    // The model's likelihood needs each book read into memory (`memmamba ingest`); a book
+    // not read is answered without it (rows say model_used: false).
+    memory::LoadedModel engine;
+    std::unique_ptr<answer::ModelLikelihood> model;
+    if (!parser.isSet(QStringLiteral("no-model"))) {
+        if (!haveModel(parser))
+            throw UsageError("no model is available: pass --model DIR, or --no-model");
+        engine = loadEngine(parser, true);
+        model = std::make_unique<answer::ModelLikelihood>(db, *engine.model, *engine.tokenizer);
+        options.model = [&](qint64 docId, qint64 atChar) { return model->at(docId, atChar); };
+    }
+    const nlohmann::json result = answer::runQaSet(db, set, options);
+    if (parser.isSet(QStringLiteral("json"))) {
+        printJson(result);
+        return 0;
+    }
+    const nlohmann::json& s = result.at("summary");
+    auto fmt = [](const nlohmann::json& v) { return v.is_null() ? std::string("-") : std::to_string(v.get<double>()).substr(0, 5); };
+    std::printf("%-10s %5s %9s %11s %10s %8s %8s\n", "type", "n", "accuracy", "evidence@3", "spoiler-nf", "p50 ms", "p95 ms");
+    auto line = [&](const std::string& name, const nlohmann::json& t) {
+        std::printf("%-10s %5d %9s %11s %10s %8.1f %8.1f\n", name.c_str(), t.at("questions").get<int>(), fmt(t.at("accuracy")).c_str(),
+                    fmt(t.at("evidence_at_3")).c_str(), fmt(t.at("spoiler_not_found")).c_str(),
+                    t.at("answer_ms_p50").get<double>(), t.at("answer_ms_p95").get<double>());
+    };
+    for (auto it = s.at("per_type").begin(); it != s.at("per_type").end(); ++it)
+        line(it.key(), it.value());
+    line("all", s);
+    std::printf("model: %s\n", s.at("model").get<bool>() ? "on" : "off");
+    return 0;
+}
+
+}  // namespace mm::cli

@@ -1,0 +1,175 @@
+#include "app/memory/answer/answerer.h"
+
+#include "app/memory/answer/candidates.h"
+#include "app/memory/answer/names.h"
+#include "app/memory/answer/retrieval.h"
+#include "app/memory/answer/text.h"
+
+#include <QElapsedTimer>
+
+namespace mm::answer {
+namespace {
+
+double msSince(const QElapsedTimer& t)
+{
+    return double(t.nsecsElapsed()) / 1e6;
+}
+
+}  // namespace
+
+QString shortAnswer(const QString& text, int maxWords)
+{
+    const QStringList parts = text.simplified().split(QLatin1Char(' '), Qt::SkipEmptyParts);
+    if (parts.size() <= maxWords)
+        return parts.join(QLatin1Char(' '));
+    return parts.mid(0, maxWords).join(QLatin1Char(' '));
+}
+
+Answerer::Answerer(storage::Database& db) : m_db(db) {}
+
+AnswerResult Answerer::answer(qint64 docId, const QString& question, const AnswerOptions& options)
+{
+    const QString simplified = question.simplified();
+    if (simplified.isEmpty())
+        throw AnswerError("the question is empty");
+    if (simplified.size() > kMaxQuestionChars)
+        throw AnswerError(QStringLiteral("the question is too long (%1 characters; at most %2)")
+                              .arg(simplified.size()).arg(kMaxQuestionChars).toStdString());
+    const std::optional<storage::DocumentRecord> doc = m_db.document(docId);
+    if (!doc)
+        throw AnswerError("no document with id " + std::to_string(docId));
+    const qint64 at = options.atChar ? *options.atChar : doc->characters;
+    if (at < 0)
+        throw AnswerError("the position must not be negative");
+    if (at > doc->characters)
+        throw AnswerError(QStringLiteral("position %1 is past the end of document %2 (%3 characters)")
+                              .arg(at).arg(docId).arg(doc->characters).toStdString());
+
+    AnswerResult r;
+    r.docId = docId;
+    r.atChar = at;
+    QElapsedTimer timer;
+    timer.start();
+    r.indexBuilt = ensureSentenceIndex(m_db, docId);
+    r.indexMs = msSince(timer);
+    timer.restart();
+
+    r.analysis = analyzeQuestion(simplified);
+    const QVector<storage::ChapterRecord> chapters = m_db.chapters(docId);
+    auto chapterTitle = [&](int index) {
+        return index >= 0 && index < chapters.size() ? chapters[index].title : QString();
+    };
+    if (!r.analysis.usable) {
+        r.notFound = QStringLiteral("not found before your position: the question has no words to look for");
+        r.answerMs = msSince(timer);
+        return r;
+    }
+    Retrieval retrieval = retrieve(m_db, docId, r.analysis, at);
+    r.retrievalMs = msSince(timer);
+    for (int i = 0; i < retrieval.passages.size() && i < options.evidence; ++i) {
+        const Passage& p = retrieval.passages[i];
+        r.evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+    }
+    if (r.analysis.whoIs) {
+        // "Who is X?": the sentences that describe X anywhere before the position join the
+        // retrieved ones (X's appositives and "X was ..." are the answer's candidates).
+        r.card = whoIsCard(m_db, docId, r.analysis, at, 8);
+        if (r.card) {
+            for (const storage::SentenceRow& row : r.card->descriptions) {
+                bool present = false;
+                for (const ScoredSentence& s : retrieval.sentences)
+                    if (s.row.id == row.id)
+                        present = true;
+                if (present)
+                    continue;
+                ScoredSentence s;
+                s.row = row;
+                s.coverage = 1.0;
+                s.windowCoverage = 1.0;
+                s.namesPresent = true;
+                s.window = {row};
+                retrieval.sentences.push_back(s);
+            }
+        }
+    }
+
+    QElapsedTimer scoring;
+    scoring.start();
+    QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
+    classifyNames(m_db, docId, at, retrieval, candidates);
+    r.candidates = rankCandidates(r.analysis, retrieval, candidates);
+    r.scoringMs = msSince(scoring);
+
+    if (options.likelihood && r.candidates.size() >= 2 && retrieval.namesSeen) {
+        QElapsedTimer model;
+        model.start();
+        const int n = std::min<int>(options.modelCandidates, int(r.candidates.size()));
+        QStringList texts;
+        for (int i = 0; i < n; ++i)
+            texts << shortAnswer(r.candidates[i].text);
+        const std::optional<QVector<double>> likelihoods = options.likelihood(simplified, texts);
+        if (likelihoods && likelihoods->size() == n) {
+            QVector<RankedAnswer> head = r.candidates.mid(0, n);
+            applyLikelihoods(head, *likelihoods);
+            for (int i = 0; i < n; ++i)
+                r.candidates[i] = head[i];
+            r.modelUsed = true;
+        } else {
+            r.modelNote = QStringLiteral("the model could not score the answers here");
+        }
+        r.modelMs = msSince(model);
+    }
+
+    if (!retrieval.namesSeen) {
+        QStringList missing;
+        for (const QString& name : r.analysis.names) {
+            bool seen = false;
+            for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts))
+                if (retrieval.termCount.value(w) > 0)
+                    seen = true;
+            if (!seen)
+                missing << name;
+        }
+        r.notFound = QStringLiteral("not found before your position: %1 is not mentioned yet").arg(missing.join(QStringLiteral(", ")));
+    } else if (r.candidates.isEmpty()) {
+        r.notFound = QStringLiteral("not found before your position");
+    } else {
+        r.confidence = confidenceOf(r.candidates, retrieval);
+        const RankedAnswer& best = r.candidates.front();
+        const ScoredSentence& s = retrieval.sentences[best.bestSentence];
+        r.bestTotal = best.total;
+        r.margin = r.candidates.size() > 1 ? best.total - r.candidates[1].total : 0.5;
+        r.supportCoverage = s.windowCoverage;
+        r.support = SupportSentence{s.row.charStart, s.row.charEnd, s.row.chapterIndex, s.row.text.simplified()};
+        // Evidence: the passage holding the supporting sentence first, then the best others.
+        int holding = -1;
+        for (int i = 0; i < retrieval.passages.size(); ++i)
+            if (retrieval.passages[i].charStart <= s.row.charStart && s.row.charEnd <= retrieval.passages[i].charEnd)
+                holding = i;
+        QVector<EvidencePassage> evidence;
+        if (holding >= 0) {
+            const Passage& p = retrieval.passages[holding];
+            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+        } else if (!s.window.isEmpty()) {
+            const qint64 from = s.window.front().charStart, to = s.window.back().charEnd;
+            evidence.push_back({from, to, s.row.chapterIndex, chapterTitle(s.row.chapterIndex), m_db.documentText(docId, from, to), s.score});
+        }
+        for (int i = 0; i < retrieval.passages.size() && evidence.size() < options.evidence; ++i) {
+            const Passage& p = retrieval.passages[i];
+            if (i == holding || (!evidence.isEmpty() && p.charStart < evidence.front().charEnd && evidence.front().charStart < p.charEnd))
+                continue;
+            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+        }
+        r.evidence = evidence;
+        if (r.confidence >= kMinConfidence) {
+            r.found = true;
+            r.answer = shortAnswer(best.text);
+        } else {
+            r.notFound = QStringLiteral("not found before your position");
+        }
+    }
+    r.answerMs = msSince(timer);
+    return r;
+}
+
+}  // namespace mm::answer

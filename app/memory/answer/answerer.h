@@ -1,0 +1,103 @@
+// Answers a reader can trust: the pipeline that runs question analysis, retrieval as of
+// the reading position, candidate answers, who-is cards and scoring (optionally with the
+// model's likelihood of each candidate), and says "not found before your position" when
+// nothing before the position supports an answer. docs/answers.md.
+//
+// Reads the library only, except once per document: the sentence index is built on the
+// first question (text.h: ensureSentenceIndex), before which bad input is refused.
+#pragma once
+
+#include "app/memory/answer/question.h"
+#include "app/memory/answer/scoring.h"
+#include "app/memory/answer/whois.h"
+#include "storage/database.h"
+
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+
+namespace mm::answer {
+
+/// Bad input (empty or over-long question, no such document, a position past the end):
+/// one line naming the problem. Nothing is written.
+class AnswerError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+constexpr int kMaxQuestionChars = 1000;
+constexpr int kMaxAnswerWords = 12;
+/// Below this confidence the answer is "not found before your position".
+constexpr double kMinConfidence = 0.45;
+
+/// The model's mean log-probability per token of each answer after the question, read
+/// from the state at the position (app/memory). Returns one value per answer, or none
+/// when the model cannot score (the document not read that far, say).
+using LikelihoodFunction = std::function<std::optional<QVector<double>>(const QString& question, const QStringList& answers)>;
+
+struct AnswerOptions {
+    std::optional<qint64> atChar;   ///< as of this code point; none: the end
+    int evidence = 3;               ///< passages returned
+    LikelihoodFunction likelihood;  ///< none: no model term (--no-model)
+    int modelCandidates = 5;        ///< the best this many are scored by the model
+};
+
+struct SupportSentence {
+    qint64 charStart = 0;
+    qint64 charEnd = 0;
+    int chapterIndex = -1;
+    QString text;
+};
+
+struct EvidencePassage {
+    qint64 charStart = 0;
+    qint64 charEnd = 0;
+    int chapterIndex = -1;
+    QString chapterTitle;
+    QString text;
+    double score = 0;
+};
+
+struct AnswerResult {
+    QuestionAnalysis analysis;
+    qint64 docId = 0;
+    qint64 atChar = 0;
+    QString answer;                 ///< at most kMaxAnswerWords words; empty: not found
+    bool found = false;
+    QString notFound;               ///< why not found ("not found before your position: ...")
+    double confidence = 0;
+    double bestTotal = 0;           ///< the confidence's inputs: best answer's total score,
+    double margin = 0;              ///< its lead over the next,
+    double supportCoverage = 0;     ///< and its sentence's coverage of the question
+    std::optional<SupportSentence> support;
+    QVector<EvidencePassage> evidence;
+    QVector<RankedAnswer> candidates;  ///< best first (the answer is the first when found)
+    std::optional<WhoIsCard> card;
+    bool modelUsed = false;
+    QString modelNote;              ///< why the model term was not used, when asked for
+    bool indexBuilt = false;        ///< this call built the sentence index
+    double indexMs = 0;
+    double retrievalMs = 0;
+    double scoringMs = 0;
+    double modelMs = 0;
+    double answerMs = 0;            ///< the whole call (index building excluded)
+};
+
+class Answerer {
+public:
+    explicit Answerer(storage::Database& db);
+    /// Throws AnswerError for bad input, storage::StorageError for a damaged library.
+    AnswerResult answer(qint64 docId, const QString& question, const AnswerOptions& options = {});
+
+private:
+    storage::Database& m_db;
+};
+
+/// The answer cut to at most maxWords words.
+QString shortAnswer(const QString& text, int maxWords = kMaxAnswerWords);
+
+}  // namespace mm::answer

@@ -1,0 +1,593 @@
+#include "app/memory/answer/candidates.h"
+
+#include "app/memory/answer/text.h"
+
+#include <QSet>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace mm::answer {
+namespace {
+
+bool oneOf(const QString& w, std::initializer_list<const char*> list)
+{
+    for (const char* x : list)
+        if (w == QLatin1String(x))
+            return true;
+    return false;
+}
+
+bool isPlaceWord(const QString& lower)
+{
+    return oneOf(lower, {"moor", "hill", "place", "mill", "street", "lane", "hall", "house", "park", "river",
+                         "town", "road", "square", "chapel", "church", "kop", "drift", "nek", "bay", "castle",
+                         "fort", "island", "mountain", "valley", "bridge", "abbey", "court", "row", "wood",
+                         "common", "vale", "heath", "green", "gate", "cross", "harbour", "station", "farm"});
+}
+
+bool isPlacePreposition(const QString& lower)
+{
+    return oneOf(lower, {"at", "in", "to", "from", "near", "towards", "toward", "into", "through", "across",
+                         "reach", "reached", "beyond", "round", "leave", "left"});
+}
+
+bool isPersonTitle(const QString& lower)
+{
+    return isTitle(lower);
+}
+
+bool isDeterminer(const QString& lower)
+{
+    return oneOf(lower, {"the", "a", "an", "that", "this", "his", "her", "their", "our", "my", "its", "your",
+                         "one", "some", "no"});
+}
+
+bool isClauseEnd(const Word& w)
+{
+    return w.punctuation
+        && (w.text == QLatin1String(",") || w.text == QLatin1String(";") || w.text == QLatin1String(":")
+            || w.text == QLatin1String(".") || w.text == QLatin1String("!") || w.text == QLatin1String("?")
+            || w.text == QLatin1String(")") || w.text == QLatin1String("(") || w.text.startsWith(QLatin1String("--"))
+            || w.text == QLatin1String("\"") || w.text == QString(QChar(0x201D)) || w.text == QString(QChar(0x201C))
+            || w.text == QString(QChar(0x2018)));
+}
+
+bool isNegationWord(const QString& lower)
+{
+    return oneOf(lower, {"not", "never", "no", "neither", "nor", "nobody", "nothing", "none", "cannot"})
+        || lower.endsWith(QLatin1String("n't")) || lower.endsWith(QLatin1String("n\u2019t"));
+}
+
+struct SentenceView {
+    const ScoredSentence* sentence = nullptr;
+    const storage::SentenceRow* row = nullptr;  ///< the sentence itself, or its neighbour
+    int side = 0;              ///< -1/+1: the sentence before/after a retrieved one (a reply, an antecedent)
+    int index = 0;
+    QVector<Word> ws;
+    QVector<int> matched;      ///< word indices matching a key term
+    QVector<int> relation;     ///< word indices matching a relation term
+};
+
+}  // namespace
+
+bool isNumberWord(const QString& lower)
+{
+    static const QSet<QString> numbers = [] {
+        QSet<QString> s;
+        for (const char* w : {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                              "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+                              "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+                              "eighty", "ninety", "hundred", "thousand", "million", "dozen", "score", "half",
+                              "one", "hundreds", "thousands", "millions", "dozens"})
+            s.insert(QString::fromLatin1(w));
+        return s;
+    }();
+    if (lower.isEmpty())
+        return false;
+    bool digits = true;
+    for (QChar c : lower)
+        if (!c.isDigit() && c != QLatin1Char(',')) {
+            digits = false;
+            break;
+        }
+    if (digits && lower.at(0).isDigit())
+        return true;
+    if (numbers.contains(lower))
+        return true;
+    if (lower.contains(QLatin1Char('-'))) {
+        for (const QString& part : lower.split(QLatin1Char('-'), Qt::SkipEmptyParts))
+            if (!numbers.contains(part))
+                return false;
+        return true;
+    }
+    return false;
+}
+
+bool isDateWord(const QString& lower)
+{
+    static const QSet<QString> dates = [] {
+        QSet<QString> s;
+        for (const char* w : {"january", "february", "march", "april", "june", "july", "august", "september",
+                              "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+                              "friday", "saturday", "sunday", "christmas", "easter", "whitsuntide", "michaelmas",
+                              "midsummer", "lent", "whitsun", "candlemas", "martinmas", "lady-day"})
+            s.insert(QString::fromLatin1(w));
+        return s;
+    }();
+    if (dates.contains(lower))
+        return true;
+    if (lower.contains(QLatin1Char('-')))
+        for (const QString& part : lower.split(QLatin1Char('-'), Qt::SkipEmptyParts))
+            if (dates.contains(part))
+                return true;
+    return false;
+}
+
+QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Retrieval& retrieval)
+{
+    QVector<Candidate> out;
+    QSet<QString> questionWords;
+    for (const QString& w : question.nameWords)
+        questionWords.insert(w);
+    for (const QString& w : question.keyTerms)
+        questionWords.insert(w);
+
+    // Words seen in lower case anywhere in the retrieved text: a capitalised sentence start
+    // that is also an ordinary word there is not a name.
+    QVector<SentenceView> views;
+    QSet<QString> lowerSeen;
+    QSet<QString> midCapitalised;  ///< capitalised inside a sentence somewhere here: a name
+    QSet<int> centres;
+    for (const ScoredSentence& s : retrieval.sentences)
+        centres.insert(s.row.ordinal);
+    auto matchWords = [&](SentenceView& v) {
+        for (int k = 0; k < v.ws.size(); ++k) {
+            const Word& w = v.ws[k];
+            if (w.punctuation)
+                continue;
+            for (const QString& t : question.keyTerms)
+                if (termMatches(w.lower, t, question)) {
+                    v.matched.push_back(k);
+                    if (question.relationTerms.contains(t))
+                        v.relation.push_back(k);
+                    break;
+                }
+        }
+    };
+    for (int i = 0; i < retrieval.sentences.size(); ++i) {
+        // The neighbours of a retrieved sentence that are not retrieved themselves: the answer
+        // to a question in dialogue is often the next sentence ("What's his name?" - "His name's Bunsby").
+        for (const storage::SentenceRow& n : retrieval.sentences[i].window) {
+            if (centres.contains(n.ordinal))
+                continue;
+            SentenceView nv;
+            nv.sentence = &retrieval.sentences[i];
+            nv.row = &n;
+            nv.side = n.ordinal < retrieval.sentences[i].row.ordinal ? -1 : 1;
+            nv.index = i;
+            nv.ws = words(n.text);
+            matchWords(nv);
+            views.push_back(nv);
+        }
+        SentenceView v;
+        v.sentence = &retrieval.sentences[i];
+        v.row = &v.sentence->row;
+        v.index = i;
+        v.ws = words(v.sentence->row.text);
+        matchWords(v);
+        for (const storage::SentenceRow& n : v.sentence->window) {
+            const QVector<Word> nws = n.ordinal == v.row->ordinal ? v.ws : words(n.text);
+            for (int k = 0; k < nws.size(); ++k) {
+                const Word& w = nws[k];
+                if (w.punctuation)
+                    continue;
+                if (!w.capitalized)
+                    lowerSeen.insert(w.lower);
+                else if (!w.sentenceInitial && k > 0 && !(nws[k - 1].punctuation && nws[k - 1].text != QLatin1String(",")))
+                    midCapitalised.insert(w.lower);
+            }
+        }
+        views.push_back(v);
+    }
+
+    for (const SentenceView& v : views) {
+        const storage::SentenceRow& row = *v.row;
+        if (row.heading)
+            continue;
+        const QVector<Word>& ws = v.ws;
+        // Mostly capitalised words and no final stop: a title or a contents line, not prose.
+        int wordCount = 0, capitalised = 0;
+        for (const Word& w : ws)
+            if (!w.punctuation && !isStopWord(w.lower) && !isTitle(w.lower)) {
+                ++wordCount;
+                capitalised += w.capitalized ? 1 : 0;
+            }
+        const QChar last = row.text.isEmpty() ? QChar() : row.text.at(row.text.size() - 1);
+        const bool stopped = last == QLatin1Char('.') || last == QLatin1Char('!') || last == QLatin1Char('?')
+            || last == QLatin1Char('"') || last == QChar(0x201D) || last == QChar(0x2019) || last == QLatin1Char('\'');
+        if (wordCount >= 4 && capitalised * 4 >= wordCount * 3 && !stopped)
+            continue;
+        // Words between [from, to] and the nearest of the anchors; a ";", ":" or "--" between
+        // counts as two words (another clause).
+        auto gap = [&](int a, int b) {  // a < b: words strictly between
+            int n = 0;
+            for (int k = a + 1; k < b; ++k) {
+                if (!ws[k].punctuation)
+                    ++n;
+                else if (ws[k].text == QLatin1String(";") || ws[k].text == QLatin1String(":") || ws[k].text.startsWith(QLatin1String("--")))
+                    n += 2;
+            }
+            return n;
+        };
+        auto nearest = [&](const QVector<int>& anchors, int from, int to) {
+            int best = 99;
+            for (int m : anchors) {
+                if (m >= from && m <= to)
+                    return 0;
+                best = std::min(best, m < from ? gap(m, from) : gap(to, m));
+            }
+            return best;
+        };
+        // The question's relation words ("curate"), and of them those bound to the name the
+        // question gives ("curate of Whinbury", not "curate of Briarfield"): the answer is
+        // the name nearest to those.
+        QVector<int> nameAnchors;
+        for (int m : v.matched)
+            if (question.nameWords.contains(ws[m].lower))
+                nameAnchors.push_back(m);
+        QVector<int> boundRelation = v.relation;
+        if (!nameAnchors.isEmpty() && v.relation.size() > 1) {
+            int tightest = 99;
+            for (int m : v.relation)
+                tightest = std::min(tightest, nearest(nameAnchors, m, m));
+            boundRelation.clear();
+            for (int m : v.relation)
+                if (nearest(nameAnchors, m, m) == tightest)
+                    boundRelation.push_back(m);
+        }
+        auto distanceTo = [&](int from, int to) {
+            if (v.side != 0 && v.matched.isEmpty()) {
+                // In the sentence after the question's: words from its start; before: to its end.
+                int n = 2;
+                if (v.side > 0)
+                    for (int k = 0; k < from; ++k)
+                        n += ws[k].punctuation ? 0 : 1;
+                else
+                    for (int k = to + 1; k < ws.size(); ++k)
+                        n += ws[k].punctuation ? 0 : 1;
+                return std::min(99, n);
+            }
+            if (boundRelation.isEmpty())
+                return nearest(v.matched, from, to);
+            const int d = nearest(boundRelation, from, to);
+            return nameAnchors.isEmpty() ? d : std::min(99, d + nearest(nameAnchors, from, to) / 2);
+        };
+        auto make = [&](int from, int to, AnswerKind kind, const char* source) {
+            Candidate c;
+            c.text = row.text.mid(ws[from].start, ws[to].end - ws[from].start).simplified();
+            c.kind = kind;
+            c.source = QString::fromLatin1(source);
+            c.sentence = v.index;
+            c.side = v.side;
+            c.charStart = row.charStart + codePoints(row.text, ws[from].start);
+            c.charEnd = row.charStart + codePoints(row.text, ws[to].end);
+            c.distance = distanceTo(from, to);
+            QStringList keyWords;
+            for (int k = from; k <= to; ++k)
+                if (!ws[k].punctuation && !(isTitle(ws[k].lower) && ws[k].capitalized))
+                    keyWords << ws[k].lower;
+            c.key = keyWords.join(QLatin1Char(' '));
+            return c;
+        };
+        auto isNameWord = [&](int k) {
+            const Word& w = ws[k];
+            if (w.punctuation || !w.capitalized || w.lower == QLatin1String("i") || w.base.size() < 2
+                || w.lower.startsWith(QLatin1String("i'")) || w.lower.startsWith(QStringLiteral("i\u2019")))
+                return false;
+            const bool afterTitle = k > 1 && ws[k - 1].text == QLatin1String(".") && isTitle(ws[k - 2].lower);
+            if (!afterTitle && (w.sentenceInitial || (k > 0 && ws[k - 1].punctuation && isClauseEnd(ws[k - 1]) && ws[k - 1].text != QLatin1String(","))))
+                return !isStopWord(w.lower) && !lowerSeen.contains(w.lower) && !retrieval.ordinaryWords.contains(w.lower)
+                    && !isNumberWord(w.lower);
+            return !isStopWord(w.lower) || isTitle(w.lower);
+        };
+
+        // Names.
+        for (int k = 0; k < ws.size(); ++k) {
+            if (!isNameWord(k))
+                continue;
+            int from = k;
+            int to = k;
+            for (;;) {
+                if (to + 1 < ws.size() && isNameWord(to + 1) && ws[to].text == ws[to].base) {
+                    ++to;
+                } else if (to + 2 < ws.size() && isTitle(ws[to].lower) && ws[to + 1].text == QLatin1String(".") && isNameWord(to + 2)) {
+                    to += 2;  // "Mr. Donne"
+                } else {
+                    break;
+                }
+            }
+            k = to;
+            // Titles alone are not names; a title is part of the name it precedes.
+            bool onlyTitles = true;
+            bool allInQuestion = true;
+            bool placeWord = false;
+            for (int j = from; j <= to; ++j) {
+                if (ws[j].punctuation)
+                    continue;
+                if (!isTitle(ws[j].lower))
+                    onlyTitles = false;
+                if (!isTitle(ws[j].lower) && !questionWords.contains(ws[j].lower))
+                    allInQuestion = false;
+                if (isPlaceWord(ws[j].lower))
+                    placeWord = true;
+            }
+            if (onlyTitles || allInQuestion || isDateWord(ws[from].lower))
+                continue;
+            // The question's own person under a longer name ("Shirley Keeldar" for "Shirley's
+            // governess"): the given name of a question name, or a one-word name, is in it.
+            bool sameEntity = false;
+            for (const QString& name : question.names) {
+                const QString firstWord = name.section(QLatin1Char(' '), 0, 0).toLower();
+                for (int j = from; j <= to; ++j)
+                    if (!ws[j].punctuation && ws[j].lower == firstWord)
+                        sameEntity = true;
+            }
+            if (sameEntity)
+                continue;
+            Candidate c = make(from, to, AnswerKind::Person, "name");
+            c.initial = (ws[from].sentenceInitial || (from > 0 && isClauseEnd(ws[from - 1]) && ws[from - 1].text != QLatin1String(",")))
+                && from == to && !midCapitalised.contains(ws[from].lower);
+            // "His name's Bunsby", "called Richards", "known as--say as Richards".
+            for (int b = from - 1, seen = 0; b >= 0 && seen < 4; --b) {
+                if (ws[b].punctuation)
+                    continue;
+                ++seen;
+                const QString& l = ws[b].lower;
+                if (l == QLatin1String("name") || l == QLatin1String("named") || l == QLatin1String("called")
+                    || l == QLatin1String("christened") || l == QLatin1String("known") || l == QLatin1String("nicknamed"))
+                    c.named = true;
+            }
+            // "Shirley's" written: the answer is the name.
+            c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
+            c.personLike = isPersonTitle(ws[from].lower);
+            c.placeLike = placeWord || (from > 0 && isPlacePreposition(ws[from - 1].lower) && !c.personLike);
+            c.kind = c.placeLike && !c.personLike ? AnswerKind::Place : AnswerKind::Person;
+            out.push_back(c);
+        }
+
+        // Numbers ("eight or nine thousand", "fifty-five", "147") and dates ("February 27th").
+        for (int k = 0; k < ws.size(); ++k) {
+            const Word& w = ws[k];
+            if (w.punctuation)
+                continue;
+            const bool ordinal = w.lower.size() > 2 && w.lower.at(0).isDigit()
+                && (w.lower.endsWith(QLatin1String("th")) || w.lower.endsWith(QLatin1String("st"))
+                    || w.lower.endsWith(QLatin1String("nd")) || w.lower.endsWith(QLatin1String("rd")));
+            if (isDateWord(w.lower)) {
+                int to = k;
+                if (k + 1 < ws.size() && (isNumberWord(ws[k + 1].lower) || ws[k + 1].lower.at(0).isDigit()))
+                    to = k + 1;
+                int from = k;
+                if (k > 0 && ws[k - 1].lower.size() > 0 && ws[k - 1].lower.at(0).isDigit())
+                    from = k - 1;
+                if (!questionWords.contains(w.lower))
+                    out.push_back(make(from, to, AnswerKind::Date, "date"));
+                k = to;
+                continue;
+            }
+            if (ordinal) {
+                out.push_back(make(k, k, AnswerKind::Date, "date"));
+                continue;
+            }
+            if (w.lower == QLatin1String("half-past") || w.lower == QLatin1String("o'clock")) {
+                const int from = w.lower == QLatin1String("half-past") ? k : std::max(0, k - 1);
+                const int to = w.lower == QLatin1String("half-past") ? std::min<int>(int(ws.size()) - 1, k + 1) : k;
+                out.push_back(make(from, to, AnswerKind::Date, "date"));
+                continue;
+            }
+            if (!isNumberWord(w.lower) || w.lower == QLatin1String("one") || w.lower == QLatin1String("half"))
+                continue;
+            int from = k;
+            int to = k;
+            while (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
+                                          || ws[to + 1].lower == QLatin1String("to"))
+                   && isNumberWord(ws[to + 2].lower))
+                to += 2;
+            while (to + 1 < ws.size() && isNumberWord(ws[to + 1].lower))
+                ++to;
+            if (from > 0 && ws[from - 1].lower == QLatin1String("between"))
+                --from;
+            const bool year = w.lower.size() == 4 && w.lower.at(0).isDigit() && from == to;
+            Candidate c = make(from, to, year ? AnswerKind::Date : AnswerKind::Number, year ? "date" : "number");
+            for (int u = to + 1, seen = 0; u < ws.size() && seen < 3; ++u) {
+                if (ws[u].punctuation)
+                    continue;
+                ++seen;
+                for (const QString& unit : question.unitTerms)
+                    if (termMatches(ws[u].lower, unit))
+                        c.unitMatch = true;
+            }
+            out.push_back(c);
+            k = to;
+        }
+
+        // Descriptions of the question's name: "X, the rector's niece", "X (she was Mr. Moore's
+        // sister)", "X was the dog", "X, that mad Calvinist and Jacobin weaver".
+        if (question.whoIs || question.kind == AnswerKind::Description || question.type == QuestionType::What
+            || question.type == QuestionType::Who) {
+            for (int k = 0; k < ws.size(); ++k) {
+                if (ws[k].punctuation || !question.nameWords.contains(ws[k].lower))
+                    continue;
+                int end = k;
+                while (end + 1 < ws.size() && !ws[end + 1].punctuation && question.nameWords.contains(ws[end + 1].lower)
+                       && ws[end].text == ws[end].base)
+                    ++end;
+                if (ws[end].text != ws[end].base) {  // "Moore's sister" is about someone else
+                    k = end;
+                    continue;
+                }
+                // "Robert Moore" is not "Hortense Moore": a given name that is not the question's.
+                if (k > 0 && !ws[k - 1].punctuation && ws[k - 1].capitalized && !isTitle(ws[k - 1].lower)
+                    && !question.nameWords.contains(ws[k - 1].lower)) {
+                    k = end;
+                    continue;
+                }
+                int j = end + 1;
+                // Skip a degree after the name ("Mr Feeder, B.A., Doctor Blimber's assistant").
+                if (j + 1 < ws.size() && ws[j].text == QLatin1String(",") && ws[j + 1].text.contains(QLatin1Char('.'))) {
+                    int next = j + 2;
+                    while (next < ws.size() && ws[next].text != QLatin1String(","))
+                        ++next;
+                    if (next < ws.size() && next <= j + 4)
+                        j = next;
+                }
+                const char* source = nullptr;
+                int from = -1;
+                if (j < ws.size() && ws[j].text == QLatin1String(",") && j + 1 < ws.size() && !ws[j + 1].punctuation) {
+                    const QString& l = ws[j + 1].lower;
+                    if (isDeterminer(l) || !ws[j + 1].capitalized || ws[j + 1].text != ws[j + 1].base
+                        || (j + 2 < ws.size() && ws[j + 2].text != ws[j + 2].base && !ws[j + 2].punctuation)) {
+                        // Not a verb or a pronoun: "X, said he", "X, who ..." are not descriptions.
+                        const bool clauseThat = l == QLatin1String("that") && j + 2 < ws.size()
+                            && (isDeterminer(ws[j + 2].lower) || isStopWord(ws[j + 2].lower));
+                        if (!clauseThat
+                            && !oneOf(l, {"said", "says", "cried", "asked", "replied", "returned", "who", "whom", "which",
+                                          "and", "but", "he", "she", "they", "i", "you", "we", "sir", "ma'am", "if", "as",
+                                          "when", "though", "then", "is", "was", "with", "in", "on", "at", "to", "for",
+                                          "had", "has", "have", "would", "could", "will", "shall", "did", "does", "do",
+                                          "may", "might", "must", "should", "being", "been", "not", "so", "too", "now",
+                                          "there", "here", "where", "while", "after", "before", "by", "from", "of", "or",
+                                          "nor", "yet", "still", "only", "just", "even", "also", "indeed", "however"}))
+                            from = j + 1, source = "appositive";
+                    }
+                } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})
+                           && oneOf(ws[j + 2].lower, {"was", "is"})) {
+                    from = j + 3, source = "appositive";
+                } else if (j + 1 < ws.size() && oneOf(ws[j].lower, {"was", "is", "had been"})
+                           && !ws[j + 1].punctuation && (isDeterminer(ws[j + 1].lower) || ws[j + 1].lower == QLatin1String("one"))) {
+                    from = j + 1, source = "copular";
+                }
+                if (from < 0 || from >= ws.size()) {
+                    k = end;
+                    continue;
+                }
+                int to = from;
+                int count = 1;
+                while (to + 1 < ws.size() && (!isClauseEnd(ws[to + 1]) || (ws[to + 1].text == QLatin1String(".") && isTitle(ws[to].lower)))
+                       && count < 10) {
+                    ++to;
+                    if (!ws[to].punctuation)
+                        ++count;
+                }
+                while (to > from && ws[to].punctuation)
+                    --to;
+                // A description starts with a determiner or a noun, not a verb or an adverb
+                // ("X, shaking himself", "X, slowly").
+                const QString& head = ws[from].lower;
+                const bool verbLike = !isDeterminer(head) && !ws[from].capitalized
+                    && (head.endsWith(QLatin1String("ing")) || head.endsWith(QLatin1String("ed")) || head.endsWith(QLatin1String("ly")));
+                if (!verbLike && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
+                    Candidate c = make(from, to, AnswerKind::Description, source);
+                    c.distance = 0;
+                    out.push_back(c);
+                }
+                k = end;
+            }
+        }
+
+        // A clause of the sentence: for things, reasons and manners that are not names.
+        if (question.kind == AnswerKind::Thing || question.kind == AnswerKind::Reason
+            || question.kind == AnswerKind::Description || question.kind == AnswerKind::Place) {
+            if (v.matched.isEmpty())
+                continue;
+            // The clause (between marks) holding the most question words, then the words
+            // of it that are not the question's.
+            int bestFrom = 0, bestTo = -1, bestHits = 0;
+            int from = 0;
+            for (int k = 0; k <= ws.size(); ++k) {
+                if (k == ws.size() || isClauseEnd(ws[k])) {
+                    int hits = 0;
+                    for (int m : v.matched)
+                        if (m >= from && m < k)
+                            ++hits;
+                    if (hits > bestHits && k > from) {
+                        bestHits = hits;
+                        bestFrom = from;
+                        bestTo = k - 1;
+                    }
+                    from = k + 1;
+                }
+            }
+            if (bestTo < bestFrom)
+                continue;
+            int a = bestFrom, b = bestTo;
+            if (question.kind == AnswerKind::Reason) {
+                // After a reason word if there is one in the sentence.
+                for (int k = 0; k < ws.size(); ++k)
+                    if (oneOf(ws[k].lower, {"because", "since", "owing", "for", "lest", "so"}) && k + 1 < ws.size()) {
+                        a = k;
+                        b = k;
+                        while (b + 1 < ws.size() && !isClauseEnd(ws[b + 1]))
+                            ++b;
+                        break;
+                    }
+            }
+            // Trim question words from the edges, then keep at most 12 words around the rest.
+            auto inQuestion = [&](int k) {
+                if (ws[k].punctuation)
+                    return true;
+                for (const QString& t : question.keyTerms)
+                    if (termMatches(ws[k].lower, t))
+                        return true;
+                return isStopWord(ws[k].lower) && !oneOf(ws[k].lower, {"because", "for", "since"});
+            };
+            while (a < b && inQuestion(a))
+                ++a;
+            while (b > a && inQuestion(b))
+                --b;
+            int n = 0;
+            for (int k = a; k <= b; ++k)
+                if (!ws[k].punctuation)
+                    ++n;
+            while (n > 12 && b > a) {
+                --b;
+                if (!ws[b + 1].punctuation)
+                    --n;
+            }
+            if (a <= b && !ws[a].punctuation && !inQuestion(a)) {
+                Candidate c = make(a, b, question.kind == AnswerKind::Reason ? AnswerKind::Reason : AnswerKind::Thing, "clause");
+                c.distance = 0;
+                out.push_back(c);
+            }
+        }
+    }
+
+    // Yes/no: the sentence that covers the question best says it, or says it with a negation.
+    if (question.type == QuestionType::YesNo) {
+        for (const SentenceView& v : views) {
+            if (v.matched.isEmpty() || v.side != 0)
+                continue;
+            bool negation = false;
+            const int lo = std::max(0, v.matched.front() - 6);
+            const int hi = std::min<int>(int(v.ws.size()) - 1, v.matched.back() + 6);
+            for (int k = lo; k <= hi; ++k)
+                if (!v.ws[k].punctuation && isNegationWord(v.ws[k].lower))
+                    negation = true;
+            const bool yes = negation == question.negated;
+            Candidate c;
+            c.text = yes ? QStringLiteral("yes") : QStringLiteral("no");
+            c.key = c.text;
+            c.kind = AnswerKind::YesNo;
+            c.source = QStringLiteral("yes/no");
+            c.sentence = v.index;
+            c.charStart = v.sentence->row.charStart;
+            c.charEnd = v.sentence->row.charEnd;
+            c.distance = 0;
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace mm::answer

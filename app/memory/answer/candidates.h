@@ -1,0 +1,41 @@
+// Candidate answers taken from the retrieved sentences: names (grouped: "Mr. Donne" and
+// "Donne" are one), numbers, dates, descriptions of a name (appositives "X, the rector's
+// niece", copular sentences "X was the dog"), a clause of the sentence for questions
+// that ask for a thing or a reason, and yes/no. Names already in the question are not
+// answers; words capitalised only at a sentence start or in headings are not names.
+#pragma once
+
+#include "app/memory/answer/question.h"
+#include "app/memory/answer/retrieval.h"
+
+#include <QString>
+#include <QVector>
+
+namespace mm::answer {
+
+struct Candidate {
+    QString text;             ///< the short answer as written in the book
+    QString key;              ///< group key: lower case, titles dropped
+    AnswerKind kind = AnswerKind::Thing;
+    QString source;           ///< "name", "number", "date", "appositive", "copular", "clause", "yes/no"
+    int sentence = -1;        ///< index into Retrieval::sentences
+    qint64 charStart = 0;     ///< where the candidate's text is in the document
+    qint64 charEnd = 0;
+    int distance = 99;        ///< words to the nearest question term in its sentence
+    bool personLike = false;  ///< a title before it, or it is the subject of a person's verb
+    bool placeLike = false;   ///< after "at/in/to/from", or a place word in it ("Moor", "Hill")
+    bool unitMatch = false;
+    bool initial = false;     ///< a name written only at a sentence start here (may be an ordinary word)
+    bool named = false;       ///< right after "name is", "called", "named", "known as"
+    int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one   ///< a number followed by what the question counts ("eighteen years old")
+};
+
+/// Every candidate of every retrieved sentence (not grouped; scoring groups them).
+QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Retrieval& retrieval);
+
+/// Number words and digits: "fifty-five", "eight or nine thousand", "147".
+bool isNumberWord(const QString& lower);
+/// Month, weekday and feast names ("March", "Tuesday", "Whitsuntide").
+bool isDateWord(const QString& lower);
+
+}  // namespace mm::answer

@@ -1,0 +1,48 @@
+// The MemMamba model's part in answering: how likely each candidate answer is after the
+// question, read from the stored state nearest at or before the reading position (a
+// checkpoint: no replay of the tokens between it and the position, so a question costs
+// one state load and a few dozen tokens). The prompt is the memory's question layout,
+// "<q> question <a> answer" (docs/memory.md). Spoiler-safe: the state has read nothing
+// after the position.
+#pragma once
+
+#include "app/memory/answer/answerer.h"
+#include "app/memory/memory.h"
+#include "engine/engine.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "storage/database.h"
+
+#include <memory>
+#include <optional>
+
+namespace mm::answer {
+
+class ModelLikelihood {
+public:
+    ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer);
+    ~ModelLikelihood();
+
+    /// The likelihood function for questions about docId at atChar. It returns none when
+    /// the document's memory cannot serve (not read by this model, stale, not read as far
+    /// as the nearest checkpoint); the answer is then scored without the model.
+    LikelihoodFunction at(qint64 docId, qint64 atChar);
+
+    /// Mean log-probability per token of each answer after "<q> question <a>" from the
+    /// checkpoint at or before atChar; none when there is no usable checkpoint.
+    std::optional<QVector<double>> score(qint64 docId, qint64 atChar, const QString& question, const QStringList& answers);
+
+    double lastStateLoadMs() const { return m_stateLoadMs; }
+
+private:
+    storage::Database& m_db;
+    const Model& m_model;
+    const Tokenizer& m_tokenizer;
+    memory::DocumentMemory m_memory;
+    // The last checkpoint's state, kept: questions at nearby positions share it.
+    qint64 m_cachedDoc = -1;
+    qint64 m_cachedPosition = -1;
+    std::unique_ptr<State> m_cached;
+    double m_stateLoadMs = 0;
+};
+
+}  // namespace mm::answer

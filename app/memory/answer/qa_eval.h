@@ -1,0 +1,71 @@
+// The answer dev set and its harness (`memmamba eval qa`, eval/qa/README.md): questions
+// with gold answers asked at reading positions of named books; the harness imports the
+// books into a library, answers every question and measures answer accuracy (a gold
+// answer inside the short answer), evidence@3 (a gold answer inside one of the first three
+// evidence passages), "not found" on spoiler questions, answer_ms p50/p95, per question type.
+#pragma once
+
+#include "app/memory/answer/answerer.h"
+#include "storage/database.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QMap>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+
+namespace mm::answer {
+
+class QaSetError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct QaBook {
+    QString file;        ///< file name, looked up in the book folders
+    QString title;
+    qint64 characters = 0;  ///< code points of the imported text (checks the edition)
+};
+
+struct QaQuestion {
+    QString id;
+    QString book;
+    QString type;
+    QString question;
+    qint64 atChar = 0;
+    QStringList gold;    ///< alternatives; empty: "not found" is right (a spoiler question)
+    QString later;       ///< what the book says after the position (spoiler questions)
+};
+
+struct QaSet {
+    QMap<QString, QaBook> books;
+    QVector<QaQuestion> questions;
+};
+
+/// Reads a set (JSON, eval/qa/dev.json's layout). Throws QaSetError naming the problem.
+QaSet loadQaSet(const QString& path);
+
+/// Whether an answer holds one of the gold answers (case, apostrophes and spacing ignored;
+/// "yes"/"no" golds must be the answer's first word).
+bool matchesGold(const QString& answer, const QStringList& gold);
+
+struct QaRunOptions {
+    QStringList bookFolders;          ///< where book files are looked up, in order
+    int limit = 0;                    ///< 0: every question; n: the first n of each book
+    QStringList onlyBooks;            ///< set ids of the books to use; empty: all
+    /// The likelihood function for a document and position; none: no model (--no-model).
+    std::function<LikelihoodFunction(qint64 docId, qint64 atChar)> model;
+    std::function<void(const QString&)> progress;
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Imports the set's books into db (idempotent), answers every question and returns
+/// {"rows": [...], "summary": {...}}. Throws QaSetError for a missing or different book.
+nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOptions& options);
+
+}  // namespace mm::answer

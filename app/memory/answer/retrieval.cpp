@@ -1,0 +1,187 @@
+#include "app/memory/answer/retrieval.h"
+
+#include "app/memory/answer/text.h"
+
+#include <QSet>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mm::answer {
+namespace {
+
+// The FTS5 prefix form of a term: "married" -> "marri"*; porter stems both sides, so
+// the plain quoted word is enough for most; a prefix catches "Stilbro'" vs "Stilbro".
+QString ftsTerm(const QString& term)
+{
+    return storage::SentenceIndex::quoted(term);
+}
+
+QString orQuery(const QStringList& terms)
+{
+    QStringList parts;
+    for (const QString& t : terms)
+        parts << ftsTerm(t);
+    return parts.join(QStringLiteral(" OR "));
+}
+
+}  // namespace
+
+bool termMatches(const QString& wordLower, const QString& term)
+{
+    if (wordLower == term)
+        return true;
+    if (wordLower.size() < 3 || term.size() < 3)
+        return false;
+    if (stem(wordLower) == stem(term))
+        return true;
+    // "wagon-loads" holds "wagon"; "Whit-Tuesday" holds "tuesday".
+    if (wordLower.contains(QLatin1Char('-'))) {
+        for (const QString& part : wordLower.split(QLatin1Char('-'), Qt::SkipEmptyParts))
+            if (part == term || (part.size() >= 3 && stem(part) == stem(term)))
+                return true;
+    }
+    return false;
+}
+
+bool termMatches(const QString& wordLower, const QString& term, const QuestionAnalysis& question)
+{
+    if (termMatches(wordLower, term))
+        return true;
+    const auto it = question.synonyms.constFind(term);
+    if (it != question.synonyms.constEnd())
+        for (const QString& s : it.value())
+            if (termMatches(wordLower, s))
+                return true;
+    return false;
+}
+
+Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnalysis& question, qint64 before,
+                   const RetrievalOptions& options)
+{
+    Retrieval r;
+    if (question.keyTerms.isEmpty())
+        return r;
+    storage::SentenceIndex index(const_cast<storage::Database&>(db));
+    const double total = std::max<qint64>(1, index.countBefore(docId, before)) + 1.0;
+    for (const QString& t : question.keyTerms) {
+        const qint64 n = index.count(docId, ftsTerm(t), before);
+        r.termCount.insert(t, n);
+        r.termWeight.insert(t, n == 0 ? 0.0 : std::log((total + 1.0) / (double(n) + 0.5)));
+    }
+    // A name of the question never seen in prose before the position (a table of contents
+    // naming later chapters does not count): nothing here can be about it.
+    for (const QString& name : question.names) {
+        bool seen = false;
+        for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts))
+            if (r.termCount.value(w) > 0 && index.count(docId, ftsTerm(w), before, true) > 0)
+                seen = true;
+        if (!seen)
+            r.namesSeen = false;
+    }
+    double totalWeight = 0;
+    for (const QString& t : question.keyTerms)
+        totalWeight += std::max(r.termWeight.value(t), 0.5);
+
+    QStringList searchTerms = question.keyTerms;
+    for (auto it = question.synonyms.constBegin(); it != question.synonyms.constEnd(); ++it)
+        searchTerms << it.value();
+    const QVector<storage::SentenceRow> rows = index.search(docId, orQuery(searchTerms), before, options.candidatesFromIndex);
+    if (rows.isEmpty())
+        return r;
+    // Near: the terms within a few words of each other (proximity boost).
+    QSet<qint64> near;
+    if (question.keyTerms.size() >= 2) {
+        QStringList parts;
+        for (const QString& t : question.keyTerms)
+            parts << ftsTerm(t);
+        const QString nearQuery = QStringLiteral("NEAR(%1, 12)").arg(parts.join(QLatin1Char(' ')));
+        for (const storage::SentenceRow& row : index.search(docId, nearQuery, before, 40))
+            near.insert(row.id);
+    }
+    auto coverageOf = [&](const QVector<Word>& ws, QSet<QString>* found) {
+        double c = 0;
+        for (const QString& t : question.keyTerms) {
+            if (found && found->contains(t))
+                continue;
+            for (const Word& w : ws)
+                if (!w.punctuation && termMatches(w.lower, t, question)) {
+                    c += std::max(r.termWeight.value(t), 0.5);
+                    if (found)
+                        found->insert(t);
+                    break;
+                }
+        }
+        return c;
+    };
+
+    QVector<ScoredSentence> scored;
+    for (const storage::SentenceRow& row : rows) {
+        ScoredSentence s;
+        s.row = row;
+        s.bm25 = -row.bm25;
+        QSet<QString> found;
+        const QVector<Word> ws = words(row.text);
+        s.coverage = coverageOf(ws, &found) / totalWeight;
+        s.phrase = near.contains(row.id);
+        scored.push_back(s);
+    }
+    // Neighbours: coverage of the sentence with the one before and after.
+    std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) {
+        return a.coverage + 0.02 * a.bm25 > b.coverage + 0.02 * b.bm25;
+    });
+    if (scored.size() > options.keep * 2)
+        scored.resize(options.keep * 2);
+    for (ScoredSentence& s : scored) {
+        s.window = index.range(docId, s.row.ordinal - 1, s.row.ordinal + 1, before);
+        QSet<QString> found;
+        double c = coverageOf(words(s.row.text), &found);
+        for (const storage::SentenceRow& w : s.window)
+            if (w.ordinal != s.row.ordinal)
+                c += 0.7 * coverageOf(words(w.text), &found);
+        s.windowCoverage = std::min(1.0, c / totalWeight);
+        s.namesPresent = true;
+        for (const QString& nw : question.nameWords)
+            if (!found.contains(nw))
+                s.namesPresent = false;
+        const double lengthPenalty = s.row.text.size() > 300 ? 0.1 : 0.0;
+        s.score = 1.0 * s.coverage + 0.6 * s.windowCoverage + (s.phrase ? 0.25 : 0.0) + 0.01 * s.bm25
+            - lengthPenalty - (s.row.heading ? 0.5 : 0.0);
+    }
+    std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) { return a.score > b.score; });
+    if (scored.size() > options.keep)
+        scored.resize(options.keep);
+    r.sentences = scored;
+    QStringList starts;
+    for (const ScoredSentence& s : scored)
+        for (const Word& w : words(s.row.text))
+            if (!w.punctuation && w.capitalized && !starts.contains(w.lower))
+                starts << w.lower;
+    for (const QString& w : index.ordinaryWords(docId, starts))
+        r.ordinaryWords.insert(w);
+
+    // Passages: the best sentences with their neighbours; overlapping ones merged.
+    for (const ScoredSentence& s : scored) {
+        if (r.passages.size() >= options.passages)
+            break;
+        if (s.window.isEmpty())
+            continue;
+        Passage p;
+        p.charStart = s.window.front().charStart;
+        p.charEnd = s.window.back().charEnd;
+        bool overlaps = false;
+        for (const Passage& q : r.passages)
+            if (p.charStart < q.charEnd && q.charStart < p.charEnd)
+                overlaps = true;
+        if (overlaps)
+            continue;
+        p.text = db.documentText(docId, p.charStart, p.charEnd);
+        p.chapterIndex = s.row.chapterIndex;
+        p.score = s.score;
+        p.centerOrdinal = s.row.ordinal;
+        r.passages.push_back(p);
+    }
+    return r;
+}
+
+}  // namespace mm::answer

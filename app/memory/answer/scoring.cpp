@@ -1,0 +1,181 @@
+#include "app/memory/answer/scoring.h"
+
+#include <QHash>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mm::answer {
+namespace {
+
+double typeFit(const QuestionAnalysis& q, const Candidate& c, const ScoringWeights& w)
+{
+    const bool name = c.source == QLatin1String("name");
+    switch (q.kind) {
+    case AnswerKind::Person:
+        if (name)
+            return c.personLike ? w.typeMatch : (c.placeLike ? -0.3 : 0.0);
+        return c.kind == AnswerKind::Description ? -0.3 : -w.typeMismatch;
+    case AnswerKind::Place:
+        if (name)
+            return c.placeLike ? w.typeMatch : (c.personLike ? -0.4 : 0.05);
+        return c.source == QLatin1String("clause") ? -0.25 : -w.typeMismatch;
+    case AnswerKind::Number:
+        if (c.kind == AnswerKind::Number)
+            return c.unitMatch ? w.typeMatch + 0.3 : w.typeMatch;
+        return c.kind == AnswerKind::Date ? -0.2 : -w.typeMismatch;
+    case AnswerKind::Date:
+        return c.kind == AnswerKind::Date ? w.typeMatch : (c.kind == AnswerKind::Number ? -0.1 : -w.typeMismatch);
+    case AnswerKind::Description:
+        if (c.source == QLatin1String("appositive"))
+            return w.typeMatch * 1.3;
+        if (c.source == QLatin1String("copular"))
+            return w.typeMatch;
+        return c.source == QLatin1String("clause") ? -0.5 : -w.typeMismatch;
+    case AnswerKind::Reason:
+        return c.source == QLatin1String("clause") ? 0.1 : -w.typeMismatch;
+    case AnswerKind::YesNo:
+        return c.kind == AnswerKind::YesNo ? w.typeMatch : -2.0;
+    case AnswerKind::Thing:
+        if (name)
+            return q.text.contains(QLatin1String("name"), Qt::CaseInsensitive) ? w.typeMatch : 0.15;
+        if (c.source == QLatin1String("appositive") || c.source == QLatin1String("copular"))
+            return q.whoIs ? w.typeMatch : 0.0;
+        if (c.source == QLatin1String("clause"))
+            return q.text.contains(QLatin1String("name"), Qt::CaseInsensitive) ? -0.4 : -0.1;
+        return c.kind == AnswerKind::Number ? -0.2 : -0.3;
+    }
+    return 0;
+}
+
+}  // namespace
+
+QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Retrieval& retrieval,
+                                     const QVector<Candidate>& candidates, int limit, const ScoringWeights& weights)
+{
+    struct Group {
+        RankedAnswer answer;
+        double best = -1e9;
+        double rest = 0;
+        QVector<int> sentences;
+        QHash<QString, int> spellings;
+    };
+    // Name groups: a one-word name joins the longer name holding it ("White" -> "George White").
+    QHash<QString, QString> keyOf;
+    QHash<QString, int> longestCount;
+    for (const Candidate& c : candidates)
+        if (c.source == QLatin1String("name"))
+            longestCount[c.key] += 1;
+    for (auto it = longestCount.constBegin(); it != longestCount.constEnd(); ++it) {
+        const QString& key = it.key();
+        QString target = key;
+        if (!key.contains(QLatin1Char(' '))) {
+            int bestCount = 0;
+            for (auto jt = longestCount.constBegin(); jt != longestCount.constEnd(); ++jt)
+                if (jt.key() != key && jt.key().split(QLatin1Char(' ')).contains(key) && jt.value() > bestCount) {
+                    bestCount = jt.value();
+                    target = jt.key();
+                }
+        }
+        keyOf.insert(key, target);
+    }
+
+    QHash<QString, Group> groups;
+    for (const Candidate& c : candidates) {
+        if (c.key.isEmpty() || c.sentence < 0)
+            continue;
+        const ScoredSentence& s = retrieval.sentences[c.sentence];
+        const double proximity = 1.0 / (1.0 + c.distance / 3.0);
+        double instance = (weights.coverage * s.coverage + weights.windowCoverage * s.windowCoverage)
+            * ((1.0 - weights.proximity) + weights.proximity * proximity) * (c.side != 0 ? weights.neighbour : 1.0);
+        // The answer's sentence (with its neighbours) should speak of whom the question names.
+        if (!question.nameWords.isEmpty())
+            instance += s.namesPresent ? 0.1 : -0.1;
+        if (s.phrase)
+            instance += 0.05;
+        instance += typeFit(question, c, weights);
+        if (c.named && (question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
+                        || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive)))
+            instance += 0.4;
+        // A word seen only at sentence starts, that the book never uses for a person or a
+        // place, is most likely not a name ("Hey", "Good-night").
+        if (c.source == QLatin1String("name") && c.initial && !c.personLike && !c.placeLike)
+            instance -= 0.2;
+        const QString key = c.source == QLatin1String("name") ? keyOf.value(c.key, c.key) : c.source + QLatin1Char(':') + c.key;
+        Group& g = groups[key];
+        if (!g.sentences.contains(c.sentence))
+            g.sentences.push_back(c.sentence);
+        if (instance > g.best) {
+            if (g.best > -1e8)
+                g.rest += std::max(0.0, g.best);
+            g.best = instance;
+            g.answer.kind = c.kind;
+            g.answer.source = c.source;
+            g.answer.bestSentence = c.sentence;
+            g.answer.charStart = c.charStart;
+            g.answer.charEnd = c.charEnd;
+            g.answer.text = c.text;
+        } else {
+            g.rest += std::max(0.0, instance);
+        }
+        g.answer.key = key;
+        g.spellings[c.text] += 1;
+    }
+    QVector<RankedAnswer> ranked;
+    for (auto it = groups.begin(); it != groups.end(); ++it) {
+        Group& g = it.value();
+        RankedAnswer a = g.answer;
+        a.support = int(g.sentences.size());
+        a.score = g.best + weights.agreement * std::log1p(double(a.support - 1)) + 0.05 * std::log1p(g.rest);
+        // The longest spelling of a name group ("Mr. Donne" over "Donne") when it is frequent.
+        if (a.source == QLatin1String("name")) {
+            QString longest = a.text;
+            for (auto sp = g.spellings.constBegin(); sp != g.spellings.constEnd(); ++sp)
+                if (sp.key().size() > longest.size() && sp.value() * 3 >= g.spellings.value(a.text))
+                    longest = sp.key();
+            a.text = longest;
+        }
+        a.total = a.score;
+        ranked.push_back(a);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const RankedAnswer& x, const RankedAnswer& y) {
+        return x.total != y.total ? x.total > y.total : x.charStart < y.charStart;
+    });
+    if (ranked.size() > limit)
+        ranked.resize(limit);
+    return ranked;
+}
+
+void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights)
+{
+    if (likelihoods.size() != answers.size() || answers.size() < 2)
+        return;
+    double mean = 0;
+    for (double l : likelihoods)
+        mean += l;
+    mean /= double(likelihoods.size());
+    double var = 0;
+    for (double l : likelihoods)
+        var += (l - mean) * (l - mean);
+    const double sd = std::sqrt(var / double(likelihoods.size())) + 1e-6;
+    for (int i = 0; i < answers.size(); ++i) {
+        answers[i].likelihood = likelihoods[i];
+        answers[i].total = answers[i].score + weights.model * (likelihoods[i] - mean) / sd;
+    }
+    std::sort(answers.begin(), answers.end(), [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
+}
+
+double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval)
+{
+    if (answers.isEmpty())
+        return 0;
+    const RankedAnswer& best = answers.front();
+    const double margin = answers.size() > 1 ? best.total - answers[1].total : 0.5;
+    const double coverage = best.bestSentence >= 0 ? retrieval.sentences[best.bestSentence].windowCoverage : 0;
+    // Logistic calibration (fitted on the dev set's outcomes: docs/answers.md).
+    const double z = kConfidenceBias + kConfidenceTotal * best.total + kConfidenceMargin * std::min(margin, 1.0)
+        + kConfidenceCoverage * coverage;
+    return 1.0 / (1.0 + std::exp(-z));
+}
+
+}  // namespace mm::answer

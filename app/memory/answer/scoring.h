@@ -1,0 +1,64 @@
+// Scoring: candidates grouped into answers (one person's names together) and ranked by
+// hand-set weights over the answer type, the support of their sentences (coverage of the
+// question, bm25), proximity to the question's words, and agreement between sentences;
+// optionally plus the model's likelihood of each answer after the question. The
+// confidence is a logistic function of the best score and its margin over the next.
+#pragma once
+
+#include "app/memory/answer/candidates.h"
+#include "app/memory/answer/question.h"
+#include "app/memory/answer/retrieval.h"
+
+#include <QString>
+#include <QVector>
+
+namespace mm::answer {
+
+struct RankedAnswer {
+    QString text;             ///< the best-supported way the book writes it
+    QString key;
+    AnswerKind kind = AnswerKind::Thing;
+    QString source;
+    double score = 0;         ///< hand-set score (before the model)
+    double likelihood = 0;    ///< the model's mean log-probability per token (0: not scored)
+    double total = 0;         ///< score + model term
+    int support = 0;          ///< sentences holding it
+    int bestSentence = -1;    ///< index into Retrieval::sentences
+    qint64 charStart = 0;     ///< the text's place in the document (in its best sentence)
+    qint64 charEnd = 0;
+};
+
+struct ScoringWeights {
+    double coverage = 0.6;        ///< the sentence's share of the question's terms
+    double windowCoverage = 0.4;  ///< the same with its neighbours
+    double proximity = 0.7;       ///< share of the instance score that depends on distance
+    double neighbour = 0.7;       ///< relevance kept by a candidate of a retrieved sentence's neighbour
+    double agreement = 0.15;      ///< log(1 + other supporting sentences)
+    double typeMatch = 0.35;
+    double typeMismatch = 0.6;
+    double model = 0.15;          ///< per standard deviation of the candidates' likelihoods
+};
+
+/// Confidence calibration: z = bias + total·a + min(margin, 1)·b + coverage·c, a logistic
+/// regression of "the best candidate is right" on the dev set's rows (spoiler questions
+/// count as wrong whatever the answer), docs/answers.md.
+constexpr double kConfidenceBias = -3.35;
+constexpr double kConfidenceTotal = 1.18;
+constexpr double kConfidenceMargin = 1.15;
+constexpr double kConfidenceCoverage = 1.92;
+
+/// Groups and ranks candidates, best first (at most limit).
+QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Retrieval& retrieval,
+                                     const QVector<Candidate>& candidates, int limit = 8,
+                                     const ScoringWeights& weights = {});
+
+/// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
+/// re-sorts.
+void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods,
+                      const ScoringWeights& weights = {});
+
+/// 0-1: how likely the best answer is right, from its total, its margin over the next and
+/// the coverage of its sentence; calibrated on the dev set (docs/answers.md).
+double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval);
+
+}  // namespace mm::answer
