@@ -254,11 +254,11 @@ int runAsk(const QStringList& args)
         engine = loadEngine(parser, true);
         mem = std::make_unique<memory::DocumentMemory>(db, *engine.model, *engine.tokenizer);
         const memory::MemoryStatus status = mem->status(docId);
-        if (status.state == "ready" || status.state == "reading") {
+        if (status.state == memory::MemoryState::Ready || status.state == memory::MemoryState::Reading) {
             model = std::make_unique<answer::ModelLikelihood>(db, *engine.model, *engine.tokenizer);
             options.likelihood = model->at(docId, options.atChar ? *options.atChar : doc->characters);
         } else {
-            modelNote = "document " + std::to_string(docId) + (status.state == "stale" ? " was read by another model" : " has not been read by the model yet")
+            modelNote = "document " + std::to_string(docId) + (status.state == memory::MemoryState::Stale ? " was read by another model" : " has not been read by the model yet")
                 + ": answered from the text alone (`memmamba ingest --doc " + std::to_string(docId) + "` adds the model's part)";
         }
     }

@@ -158,8 +158,8 @@ public:
                 options.atChar = std::max<qint64>(0, request.asOfChar);
             answer::ModelLikelihood likelihood(*m_db, *m_model->model, *m_model->tokenizer);
             const std::optional<storage::DocumentRecord> doc = m_db->document(request.docId);
-            const std::string state = m_memory->status(request.docId).state;
-            const bool modelPart = doc && (state == "ready" || state == "reading");
+            const memory::MemoryState state = m_memory->status(request.docId).state;
+            const bool modelPart = doc && (state == memory::MemoryState::Ready || state == memory::MemoryState::Reading);
             if (modelPart)
                 options.likelihood = likelihood.at(request.docId, options.atChar ? *options.atChar : doc->characters);
             const answer::AnswerResult r = answer::Answerer(*m_db).answer(request.docId, request.question, options);

@@ -29,7 +29,7 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     timer.start();
     try {
         const memory::MemoryStatus status = m_memory.status(docId);
-        if (status.state != "ready" && status.state != "reading")
+        if (status.state != memory::MemoryState::Ready && status.state != memory::MemoryState::Reading)
             return std::nullopt;
         // The checkpoint whose characters end at or before the position (its char_offset:
         // no token lookup, which would decode memory blocks).
