@@ -1,5 +1,6 @@
 #include "engine/train/batched_forward.h"
 
+#include "engine/pool_walk_device.h"
 #include "engine/selective_scan.h"
 
 #include <algorithm>
@@ -122,6 +123,7 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
     const at::Tensor emb = at::embedding(m.weights.embedding, ids);  // (Bt, T, D)
     std::vector<BatchSnapshots> snaps(c.n_layer);
     const PoolRules rules = poolRules(c);
+    std::vector<at::Tensor> insertedOnDevice;  // per layer, the device walks' insertion counts
     at::Tensor x = emb;
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& lw = m.weights.layers[l];
@@ -143,24 +145,35 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         const at::Tensor s = at::linear(at::cat({hn, emb.to(hn.scalar_type())}, -1), nw.summary);  // (Bt, T, r)
         const at::Tensor notes = a.unsqueeze(-1) * s;                                               // (Bt, T, r)
 
-        // Which token goes where is decided on the CPU from the scores (one sync per
-        // layer); the values follow by one gather, so gradients reach the scorer via a * s.
-        const at::Tensor aCpu = a.detach().to(at::kCPU).contiguous();
-        std::vector<int64_t> index(Bt * G * M);
-        for (int64_t b = 0; b < Bt; ++b) {
-            PoolMeta meta(M);
-            const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T, T);
-            out.notesWritten += static_cast<int64_t>(walk.insertions.size());
-            out.chunksClosed += walk.snapshots - 1;
-            // Bank of row b: M (empty) pool rows, then its T notes; flattened over rows.
-            const int64_t base = b * (M + T);
-            for (int64_t i = 0; i < G * M; ++i) {
-                const int64_t row = walk.slot_bank[i];
-                index[b * G * M + i] = row < 0 ? -1 : base + row;
+        // Which token goes where is decided from the scores (on the device, or on the CPU
+        // after one sync per layer); the values follow by one gather, so gradients reach
+        // the scorer via a * s. Bank of row b: M (empty) pool rows, then its T notes;
+        // flattened over rows.
+        at::Tensor slotBank;
+        if (deviceWalkApplies(a.device(), rules, M)) {
+            const auto layout = walkRecordLayout(rules, M, 0, T);
+            const at::Tensor records = at::empty({Bt, layout.length()}, a.options().dtype(at::kLong));
+            const DeviceWalk walk = walkPoolsOnDevice(a.detach(), rules, M, 0, {}, M, M, M + T, records);
+            slotBank = walk.slotBank.narrow(1, 0, G).reshape({-1});
+            insertedOnDevice.push_back(records.select(1, layout.insCount()).sum());
+            out.chunksClosed += Bt * (walk.snapshots - 1);
+        } else {
+            const at::Tensor aCpu = a.detach().to(at::kCPU).contiguous();
+            std::vector<int64_t> index(Bt * G * M);
+            for (int64_t b = 0; b < Bt; ++b) {
+                PoolMeta meta(M);
+                const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T, T);
+                out.notesWritten += static_cast<int64_t>(walk.insertions.size());
+                out.chunksClosed += walk.snapshots - 1;
+                const int64_t base = b * (M + T);
+                for (int64_t i = 0; i < G * M; ++i) {
+                    const int64_t row = walk.slot_bank[i];
+                    index[b * G * M + i] = row < 0 ? -1 : base + row;
+                }
             }
+            slotBank = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
         }
         const at::Tensor bank = at::cat({at::zeros({Bt, M, r}, notes.options()), notes}, 1).reshape({Bt * (M + T), r});
-        const at::Tensor slotBank = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
         BatchSnapshots& snap = snaps[l];
         snap.mask = slotBank.ge(0).view({Bt, G, M});
         snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({Bt, G, M, r}) *
@@ -178,6 +191,8 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         }
         x = next;
     }
+    if (!insertedOnDevice.empty())
+        out.notesWritten += at::stack(insertedOnDevice).sum().item<int64_t>();
     out.hidden = rmsNorm(x, m.weights.norm_f, c.norm_eps);
     return out;
 }

@@ -1,0 +1,253 @@
+// The note pool walk on the GPU (kernels/pool_walk.cu through engine/pool_walk_device.h)
+// against the reference walkPool, bit for bit: the random and adversarial score patterns
+// of pool_walk_cases.h piece after piece (inference), many rows from empty pools (the
+// batched training variant); then whole reads and training forwards with the device walk
+// against the same with MEMMAMBA_POOL_WALK=cpu: identical note events, pools and saved
+// states. Label gpu: exits 77 (ctest: skipped) without a CUDA build or device.
+#include "engine_test_util.h"
+#include "pool_walk_cases.h"
+
+#include "engine/pool_walk_device.h"
+#include "engine/train/batched_forward.h"
+
+#include <QtTest>
+
+#include <cmath>
+#include <cstdlib>
+
+#if defined(MEMMAMBA_WITH_CUDA)
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/core/GradMode.h>
+#include <cuda_runtime.h>
+#endif
+
+using namespace mm;
+using namespace mm::engine;
+
+namespace {
+
+bool gpuPresent()
+{
+#if defined(MEMMAMBA_WITH_CUDA)
+    return at::hasCUDA();
+#else
+    return false;
+#endif
+}
+
+#if defined(MEMMAMBA_WITH_CUDA)
+
+const auto kLongCuda = at::TensorOptions().dtype(at::kLong).device(at::kCUDA);
+
+std::vector<int64_t> toVector(const at::Tensor& t)
+{
+    const at::Tensor c = t.to(at::kCPU).contiguous();
+    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+void deviceWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start, const PoolRules& rules,
+                int64_t poolSlots, int64_t carriedBase, int64_t notesBase, std::vector<int64_t>& slotBank,
+                std::vector<int64_t>& record)
+{
+    const auto layout = walkRecordLayout(rules, poolSlots, start, T);
+    const at::Tensor s = at::from_blob(const_cast<float*>(scores), {1, T}, at::kFloat).to(at::kCUDA);
+    const at::Tensor state = at::tensor(stateIn, at::kLong).view({1, -1}).to(at::kCUDA);
+    const at::Tensor records = at::full({1, layout.length()}, -7, kLongCuda);  // poison: every read word is written
+    const DeviceWalk w = walkPoolsOnDevice(s, rules, poolSlots, start, state, carriedBase, notesBase, 0, records);
+    slotBank = toVector(w.slotBank);
+    record = toVector(records);
+}
+
+/// A model whose every weight is perturbed (the notes change the outputs), on the GPU.
+std::unique_ptr<mm::Model> cudaModel(const std::string& config, uint64_t seed)
+{
+    auto model = test::perturbedModel(config, seed);
+    engine::Model& m = model->impl();
+    m.options = m.options.device(at::kCUDA);
+    forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) { t = t.to(m.options); });
+    return model;
+}
+
+struct WalkEnv {  // MEMMAMBA_POOL_WALK=cpu while alive
+    WalkEnv() { setenv("MEMMAMBA_POOL_WALK", "cpu", 1); }
+    ~WalkEnv() { unsetenv("MEMMAMBA_POOL_WALK"); }
+};
+
+ReadResult readAll(const mm::Model& model, State& state, const std::vector<int32_t>& tokens, int64_t segment)
+{
+    ReadOptions opt;
+    opt.segmentTokens = segment;
+    opt.noteSummaries = true;
+    return model.read(state, tokens, opt);
+}
+
+#endif
+
+}  // namespace
+
+class TestPoolWalkGpu : public QObject {
+    Q_OBJECT
+
+#if defined(MEMMAMBA_WITH_CUDA)
+private slots:
+    void inferencePiecesMatchReference()
+    {
+        for (const test::WalkCase& c : test::walkCases()) {
+            const std::string diff = test::compareWalks(c, deviceWalk);
+            QVERIFY2(diff.empty(), diff.c_str());
+        }
+    }
+
+    // The training variant: rows from empty pools at position 0, one bank over all rows.
+    void batchedRowsMatchReference()
+    {
+        for (const bool fifo : {false, true})
+            for (const int64_t T : {1000, 1024, 37}) {
+                const PoolRules rules = test::walkRules(128, 0.5, 8, fifo);
+                const int64_t rows = 7, M = 50;
+                const at::Tensor scores = at::rand({rows, T}, at::TensorOptions().dtype(at::kFloat));
+                scores[3].fill_(0.75f);                                   // ties everywhere
+                scores[4].copy_(at::arange(T, at::kFloat) / float(T));    // ascending
+                const auto layout = walkRecordLayout(rules, M, 0, T);
+                const at::Tensor records = at::full({rows, layout.length()}, -7, kLongCuda);
+                const DeviceWalk w =
+                    walkPoolsOnDevice(scores.to(at::kCUDA), rules, M, 0, {}, M, M, M + T, records);
+                const std::vector<int64_t> bank = toVector(w.slotBank), rec = toVector(records);
+                for (int64_t b = 0; b < rows; ++b) {
+                    PoolMeta ref(M), dev(0);
+                    const PoolWalk walk = walkPool(ref, rules, 0, scores[b].data_ptr<float>(), T);
+                    QCOMPARE(w.snapshots, walk.snapshots);
+                    for (int64_t i = 0; i < walk.snapshots * M; ++i) {
+                        const int64_t want = walk.slot_bank[i] < 0 ? -1 : b * (M + T) + walk.slot_bank[i];
+                        QCOMPARE(bank[b * walk.snapshots * M + i], want);
+                    }
+                    std::vector<PoolInsertion> insertions;
+                    unpackPoolRecord(rec.data() + b * layout.length(), layout, dev, &insertions);
+                    QCOMPARE(insertions.size(), walk.insertions.size());
+                    for (size_t i = 0; i < insertions.size(); ++i) {
+                        QCOMPARE(insertions[i].position, walk.insertions[i].position);
+                        QVERIFY(test::sameBits(insertions[i].score, walk.insertions[i].score));
+                        QCOMPARE(insertions[i].slot, walk.insertions[i].slot);
+                        QCOMPARE(insertions[i].evicted_position, walk.insertions[i].evicted_position);
+                    }
+                    QCOMPARE(dev.position, ref.position);
+                    QCOMPARE(dev.fill, ref.fill);
+                    QCOMPARE(dev.candidates.size(), ref.candidates.size());
+                }
+            }
+    }
+
+    // Whole reads: segments that cut note chunks, and single tokens. Note events, their
+    // summaries, the importance and the saved state (pools, candidates, SSM) are identical.
+    void readsMatchHostWalk()
+    {
+        for (const bool fifo : {false, true}) {
+            const auto model = cudaModel(test::smallConfig(fifo ? R"(, "eviction": "fifo")" : ""), 11);
+            const std::vector<int32_t> tokens = test::randomTokens(1500, 64, 12);
+            for (const int64_t segment : {int64_t(700), int64_t(1)}) {
+                const std::vector<int32_t> part(tokens.begin(), tokens.begin() + (segment == 1 ? 90 : 1500));
+                State onDevice = model->newState(), onHost = model->newState();
+                const ReadResult a = readAll(*model, onDevice, part, segment);
+                ReadResult b;
+                {
+                    const WalkEnv hostWalk;
+                    b = readAll(*model, onHost, part, segment);
+                }
+                QVERIFY(!a.notes.empty());
+                QCOMPARE(a.notes.size(), b.notes.size());
+                for (size_t i = 0; i < a.notes.size(); ++i) {
+                    const NoteEvent &x = a.notes[i], &y = b.notes[i];
+                    QVERIFY2(x.layer == y.layer && x.position == y.position && test::sameBits(x.score, y.score) &&
+                                 x.slot == y.slot && x.evictedPosition == y.evictedPosition && x.summary == y.summary,
+                             ("note event " + std::to_string(i)).c_str());
+                }
+                QVERIFY(a.importance == b.importance);
+                QVERIFY(model->saveState(onDevice) == model->saveState(onHost));
+                for (int32_t l = 0; l < 4; ++l) {
+                    const auto pa = model->pool(onDevice, l), pb = model->pool(onHost, l);
+                    QCOMPARE(pa.size(), pb.size());
+                }
+            }
+        }
+    }
+
+    // Pool attention through the fused SDPA against the op-by-op reference (scores
+    // materialised in fp32): surprisal and scores within rounding. The first chunk reads
+    // empty pools (c = 0 in both), later ones partly filled and full pools.
+    void fusedAttentionMatchesReference()
+    {
+        const auto model = cudaModel(test::smallConfig(), 31);
+        const std::vector<int32_t> tokens = test::randomTokens(1200, 64, 32);
+        State fused = model->newState(), reference = model->newState();
+        const ReadResult a = readAll(*model, fused, tokens, 500);
+        setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
+        const ReadResult b = readAll(*model, reference, tokens, 500);
+        unsetenv("MEMMAMBA_POOL_ATTENTION");
+        QCOMPARE(a.surprisal.size(), b.surprisal.size());
+        double worst = 0;
+        for (size_t i = 1; i < a.surprisal.size(); ++i) {
+            QVERIFY2(std::isfinite(a.surprisal[i]), ("surprisal " + std::to_string(i)).c_str());
+            worst = std::max(worst, double(std::abs(a.surprisal[i] - b.surprisal[i])));
+        }
+        qInfo("fused vs reference pool attention: largest surprisal difference %.3g nats", worst);
+        QVERIFY(worst < 1e-3);
+        QVERIFY(test::relativeError(a.importance.back(), b.importance.back()) < 1e-4);
+    }
+
+    void trainingForwardMatchesHostWalk()
+    {
+        const auto model = cudaModel(test::smallConfig(), 21);
+        const engine::Model& m = model->impl();
+        const at::Tensor tokens = at::randint(0, 64, {6, 200}, at::TensorOptions().dtype(at::kLong)).to(at::kCUDA);
+        const c10::AutoGradMode noGrad(false);
+        const train::BatchOutput a = train::forwardBatch(m, tokens);
+        train::BatchOutput b;
+        {
+            const WalkEnv hostWalk;
+            b = train::forwardBatch(m, tokens);
+        }
+        QVERIFY(a.notesWritten > 0);
+        QCOMPARE(a.notesWritten, b.notesWritten);
+        QCOMPARE(a.chunksClosed, b.chunksClosed);
+        QVERIFY(at::equal(a.hidden.cpu(), b.hidden.cpu()));
+    }
+
+    // Timing only: one layer's walk of a 64k segment, the default rules (docs/perf.md).
+    void walkTimings()
+    {
+        const PoolRules rules = test::walkRules(128, 0.5, 8, false);
+        const int64_t M = 50;
+        for (const int64_t T : {int64_t(65536), int64_t(1) << 20}) {
+            const at::Tensor scores = at::rand({1, T}, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA));
+            const auto layout = walkRecordLayout(rules, M, 0, T);
+            const at::Tensor records = at::empty({1, layout.length()}, kLongCuda);
+            auto run = [&] { walkPoolsOnDevice(scores, rules, M, 0, {}, M, M, M, records); };
+            run();
+            cudaEvent_t start, stop;
+            cudaEventCreate(&start), cudaEventCreate(&stop);
+            cudaEventRecord(start, at::cuda::getCurrentCUDAStream());
+            for (int i = 0; i < 5; ++i)
+                run();
+            cudaEventRecord(stop, at::cuda::getCurrentCUDAStream());
+            cudaEventSynchronize(stop);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, start, stop);
+            cudaEventDestroy(start), cudaEventDestroy(stop);
+            qInfo("TIMING pool walk T=%lld M=%lld k=%lld C=%lld: %.3f ms", (long long)T, (long long)M,
+                  (long long)rules.per_chunk, (long long)rules.chunk, ms / 5);
+        }
+    }
+#endif
+};
+
+int main(int argc, char** argv)
+{
+    if (!gpuPresent()) {
+        std::printf("test_pool_walk_gpu: no CUDA build or device, skipped\n");
+        return 77;  // SKIP_RETURN_CODE in tests/engine/CMakeLists.txt
+    }
+    TestPoolWalkGpu t;
+    return QTest::qExec(&t, argc, argv);
+}
+
+#include "test_pool_walk_gpu.moc"
