@@ -12,6 +12,17 @@ using pool::RecordLayout;
 
 constexpr int kSelectThreads = 128;
 constexpr int kWarp = 32;
+constexpr int kStagedCandidates = 256;  // candidates of consecutive chunks staged in shared memory at once
+
+int stagedChunks(int64_t perChunk) { return static_cast<int>(kStagedCandidates / perChunk); }
+
+// Shared memory of mergeKernel: the pool (positions, bank rows, priorities), then the
+// staged chunks' candidates and counts.
+size_t mergeSharedBytes(int64_t slots, int64_t perChunk)
+{
+    const size_t pool = (static_cast<size_t>(slots) * (2 * sizeof(int64_t) + sizeof(float)) + 7) / 8 * 8;
+    return pool + kStagedCandidates * sizeof(Cand) + static_cast<size_t>(stagedChunks(perChunk)) * sizeof(int);
+}
 
 size_t alignUp(size_t n) { return (n + 255) / 256 * 256; }
 
@@ -44,7 +55,9 @@ __global__ void selectKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, Cand* 
 }
 
 // Kernel 2: one warp per row. Lane 0 merges chunk after chunk into the pool held in
-// shared memory; after each chunk the warp writes the snapshot (bank row per slot).
+// shared memory; after each chunk the warp writes the snapshot (bank row per slot). The
+// warp stages the candidates of the next chunks in shared memory first, so that lane 0's
+// serial walk waits on no global load.
 __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const Cand* cands, const int* counts)
 {
     extern __shared__ int64_t shared[];
@@ -52,6 +65,9 @@ __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const C
     int64_t* position = shared;
     int64_t* bank = shared + M;
     float* priority = reinterpret_cast<float*>(shared + 2 * M);
+    Cand* staged = reinterpret_cast<Cand*>(shared + (2 * M * 8 + M * 4 + 7) / 8);
+    int* stagedCounts = reinterpret_cast<int*>(staged + kStagedCandidates);
+    const int stage = kStagedCandidates / k;
     const int64_t row = blockIdx.x;
     const int64_t* st = a.stateIn ? a.stateIn + row * lay.stateLength() : nullptr;
     int64_t* out = a.recordOut + row * lay.length();
@@ -69,15 +85,23 @@ __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const C
     pool::initView(view, position, priority, bank, M, st ? st[lay.fill()] : 0);
     int64_t inserted = 0;
     const int64_t firstChunk = row * ch.count;
-    for (int64_t g = 0; g < ch.closed; ++g) {
-        if (lane == 0)
-            inserted += pool::mergeSorted(view, cands + (firstChunk + g) * k, counts[firstChunk + g], a.fifo,
-                                          out + lay.insertions() + 4 * inserted);
+    for (int64_t g0 = 0; g0 < ch.closed; g0 += stage) {
+        const int n = static_cast<int>(ch.closed - g0 < stage ? ch.closed - g0 : stage);
+        for (int i = lane; i < n * k; i += kWarp)  // words past a chunk's count are copied, never read
+            staged[i] = cands[(firstChunk + g0) * k + i];
+        for (int i = lane; i < n; i += kWarp)
+            stagedCounts[i] = counts[firstChunk + g0 + i];
         __syncwarp();
-        int64_t* snap = snapshots + (g + 1) * M;
-        for (int i = lane; i < M; i += kWarp)
-            snap[i] = bank[i] < 0 ? -1 : rowOffset + bank[i];
-        __syncwarp();
+        for (int t = 0; t < n; ++t) {
+            if (lane == 0)
+                inserted += pool::mergeSorted(view, staged + t * k, stagedCounts[t], a.fifo,
+                                              out + lay.insertions() + 4 * inserted);
+            __syncwarp();
+            int64_t* snap = snapshots + (g0 + t + 1) * M;  // snapshot g + 1: after chunk g
+            for (int i = lane; i < M; i += kWarp)
+                snap[i] = bank[i] < 0 ? -1 : rowOffset + bank[i];
+            __syncwarp();
+        }
     }
     if (lane == 0) {
         out[lay.fill()] = view.fill;
@@ -127,8 +151,8 @@ cudaError_t poolWalk(const PoolWalkArgs& a, cudaStream_t stream)
     if (blocks > 0x7fffffff || a.rows > 0x7fffffff)
         return cudaErrorInvalidValue;
     selectKernel<<<static_cast<unsigned>(blocks), kSelectThreads, 0, stream>>>(a, ch, lay, cands, counts);
-    const size_t shared = static_cast<size_t>(a.slots) * (2 * sizeof(int64_t) + sizeof(float));
-    mergeKernel<<<static_cast<unsigned>(a.rows), kWarp, shared, stream>>>(a, ch, lay, cands, counts);
+    mergeKernel<<<static_cast<unsigned>(a.rows), kWarp, mergeSharedBytes(a.slots, a.perChunk), stream>>>(a, ch, lay,
+                                                                                                        cands, counts);
     return cudaGetLastError();
 }
 
