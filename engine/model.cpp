@@ -434,6 +434,7 @@ at::Tensor insertionValues(const PoolSnapshots& snap, const std::vector<PoolInse
 /// at the end (one copy, the forward's one wait for the device besides asked-for traces).
 struct DeviceWalks {
     bool on = false;
+    bool compactNotes = true;  // summaries only for candidates; MEMMAMBA_NOTE_SUMMARIES=all: for every token
     kernels::pool::RecordLayout layout{};
     at::Tensor stateIn;  // (L, stateLength) int64 on the device
     at::Tensor records;  // (L, length) int64 on the device
@@ -448,6 +449,8 @@ DeviceWalks startDeviceWalks(const Model& m, const ModelState& st, int64_t T, co
     if (!c.notes || noPool || (trace && trace->keep_attention) || !deviceWalkApplies(m.options.device(), rules, c.pool_slots))
         return w;
     w.on = true;
+    const char* summaries = std::getenv("MEMMAMBA_NOTE_SUMMARIES");
+    w.compactNotes = !(summaries && std::strcmp(summaries, "all") == 0);
     w.layout = walkRecordLayout(rules, c.pool_slots, st.position, T);
     const int64_t L = c.n_layer, words = w.layout.stateLength();
     at::Tensor host = at::empty({L, words}, at::TensorOptions().dtype(at::kLong).pinned_memory(true));
@@ -505,9 +508,14 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
             trace->scores[l] = a.detach().to(at::kCPU, at::kFloat).contiguous();
         return h;
     }
-    profileMark(Stage::Summaries);
-    const at::Tensor s = dense(at::cat({hn, emb}, 1), nw.summary);                   // (T, r)
-    const at::Tensor notes = a.unsqueeze(1) * s;                                      // (T, r)
+    // The bank's note rows a * s: every token's (T, r), or with the device walk's compact
+    // notes only the candidate places' (G * k, r), computed after the walk.
+    at::Tensor notes;
+    const bool compact = walks.on && walks.compactNotes;
+    if (!compact) {
+        profileMark(Stage::Summaries);
+        notes = a.unsqueeze(1) * dense(at::cat({hn, emb}, 1), nw.summary);
+    }
 
     // Which token goes where is decided from the scores alone (on the device, or on the
     // host after a copy); the values follow by one gather, so gradients reach the scorer
@@ -523,9 +531,15 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     if (walks.on) {
         const int64_t carried = static_cast<int64_t>(ls.pool.candidates.size());
         const DeviceWalk dw = walkPoolsOnDevice(a.detach().unsqueeze(0), rules, M, st.position, walks.stateIn.narrow(0, l, 1),
-                                                M, M + carried, 0, walks.records.narrow(0, l, 1));
+                                                M, M + carried, 0, walks.records.narrow(0, l, 1), compact);
         slotBank = dw.slotBank.view({-1});
         snapshots = dw.snapshots;
+        if (compact) {
+            profileMark(Stage::Summaries);
+            const at::Tensor rows = dw.noteSources.view({-1}).clamp_min(0);  // unused places: token 0, never read
+            notes = a.index_select(0, rows).unsqueeze(1) *
+                    dense(at::cat({hn.index_select(0, rows), emb.index_select(0, rows)}, 1), nw.summary);
+        }
     } else {
         aCpu = a.detach().to(at::kCPU, at::kFloat).contiguous();
         if (traceAtt) {

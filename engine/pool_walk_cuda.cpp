@@ -21,7 +21,7 @@ bool deviceWalkApplies(const at::Device& device, const PoolRules& rules, int64_t
 
 DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, int64_t slots, int64_t start,
                              const at::Tensor& stateIn, int64_t carriedBase, int64_t notesBase, int64_t bankRowStride,
-                             const at::Tensor& records)
+                             const at::Tensor& records, bool compactNotes)
 {
     TORCH_CHECK(scores.is_cuda() && scores.dim() == 2 && scores.size(1) > 0, "pool walk (CUDA): scores must be (rows, T) on a CUDA device");
     const c10::cuda::CUDAGuard guard(scores.device());
@@ -38,6 +38,8 @@ DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, i
                                        stateIn.sizes() == at::IntArrayRef({rows, w.layout.stateLength()})),
                 "pool walk (CUDA): stateIn must be contiguous int64 (rows, ", w.layout.stateLength(), ") on the device");
     w.slotBank = at::empty({rows, w.snapshots, slots}, longs);
+    if (compactNotes)
+        w.noteSources = at::empty({rows, kernels::pool::chunksOf(start, T, rules.chunk).count * rules.per_chunk}, longs);
     const at::Tensor workspace = at::empty(
         {static_cast<int64_t>(kernels::poolWalkWorkspaceBytes(rows, start, T, rules.chunk, rules.per_chunk))},
         s.options().dtype(at::kByte));
@@ -51,6 +53,7 @@ DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, i
     a.stateIn = stateIn.defined() ? stateIn.data_ptr<int64_t>() : nullptr;
     a.carriedBase = carriedBase, a.notesBase = notesBase, a.bankRowStride = bankRowStride;
     a.slotBank = w.slotBank.data_ptr<int64_t>();
+    a.noteSources = compactNotes ? w.noteSources.data_ptr<int64_t>() : nullptr;
     a.recordOut = records.data_ptr<int64_t>();
     a.workspace = workspace.data_ptr();
     const cudaError_t err = kernels::poolWalk(a, at::cuda::getCurrentCUDAStream());

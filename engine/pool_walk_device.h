@@ -19,6 +19,7 @@ struct DeviceWalk {
     kernels::pool::RecordLayout layout{};
     int64_t snapshots = 0;  ///< S, as PoolWalk::snapshots
     at::Tensor slotBank;    ///< (rows, S, M) int64 on the device, as PoolWalk::slot_bank per row
+    at::Tensor noteSources; ///< compact notes only: (rows, G * k) int64, the score behind each note row, -1 none
 };
 
 /// The record layout of a walk over T scores from position start.
@@ -32,9 +33,11 @@ inline kernels::pool::RecordLayout walkRecordLayout(const PoolRules& rules, int6
 /// or undefined for empty pools. Bank rows: carried candidate j is carriedBase + j, score
 /// i is notesBase + i, slot i is i, plus row * bankRowStride. records: (rows,
 /// layout.length()) contiguous int64 on the device, written (unpackPoolRecord reads
-/// them). Asynchronous on the current stream.
+/// them). compactNotes: the bank holds notes only for the G * k candidate places of the G
+/// chunks the piece touches (kernels/pool_walk.h), noteSources says for which scores.
+/// Asynchronous on the current stream.
 DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, int64_t slots, int64_t start,
                              const at::Tensor& stateIn, int64_t carriedBase, int64_t notesBase, int64_t bankRowStride,
-                             const at::Tensor& records);
+                             const at::Tensor& records, bool compactNotes = false);
 
 }  // namespace mm::engine

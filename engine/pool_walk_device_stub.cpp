@@ -8,7 +8,7 @@ namespace mm::engine {
 bool deviceWalkApplies(const at::Device&, const PoolRules&, int64_t) { return false; }
 
 DeviceWalk walkPoolsOnDevice(const at::Tensor&, const PoolRules&, int64_t, int64_t, const at::Tensor&, int64_t, int64_t,
-                             int64_t, const at::Tensor&)
+                             int64_t, const at::Tensor&, bool)
 {
     throw std::logic_error("walkPoolsOnDevice: this build has no CUDA");
 }

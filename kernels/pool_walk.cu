@@ -45,7 +45,10 @@ __global__ void selectKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, Cand* 
     }
     int64_t from = 0, to = 0;
     pool::chunkRange(ch, g, a.chunk, a.length, from, to);
-    n = pool::selectChunk(a.scores + row * a.scoreRowStride, from, to, a.start, a.notesBase, a.threshold, k, local, n);
+    n = pool::selectChunk(a.scores + row * a.scoreRowStride, from, to, a.start, a.notesBase, a.threshold, k, local, n,
+                          a.noteSources ? a.notesBase + g * k : -1);
+    if (a.noteSources)
+        pool::compactSources(local, n, k, a.start, a.noteSources + idx * k);
     if (g < ch.closed)
         pool::sortForMerge(local, n, a.fifo);
     Cand* out = cands + idx * k;

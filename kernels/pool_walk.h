@@ -8,7 +8,10 @@
 //      one lane applies the merge rules (pool_walk_core.h), the warp writes each snapshot.
 // Bank rows (what slotBank holds): carried candidate j is carriedBase + j, score i is
 // notesBase + i, pool slot i is i; in slotBank each row adds row * bankRowStride
-// (the caller's bank is flattened over rows); -1 marks an empty slot.
+// (the caller's bank is flattened over rows); -1 marks an empty slot. Compact notes
+// (noteSources set): the bank holds notes only for the k candidate places of each chunk
+// the piece touches; score i's note, while it is candidate j of chunk g, is bank row
+// notesBase + g * k + j, and noteSources[g * k + j] says which score that is (-1: none).
 #pragma once
 
 #include "kernels/pool_walk_core.h"
@@ -29,6 +32,7 @@ struct PoolWalkArgs {
     int64_t scoreRowStride = 0;
     const int64_t* stateIn = nullptr;          // (rows, layout.stateLength()) or null: empty pools
     int64_t carriedBase = 0, notesBase = 0, bankRowStride = 0;
+    int64_t* noteSources = nullptr;            // (rows, chunks, k) or null; set: compact notes (below)
     int64_t* slotBank = nullptr;               // (rows, closed + 1, M)
     int64_t* recordOut = nullptr;              // (rows, layout.length()): state after the piece, insertions
     void* workspace = nullptr;                 // poolWalkWorkspaceBytes()

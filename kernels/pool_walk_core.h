@@ -51,18 +51,21 @@ MM_POOL_HD bool better(float pa, int64_t posa, float pb, int64_t posb)
 
 /// offerCandidate: append while fewer than k, else replace the first worst (what
 /// std::min_element finds) if c is better. The order of cands is the reference's.
-MM_POOL_HD void offer(Cand* cands, int& n, const Cand& c, int k)
+/// Returns where c went, -1 if nowhere.
+MM_POOL_HD int offer(Cand* cands, int& n, const Cand& c, int k)
 {
     if (n < k) {
-        cands[n++] = c;
-        return;
+        cands[n] = c;
+        return n++;
     }
     int worst = 0;
     for (int i = 1; i < n; ++i)
         if (better(cands[worst].pri, cands[worst].pos, cands[i].pri, cands[i].pos))
             worst = i;
-    if (better(c.pri, c.pos, cands[worst].pri, cands[worst].pos))
-        cands[worst] = c;
+    if (!better(c.pri, c.pos, cands[worst].pri, cands[worst].pos))
+        return -1;
+    cands[worst] = c;
+    return worst;
 }
 
 /// mergeChunk's sort: best first (priority) or oldest first (fifo). Both orders are total
@@ -81,19 +84,33 @@ MM_POOL_HD void sortForMerge(Cand* c, int n, bool fifo)
 }
 
 /// The candidates of one note chunk: scores[from, to) of positions start + from..; bank
-/// row of score i: notesBase + i. out[0, n) holds the running top-k the chunk starts from
-/// (the state's carried candidates, for the piece's first chunk); returns the new count.
-/// The threshold is compared in double, as the reference compares float scores with its
-/// double tau.
+/// row of score i: notesBase + i, or with compact notes (compactBase >= 0) compactBase + j
+/// for the candidate at place j of the running list (the caller then computes notes only
+/// for the final candidates, compactSources()). out[0, n) holds the running top-k the
+/// chunk starts from (the state's carried candidates, for the piece's first chunk);
+/// returns the new count. The threshold is compared in double, as the reference compares
+/// float scores with its double tau.
 MM_POOL_HD int selectChunk(const float* scores, int64_t from, int64_t to, int64_t start, int64_t notesBase,
-                           double threshold, int k, Cand* out, int n)
+                           double threshold, int k, Cand* out, int n, int64_t compactBase = -1)
 {
     for (int64_t i = from; i < to; ++i) {
         const float a = scores[i];
-        if (static_cast<double>(a) > threshold)
-            offer(out, n, Cand{start + i, a, notesBase + i}, k);
+        if (static_cast<double>(a) > threshold) {
+            const int j = offer(out, n, Cand{start + i, a, notesBase + i}, k);
+            if (compactBase >= 0 && j >= 0)
+                out[j].bank = compactBase + j;
+        }
     }
     return n;
+}
+
+/// With compact notes: the piece index of the token whose note is compact row j of the
+/// chunk (its candidate list, before any sort), -1 for a row no note uses (a carried
+/// candidate's place, or past the count).
+MM_POOL_HD void compactSources(const Cand* cands, int n, int k, int64_t start, int64_t* sources)
+{
+    for (int j = 0; j < k; ++j)
+        sources[j] = j < n && cands[j].pos >= start ? cands[j].pos - start : -1;
 }
 
 /// One row's pool while it is walked (arrays of M), with what the merge keeps between

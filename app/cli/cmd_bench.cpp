@@ -37,6 +37,7 @@ struct BenchArgs {
     bool profile = false;            // per-stage times of the timed read (engine/stage_profile.h)
     std::string poolWalk = "device"; // device | cpu: where the note pool walk runs on CUDA
     std::string poolAttention = "fused";  // fused | reference: pool attention on CUDA (SDPA or op by op)
+    std::string noteSummaries = "candidates";  // candidates | all: notes computed for (device walk)
 };
 
 int64_t positiveInteger(const std::string& option, const std::string& value)
@@ -59,7 +60,7 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] "
+                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] [--note-summaries candidates|all] "
                       "[--profile] [--arch memmamba|transformer] [--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
@@ -73,7 +74,11 @@ BenchArgs parseArgs(std::vector<std::string> args)
             b.json = true;
         else if (a == "--profile")
             b.profile = true;
-        else if (a == "--pool-attention") {
+        else if (a == "--note-summaries") {
+            b.noteSummaries = value();
+            if (b.noteSummaries != "candidates" && b.noteSummaries != "all")
+                throw BadArgs("--note-summaries must be candidates or all, got '" + b.noteSummaries + "'");
+        } else if (a == "--pool-attention") {
             b.poolAttention = value();
             if (b.poolAttention != "fused" && b.poolAttention != "reference")
                 throw BadArgs("--pool-attention must be fused or reference, got '" + b.poolAttention + "'");
@@ -206,6 +211,8 @@ int runBench(const std::vector<std::string>& args)
         setenv("MEMMAMBA_POOL_WALK", "cpu", 1);
     if (b.poolAttention == "reference")  // read by engine/model.cpp at every pool attention
         setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
+    if (b.noteSummaries == "all")  // read by engine/model.cpp at every forward
+        setenv("MEMMAMBA_NOTE_SUMMARIES", "all", 1);
     auto peakDeviceMb = [] {
         const int64_t bytes = engine::cudaPeakAllocatedBytes();
         return bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(bytes / 1048576.0);
@@ -279,6 +286,7 @@ int runBench(const std::vector<std::string>& args)
             {"piece", piece},
             {"pool_walk", b.poolWalk},
             {"pool_attention", b.poolAttention},
+            {"note_summaries", b.noteSummaries},
             {"loadavg_1m_before", loadBefore},
             {"note_insertions", notes},
             {"config",

@@ -39,6 +39,7 @@ done
 stamp "1M profiles"
 b --tokens $n --surprisal off                   # unprofiled figures beside the profiled ones
 b --tokens $n --surprisal off --pool-attention reference
+b --tokens $n --surprisal off --note-summaries all
 b --tokens $n --surprisal off --pool-walk cpu
 b --tokens $n --surprisal off --notes off
 if [ "${1:-}" != quick ]; then
@@ -66,7 +67,7 @@ if prof:
     print("| tokens/s | " + " | ".join(f"{r['tokens_per_s']:,.0f}" for r in prof) + " |")
     print("| peak device MB | " + " | ".join(f"{r['peak_device_mb']:,.0f}" for r in prof) + " |")
 print()
-print("| arch | notes | walk, attention | surprisal | tokens | tokens/s | peak device MB |")
+print("| arch | notes | walk, attention, summaries | surprisal | tokens | tokens/s | peak device MB |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     if "profile" in r:
@@ -77,7 +78,8 @@ for r in rows:
     peak = r.get("peak_device_mb")
     tps_text = f"{tps:,.0f}" if tps else r.get("error", "?")
     peak_text = f"{peak:,.0f}" if peak else "-"
-    how = f"{r.get('pool_walk', '-')}, {r.get('pool_attention', '-')}" if notes == "on" else "-"
+    how = (f"{r.get('pool_walk', '-')}, {r.get('pool_attention', '-')}, {r.get('note_summaries', '-')}"
+           if notes == "on" else "-")
     print(f"| {arch} | {notes} | {how} | {r.get('surprisal', '-')} | {r['tokens']:,} | {tps_text} | {peak_text} |")
 EOF
 cat "$out/profile.md"

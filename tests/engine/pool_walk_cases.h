@@ -92,16 +92,20 @@ inline std::vector<WalkCase> walkCases()
 }
 
 /// A device walk (or its host emulation) of one piece: state words in (packPoolState),
-/// slot banks (S * M) and the record (layout.length() words) out.
+/// slot banks (S * M) and the record (layout.length() words) out; sources non-null: with
+/// compact notes, filled with the walk's note sources (G * k).
 using DeviceWalker = std::function<void(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start,
                                         const engine::PoolRules& rules, int64_t poolSlots, int64_t carriedBase,
-                                        int64_t notesBase, std::vector<int64_t>& slotBank, std::vector<int64_t>& record)>;
+                                        int64_t notesBase, std::vector<int64_t>& slotBank, std::vector<int64_t>& record,
+                                        std::vector<int64_t>* sources)>;
 
 inline bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 /// "" when the reference and the device walk agree on every piece (slot banks, insertions,
-/// the pool after it and its candidates in order, bank rows included), else the first difference.
-inline std::string compareWalks(const WalkCase& c, const DeviceWalker& walker)
+/// the pool after it and its candidates in order, bank rows included), else the first
+/// difference. compact: the walk numbers its notes compactly; its bank rows are mapped
+/// through its note sources to the reference's (one row per score) before comparing.
+inline std::string compareWalks(const WalkCase& c, const DeviceWalker& walker, bool compact = false)
 {
     engine::PoolMeta ref(c.poolSlots), dev(c.poolSlots);
     int64_t start = 0;
@@ -112,10 +116,29 @@ inline std::string compareWalks(const WalkCase& c, const DeviceWalker& walker)
         std::vector<int64_t> state(layout.stateLength()), slotBank, record;
         engine::packPoolState(dev, layout, state.data());
         const int64_t carried = static_cast<int64_t>(dev.candidates.size());
-        walker(state, c.scores.data() + start, T, start, c.rules, c.poolSlots, c.poolSlots, c.poolSlots + carried, slotBank, record);
+        const int64_t notesBase = c.poolSlots + carried;
+        std::vector<int64_t> sources;
+        walker(state, c.scores.data() + start, T, start, c.rules, c.poolSlots, c.poolSlots, notesBase, slotBank, record,
+               compact ? &sources : nullptr);
         const engine::PoolWalk walk = engine::walkPool(ref, c.rules, start, c.scores.data() + start, T);
         std::vector<engine::PoolInsertion> insertions;
         engine::unpackPoolRecord(record.data(), layout, dev, &insertions);
+        bool unmapped = false;
+        auto toReference = [&](int64_t& bank) {
+            if (!compact || bank < notesBase)
+                return;
+            const int64_t row = bank - notesBase;
+            if (row >= static_cast<int64_t>(sources.size()) || sources[row] < 0)
+                unmapped = true;
+            else
+                bank = notesBase + sources[row];
+        };
+        for (int64_t& b : slotBank)
+            toReference(b);
+        for (engine::NoteCandidate& cand : dev.candidates)
+            toReference(cand.bank);
+        if (unmapped)
+            return at + "a slot or candidate refers to an unused compact note row";
         if (slotBank != walk.slot_bank)
             return at + "slot banks differ (" + std::to_string(slotBank.size()) + " vs " +
                    std::to_string(walk.slot_bank.size()) + " entries)";

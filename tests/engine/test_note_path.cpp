@@ -20,7 +20,7 @@ namespace {
 // mergeKernel's lane 0 and its snapshot writes.
 void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start,
                        const PoolRules& rules, int64_t poolSlots, int64_t carriedBase, int64_t notesBase,
-                       std::vector<int64_t>& slotBank, std::vector<int64_t>& record)
+                       std::vector<int64_t>& slotBank, std::vector<int64_t>& record, std::vector<int64_t>* sources)
 {
     using namespace kernels::pool;
     const Chunks ch = chunksOf(start, T, rules.chunk);
@@ -29,6 +29,8 @@ void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores,
     const bool fifo = rules.eviction == EvictionPolicy::Fifo;
     std::vector<Cand> cands(ch.count * k);
     std::vector<int> counts(ch.count);
+    if (sources)
+        sources->assign(ch.count * k, -1);
     for (int64_t g = 0; g < ch.count; ++g) {
         Cand local[kMaxPerChunk];
         int n = 0;
@@ -37,7 +39,10 @@ void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores,
                 local[n++] = Cand{stateIn[lay.candPos() + i], bitsFloat(stateIn[lay.candPri() + i]), carriedBase + i};
         int64_t from = 0, to = 0;
         chunkRange(ch, g, rules.chunk, T, from, to);
-        n = selectChunk(scores, from, to, start, notesBase, rules.threshold, k, local, n);
+        n = selectChunk(scores, from, to, start, notesBase, rules.threshold, k, local, n,
+                        sources ? notesBase + g * k : -1);
+        if (sources)
+            compactSources(local, n, k, start, sources->data() + g * k);
         if (g < ch.closed)
             sortForMerge(local, n, fifo);
         std::copy(local, local + n, cands.begin() + g * k);
@@ -84,10 +89,11 @@ class TestNotePath : public QObject {
 private slots:
     void deviceWalkRulesMatchReference()
     {
-        for (const test::WalkCase& c : test::walkCases()) {
-            const std::string diff = test::compareWalks(c, emulateDeviceWalk);
-            QVERIFY2(diff.empty(), diff.c_str());
-        }
+        for (const bool compact : {false, true})
+            for (const test::WalkCase& c : test::walkCases()) {
+                const std::string diff = test::compareWalks(c, emulateDeviceWalk, compact);
+                QVERIFY2(diff.empty(), ((compact ? "compact notes: " : "") + diff).c_str());
+            }
     }
 
     // The comparison can fail: a walk that compares tau in float (as a careless kernel
@@ -100,10 +106,11 @@ private slots:
         QVERIFY(edge != cases.end());
         test::DeviceWalker floatTau = [](const std::vector<int64_t>& s, const float* scores, int64_t T, int64_t start,
                                          const PoolRules& rules, int64_t poolSlots, int64_t cb, int64_t nb,
-                                         std::vector<int64_t>& bank, std::vector<int64_t>& rec) {
+                                         std::vector<int64_t>& bank, std::vector<int64_t>& rec,
+                                         std::vector<int64_t>* sources) {
             PoolRules r = rules;
             r.threshold = static_cast<double>(static_cast<float>(rules.threshold));
-            emulateDeviceWalk(s, scores, T, start, r, poolSlots, cb, nb, bank, rec);
+            emulateDeviceWalk(s, scores, T, start, r, poolSlots, cb, nb, bank, rec, sources);
         };
         QVERIFY(!test::compareWalks(*edge, floatTau).empty());
     }

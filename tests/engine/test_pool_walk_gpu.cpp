@@ -47,15 +47,18 @@ std::vector<int64_t> toVector(const at::Tensor& t)
 
 void deviceWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start, const PoolRules& rules,
                 int64_t poolSlots, int64_t carriedBase, int64_t notesBase, std::vector<int64_t>& slotBank,
-                std::vector<int64_t>& record)
+                std::vector<int64_t>& record, std::vector<int64_t>* sources)
 {
     const auto layout = walkRecordLayout(rules, poolSlots, start, T);
     const at::Tensor s = at::from_blob(const_cast<float*>(scores), {1, T}, at::kFloat).to(at::kCUDA);
     const at::Tensor state = at::tensor(stateIn, at::kLong).view({1, -1}).to(at::kCUDA);
     const at::Tensor records = at::full({1, layout.length()}, -7, kLongCuda);  // poison: every read word is written
-    const DeviceWalk w = walkPoolsOnDevice(s, rules, poolSlots, start, state, carriedBase, notesBase, 0, records);
+    const DeviceWalk w =
+        walkPoolsOnDevice(s, rules, poolSlots, start, state, carriedBase, notesBase, 0, records, sources != nullptr);
     slotBank = toVector(w.slotBank);
     record = toVector(records);
+    if (sources)
+        *sources = toVector(w.noteSources);
 }
 
 /// A model whose every weight is perturbed (the notes change the outputs), on the GPU.
@@ -68,10 +71,21 @@ std::unique_ptr<mm::Model> cudaModel(const std::string& config, uint64_t seed)
     return model;
 }
 
-struct WalkEnv {  // MEMMAMBA_POOL_WALK=cpu while alive
-    WalkEnv() { setenv("MEMMAMBA_POOL_WALK", "cpu", 1); }
-    ~WalkEnv() { unsetenv("MEMMAMBA_POOL_WALK"); }
+struct ScopedEnv {  // an engine switch set while alive
+    ScopedEnv(const char* name, const char* value) : m_name(name) { setenv(name, value, 1); }
+    ~ScopedEnv() { unsetenv(m_name); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* m_name;
 };
+
+bool sameEvent(const NoteEvent& x, const NoteEvent& y)
+{
+    return x.layer == y.layer && x.position == y.position && test::sameBits(x.score, y.score) && x.slot == y.slot &&
+           x.evictedPosition == y.evictedPosition;
+}
 
 ReadResult readAll(const mm::Model& model, State& state, const std::vector<int32_t>& tokens, int64_t segment)
 {
@@ -79,6 +93,30 @@ ReadResult readAll(const mm::Model& model, State& state, const std::vector<int32
     opt.segmentTokens = segment;
     opt.noteSummaries = true;
     return model.read(state, tokens, opt);
+}
+
+/// The same tokens read by a fresh state of a fresh model twice: as the engine does by
+/// default, then with an engine switch set.
+std::pair<ReadResult, ReadResult> readBothWays(uint64_t seed, int64_t tokens, int64_t segment, const char* name,
+                                               const char* value)
+{
+    const auto model = cudaModel(test::smallConfig(), seed);
+    const std::vector<int32_t> ids = test::randomTokens(tokens, 64, seed + 1);
+    State first = model->newState(), second = model->newState();
+    std::pair<ReadResult, ReadResult> out;
+    out.first = readAll(*model, first, ids, segment);
+    const ScopedEnv env(name, value);
+    out.second = readAll(*model, second, ids, segment);
+    return out;
+}
+
+/// Largest |a - b| over the surprisal of tokens 1.. (all must be finite).
+double surprisalDifference(const ReadResult& a, const ReadResult& b)
+{
+    double worst = a.surprisal.size() == b.surprisal.size() ? 0 : 1e30;
+    for (size_t i = 1; i < a.surprisal.size() && i < b.surprisal.size(); ++i)
+        worst = std::isfinite(a.surprisal[i]) ? std::max(worst, double(std::abs(a.surprisal[i] - b.surprisal[i]))) : 1e30;
+    return worst;
 }
 
 #endif
@@ -92,10 +130,11 @@ class TestPoolWalkGpu : public QObject {
 private slots:
     void inferencePiecesMatchReference()
     {
-        for (const test::WalkCase& c : test::walkCases()) {
-            const std::string diff = test::compareWalks(c, deviceWalk);
-            QVERIFY2(diff.empty(), diff.c_str());
-        }
+        for (const bool compact : {false, true})
+            for (const test::WalkCase& c : test::walkCases()) {
+                const std::string diff = test::compareWalks(c, deviceWalk, compact);
+                QVERIFY2(diff.empty(), ((compact ? "compact notes: " : "") + diff).c_str());
+            }
     }
 
     // The training variant: rows from empty pools at position 0, one bank over all rows.
@@ -138,9 +177,11 @@ private slots:
     }
 
     // Whole reads: segments that cut note chunks, and single tokens. Note events, their
-    // summaries, the importance and the saved state (pools, candidates, SSM) are identical.
+    // summaries, the importance and the saved state (pools, candidates, SSM) are identical
+    // (notes computed for every token in both, as the host walk does).
     void readsMatchHostWalk()
     {
+        const ScopedEnv allNotes("MEMMAMBA_NOTE_SUMMARIES", "all");
         for (const bool fifo : {false, true}) {
             const auto model = cudaModel(test::smallConfig(fifo ? R"(, "eviction": "fifo")" : ""), 11);
             const std::vector<int32_t> tokens = test::randomTokens(1500, 64, 12);
@@ -150,17 +191,14 @@ private slots:
                 const ReadResult a = readAll(*model, onDevice, part, segment);
                 ReadResult b;
                 {
-                    const WalkEnv hostWalk;
+                    const ScopedEnv hostWalk("MEMMAMBA_POOL_WALK", "cpu");
                     b = readAll(*model, onHost, part, segment);
                 }
                 QVERIFY(!a.notes.empty());
                 QCOMPARE(a.notes.size(), b.notes.size());
-                for (size_t i = 0; i < a.notes.size(); ++i) {
-                    const NoteEvent &x = a.notes[i], &y = b.notes[i];
-                    QVERIFY2(x.layer == y.layer && x.position == y.position && test::sameBits(x.score, y.score) &&
-                                 x.slot == y.slot && x.evictedPosition == y.evictedPosition && x.summary == y.summary,
+                for (size_t i = 0; i < a.notes.size(); ++i)
+                    QVERIFY2(sameEvent(a.notes[i], b.notes[i]) && a.notes[i].summary == b.notes[i].summary,
                              ("note event " + std::to_string(i)).c_str());
-                }
                 QVERIFY(a.importance == b.importance);
                 QVERIFY(model->saveState(onDevice) == model->saveState(onHost));
                 for (int32_t l = 0; l < 4; ++l) {
@@ -176,22 +214,36 @@ private slots:
     // empty pools (c = 0 in both), later ones partly filled and full pools.
     void fusedAttentionMatchesReference()
     {
-        const auto model = cudaModel(test::smallConfig(), 31);
-        const std::vector<int32_t> tokens = test::randomTokens(1200, 64, 32);
-        State fused = model->newState(), reference = model->newState();
-        const ReadResult a = readAll(*model, fused, tokens, 500);
-        setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
-        const ReadResult b = readAll(*model, reference, tokens, 500);
-        unsetenv("MEMMAMBA_POOL_ATTENTION");
-        QCOMPARE(a.surprisal.size(), b.surprisal.size());
-        double worst = 0;
-        for (size_t i = 1; i < a.surprisal.size(); ++i) {
-            QVERIFY2(std::isfinite(a.surprisal[i]), ("surprisal " + std::to_string(i)).c_str());
-            worst = std::max(worst, double(std::abs(a.surprisal[i] - b.surprisal[i])));
-        }
+        const auto [a, b] = readBothWays(31, 1200, 500, "MEMMAMBA_POOL_ATTENTION", "reference");
+        const double worst = surprisalDifference(a, b);
         qInfo("fused vs reference pool attention: largest surprisal difference %.3g nats", worst);
         QVERIFY(worst < 1e-3);
         QVERIFY(test::relativeError(a.importance.back(), b.importance.back()) < 1e-4);
+    }
+
+    // Summaries only for the candidates (the default) against summaries for every token:
+    // layer 0's notes (whose scores no summary influences) identical, their values and the
+    // surprisal within rounding.
+    void compactSummariesMatchAll()
+    {
+        const auto [a, b] = readBothWays(41, 1500, 700, "MEMMAMBA_NOTE_SUMMARIES", "all");
+        std::vector<const NoteEvent*> a0, b0;
+        for (const NoteEvent& e : a.notes)
+            if (e.layer == 0)
+                a0.push_back(&e);
+        for (const NoteEvent& e : b.notes)
+            if (e.layer == 0)
+                b0.push_back(&e);
+        QVERIFY(!a0.empty());
+        QCOMPARE(a0.size(), b0.size());
+        for (size_t i = 0; i < a0.size(); ++i) {
+            QVERIFY(sameEvent(*a0[i], *b0[i]));
+            QVERIFY2(test::relativeError(a0[i]->summary, b0[i]->summary) < 1e-5, ("layer-0 note " + std::to_string(i)).c_str());
+        }
+        const double worst = surprisalDifference(a, b);
+        qInfo("compact vs all summaries: %zu vs %zu notes, largest surprisal difference %.3g nats", a.notes.size(),
+              b.notes.size(), worst);
+        QVERIFY(worst < 1e-3);
     }
 
     void trainingForwardMatchesHostWalk()
@@ -203,7 +255,7 @@ private slots:
         const train::BatchOutput a = train::forwardBatch(m, tokens);
         train::BatchOutput b;
         {
-            const WalkEnv hostWalk;
+            const ScopedEnv hostWalk("MEMMAMBA_POOL_WALK", "cpu");
             b = train::forwardBatch(m, tokens);
         }
         QVERIFY(a.notesWritten > 0);
