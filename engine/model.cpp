@@ -229,6 +229,14 @@ ModelState cloneState(const ModelState& s)
 
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps)
 {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
+    // Reading on CUDA: LibTorch's fused kernel (one pass instead of six over (T, D));
+    // training keeps the op-by-op form (its autocast and autograd behaviour are known).
+    if (x.is_cuda() && !c10::GradMode::is_enabled() && x.scalar_type() == weight.scalar_type()) {
+        const int64_t width = x.size(-1);
+        return at::rms_norm(x, at::IntArrayRef(&width, 1), weight, eps);
+    }
+#endif
     return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
 }
 
