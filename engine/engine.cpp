@@ -393,6 +393,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
             trace.keep_layer_outputs = options.layerOutputs;
             trace.keep_attention = options.poolAttention;
             trace.keep_scores = options.importance;
+            trace.keep_insertions = options.noteEvents || options.onNote != nullptr;
             trace.keep_insertion_values = options.noteSummaries;
             const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace, options.noPool)
                                              : engine::forwardSequence(m, work, ids, &trace, options.noPool);  // (T, D)

@@ -473,13 +473,16 @@ DeviceWalks startDeviceWalks(const Model& m, const ModelState& st, int64_t T, co
 void finishDeviceWalks(const Model& m, ModelState& st, const DeviceWalks& w, const std::vector<PoolSnapshots>& snaps,
                        ForwardTrace* trace)
 {
-    const at::Tensor host = w.records.to(at::kCPU).contiguous();  // waits for the device
+    // The insertions (note events) only when asked for: else the pools' state alone.
+    const bool events = trace && (trace->keep_insertions || trace->keep_insertion_values);
+    const int64_t words = events ? w.layout.length() : w.layout.insCount() + 1;
+    const at::Tensor host = w.records.narrow(1, 0, words).to(at::kCPU).contiguous();  // waits for the device
     for (int64_t l = 0; l < m.config.n_layer; ++l) {
         LayerState& ls = st.layers[l];
-        std::vector<PoolInsertion>* insertions = trace ? &trace->insertions[l] : nullptr;
-        unpackPoolRecord(host.data_ptr<int64_t>() + l * w.layout.length(), w.layout, ls.pool, insertions);
+        std::vector<PoolInsertion>* insertions = events ? &trace->insertions[l] : nullptr;
+        unpackPoolRecord(host.data_ptr<int64_t>() + l * words, w.layout, ls.pool, insertions);
         ls.cand_values = ls.cand_values.narrow(0, 0, static_cast<int64_t>(ls.pool.candidates.size()));
-        if (trace && trace->keep_insertion_values)
+        if (events && trace->keep_insertion_values)
             trace->insertion_values[l] = insertionValues(snaps[l], *insertions, st.position, m.config);
     }
 }

@@ -102,6 +102,7 @@ ModelState cloneState(const ModelState& s);
 struct ForwardTrace {
     bool keep_scores = true;                               // set by the caller to skip (a copy on the GPU):
     std::vector<at::Tensor> scores;                        // per layer (T), importance a_t
+    bool keep_insertions = true;                           // set by the caller to skip (a copy on the GPU):
     std::vector<std::vector<PoolInsertion>> insertions;    // per layer
     bool keep_layer_outputs = false;                       // set by the caller to fill:
     std::vector<at::Tensor> layer_outputs;                 // per layer (T, D), residual stream after the block
