@@ -5,6 +5,7 @@
 #include "engine/cuda_precision.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
+#include "engine/stage_profile.h"
 #include "engine/state_io.h"
 
 #include <ATen/ATen.h>
@@ -405,6 +406,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                     result.layerOutputs[l].insert(result.layerOutputs[l].end(), p, p + out.numel());
                 }
             }
+            engine::profileMark(engine::Stage::Head);
             if (options.surprisal || options.logits) {
                 // Rows that predict this segment's tokens: the previous token's hidden
                 // state (if any) and all but the last of ours; the last row's logits are
@@ -440,6 +442,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                     result.logits.insert(result.logits.end(), p, p + own.numel());
                 }
             }
+            engine::profileMark(engine::Stage::Outside);
             if (c.notes) {
                 for (int64_t l = 0; l < c.n_layer; ++l) {
                     if (options.importance) {

@@ -271,7 +271,9 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     if (!c10::GradMode::is_enabled() && u.device().is_cpu() && u.scalar_type() == at::kFloat) {
         // Reading on the CPU: convolution + SiLU in one pass, softplus and the output
         // gate fused into the scan (fewer passes over (T, E) than the op-by-op path below).
+        profileMark(Stage::Conv);
         const at::Tensor xc = convSiluInference(xi, conv, w.conv_w, w.conv_b);  // (T, E)
+        profileMark(Stage::Mixer);
         const at::Tensor xdbl = dense(xc, w.x_proj);                          // (T, R + 2N)
         const at::Tensor deltaRaw = dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b);  // (T, E)
         profileMark(Stage::Scan);
@@ -282,6 +284,7 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     }
     // Causal depthwise convolution as K shifted multiply-adds over (T, E): cheaper than
     // conv1d with E groups on the CPU, and it continues from the carried inputs.
+    profileMark(Stage::Conv);
     const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
     const at::Tensor wk = w.conv_w.view({E, K});
     at::Tensor xc = w.conv_b.expand({T, E}).clone();
@@ -289,6 +292,7 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
         xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
     conv = xpad.narrow(0, T, K - 1).clone();
     xc = at::silu(xc);
+    profileMark(Stage::Mixer);
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
     if (!u.device().is_cpu())
         return dense(gpuFusedScan(w, xc, xdbl, z, A, R, N, ssm), w.out_proj);

@@ -52,6 +52,7 @@ const char* stageName(Stage s)
 {
     switch (s) {
     case Stage::Mixer: return "mixer";
+    case Stage::Conv: return "conv";
     case Stage::Scan: return "scan";
     case Stage::Score: return "score";
     case Stage::Summaries: return "summaries";
@@ -59,6 +60,7 @@ const char* stageName(Stage s)
     case Stage::Gather: return "gather";
     case Stage::Attention: return "attention";
     case Stage::Copies: return "copies";
+    case Stage::Head: return "LM head";
     case Stage::Outside: return "outside layers";
     case Stage::Count: break;
     }

@@ -17,7 +17,8 @@
 namespace mm::engine {
 
 enum class Stage {
-    Mixer,      ///< RMSNorm, in_proj, convolution, x_proj, dt_proj, out_proj, residual
+    Mixer,      ///< RMSNorm, in_proj, x_proj, dt_proj, out_proj, residual
+    Conv,       ///< the mixer's causal depthwise convolution and SiLU
     Scan,       ///< the selective scan
     Score,      ///< the Note Block's RMSNorm and scorer a_t
     Summaries,  ///< s_t = W_sum [RMSNorm(h); e(x)] and a_t * s_t
@@ -25,7 +26,8 @@ enum class Stage {
     Gather,     ///< the pool snapshots and carried candidates gathered from the bank
     Attention,  ///< cross-token and cross-layer attention with their gates
     Copies,     ///< results copied to the host (scores, note events, pool metadata)
-    Outside,    ///< outside the layers: embedding, final norm, LM head, surprisal, bookkeeping
+    Head,       ///< the LM head and the surprisal (or logits) of a read
+    Outside,    ///< the rest: embedding, final norm, the read's bookkeeping
     Count
 };
 

@@ -168,8 +168,10 @@ private slots:
         }
         QVERIFY(sum > 0 && sum <= wallMs);
         const int64_t layerSegments = 4 * 4;
-        for (Stage s : {Stage::Scan, Stage::Score, Stage::Summaries, Stage::Walk, Stage::Gather, Stage::Attention})
+        for (Stage s : {Stage::Conv, Stage::Scan, Stage::Score, Stage::Summaries, Stage::Walk, Stage::Gather,
+                        Stage::Attention})
             QCOMPARE(stages[size_t(s)].intervals, layerSegments);
+        QCOMPARE(stages[size_t(Stage::Head)].intervals, int64_t(4));  // once a segment
         QVERIFY(stages[size_t(Stage::Scan)].ms > 0 && stages[size_t(Stage::Attention)].ms > 0);
         QCOMPARE(stages[size_t(Stage::Scan)].stage, std::string("scan"));
         // Off again: a read without a profile adds no marks (the next profile starts empty).
