@@ -1,5 +1,6 @@
 #include "engine/model.h"
 
+#include "engine/conv_cuda.h"
 #include "engine/pool_walk_device.h"
 #include "engine/selective_scan.h"
 #include "engine/stage_profile.h"
@@ -285,13 +286,18 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     // Causal depthwise convolution as K shifted multiply-adds over (T, E): cheaper than
     // conv1d with E groups on the CPU, and it continues from the carried inputs.
     profileMark(Stage::Conv);
-    const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
-    const at::Tensor wk = w.conv_w.view({E, K});
-    at::Tensor xc = w.conv_b.expand({T, E}).clone();
-    for (int64_t k = 0; k < K; ++k)
-        xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
-    conv = xpad.narrow(0, T, K - 1).clone();
-    xc = at::silu(xc);
+    at::Tensor xc;
+    if (convSiluApplies(xi, K)) {  // reading on CUDA: one kernel
+        xc = convSiluCuda(xi, conv, w.conv_w, w.conv_b);
+    } else {
+        const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
+        const at::Tensor wk = w.conv_w.view({E, K});
+        xc = w.conv_b.expand({T, E}).clone();
+        for (int64_t k = 0; k < K; ++k)
+            xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
+        conv = xpad.narrow(0, T, K - 1).clone();
+        xc = at::silu(xc);
+    }
     profileMark(Stage::Mixer);
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
     if (!u.device().is_cpu())

@@ -3,7 +3,7 @@
 // walkPool stays the reference: the kernels reproduce it exactly (slot by slot, note by
 // note; tests/engine/test_pool_walk*.cpp). MEMMAMBA_POOL_WALK=cpu (`memmamba bench
 // ingest --pool-walk cpu`) keeps the host walk on CUDA too. Without a CUDA build
-// deviceWalkApplies() is false and walkPoolsOnDevice is never called.
+// deviceWalkApplies() is false and walkPoolsOnDevice is never called (engine/cuda_stub.cpp).
 #pragma once
 
 #include "engine/note_pool.h"

@@ -38,6 +38,7 @@ struct BenchArgs {
     std::string poolWalk = "device"; // device | cpu: where the note pool walk runs on CUDA
     std::string poolAttention = "fused";  // fused | reference: pool attention on CUDA (SDPA or op by op)
     std::string noteSummaries = "candidates";  // candidates | all: notes computed for (device walk)
+    std::string conv = "kernel";     // kernel | reference: the mixer's convolution on CUDA
 };
 
 int64_t positiveInteger(const std::string& option, const std::string& value)
@@ -60,7 +61,7 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] [--note-summaries candidates|all] "
+                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] [--note-summaries candidates|all] [--conv kernel|reference] "
                       "[--profile] [--arch memmamba|transformer] [--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
@@ -74,7 +75,11 @@ BenchArgs parseArgs(std::vector<std::string> args)
             b.json = true;
         else if (a == "--profile")
             b.profile = true;
-        else if (a == "--note-summaries") {
+        else if (a == "--conv") {
+            b.conv = value();
+            if (b.conv != "kernel" && b.conv != "reference")
+                throw BadArgs("--conv must be kernel or reference, got '" + b.conv + "'");
+        } else if (a == "--note-summaries") {
             b.noteSummaries = value();
             if (b.noteSummaries != "candidates" && b.noteSummaries != "all")
                 throw BadArgs("--note-summaries must be candidates or all, got '" + b.noteSummaries + "'");
@@ -213,6 +218,8 @@ int runBench(const std::vector<std::string>& args)
         setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
     if (b.noteSummaries == "all")  // read by engine/model.cpp at every forward
         setenv("MEMMAMBA_NOTE_SUMMARIES", "all", 1);
+    if (b.conv == "reference")  // read by engine/conv_cuda.cpp at every convolution
+        setenv("MEMMAMBA_CONV", "reference", 1);
     auto peakDeviceMb = [] {
         const int64_t bytes = engine::cudaPeakAllocatedBytes();
         return bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(bytes / 1048576.0);
@@ -287,6 +294,7 @@ int runBench(const std::vector<std::string>& args)
             {"pool_walk", b.poolWalk},
             {"pool_attention", b.poolAttention},
             {"note_summaries", b.noteSummaries},
+            {"conv", b.conv},
             {"loadavg_1m_before", loadBefore},
             {"note_insertions", notes},
             {"config",

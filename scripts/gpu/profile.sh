@@ -33,13 +33,16 @@ b() { timeout 120 "$bench" bench ingest --device cuda --json "$@" 2>>"$out/bench
 n=1048576
 for s in off on; do
   b --tokens $n --surprisal $s --profile
-  b --tokens $n --surprisal $s --profile --pool-walk cpu --pool-attention reference  # the old note path
+  b --tokens $n --surprisal $s --profile --pool-walk cpu --pool-attention reference --note-summaries all \
+    --conv reference  # the previous code path
   b --tokens $n --surprisal $s --profile --notes off
 done
 stamp "1M profiles"
 b --tokens $n --surprisal off                   # unprofiled figures beside the profiled ones
 b --tokens $n --surprisal off --pool-attention reference
 b --tokens $n --surprisal off --note-summaries all
+b --tokens $n --surprisal off --conv reference
+b --tokens $n --surprisal off --notes off --conv reference
 b --tokens $n --surprisal off --pool-walk cpu
 b --tokens $n --surprisal off --notes off
 if [ "${1:-}" != quick ]; then
@@ -57,7 +60,9 @@ prof = [r for r in rows if "profile" in r]
 if prof:
     def name(r):
         notes = r["config"]["notes"]
-        walk = f", {r['pool_walk']} walk, {r.get('pool_attention', '?')} attention" if notes == "on" else ""
+        walk = (f", {r['pool_walk']} walk, {r.get('pool_attention', '?')} attention, "
+                f"{r.get('note_summaries', '?')} summaries" if notes == "on" else "")
+        walk += f", conv {r.get('conv', '?')}"
         return f"notes {notes}{walk}, surprisal {'on' if r['surprisal'] else 'off'}"
     print("| stage (ms) | " + " | ".join(name(r) for r in prof) + " |")
     print("| --- |" + " --- |" * len(prof))
@@ -67,7 +72,7 @@ if prof:
     print("| tokens/s | " + " | ".join(f"{r['tokens_per_s']:,.0f}" for r in prof) + " |")
     print("| peak device MB | " + " | ".join(f"{r['peak_device_mb']:,.0f}" for r in prof) + " |")
 print()
-print("| arch | notes | walk, attention, summaries | surprisal | tokens | tokens/s | peak device MB |")
+print("| arch | notes | walk, attention, summaries, conv | surprisal | tokens | tokens/s | peak device MB |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     if "profile" in r:
@@ -79,7 +84,7 @@ for r in rows:
     tps_text = f"{tps:,.0f}" if tps else r.get("error", "?")
     peak_text = f"{peak:,.0f}" if peak else "-"
     how = (f"{r.get('pool_walk', '-')}, {r.get('pool_attention', '-')}, {r.get('note_summaries', '-')}"
-           if notes == "on" else "-")
+           if notes == "on" else "-") + f", conv {r.get('conv', '-')}"
     print(f"| {arch} | {notes} | {how} | {r.get('surprisal', '-')} | {r['tokens']:,} | {tps_text} | {peak_text} |")
 EOF
 cat "$out/profile.md"

@@ -3,10 +3,13 @@
 // of pool_walk_cases.h piece after piece (inference), many rows from empty pools (the
 // batched training variant); then whole reads and training forwards with the device walk
 // against the same with MEMMAMBA_POOL_WALK=cpu: identical note events, pools and saved
-// states. Label gpu: exits 77 (ctest: skipped) without a CUDA build or device.
+// states. Also the rest of the reading path's CUDA work for issue 19: fused pool
+// attention, summaries only for candidates, the convolution kernel, each against its
+// reference. Label gpu: exits 77 (ctest: skipped) without a CUDA build or device.
 #include "engine_test_util.h"
 #include "pool_walk_cases.h"
 
+#include "engine/conv_cuda.h"
 #include "engine/pool_walk_device.h"
 #include "engine/train/batched_forward.h"
 
@@ -262,6 +265,33 @@ private slots:
         QCOMPARE(a.notesWritten, b.notesWritten);
         QCOMPARE(a.chunksClosed, b.chunksClosed);
         QVERIFY(at::equal(a.hidden.cpu(), b.hidden.cpu()));
+    }
+
+    // The mixer's convolution kernel (kernels/conv_silu.cu) against the op-by-op form of
+    // engine/model.cpp: x a strided view as in the model, pieces shorter than the window,
+    // widths 1 to 5; outputs and the carried state.
+    void convKernelMatchesOps()
+    {
+        const c10::AutoGradMode noGrad(false);
+        const auto o = at::TensorOptions().dtype(at::kFloat).device(at::kCUDA);
+        for (const int64_t K : {4, 1, 2, 5})
+            for (const int64_t T : {1, 2, 3, 100, 70001}) {
+                const int64_t E = 130;
+                const at::Tensor x = at::randn({T, 2 * E}, o).narrow(1, 0, E);  // rows strided, as in_proj's x half
+                const at::Tensor weight = at::randn({E, 1, K}, o), bias = at::randn({E}, o);
+                const at::Tensor state0 = at::randn({K - 1, E}, o);
+                QVERIFY(convSiluApplies(x, K));
+                at::Tensor state = state0.clone();
+                const at::Tensor got = convSiluCuda(x, state, weight, bias);
+                const at::Tensor xpad = at::cat({state0, x}, 0);
+                at::Tensor want = bias.expand({T, E}).clone();
+                for (int64_t k = 0; k < K; ++k)
+                    want.addcmul_(xpad.narrow(0, k, T), weight.view({E, K}).select(1, k).unsqueeze(0));
+                want = at::silu(want);
+                const double err = test::relativeError(got.cpu(), want.cpu());
+                QVERIFY2(err < 1e-5, ("K " + std::to_string(K) + ", T " + std::to_string(T)).c_str());
+                QVERIFY(at::equal(state.cpu(), xpad.narrow(0, T, K - 1).cpu()));
+            }
     }
 
     // Timing only: one layer's walk of a 64k segment, the default rules (docs/perf.md).
