@@ -423,10 +423,14 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
     return G == 1 ? out : out.narrow(0, offset, T);
 }
 
-at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
+// x + g * W_o c with g = sigmoid(gate_w [hn; c] + gate_b): the gate's two halves applied
+// apart, so the (T, D + r) concatenation is never written, and the add fused.
+at::Tensor addGated(const at::Tensor& x, const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
 {
-    const at::Tensor g = at::sigmoid(dense(at::cat({hn, ctx}, 1), w.gate_w, w.gate_b));  // (T, 1)
-    return g * dense(ctx, w.out);                                                         // (T, D)
+    const int64_t D = hn.size(1);
+    const at::Tensor logit =
+        dense(hn, w.gate_w.narrow(1, 0, D), w.gate_b) + dense(ctx, w.gate_w.narrow(1, D, w.gate_w.size(1) - D));
+    return at::addcmul(x, at::sigmoid(logit), dense(ctx, w.out));  // (T, D)
 }
 
 // The pool entries that a walk's insertions wrote, (insertions, r) float on the host:
@@ -617,7 +621,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     profileMark(Stage::Attention);
     const int64_t offset = st.position % c.note_chunk;
     at::Tensor att;
-    at::Tensor out = h + gatedOutput(nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset, traceAtt ? &att : nullptr));
+    at::Tensor out = addGated(h, nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset, traceAtt ? &att : nullptr));
     if (traceAtt)
         traceAttention(*trace, l, false, att, T, offset, {&snap}, M);
     if (c.hasCrossLayer(l)) {
@@ -630,7 +634,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
             sources.push_back(&snaps[l - j]);
         }
         const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (S, P*M, r), (S, P*M)
-        out = out + gatedOutput(nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
+        out = addGated(out, nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
         if (traceAtt)
             traceAttention(*trace, l, true, att, T, offset, sources, M);
     }
