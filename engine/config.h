@@ -1,4 +1,4 @@
-// ModelConfig: every dimension and Note Block parameter of a MemMamba model (MODEL.md v1),
+// ModelConfig: every dimension and Note Block parameter of a MemMamba model (docs/spec/MODEL.md v1),
 // read from and written to JSON. Torch-free.
 #pragma once
 

@@ -180,7 +180,7 @@ public:
     /// config ("config.json: unknown field 'x'"), unreadable weights, a tensor missing,
     /// unexpected or of the wrong shape for the config, "cuda" without a CUDA device.
     static std::unique_ptr<Model> load(const std::string& dir, const std::string& device = "auto");
-    /// A randomly initialised model (MODEL.md init: gates' output projections zero).
+    /// A randomly initialised model (docs/spec/MODEL.md init: gates' output projections zero).
     /// configJson may be partial ("{}" = the defaults). Throws EngineError on a bad config.
     static std::unique_ptr<Model> createRandom(const std::string& configJson, uint64_t seed = 0,
                                                const std::string& device = "auto");

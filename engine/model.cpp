@@ -176,7 +176,7 @@ Weights initWeights(const ModelConfig& c, uint64_t seed, at::ScalarType dtype)
                 a.source = normal({c.cross_layer_period, r}, 0.02);
             a.gate_w = linearInit(1, D + r);
             a.gate_b = at::zeros({1}, f32);
-            a.out = at::zeros({D, r}, f32);  // MODEL.md: W_o zero-initialised
+            a.out = at::zeros({D, r}, f32);  // docs/spec/MODEL.md: W_o zero-initialised
         };
         initAttention(n.tok, false);
         if (c.hasCrossLayer(l))

@@ -1,4 +1,4 @@
-// The MemMamba model of MODEL.md v1 on LibTorch: weights, initialisation, and the two
+// The MemMamba model of docs/spec/MODEL.md v1 on LibTorch: weights, initialisation, and the two
 // execution paths (a sequence path for prefill/training, a one-token step path for
 // generation). Internal to engine/: the public, torch-free API is engine/engine.h.
 //
@@ -69,7 +69,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> parameterShapes(const 
 int64_t parameterCount(const ModelConfig& c);
 
 /// Mamba's initialisation (S4D-real A, dt in [1e-3, 1e-1], D = 1), embeddings N(0, 0.02),
-/// gates' output projections zero (MODEL.md). Deterministic for a seed.
+/// gates' output projections zero (docs/spec/MODEL.md). Deterministic for a seed.
 Weights initWeights(const ModelConfig& c, uint64_t seed, at::ScalarType dtype = at::kFloat);
 
 struct LayerState {

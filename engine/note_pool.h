@@ -1,4 +1,4 @@
-// The state pool's bookkeeping (MODEL.md "Note chunks and causality"), torch-free.
+// The state pool's bookkeeping (docs/spec/MODEL.md "Note chunks and causality"), torch-free.
 //
 // The pool of a layer holds M slots; slot i has the absolute position of the token it
 // came from (-1: empty) and its priority (the token's score a_t). Tokens are cut into

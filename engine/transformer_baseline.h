@@ -1,5 +1,5 @@
 // A plain decoder-only Transformer of a given width and depth, random weights, for the
-// reading benchmark's comparison (MODEL.md "Efficiency"): pre-RMSNorm, causal attention
+// reading benchmark's comparison (docs/spec/MODEL.md "Efficiency"): pre-RMSNorm, causal attention
 // through LibTorch's fused scaled_dot_product_attention (LibTorch 2.x only), 4x GELU MLP.
 // Torch-free header (app/cli/cmd_bench.cpp includes it).
 #pragma once

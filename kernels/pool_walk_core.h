@@ -1,7 +1,7 @@
 // The note pool walk's rules as code that compiles for both the host and the device
 // (plain C++ without nvcc), so the GPU walk (kernels/pool_walk.cu) and its host
 // emulation (tested without a GPU) run the same lines. The reference they must
-// reproduce exactly is engine/note_pool.cpp's walkPool (MODEL.md "Note chunks and
+// reproduce exactly is engine/note_pool.cpp's walkPool (docs/spec/MODEL.md "Note chunks and
 // causality"); every rule below names the reference step it mirrors.
 //
 // Also the record layout the device walk reads the pool state from and writes the new

@@ -115,7 +115,7 @@ struct SessionRecord {
 class Database {
 public:
     /// Schema version this build writes; see the migration list in database.cpp.
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
     /// PRAGMA application_id of a MemMamba Reader library ('MMBR').
     static constexpr int kApplicationId = 0x4D4D4252;
 

@@ -58,14 +58,20 @@ SELECT (SELECT count(*) FROM model_states WHERE doc_id = ?1), (SELECT coalesce(s
        (SELECT count(*) FROM memory_blocks WHERE doc_id = ?1), (SELECT coalesce(sum(length(data)), 0) FROM memory_blocks WHERE doc_id = ?1))SQL";
 
 constexpr const char* kAnswerInsertSql = R"SQL(
-INSERT INTO answers(doc_id, asked_at, question, as_of_char, answer, evidence, timings, finished, cancelled, error)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))SQL";
+INSERT INTO answers(doc_id, asked_at, question, as_of_char, answer, evidence, timings, finished, cancelled, error,
+                    position, chapter_index, chapter_title, model, support, ask_id, format)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, ?15, ?16, ?17, ?18))SQL";
 constexpr const char* kAnswerUpdateSql = R"SQL(
 UPDATE answers SET doc_id = ?1, asked_at = ?2, question = ?3, as_of_char = ?4, answer = ?5, evidence = ?6,
-                   timings = ?7, finished = ?8, cancelled = ?9, error = ?10 WHERE id = ?11)SQL";
-constexpr const char* kAnswersSql = R"SQL(
-SELECT id, doc_id, asked_at, question, coalesce(as_of_char, -1), answer, evidence, timings, finished, cancelled, error
-FROM answers WHERE doc_id = ?1 ORDER BY asked_at, id)SQL";
+                   timings = ?7, finished = ?8, cancelled = ?9, error = ?10, position = ?12, chapter_index = ?13,
+                   chapter_title = ?14, model = ?15, support = ?16, ask_id = ?17, format = ?18
+WHERE id = ?11)SQL";
+#define MM_ANSWER_COLUMNS \
+    "SELECT id, doc_id, asked_at, question, coalesce(as_of_char, -1), answer, evidence, timings, finished, " \
+    "cancelled, error, position, chapter_index, chapter_title, model, support, ask_id, format FROM answers "
+constexpr const char* kAnswersSql = MM_ANSWER_COLUMNS "WHERE doc_id = ?1 ORDER BY asked_at, id";
+constexpr const char* kAnswersBelowFormatSql = MM_ANSWER_COLUMNS "WHERE format < ?1 ORDER BY id";
+#undef MM_ANSWER_COLUMNS
 
 constexpr const char* kPruneSql = R"SQL(
 DELETE FROM model_states WHERE doc_id = ?1 AND fingerprint = ?2 AND kind = ?3 AND id NOT IN (
@@ -91,6 +97,30 @@ CheckpointRecord checkpointFrom(const Statement& s)
     c.storedBytes = s.int64(11);
     c.createdAtMs = s.int64(12);
     return c;
+}
+
+AnswerRow answerFrom(const Statement& s)
+{
+    AnswerRow a;
+    a.id = s.int64(0);
+    a.docId = s.int64(1);
+    a.askedAtMs = s.int64(2);
+    a.question = s.text(3);
+    a.asOfChar = s.int64(4);
+    a.answer = s.text(5);
+    a.evidenceJson = s.text(6);
+    a.timingsJson = s.text(7);
+    a.finished = s.int64(8) != 0;
+    a.cancelled = s.int64(9) != 0;
+    a.error = s.text(10);
+    a.position = s.int64(11);
+    a.chapterIndex = int(s.int64(12));
+    a.chapterTitle = s.text(13);
+    a.model = s.text(14);
+    a.supportJson = s.text(15);
+    a.askId = s.int64(16);
+    a.format = int(s.int64(17));
+    return a;
 }
 
 MemoryBlockRecord blockFrom(const Statement& s)
@@ -333,6 +363,13 @@ qint64 MemoryStore::saveAnswer(const AnswerRow& a)
         s.bindNull(4);
     if (a.id > 0)
         s.bind(11, a.id);
+    s.bind(12, a.position)
+        .bind(13, qint64(a.chapterIndex))
+        .bind(14, a.chapterTitle)
+        .bind(15, a.model)
+        .bind(16, a.supportJson)
+        .bind(17, a.askId)
+        .bind(18, qint64(a.format));
     s.run();
     if (sqlite3_changes64(db) == 0)
         throw StorageError(QStringLiteral("no answer with id %1").arg(a.id).toStdString());
@@ -346,21 +383,18 @@ QVector<AnswerRow> MemoryStore::answers(qint64 docId) const
     Statement s(m_db.handle(), kAnswersSql);
     s.bind(1, docId);
     QVector<AnswerRow> out;
-    while (s.step()) {
-        AnswerRow a;
-        a.id = s.int64(0);
-        a.docId = s.int64(1);
-        a.askedAtMs = s.int64(2);
-        a.question = s.text(3);
-        a.asOfChar = s.int64(4);
-        a.answer = s.text(5);
-        a.evidenceJson = s.text(6);
-        a.timingsJson = s.text(7);
-        a.finished = s.int64(8) != 0;
-        a.cancelled = s.int64(9) != 0;
-        a.error = s.text(10);
-        out.push_back(a);
-    }
+    while (s.step())
+        out.push_back(answerFrom(s));
+    return out;
+}
+
+QVector<AnswerRow> MemoryStore::answersBelowFormat(int format) const
+{
+    Statement s(m_db.handle(), kAnswersBelowFormatSql);
+    s.bind(1, qint64(format));
+    QVector<AnswerRow> out;
+    while (s.step())
+        out.push_back(answerFrom(s));
     return out;
 }
 

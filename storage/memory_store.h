@@ -68,7 +68,8 @@ struct MemoryRun {
     qint64 updatedAtMs = 0;
 };
 
-/// One question about a document and its answer (the reader's Q&A history).
+/// One question about a document and its answer (the Q&A history). The JSON columns
+/// are opaque to storage; app/memory/qa_record.h writes and reads them.
 struct AnswerRow {
     qint64 id = 0;               ///< 0 when new
     qint64 docId = 0;
@@ -81,6 +82,13 @@ struct AnswerRow {
     bool finished = false;
     bool cancelled = false;
     QString error;
+    qint64 position = -1;        ///< tokens read before the question; -1: not known
+    int chapterIndex = -1;       ///< the chapter at the asked position
+    QString chapterTitle;
+    QString model;               ///< fingerprint of what answered
+    QString supportJson = QStringLiteral("null");  ///< opaque to storage
+    qint64 askId = -1;           ///< the asking front end's id, -1: none
+    int format = 1;              ///< of the JSON columns; 1: written before schema 5
 };
 
 struct MemoryUsage {
@@ -134,6 +142,8 @@ public:
     qint64 saveAnswer(const AnswerRow& row);
     /// The document's answers, oldest first.
     QVector<AnswerRow> answers(qint64 docId) const;
+    /// Every document's answers whose format is below `format`, by id.
+    QVector<AnswerRow> answersBelowFormat(int format) const;
 
 private:
     Database& m_db;

@@ -21,6 +21,11 @@ namespace {
 //      'imported' (not read yet); nothing else changes.
 //   4: answers: the questions asked about a document and their answers, evidence and
 //      timings (the reader's Q&A history), kept with the document.
+//   5: answers get what one question-and-answer record holds (app/memory/qa_record.h):
+//      the token position, the chapter (index and title) at the asked position, the
+//      model's fingerprint, the supporting sentence, the reader's ask id, and the record
+//      format of the JSON columns (1: written before v5, 2: the one record schema);
+//      existing rows keep everything and get format 1, which app/memory upgrades.
 
 constexpr const char* kCreateSchemaV1 = R"SQL(
 CREATE TABLE collections (
@@ -175,6 +180,16 @@ CREATE TABLE answers (
 CREATE INDEX answers_by_doc ON answers(doc_id, asked_at);
 )SQL";
 
+constexpr const char* kAnswerRecordV5 = R"SQL(
+ALTER TABLE answers ADD COLUMN position INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE answers ADD COLUMN chapter_index INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE answers ADD COLUMN chapter_title TEXT NOT NULL DEFAULT '';
+ALTER TABLE answers ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE answers ADD COLUMN support TEXT NOT NULL DEFAULT 'null';
+ALTER TABLE answers ADD COLUMN ask_id INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE answers ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+)SQL";
+
 }  // namespace
 
 const std::vector<MigrationStep>& migrationSteps()
@@ -184,6 +199,7 @@ const std::vector<MigrationStep>& migrationSteps()
         {1, kPagesAndPassageTextV2},
         {2, kModelMemoryV3},
         {3, kAnswersV4},
+        {4, kAnswerRecordV5},
     };
     return steps;
 }

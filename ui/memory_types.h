@@ -79,7 +79,7 @@ struct EvictedNote {
     qint64 evictedAtToken = 0;  ///< the token whose note pushed it out
 };
 
-/// The pools of every layer at one reading position (MODEL.md: the pools as they stood
+/// The pools of every layer at one reading position (docs/spec/MODEL.md: the pools as they stood
 /// after the last note chunk that closed at or before the position).
 struct PoolSnapshot {
     qint64 docId = 0;

@@ -2,6 +2,8 @@
 
 #include "storage/database.h"
 
+#include <QFileInfo>
+
 #include <cstdio>
 #include <iostream>
 
@@ -39,6 +41,21 @@ qint64 integerOption(const QCommandLineParser& parser, const QString& name, qint
         throw UsageError("--" + name.toStdString() + " must be an integer, got '" +
                          parser.value(name).toStdString() + "'");
     return value;
+}
+
+nlohmann::json libraryInfoJson(const QString& path)
+{
+    nlohmann::json j = {{"path", utf8(path)}, {"exists", QFileInfo::exists(path)}};
+    if (!QFileInfo::exists(path))
+        return j;  // info never creates a library
+    try {
+        storage::Database db(path);
+        j["schema_version"] = db.schemaVersion();
+        j["documents"] = db.documents().size();
+    } catch (const std::exception& e) {
+        j["error"] = e.what();
+    }
+    return j;
 }
 
 std::string utf8(const QString& s)

@@ -30,6 +30,9 @@ QString databasePathFrom(const QCommandLineParser& parser);
 qint64 integerOption(const QCommandLineParser& parser, const QString& name, qint64 fallback);
 
 std::string utf8(const QString& s);
+/// For `memmamba info`: the library's path, whether it exists, its schema version and
+/// document count (never creates a library; an unreadable one gives "error").
+nlohmann::json libraryInfoJson(const QString& path);
 /// Prints one JSON object on stdout (the --json contract).
 void printJson(const nlohmann::json& object);
 

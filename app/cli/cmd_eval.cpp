@@ -1,4 +1,4 @@
-// `memmamba eval`: the evaluation protocols (engine/eval, MODEL.md "Evaluation protocols")
+// `memmamba eval`: the evaluation protocols (engine/eval, docs/spec/MODEL.md "Evaluation protocols")
 // on any model folder, a randomly initialised model, or the shipped one. Torch-free.
 #include "eval_commands.h"
 #include "option_values.h"

@@ -2,12 +2,10 @@
 #include "cli_common.h"
 
 #include "engine/tokenizer/tokenizer.h"
-#include "storage/database.h"
 #ifdef MEMMAMBA_HAVE_ENGINE
 #include "engine_commands.h"
 #endif
 
-#include <QFileInfo>
 #include <QtGlobal>
 
 #include <sqlite3.h>
@@ -25,21 +23,6 @@ nlohmann::json tokenizerJson()
     } catch (const std::exception& e) {
         return {{"error", e.what()}};
     }
-}
-
-nlohmann::json databaseJson(const QString& path)
-{
-    nlohmann::json j = {{"path", utf8(path)}, {"exists", QFileInfo::exists(path)}};
-    if (!QFileInfo::exists(path))
-        return j;  // info never creates a library
-    try {
-        storage::Database db(path);
-        j["schema_version"] = db.schemaVersion();
-        j["documents"] = db.documents().size();
-    } catch (const std::exception& e) {
-        j["error"] = e.what();
-    }
-    return j;
 }
 
 void printHuman(const nlohmann::json& info)
@@ -82,7 +65,7 @@ int runInfo(const QStringList& args)
     for (auto it = engine.begin(); it != engine.end(); ++it)
         info[it.key()] = it.value();
 #endif
-    info["database"] = databaseJson(databasePathFrom(parser));
+    info["database"] = libraryInfoJson(databasePathFrom(parser));
 
     if (parser.isSet(QStringLiteral("json")))
         printJson(info);

@@ -1,16 +1,12 @@
-// memmamba ingest | ask | notes, and the memory half of search (PRODUCT.md's command
-// line; docs/memory.md). Torch-free: engine/engine.h and app/memory only.
+// memmamba ingest | ask | notes, and the memory half of search (docs/spec/PRODUCT.md's command
+// line; docs/memory.md). The model only through the memory library (app/memory).
 #include "memory_commands.h"
 
 #include "app/memory/memory.h"
 #include "cli_common.h"
-#include "engine/engine.h"
-#include "engine/tokenizer/tokenizer.h"
 #include "storage/database.h"
-#include "storage/memory_store.h"
 #include "storage/import/importer.h"
 
-#include <QElapsedTimer>
 #include <QFileInfo>
 
 #include <atomic>
@@ -18,7 +14,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 
 namespace mm::cli {
@@ -41,72 +36,29 @@ double processMs()
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-struct Engine {
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::string source;
-    double loadMs = 0;
-    double warmupMs = 0;  ///< CUDA only: memory::warmUp, after loading (0 on the CPU)
-};
-
 bool haveModelChoice(const QCommandLineParser& p)
 {
-    if (p.isSet(QStringLiteral("random")) || p.isSet(QStringLiteral("model")))
-        return true;
-    return std::ifstream(resourceDir() + "/models/default/config.json").good();
+    return p.isSet(QStringLiteral("random")) || p.isSet(QStringLiteral("model")) || memory::shippedModelPresent();
 }
 
-Engine loadEngine(const QCommandLineParser& p, bool warm = false)
+memory::LoadedModel loadEngine(const QCommandLineParser& p, bool warm = false)
 {
-    QElapsedTimer timer;
-    timer.start();
-    Engine e;
-    const std::string device = p.isSet(QStringLiteral("device")) ? utf8(p.value(QStringLiteral("device"))) : "auto";
     if (p.isSet(QStringLiteral("random")) && p.isSet(QStringLiteral("model")))
         throw UsageError("--random and --model exclude each other");
     if (p.isSet(QStringLiteral("config")) && !p.isSet(QStringLiteral("random")))
         throw UsageError("--config applies to --random only");
-    if (p.isSet(QStringLiteral("random"))) {
-        const std::string config = p.isSet(QStringLiteral("config")) ? utf8(p.value(QStringLiteral("config"))) : "{}";
-        e.model = Model::createRandom(config, 0, device);
-        e.source = "random";
-    } else {
-        std::string dir = utf8(p.value(QStringLiteral("model")));
-        if (dir.empty()) {
-            dir = resourceDir() + "/models/default";
-            if (!std::ifstream(dir + "/config.json").good())
-                throw std::runtime_error("no shipped model exists yet (" + dir +
-                                         "): pass --model DIR, or --random for a randomly initialised model");
-            e.source = "shipped";
-        } else {
-            e.source = dir;
-        }
-        e.model = Model::load(dir, device);
-    }
-    e.tokenizer = Tokenizer::loadDefault();
-    const std::string wanted = e.model->info().tokenizerFingerprint;
-    if (!wanted.empty() && wanted != e.tokenizer->fingerprint())
-        throw std::runtime_error("the model was trained with tokenizer " + wanted + ", but " +
-                                 e.tokenizer->fingerprint() + " is installed");
-    e.loadMs = double(timer.nsecsElapsed()) / 1e6;
-    // A fresh process's first device work (CUDA context, cuBLAS, kernel loading) would
-    // otherwise land in the first ingest span or the first answer token.
-    if (warm)
-        e.warmupMs = memory::warmUp(*e.model, *e.tokenizer);
-    return e;
+    memory::ModelChoice choice;
+    choice.device = p.isSet(QStringLiteral("device")) ? utf8(p.value(QStringLiteral("device"))) : "auto";
+    choice.random = p.isSet(QStringLiteral("random"));
+    if (p.isSet(QStringLiteral("config")))
+        choice.randomConfig = utf8(p.value(QStringLiteral("config")));
+    choice.modelDir = utf8(p.value(QStringLiteral("model")));
+    return memory::loadModel(choice, warm);
 }
 
-nlohmann::json evidenceJson(const memory::Evidence& e)
+nlohmann::json modelJson(const memory::LoadedModel& engine)
 {
-    return {{"doc", e.docId},
-            {"chapter", e.chapter},
-            {"char_start", e.charStart},
-            {"char_end", e.charEnd},
-            {"text", e.text},
-            {"source", e.source},
-            {"layer", e.layer < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.layer)},
-            {"weight", e.weight},
-            {"token", e.tokenPosition < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.tokenPosition)}};
+    return {{"source", engine.source}, {"fingerprint", engine.info.fingerprint}};
 }
 
 std::optional<int64_t> atOption(const QCommandLineParser& p)
@@ -178,7 +130,7 @@ int runIngest(const QStringList& args)
         docs.push_back(r.docId);
     }
 
-    Engine engine = loadEngine(parser, true);
+    const memory::LoadedModel engine = loadEngine(parser, true);
     memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
     std::signal(SIGINT, mmMemoryOnInterrupt);
     options.cancel = &g_cancel;
@@ -240,8 +192,8 @@ int runIngest(const QStringList& args)
     }
     if (json)
         printJson({{"documents", list},
-                   {"model", {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}}},
-                   {"device", engine.model->info().device},
+                   {"model", modelJson(engine)},
+                   {"device", engine.info.device},
                    {"model_load_ms", engine.loadMs},
                    {"warmup_ms", engine.warmupMs}});
     if (cancelled) {
@@ -278,47 +230,32 @@ int runAsk(const QStringList& args)
     storage::Database db(databasePathFrom(parser));
     if (!db.document(docId))
         throw std::runtime_error("no document with id " + std::to_string(docId));
-    Engine engine = loadEngine(parser, true);
+    const memory::LoadedModel engine = loadEngine(parser, true);
     memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
     const double readyMs = processMs();
     const memory::AskResult r = mem.ask(docId, utf8(question), options);
-    nlohmann::json evidence = nlohmann::json::array();
-    for (const auto& e : r.evidence)
-        evidence.push_back(evidenceJson(e));
     // The answer joins the document's Q&A history (the reader shows it).
-    storage::AnswerRow row;
-    row.docId = docId;
-    row.question = question;
-    row.asOfChar = options.atChar ? *options.atChar : -1;
-    row.answer = QString::fromStdString(r.answer);
-    row.evidenceJson = QString::fromStdString(evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    row.timingsJson = QString::fromStdString(nlohmann::json{{"state_load_ms", r.stateLoadMs},
-                                                            {"first_token_ms", r.firstTokenMs},
-                                                            {"total_ms", r.totalMs}}
-                                                 .dump());
-    row.finished = true;
-    storage::MemoryStore(db).saveAnswer(row);
+    memory::QaRecord record = memory::qaRecordOf(mem.context(), docId, utf8(question), !options.atChar, r);
+    record.id = memory::QaHistory(db).save(record);
     if (parser.isSet(QStringLiteral("json"))) {
-        printJson({{"doc", docId},
-                   {"question", utf8(question)},
-                   {"answer", r.answer},
-                   {"answer_tokens", r.answerTokens.size()},
-                   {"evidence", evidence},
-                   {"at", r.atChar},
-                   {"position", r.position},
-                   {"checkpoint_pos", r.checkpointPosition},
-                   {"replayed_tokens", r.replayedTokens},
-                   {"damaged_checkpoints", r.damagedCheckpoints},
-                   {"state_load_ms", r.stateLoadMs},
-                   {"replay_ms", r.replayMs},
-                   {"question_ms", r.questionMs},
-                   {"first_token_ms", r.firstTokenMs},
-                   {"total_ms", r.totalMs},
-                   {"startup_ms", readyMs - startMs},
-                   {"model_load_ms", engine.loadMs},
-                   {"warmup_ms", engine.warmupMs},
-                   {"device", engine.model->info().device},
-                   {"model", {{"source", engine.source}, {"fingerprint", engine.model->info().fingerprint}}}});
+        // The record (qa_record.h), and what this run measured.
+        nlohmann::json out = memory::toJson(record);
+        out.update({{"answer_tokens", r.answerTokens.size()},
+                    {"at", r.atChar},
+                    {"checkpoint_pos", r.checkpointPosition},
+                    {"replayed_tokens", r.replayedTokens},
+                    {"damaged_checkpoints", r.damagedCheckpoints},
+                    {"state_load_ms", r.stateLoadMs},
+                    {"replay_ms", r.replayMs},
+                    {"question_ms", r.questionMs},
+                    {"first_token_ms", r.firstTokenMs},
+                    {"total_ms", r.totalMs},
+                    {"startup_ms", readyMs - startMs},
+                    {"model_load_ms", engine.loadMs},
+                    {"warmup_ms", engine.warmupMs},
+                    {"device", engine.info.device},
+                    {"model", modelJson(engine)}});
+        printJson(out);
         return 0;
     }
     std::printf("%s\n\n", r.answer.c_str());
@@ -353,7 +290,7 @@ int runNotes(const QStringList& args)
     storage::Database db(databasePathFrom(parser));
     if (!db.document(docId))
         throw std::runtime_error("no document with id " + std::to_string(docId));
-    Engine engine = loadEngine(parser);
+    const memory::LoadedModel engine = loadEngine(parser);
     memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
     const memory::NotesView v = mem.notes(docId, layer, atOption(parser));
     if (parser.isSet(QStringLiteral("json"))) {
@@ -379,13 +316,87 @@ int runNotes(const QStringList& args)
     return 0;
 }
 
+int runSelfTest(const QStringList& args)
+{
+    QCommandLineParser parser;
+    addModelOptions(parser);
+    parser.addOption({QStringLiteral("doc"), QStringLiteral("Document id (read into memory)."), QStringLiteral("ID")});
+    parser.addOption({QStringLiteral("distance"),
+                      QStringLiteral("Tokens of the document read after the planted fact (default 4096)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("trials"), QStringLiteral("Facts planted, one at a time (default 5)."),
+                      QStringLiteral("N")});
+    parser.addOption({QStringLiteral("seed"), QStringLiteral("Seed of the invented facts (default 1)."),
+                      QStringLiteral("S")});
+    parser.addOption({QStringLiteral("no-ablation"), QStringLiteral("Skip the run with the note pools emptied.")});
+    parseCommand(parser, args,
+                 QStringLiteral("memmamba selftest --doc ID [--distance N] [--trials N] [--seed S] [--no-ablation] "
+                                "[--model DIR | --random] [--device D] [--db PATH] [--json]"));
+    if (!parser.isSet(QStringLiteral("doc")))
+        throw UsageError("selftest needs --doc ID");
+    const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
+    memory::SelfTestOptions o;
+    if (parser.isSet(QStringLiteral("distance")))
+        o.distance = integerOption(parser, QStringLiteral("distance"), 0);
+    if (parser.isSet(QStringLiteral("trials")))
+        o.trials = int(integerOption(parser, QStringLiteral("trials"), 1));
+    if (parser.isSet(QStringLiteral("seed")))
+        o.seed = static_cast<uint64_t>(integerOption(parser, QStringLiteral("seed"), 0));
+    o.ablation = !parser.isSet(QStringLiteral("no-ablation"));
+    g_cancel.store(false);
+    std::signal(SIGINT, mmMemoryOnInterrupt);
+    o.cancel = &g_cancel;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    o.progress = [](int done, int total) { std::fprintf(stderr, "\rselftest: %d/%d", done, total); };
+    storage::Database db(databasePathFrom(parser));
+    if (!db.document(docId))
+        throw std::runtime_error("no document with id " + std::to_string(docId));
+    const memory::LoadedModel engine = loadEngine(parser);
+    memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
+    const memory::SelfTestResult r = mem.selfTest(docId, o);
+    std::fprintf(stderr, "\n");
+    if (json) {
+        nlohmann::json trials = nlohmann::json::array();
+        for (const auto& t : r.trials)
+            trials.push_back({{"fact", t.fact},
+                              {"question", t.question},
+                              {"kind", t.kind},
+                              {"expected", t.expected},
+                              {"answer", t.answer},
+                              {"correct", t.correct},
+                              {"answer_no_pool", t.answerNoPool},
+                              {"correct_no_pool", t.correctNoPool}});
+        printJson({{"doc", docId},
+                   {"model", modelJson(engine)},
+                   {"planted_at", r.plantedAt},
+                   {"distance", r.distance},
+                   {"accuracy", r.accuracy},
+                   {"accuracy_no_pool", o.ablation ? nlohmann::json(r.accuracyNoPool) : nlohmann::json()},
+                   {"cancelled", r.cancelled},
+                   {"seconds", r.seconds},
+                   {"trials", trials}});
+        return r.cancelled ? 130 : 0;
+    }
+    std::printf("doc %lld: a fact planted at token %lld, asked %lld tokens later\n", static_cast<long long>(docId),
+                static_cast<long long>(r.plantedAt), static_cast<long long>(r.distance));
+    for (const auto& t : r.trials)
+        std::printf("%s  %s  -> '%s' (expected '%s')%s\n", t.correct ? "right" : "wrong", t.question.c_str(),
+                    oneLine(t.answer).c_str(), t.expected.c_str(),
+                    o.ablation ? (std::string("; pools emptied: '") + oneLine(t.answerNoPool) + "'").c_str() : "");
+    std::printf("kept %.0f%% of the facts", 100.0 * r.accuracy);
+    if (o.ablation)
+        std::printf(" (%.0f%% with the note pools emptied)", 100.0 * r.accuracyNoPool);
+    std::printf("%s in %.1f s\n", r.cancelled ? ", cancelled," : "", r.seconds);
+    return r.cancelled ? 130 : 0;
+}
+
 nlohmann::json memorySearchJson(const QCommandLineParser& parser, const QString& dbPath, const QString& query,
                                 qint64 docId, int limit)
 {
     if (!haveModelChoice(parser))
         return nullptr;
     storage::Database db(dbPath);
-    Engine engine = loadEngine(parser);
+    const memory::LoadedModel engine = loadEngine(parser);
     memory::DocumentMemory mem(db, *engine.model, *engine.tokenizer);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& h : mem.search(utf8(query), docId, limit))

@@ -3,6 +3,7 @@
 #include "train_commands.h"
 #include "option_values.h"
 
+#include "engine/train/data.h"
 #include "engine/train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,10 @@ const char* kTrainUsage =
     "       [--curriculum-threshold X] [--curriculum-min-steps N] [--curriculum-share X]\n"
     "       [--log-every N] [--valid-every N] [--valid-windows N] [--checkpoint-every N] [--stop-after N]\n"
     "       [--threads N] [--token-cache FILE] [--tokenizer FILE] [--resume] [--json]\n"
+    "       [--preset passkey-ref|passkey-ref-notes] [--init-from MODEL_DIR] [--tasks passkey,multikey,fact]\n"
+    "       [--filler mixed|repeat|books] [--curriculum staged|off] [--schedule gated|cosine] [--decay-steps N]\n"
+    "       [--answer-weight X] [--lm-weight X] [--isolate on|off] [--valid-samples N] [--bench]\n"
+    "       [--stop-when-learned]\n"
     "  (docs/training.md describes every option)\n";
 
 bool onOff(const std::string& option, const std::string& value)
@@ -58,6 +63,15 @@ Parsed parse(std::vector<std::string> args)
     Parsed p;
     engine::train::TrainOptions& o = p.o;
     std::string notes, configPath;
+    // A preset first, whatever its place: the options given with it override it.
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+        if (args[i] == "--preset") {
+            try {
+                engine::train::applyPreset(args[i + 1], o);
+            } catch (const engine::train::TrainError& e) {
+                throw BadArgs(e.what());
+            }
+        }
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&]() -> const std::string& {
@@ -73,6 +87,42 @@ Parsed parse(std::vector<std::string> args)
             o.resume = true;
         else if (a == "--synthetic-packed")
             o.syntheticPacked = true;
+        else if (a == "--bench")
+            o.bench = true;
+        else if (a == "--stop-when-learned")
+            o.stopWhenLearned = true;
+        else if (a == "--preset")
+            value();  // applied above
+        else if (a == "--init-from")
+            o.initFrom = value();
+        else if (a == "--tasks") {
+            try {
+                o.tasks = engine::train::parseTasks(value());
+            } catch (const std::invalid_argument& e) {
+                throw BadArgs(std::string("--tasks: ") + e.what());
+            }
+        } else if (a == "--filler") {
+            o.filler = value();
+            if (o.filler != "mixed" && o.filler != "repeat" && o.filler != "books")
+                throw BadArgs("--filler must be mixed, repeat or books, got '" + o.filler + "'");
+        } else if (a == "--curriculum") {
+            o.curriculumMode = value();
+            if (o.curriculumMode != "staged" && o.curriculumMode != "off")
+                throw BadArgs("--curriculum must be staged or off, got '" + o.curriculumMode + "'");
+        } else if (a == "--schedule") {
+            o.schedule = value();
+            if (o.schedule != "gated" && o.schedule != "cosine")
+                throw BadArgs("--schedule must be gated or cosine, got '" + o.schedule + "'");
+        } else if (a == "--decay-steps")
+            o.decaySteps = integerValue(a, value(), 1);
+        else if (a == "--answer-weight")
+            o.answerWeight = numberValue(a, value(), 0, 1000);
+        else if (a == "--lm-weight")
+            o.lmWeight = numberValue(a, value(), 0, 1000);
+        else if (a == "--isolate")
+            o.isolateSamples = onOff(a, value());
+        else if (a == "--valid-samples")
+            o.validSamples = integerValue(a, value(), 0);
         else if (a == "--data")
             o.dataDir = value();
         else if (a == "--valid")
@@ -145,15 +195,23 @@ Parsed parse(std::vector<std::string> args)
     }
     if (p.help)
         return p;
+    if (o.bench && o.outDir.empty())
+        o.outDir = "/tmp/memmamba-train-bench";
+    if (o.bench && o.stopAfterSteps == 0)
+        o.stopAfterSteps = 15;
     if (o.dataDir.empty() || o.outDir.empty())
         throw BadArgs("--data DIR and --out DIR are required (try memmamba train --help)");
     if (o.syntheticMin > o.syntheticMax)
         throw BadArgs("--synthetic-min must not exceed --synthetic-max");
-    nlohmann::json config = nlohmann::json::object();
+    // The preset's config, then --config's keys over it, then --notes.
+    nlohmann::json config = nlohmann::json::parse(o.configJson, nullptr, false);
+    if (!config.is_object())
+        config = nlohmann::json::object();
     if (!configPath.empty()) {
-        config = nlohmann::json::parse(readConfigFile(configPath), nullptr, false);
-        if (config.is_discarded() || !config.is_object())
+        const nlohmann::json file = nlohmann::json::parse(readConfigFile(configPath), nullptr, false);
+        if (file.is_discarded() || !file.is_object())
             throw BadArgs("--config " + configPath + ": not a JSON object");
+        config.update(file);
     }
     if (!notes.empty())
         config["notes"] = notes == "on";
@@ -181,7 +239,7 @@ int runTrain(const std::vector<std::string>& args)
             std::fprintf(stderr, "%s\n", line.c_str());
             std::fflush(stderr);
         });
-        if (p.json)
+        if (p.json || p.o.bench)
             std::printf("%s\n", summary.dump(2).c_str());
         else
             std::printf("trained %lld steps; model in %s\n", static_cast<long long>(summary["steps"].get<int64_t>()),

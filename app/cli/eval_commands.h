@@ -1,4 +1,4 @@
-// `memmamba eval`: the evaluation protocols of MODEL.md (engine/eval) on the command line,
+// `memmamba eval`: the evaluation protocols of docs/spec/MODEL.md (engine/eval) on the command line,
 // with tables, JSON and optional charts (app/cli/cmd_eval.cpp, app/cli/eval_plot.cpp).
 #pragma once
 

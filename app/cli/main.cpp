@@ -1,6 +1,6 @@
 // memmamba: the command line of MemMamba Reader.
 //
-// Contract (PRODUCT.md): `memmamba <command> [options]`; every command accepts --json and
+// Contract (docs/spec/PRODUCT.md): `memmamba <command> [options]`; every command accepts --json and
 // then prints one JSON object on stdout; progress goes to stderr; errors exit non-zero with
 // one line that names the problem (2: usage, 1: everything else).
 #include "cli_common.h"
@@ -92,6 +92,7 @@ int main(int argc, char** argv)
         {QStringLiteral("ingest"), mm::cli::runIngest},
         {QStringLiteral("ask"), mm::cli::runAsk},
         {QStringLiteral("notes"), mm::cli::runNotes},
+        {QStringLiteral("selftest"), mm::cli::runSelfTest},
 #endif
 #ifdef MEMMAMBA_HAVE_EVAL
         {QStringLiteral("eval"),

@@ -1,4 +1,4 @@
-// The command line's memory commands (app/cli/cmd_memory.cpp): ingest, ask, notes, and
+// The command line's memory commands (app/cli/cmd_memory.cpp): ingest, ask, notes, selftest, and
 // the memory half of search. Torch-free: they use engine/engine.h and app/memory.
 #pragma once
 
@@ -14,6 +14,7 @@ namespace mm::cli {
 int runIngest(const QStringList& args);
 int runAsk(const QStringList& args);
 int runNotes(const QStringList& args);
+int runSelfTest(const QStringList& args);
 
 /// Adds --model DIR, --random, --config JSON, --device to a parser.
 void addModelOptions(QCommandLineParser& parser);

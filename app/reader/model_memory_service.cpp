@@ -1,11 +1,8 @@
 #include "app/reader/model_memory_service.h"
 
+#include "app/memory/document_fidelity.h"
 #include "app/memory/memory.h"
-#include "engine/engine.h"
-#include "engine/eval/eval.h"
-#include "engine/tokenizer/tokenizer.h"
 #include "storage/database.h"
-#include "storage/memory_store.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -20,15 +17,6 @@
 #include <map>
 
 namespace mm::memoryui {
-
-/// The loaded model and tokenizer, shared by both workers (immutable after loading).
-struct SharedEngine {
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    int layers = 0;
-    int poolSlots = 0;
-    int noteChunk = 0;
-};
 
 namespace {
 
@@ -55,15 +43,6 @@ int utf16Index(const QString& s, qint64 codePoints)
     return i;
 }
 
-QString chapterTitle(const QVector<storage::ChapterRecord>& chapters, int index)
-{
-    for (const storage::ChapterRecord& c : chapters) {
-        if (c.index == index)
-            return c.title.simplified();
-    }
-    return {};
-}
-
 QString staleReason(const memory::MemoryStatus& status)
 {
     return QObject::tr("It was read by another model (%1), whose memory cannot be used with this one: read it again "
@@ -71,42 +50,70 @@ QString staleReason(const memory::MemoryStatus& status)
         .arg(q(status.producer).section(QLatin1Char('|'), 0, 0).left(16));
 }
 
-QJsonArray evidenceToJson(const QVector<ui::AnswerEvidence>& evidence)
+// The one record (app/memory/qa_record.h) as the ask panel shows it.
+ui::AnswerRecord answerRecordOf(const memory::QaRecord& r)
 {
-    QJsonArray array;
-    for (const ui::AnswerEvidence& e : evidence) {
-        array.append(QJsonObject{{QStringLiteral("source"), e.kind == ui::AnswerEvidence::Note ? QStringLiteral("note")
-                                                                                               : QStringLiteral("fulltext")},
-                                 {QStringLiteral("char_start"), e.charStart},
-                                 {QStringLiteral("char_end"), e.charEnd},
-                                 {QStringLiteral("chapter"), e.chapter},
-                                 {QStringLiteral("page"), e.page},
-                                 {QStringLiteral("text"), e.snippet},
-                                 {QStringLiteral("weight"), double(e.weight)},
-                                 {QStringLiteral("layer"), e.layer}});
+    ui::AnswerRecord out;
+    out.request.askId = r.askId >= 0 ? r.askId : -r.id;
+    out.request.docId = r.docId;
+    out.request.question = q(r.question);
+    out.request.scope = r.asOfChar < 0 ? ui::AskRequest::WholeBook : ui::AskRequest::AsOfPosition;
+    out.request.asOfChar = r.asOfChar;
+    out.answer = q(r.answer);
+    for (const memory::QaEvidence& e : r.evidence) {
+        ui::AnswerEvidence ev;
+        ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
+        ev.charStart = e.charStart;
+        ev.charEnd = e.charEnd;
+        ev.chapter = q(e.chapterTitle).simplified();
+        ev.page = e.page;
+        ev.snippet = oneLine(q(e.text));
+        if (ev.snippet.size() > kSnippetChars)  // a full-text passage can be a page long
+            ev.snippet = ev.snippet.left(kSnippetChars).section(QLatin1Char(' '), 0, -2) + QStringLiteral(" …");
+        ev.weight = float(e.weight);
+        ev.layer = e.layer;
+        out.evidence << ev;
     }
-    return array;
+    out.timings = {r.timings.stateLoadMs, r.timings.firstTokenMs, r.timings.totalMs};
+    out.askedAt = QDateTime::fromMSecsSinceEpoch(r.askedAtMs, Qt::UTC);
+    out.finished = r.finished;
+    out.cancelled = r.cancelled;
+    out.error = q(r.error);
+    return out;
 }
 
-QVector<ui::AnswerEvidence> evidenceFromJson(const QString& json)
+// What the panel asks to keep: the record the answer made (all of it), with the
+// panel's outcome (a cancelled or failed answer keeps what it streamed); without one,
+// the panel's record as it stands.
+memory::QaRecord qaRecordOf(const ui::AnswerRecord& shown, const memory::QaRecord* made)
 {
-    QVector<ui::AnswerEvidence> out;
-    const QJsonArray array = QJsonDocument::fromJson(json.toUtf8()).array();
-    for (const QJsonValue& v : array) {
-        const QJsonObject o = v.toObject();
-        ui::AnswerEvidence e;
-        e.kind = o.value(QStringLiteral("source")).toString() == QStringLiteral("note") ? ui::AnswerEvidence::Note
-                                                                                        : ui::AnswerEvidence::Passage;
-        e.charStart = qint64(o.value(QStringLiteral("char_start")).toDouble());
-        e.charEnd = qint64(o.value(QStringLiteral("char_end")).toDouble());
-        e.chapter = o.value(QStringLiteral("chapter")).toString();
-        e.page = o.value(QStringLiteral("page")).toInt(-1);
-        e.snippet = o.value(QStringLiteral("text")).toString();
-        e.weight = float(o.value(QStringLiteral("weight")).toDouble());
-        e.layer = o.value(QStringLiteral("layer")).toInt(-1);
-        out << e;
+    memory::QaRecord r = made ? *made : memory::QaRecord{};
+    r.askId = shown.request.askId;
+    r.docId = shown.request.docId;
+    r.question = shown.request.question.toStdString();
+    r.asOfChar = shown.request.scope == ui::AskRequest::WholeBook ? -1 : shown.request.asOfChar;
+    r.answer = shown.answer.toStdString();
+    if (!made) {
+        for (const ui::AnswerEvidence& e : shown.evidence) {
+            memory::QaEvidence ev;
+            ev.docId = shown.request.docId;
+            ev.source = e.kind == ui::AnswerEvidence::Note ? "note" : "fulltext";
+            ev.charStart = e.charStart;
+            ev.charEnd = e.charEnd;
+            ev.chapterTitle = e.chapter.toStdString();
+            ev.page = e.page;
+            ev.text = e.snippet.toStdString();
+            ev.weight = e.weight;
+            ev.layer = e.layer;
+            r.evidence.push_back(std::move(ev));
+        }
+        r.timings = {shown.timings.stateLoadMs, shown.timings.firstTokenMs, shown.timings.totalMs};
     }
-    return out;
+    r.askedAtMs = (shown.askedAt.isValid() ? shown.askedAt : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch();
+    r.finished = shown.finished;
+    r.cancelled = shown.cancelled;
+    r.error = shown.error.toStdString();
+    return r;
 }
 
 }  // namespace
@@ -114,12 +121,12 @@ QVector<ui::AnswerEvidence> evidenceFromJson(const QString& json)
 // ---- the query thread ------------------------------------------------------------------
 
 /// The open document's memory as the map loaded it, kept so the pools at any position are
-/// rebuilt from memory (DocumentMemory::notes decodes every block once per layer and asks
-/// SQLite for each note's context: seconds at 200k tokens on the CPU; this takes ms).
+/// a filter over its note history (memory::PoolHistory), with the notes' context from the
+/// text in memory: milliseconds where asking the library for each note takes seconds.
 struct PoolCache {
     qint64 docId = 0;
     memory::MemoryMap map;
-    std::vector<int64_t> evictedAt;  ///< per note: insertedAt of the note that replaced it, -1: none
+    memory::PoolHistory history;
     QList<uint> text;                ///< the document's code points, for the notes' context
 
     void build(qint64 doc, memory::MemoryMap m, const QString& documentText)
@@ -127,14 +134,13 @@ struct PoolCache {
         docId = doc;
         map = std::move(m);
         text = documentText.toUcs4();
-        evictedAt.assign(map.notes.size(), -1);
-        std::map<std::pair<int, int>, size_t> holder;  // (layer, slot) -> note index (in order per layer)
+        std::vector<memory::PoolHistory::Note> notes;
+        notes.reserve(map.notes.size());
         for (size_t i = 0; i < map.notes.size(); ++i) {
-            const auto key = std::make_pair(int(map.notes[i].layer), int(map.notes[i].slot));
-            if (const auto it = holder.find(key); it != holder.end())
-                evictedAt[it->second] = map.noteInsertedAt[i];
-            holder[key] = i;
+            const NoteEvent& n = map.notes[i];
+            notes.push_back({n.layer, n.slot, n.position, n.score, map.noteInsertedAt[i], -1});
         }
+        history = memory::PoolHistory(std::move(notes));
     }
     int64_t tokenAt(int64_t atChar) const
     {
@@ -154,7 +160,6 @@ struct PoolCache {
     }
 };
 
-
 class QueryWorker : public QObject {
 public:
     explicit QueryWorker(ModelMemoryService* service) : m_service(service) {}
@@ -168,70 +173,37 @@ public:
     void load(const ModelMemoryOptions& options)
     {
         try {
-            auto engine = std::make_shared<SharedEngine>();
-            const std::string device = options.device.toStdString();
-            if (options.random) {
-                engine->model = Model::createRandom(options.randomConfig.toStdString(), 0, device);
-            } else {
-                std::string dir = options.modelDir.toStdString();
-                if (dir.empty())
-                    dir = resourceDir() + "/models/default";
-                if (!QFileInfo::exists(q(dir) + QStringLiteral("/config.json")))
-                    throw std::runtime_error("no model in " + dir + " (config.json is missing): pass --model DIR");
-                engine->model = Model::load(dir, device);
-            }
-            engine->tokenizer = Tokenizer::loadDefault();
-            const ModelInfo info = engine->model->info();
-            if (!info.tokenizerFingerprint.empty() && info.tokenizerFingerprint != engine->tokenizer->fingerprint())
-                throw std::runtime_error("the model was trained with tokenizer " + info.tokenizerFingerprint +
-                                         ", but " + engine->tokenizer->fingerprint() + " is installed");
-            const QJsonObject config = QJsonDocument::fromJson(QByteArray::fromStdString(info.configJson)).object();
-            engine->layers = config.value(QStringLiteral("n_layer")).toInt(8);
-            engine->poolSlots = config.value(QStringLiteral("pool_slots")).toInt(50);
-            engine->noteChunk = config.value(QStringLiteral("note_chunk")).toInt(128);
-
-            // On CUDA: the context, handles and kernels now, not in the first question.
-            memory::warmUp(*engine->model, *engine->tokenizer);
+            memory::ModelChoice choice;
+            choice.modelDir = options.modelDir.toStdString();
+            choice.random = options.random;
+            choice.randomConfig = options.randomConfig.toStdString();
+            choice.device = options.device.toStdString();
+            // warm: on CUDA the context, handles and kernels now, not in the first question.
+            auto model = std::make_shared<memory::LoadedModel>(memory::loadModel(choice, true));
             ui::MemoryDevice dev;
-            const RuntimeInfo runtime = runtimeInfo();
-            dev.gpu = info.device.rfind("cuda", 0) == 0;
-            dev.name = dev.gpu ? QObject::tr("CUDA GPU: %1").arg(q(runtime.cudaDeviceName))
-                               : runtime.threads == 1 ? QObject::tr("CPU (1 thread)")
-                                                      : QObject::tr("CPU (%1 threads)").arg(runtime.threads);
-            dev.expectedTokensPerSecond = measureSpeed(*engine);
+            const memory::DeviceInfo where = memory::deviceOf(*model);
+            dev.gpu = where.gpu;
+            dev.name = dev.gpu ? QObject::tr("CUDA GPU: %1").arg(q(where.cudaDeviceName))
+                               : where.threads == 1 ? QObject::tr("CPU (1 thread)")
+                                                    : QObject::tr("CPU (%1 threads)").arg(where.threads);
+            dev.expectedTokensPerSecond = memory::measureReadingSpeed(*model->model, *model->tokenizer);
 
             m_db = std::make_unique<storage::Database>(options.databasePath);
-            m_engine = engine;
-            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_engine->model, *m_engine->tokenizer);
-            post([s = m_service, engine, dev] { s->onEngineLoaded(engine, dev); });
+            m_model = model;
+            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_model->model, *m_model->tokenizer);
+            m_history = std::make_unique<memory::QaHistory>(*m_db);
+            post([s = m_service, model = std::shared_ptr<const memory::LoadedModel>(model), dev] {
+                s->onEngineLoaded(model, dev);
+            });
         } catch (const std::exception& e) {
             m_loadError = q(e.what());
             post([s = m_service, message = m_loadError] { s->onEngineFailed(message); });
         }
     }
 
-    /// Reading speed of this model on this device: 512 tokens after a short warm-up.
-    static double measureSpeed(const SharedEngine& engine)
-    {
-        const int32_t vocab = std::max(16, engine.tokenizer->vocabSize());
-        std::vector<int32_t> tokens(544);
-        for (size_t i = 0; i < tokens.size(); ++i)
-            tokens[i] = int32_t(10 + (int64_t(i) * 7919) % (vocab - 10));
-        ReadOptions options;
-        options.surprisal = false;
-        options.importance = false;
-        options.noteEvents = false;
-        State state = engine.model->newState();
-        engine.model->read(state, std::vector<int32_t>(tokens.begin(), tokens.begin() + 32), options);
-        QElapsedTimer timer;
-        timer.start();
-        engine.model->read(state, std::vector<int32_t>(tokens.begin() + 32, tokens.end()), options);
-        const double seconds = double(timer.nsecsElapsed()) / 1e9;
-        return seconds > 0 ? 512.0 / seconds : 0.0;
-    }
-
     void close()
     {
+        m_history.reset();
         m_memory.reset();
         m_db.reset();
     }
@@ -304,23 +276,16 @@ public:
             snap.poolSize = map.poolSlots;
             const int64_t p = snap.atToken;
             const int64_t visible = std::min<int64_t>(map.textLength, atChar);  // no text past the position
-            std::map<std::pair<int, int>, size_t> held;  // (layer, slot) -> note index
-            // The map's events are in order per layer (block by block), not across layers.
-            for (size_t i = 0; i < map.notes.size(); ++i) {
-                if (map.noteInsertedAt[i] > p)
-                    continue;
-                const NoteEvent& n = map.notes[i];
-                const int64_t evicted = m_cache.evictedAt[i];
-                if (evicted >= 0 && evicted <= p) {
-                    snap.evicted.push_back({n.layer, n.position, map.tokenChars[size_t(n.position)],
-                                            m_cache.charEnd(n.position), evicted});
-                    continue;
-                }
-                held[{n.layer, n.slot}] = i;
+            const memory::PoolHistory::At pools = m_cache.history.at(p);
+            const auto& notes = m_cache.history.notes();
+            for (size_t i : pools.evicted) {
+                const memory::PoolHistory::Note& n = notes[i];
+                snap.evicted.push_back({n.layer, n.position, map.tokenChars[size_t(n.position)],
+                                        m_cache.charEnd(n.position), n.evictedAt});
             }
             const auto attention = m_attention.find(docId);
-            for (const auto& [key, i] : held) {
-                const NoteEvent& n = map.notes[i];
+            for (size_t i : pools.held) {
+                const memory::PoolHistory::Note& n = notes[i];
                 ui::PoolEntry e;
                 e.layer = n.layer;
                 e.slot = n.slot;
@@ -375,13 +340,12 @@ public:
             const memory::AskResult r = m_memory->ask(request.docId, request.question.toStdString(), options);
             if (m_service->m_currentAskCancel.load())
                 return;  // the panel keeps what it streamed
-            const QVector<storage::ChapterRecord> chapters = m_db->chapters(request.docId);
-            ui::AnswerRecord record;
+            memory::QaRecord made = memory::qaRecordOf(m_memory->context(), request.docId,
+                                                       request.question.toStdString(),
+                                                       request.scope == ui::AskRequest::WholeBook, r);
+            made.askId = askId;
+            ui::AnswerRecord record = answerRecordOf(made);
             record.request = request;
-            record.answer = q(r.answer);
-            record.askedAt = QDateTime::currentDateTimeUtc();
-            record.finished = true;
-            record.timings = {r.stateLoadMs, r.firstTokenMs, r.totalMs};
             float maxWeight = 0;
             for (const memory::Evidence& e : r.evidence) {
                 if (e.source == "note")
@@ -390,20 +354,10 @@ public:
             auto& attention = m_attention[request.docId];
             attention.clear();
             for (const memory::Evidence& e : r.evidence) {
-                ui::AnswerEvidence ev;
-                ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
-                ev.charStart = e.charStart;
-                ev.charEnd = e.charEnd;
-                ev.chapter = chapterTitle(chapters, e.chapter);
-                ev.snippet = oneLine(q(e.text));
-                if (ev.snippet.size() > kSnippetChars)  // a full-text passage can be a page long
-                    ev.snippet = ev.snippet.left(kSnippetChars).section(QLatin1Char(' '), 0, -2) + QStringLiteral(" …");
-                ev.weight = float(e.weight);
-                ev.layer = e.layer;
-                record.evidence << ev;
-                if (ev.kind == ui::AnswerEvidence::Note && maxWeight > 0)
+                if (e.source == "note" && maxWeight > 0)
                     attention[{e.layer, e.tokenPosition}] = float(e.weight) / maxWeight;
             }
+            m_made[askId] = std::move(made);
             post([s = m_service, record] { emit s->answerFinished(record); });
         } catch (const std::exception& e) {
             const QString message = q(e.what());
@@ -417,27 +371,10 @@ public:
     void history(qint64 docId)
     {
         QVector<ui::AnswerRecord> records;
-        if (m_db) {
+        if (m_history) {
             try {
-                for (const storage::AnswerRow& row : storage::MemoryStore(*m_db).answers(docId)) {
-                    ui::AnswerRecord r;
-                    const QJsonObject timings = QJsonDocument::fromJson(row.timingsJson.toUtf8()).object();
-                    r.request.askId = qint64(timings.value(QStringLiteral("ask_id")).toDouble(double(-row.id)));
-                    r.request.docId = row.docId;
-                    r.request.question = row.question;
-                    r.request.scope = row.asOfChar < 0 ? ui::AskRequest::WholeBook : ui::AskRequest::AsOfPosition;
-                    r.request.asOfChar = row.asOfChar;
-                    r.answer = row.answer;
-                    r.evidence = evidenceFromJson(row.evidenceJson);
-                    r.timings.stateLoadMs = timings.value(QStringLiteral("state_load_ms")).toDouble(-1);
-                    r.timings.firstTokenMs = timings.value(QStringLiteral("first_token_ms")).toDouble(-1);
-                    r.timings.totalMs = timings.value(QStringLiteral("total_ms")).toDouble(-1);
-                    r.askedAt = QDateTime::fromMSecsSinceEpoch(row.askedAtMs, Qt::UTC);
-                    r.finished = row.finished;
-                    r.cancelled = row.cancelled;
-                    r.error = row.error;
-                    records << r;
-                }
+                for (const memory::QaRecord& r : m_history->records(docId))
+                    records << answerRecordOf(r);
             } catch (const std::exception&) {
                 // An unreadable history shows empty; the answers stay stored.
             }
@@ -447,25 +384,14 @@ public:
 
     void save(const ui::AnswerRecord& record)
     {
-        if (!m_db)
+        if (!m_history)
             return;
-        storage::AnswerRow row;
-        row.docId = record.request.docId;
-        row.askedAtMs = (record.askedAt.isValid() ? record.askedAt : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch();
-        row.question = record.request.question;
-        row.asOfChar = record.request.scope == ui::AskRequest::WholeBook ? -1 : record.request.asOfChar;
-        row.answer = record.answer;
-        row.evidenceJson = QString::fromUtf8(QJsonDocument(evidenceToJson(record.evidence)).toJson(QJsonDocument::Compact));
-        row.timingsJson = QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("ask_id"), record.request.askId},
-                                                                      {QStringLiteral("state_load_ms"), record.timings.stateLoadMs},
-                                                                      {QStringLiteral("first_token_ms"), record.timings.firstTokenMs},
-                                                                      {QStringLiteral("total_ms"), record.timings.totalMs}})
-                                                .toJson(QJsonDocument::Compact));
-        row.finished = record.finished;
-        row.cancelled = record.cancelled;
-        row.error = record.error;
+        const auto made = m_made.find(record.request.askId);
+        const memory::QaRecord r = qaRecordOf(record, made == m_made.end() ? nullptr : &made->second);
+        if (made != m_made.end())
+            m_made.erase(made);
         try {
-            storage::MemoryStore(*m_db).saveAnswer(row);
+            m_history->save(r);
         } catch (const std::exception&) {
             // Not kept: the answer is still on screen for this session.
         }
@@ -473,9 +399,12 @@ public:
 
 private:
     ModelMemoryService* m_service;
-    std::shared_ptr<const SharedEngine> m_engine;
+    std::shared_ptr<const memory::LoadedModel> m_model;
     std::unique_ptr<storage::Database> m_db;
     std::unique_ptr<memory::DocumentMemory> m_memory;
+    std::unique_ptr<memory::QaHistory> m_history;
+    /// The records answers made, by ask id, until the panel asks to keep them.
+    std::map<qint64, memory::QaRecord> m_made;
     QString m_loadError;
     PoolCache m_cache;
     /// Per document: (layer, token) → how strongly the last answer read that note (0..1).
@@ -494,12 +423,12 @@ public:
         QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
     }
 
-    void open(std::shared_ptr<const SharedEngine> engine, const QString& dbPath, bool findUnfinished)
+    void open(std::shared_ptr<const memory::LoadedModel> model, const QString& dbPath, bool findUnfinished)
     {
         try {
-            m_engine = std::move(engine);
+            m_model = std::move(model);
             m_db = std::make_unique<storage::Database>(dbPath);
-            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_engine->model, *m_engine->tokenizer);
+            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_model->model, *m_model->tokenizer);
             if (!findUnfinished)
                 return;
             // A reading interrupted by a quit or a crash continues at the next start.
@@ -581,7 +510,7 @@ public:
 
 private:
     ModelMemoryService* m_service;
-    std::shared_ptr<const SharedEngine> m_engine;
+    std::shared_ptr<const memory::LoadedModel> m_model;
     std::unique_ptr<storage::Database> m_db;
     std::unique_ptr<memory::DocumentMemory> m_memory;
     QString m_error;
@@ -602,9 +531,9 @@ public:
         QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
     }
 
-    void open(std::shared_ptr<const SharedEngine> engine, const QString& dbPath)
+    void open(std::shared_ptr<const memory::LoadedModel> model, const QString& dbPath)
     {
-        m_engine = std::move(engine);
+        m_model = std::move(model);
         m_dbPath = dbPath;
     }
 
@@ -613,91 +542,18 @@ public:
     void run(quint64 serial, const ui::FidelityRequest& request, std::shared_ptr<std::atomic<bool>> cancel)
     {
         const qint64 docId = request.docId;
-        auto cancelled = [&] {
-            post([s = m_service, serial, docId] {
-                const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
-                s->onFidelityDone(serial, docId);
-                if (current)
-                    emit s->fidelityCancelled(docId);
-            });
-        };
         try {
-            if (cancel->load()) {
-                cancelled();
-                return;
-            }
-            if (!m_engine)
+            if (!m_model)
                 throw std::runtime_error("the model is not loaded");
             if (!m_db)
                 m_db = std::make_unique<storage::Database>(m_dbPath);
-            QElapsedTimer timer;
-            timer.start();
-            const QString text = m_db->documentText(docId);
-            if (text.isEmpty())
-                throw std::runtime_error("the document has no text");
-            std::vector<eval::Book> books(1);
-            books[0].name = "document " + std::to_string(docId);
-            books[0].tokens = m_engine->tokenizer->encode(text.toStdString());
-            const int64_t n = int64_t(books[0].tokens.size());
-
-            // The distances an excerpt of this document can hold (context + distance + 1
-            // tokens); a short document gets a shorter context before giving up.
-            int64_t context = std::max<int64_t>(0, request.context);
-            auto fitting = [&](int64_t ctx) {
-                std::vector<int64_t> d;
-                for (qint64 x : request.distances) {
-                    if (x >= 0 && ctx + x + 1 <= n)
-                        d.push_back(x);
-                }
-                std::sort(d.begin(), d.end());
-                d.erase(std::unique(d.begin(), d.end()), d.end());
-                return d;
-            };
-            std::vector<int64_t> distances = fitting(context);
-            if (distances.empty() && context > 0) {
-                context = std::min<int64_t>(context, n / 4);
-                distances = fitting(context);
-            }
-            if (distances.empty())
-                throw std::runtime_error("the document is too short to measure (" + std::to_string(n) + " tokens)");
-
-            const int samples = std::max(1, request.samples);
-            std::vector<eval::Variant> variants{{"notes", false}};
-            if (request.withAblation)
-                variants.push_back({"no_pool", true});
-            const int total = samples * int(variants.size());
-            std::vector<std::vector<std::vector<double>>> sums(variants.size());
-            int layers = 0;
-            int done = 0;
-            eval::RunContext ctx;
-            ctx.cancel = cancel.get();
-            for (size_t v = 0; v < variants.size(); ++v) {
-                for (int sample = 0; sample < samples; ++sample) {
-                    if (cancel->load()) {
-                        cancelled();
-                        return;
-                    }
-                    eval::FidelityOptions o;
-                    o.distances = distances;
-                    o.samples = 1;
-                    o.context = context;
-                    // Sample s of every variant reads the same excerpt: a paired comparison.
-                    o.seed = uint64_t(sample) + 1;
-                    o.variants = {variants[v]};
-                    const nlohmann::json result = eval::runFidelity(*m_engine->model, *m_engine->tokenizer, books, o, ctx);
-                    if (result.at("cancelled").get<bool>() || cancel->load()) {
-                        cancelled();
-                        return;
-                    }
-                    const nlohmann::json& etmf = result.at("variants").at(0).at("etmf");
-                    layers = int(etmf.size());
-                    if (sums[v].empty())
-                        sums[v].assign(size_t(layers), std::vector<double>(distances.size(), 0.0));
-                    for (int l = 0; l < layers; ++l) {
-                        for (size_t i = 0; i < distances.size(); ++i)
-                            sums[v][size_t(l)][i] += etmf.at(size_t(l)).at(i).get<double>();
-                    }
-                    ++done;
+            memory::FidelityOptions o;
+            o.samples = request.samples;
+            o.distances.assign(request.distances.begin(), request.distances.end());
+            o.context = request.context;
+            o.withAblation = request.withAblation;
+            const memory::DocumentFidelity f = memory::measureDocumentFidelity(
+                *m_model, *m_db, docId, o, cancel.get(), [&](int done, int total) {
                     post([s = m_service, serial, docId, done, total] {
                         if (s->m_fidelitySerial == serial) {
                             s->m_fidelityDone = done;
@@ -705,26 +561,28 @@ public:
                         }
                         emit s->fidelityProgress(docId, done, total);
                     });
-                }
+                });
+            if (f.cancelled || cancel->load()) {
+                post([s = m_service, serial, docId] {
+                    const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
+                    s->onFidelityDone(serial, docId);
+                    if (current)
+                        emit s->fidelityCancelled(docId);
+                });
+                return;
             }
-
             ui::FidelityCurves curves;
             curves.docId = docId;
-            curves.distances = QVector<qint64>(distances.begin(), distances.end());
-            curves.layerCount = layers;
-            curves.samples = samples;
-            curves.context = context;
-            curves.documentTokens = n;
-            for (size_t v = 0; v < variants.size(); ++v) {
-                QVector<QVector<double>>& out = variants[v].noPool ? curves.etmfNoPool : curves.etmf;
-                for (const std::vector<double>& layer : sums[v]) {
-                    QVector<double> row;
-                    for (double x : layer)
-                        row << x / samples;
-                    out << row;
-                }
-            }
-            curves.seconds = double(timer.nsecsElapsed()) / 1e9;
+            curves.distances = QVector<qint64>(f.distances.begin(), f.distances.end());
+            curves.layerCount = f.layers;
+            curves.samples = f.samples;
+            curves.context = f.context;
+            curves.documentTokens = f.documentTokens;
+            for (const auto& layer : f.etmf)
+                curves.etmf << QVector<double>(layer.begin(), layer.end());
+            for (const auto& layer : f.etmfNoPool)
+                curves.etmfNoPool << QVector<double>(layer.begin(), layer.end());
+            curves.seconds = f.seconds;
             post([s = m_service, serial, curves] {
                 s->m_fidelityCache.insert(curves.docId, curves);
                 s->onFidelityDone(serial, curves.docId);
@@ -742,7 +600,7 @@ public:
 
 private:
     ModelMemoryService* m_service;
-    std::shared_ptr<const SharedEngine> m_engine;
+    std::shared_ptr<const memory::LoadedModel> m_model;
     QString m_dbPath;
     std::unique_ptr<storage::Database> m_db;
 };
@@ -819,7 +677,7 @@ void ModelMemoryService::start()
     toQueries([w = m_queries, options = m_options] { w->load(options); });
 }
 
-void ModelMemoryService::onEngineLoaded(std::shared_ptr<const SharedEngine> engine, const ui::MemoryDevice& device)
+void ModelMemoryService::onEngineLoaded(std::shared_ptr<const memory::LoadedModel> engine, const ui::MemoryDevice& device)
 {
     m_device = device;
     m_engineReady = true;

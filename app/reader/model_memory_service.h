@@ -31,6 +31,10 @@
 
 class QTimer;
 
+namespace mm::memory {
+struct LoadedModel;
+}  // namespace mm::memory
+
 namespace mm::memoryui {
 
 struct ModelMemoryOptions {
@@ -47,7 +51,6 @@ struct ModelMemoryOptions {
 class QueryWorker;
 class IngestWorker;
 class FidelityWorker;
-struct SharedEngine;
 
 class ModelMemoryService : public ui::MemoryService {
     Q_OBJECT
@@ -94,7 +97,7 @@ private:
     friend class IngestWorker;
     friend class FidelityWorker;
 
-    void onEngineLoaded(std::shared_ptr<const SharedEngine> engine, const ui::MemoryDevice& device);
+    void onEngineLoaded(std::shared_ptr<const memory::LoadedModel> engine, const ui::MemoryDevice& device);
     void onEngineFailed(const QString& message);
     void schedule();
     ui::IngestJob* job(qint64 jobId);

@@ -1,4 +1,4 @@
-// The evaluation protocols of MODEL.md ("Evaluation protocols"), behind `memmamba eval`.
+// The evaluation protocols of docs/spec/MODEL.md ("Evaluation protocols"), behind `memmamba eval`.
 // Torch-free: everything here uses the public engine/engine.h and the tokenizer.
 //
 // The pure parts (window placement, perplexity arithmetic, haystack generators, the

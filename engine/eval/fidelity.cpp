@@ -1,4 +1,4 @@
-// 4. Memory fidelity proxies (MODEL.md "Evaluation protocols" 4): ETMF and ECLMF, as
+// 4. Memory fidelity proxies (docs/spec/MODEL.md "Evaluation protocols" 4): ETMF and ECLMF, as
 // proxies measured on the residual stream after each block.
 #include "engine/eval/eval.h"
 #include "engine/eval/eval_internal.h"
@@ -135,7 +135,7 @@ nlohmann::json runFidelity(const Model& model, const Tokenizer& tok, const std::
                             {"eclmf_by_offset", byOffset}});
     }
     return {{"protocol", "fidelity"},
-            {"proxies", "ETMF and ECLMF proxies on the residual stream after each block (MODEL.md)"},
+            {"proxies", "ETMF and ECLMF proxies on the residual stream after each block (docs/spec/MODEL.md)"},
             {"seed", o.seed},
             {"distances", o.distances},
             {"context", o.context},

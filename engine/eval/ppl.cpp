@@ -1,4 +1,4 @@
-// 1. Windowed perplexity (MODEL.md "Evaluation protocols" 1).
+// 1. Windowed perplexity (docs/spec/MODEL.md "Evaluation protocols" 1).
 #include "engine/eval/eval.h"
 #include "engine/eval/eval_internal.h"
 

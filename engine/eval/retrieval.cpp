@@ -1,4 +1,4 @@
-// 2. Passkey retrieval and 3. multi-key retrieval (MODEL.md "Evaluation protocols").
+// 2. Passkey retrieval and 3. multi-key retrieval (docs/spec/MODEL.md "Evaluation protocols").
 #include "engine/eval/eval.h"
 #include "engine/eval/eval_internal.h"
 

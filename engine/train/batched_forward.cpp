@@ -19,16 +19,50 @@ struct BatchSnapshots {
 
 /// Causal depthwise convolution of xi (Bt, T', E) continuing from state (Bt, K-1, E);
 /// state is replaced by the last K-1 inputs. Same shifted multiply-adds as mixerSequence.
-at::Tensor causalConv(const MixerWeights& w, int64_t K, const at::Tensor& xi, at::Tensor& state)
+/// since (Bt, T') or undefined: tokens since the segment began; a tap that reaches back
+/// past it reads zero, as a fresh conv state would give.
+at::Tensor causalConv(const MixerWeights& w, int64_t K, const at::Tensor& xi, at::Tensor& state,
+                      const at::Tensor& since = {})
 {
     const int64_t Tp = xi.size(1), E = xi.size(2);
     const at::Tensor xpad = at::cat({state, xi}, 1);  // (Bt, T' + K - 1, E)
     const at::Tensor wk = w.conv_w.view({E, K}).to(xi.scalar_type());
     at::Tensor xc = w.conv_b.to(xi.scalar_type()).expand({xi.size(0), Tp, E});
-    for (int64_t k = 0; k < K; ++k)
-        xc = xc + xpad.narrow(1, k, Tp) * wk.select(1, k);
+    for (int64_t k = 0; k < K; ++k) {
+        at::Tensor term = xpad.narrow(1, k, Tp) * wk.select(1, k);
+        const int64_t lag = K - 1 - k;
+        if (since.defined() && lag > 0)
+            term = term * since.ge(lag).unsqueeze(2).to(term.scalar_type());
+        xc = xc + term;
+    }
     state = xpad.narrow(1, Tp, K - 1);
     return at::silu(xc);
+}
+
+/// The selective scan with its state reset to zero where `start` is true, through the
+/// fused scan (CUDA kernels or the CPU path) unchanged: at a reset the step size becomes
+/// delta + kResetDelta, so exp((delta + kResetDelta) * A) underflows to exactly 0 and the
+/// carried state is forgotten, and u is scaled by delta / (delta + kResetDelta) so the
+/// input term (delta + kResetDelta) * u' * B equals delta * u * B. The skip term D * u'
+/// is put back to D * u outside. Gradients follow by autograd through these elementwise
+/// ops and agree with a scan that starts afresh (tests/train: packedRowEqualsSamplesAlone).
+/// Exact for |A| > 0.01 (exp(-100) == 0 in fp32 at kResetDelta 1e4); A = -exp(A_log)
+/// starts at -1..-N and stays far from 0.
+ScanResult scanWithResets(const at::Tensor& u, const at::Tensor& deltaRaw, const at::Tensor& deltaBias,
+                          const at::Tensor& A, const at::Tensor& Bm, const at::Tensor& Cm, const at::Tensor& D,
+                          const at::Tensor& z, const at::Tensor& h0, const at::Tensor& start)
+{
+    constexpr double kResetDelta = 1e4;
+    const at::Tensor reset = start.unsqueeze(2).to(at::kFloat);                   // (Bt, T, 1)
+    const at::Tensor delta = at::softplus(deltaRaw + deltaBias);                   // (Bt, T, E)
+    // softplus is the identity above 20, so the kernel's softplus(raw' + bias) = delta + kResetDelta.
+    const at::Tensor rawReset = delta + kResetDelta - deltaBias;
+    const at::Tensor raw = at::where(start.unsqueeze(2), rawReset, deltaRaw);
+    const at::Tensor scale = 1.0 - reset + reset * (delta / (delta + kResetDelta));
+    const at::Tensor uScaled = u * scale;
+    ScanResult scan = selectiveScanFused(uScaled.contiguous(), raw.contiguous(), deltaBias, A, Bm, Cm, D, z, h0);
+    scan.y = scan.y + (D * (u - uScaled) * at::silu(z)) * reset;
+    return scan;
 }
 
 /// Attention of each row's tokens to the snapshot of their chunk: queries laid out as
@@ -65,12 +99,46 @@ at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, cons
 
 }  // namespace
 
+SegmentResets SegmentResets::of(const std::vector<std::vector<int64_t>>& segmentStarts, int64_t rows, int64_t length,
+                                at::Device device)
+{
+    SegmentResets r;
+    std::vector<int64_t> since(rows * length);
+    std::vector<uint8_t> start(rows * length, 0);
+    for (int64_t b = 0; b < rows; ++b) {
+        std::vector<int64_t> starts = b < static_cast<int64_t>(segmentStarts.size()) ? segmentStarts[b]
+                                                                                     : std::vector<int64_t>{};
+        std::sort(starts.begin(), starts.end());
+        size_t next = 0;
+        int64_t from = 0;
+        for (int64_t t = 0; t < length; ++t) {
+            while (next < starts.size() && starts[next] <= t) {
+                if (starts[next] == t && t > 0) {
+                    from = t;
+                    start[b * length + t] = 1;
+                    r.any = true;
+                }
+                ++next;
+            }
+            since[b * length + t] = t - from;
+        }
+    }
+    if (!r.any)
+        return r;
+    r.since = at::tensor(since, at::TensorOptions().dtype(at::kLong)).view({rows, length}).to(device);
+    r.start = at::tensor(std::vector<int64_t>(start.begin(), start.end()), at::TensorOptions().dtype(at::kLong))
+                  .view({rows, length})
+                  .to(device)
+                  .to(at::kBool);
+    return r;
+}
+
 at::Tensor mixerBatch(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u,
-                      const std::vector<int64_t>& dropStateAt)
+                      const std::vector<int64_t>& dropStateAt, const SegmentResets& resets)
 {
     const int64_t Bt = u.size(0), T = u.size(1), E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
     const at::Tensor xz = at::linear(u, w.in_proj);  // (Bt, T, 2E)
-    // MODEL.md: the scan and its state stay in fp32 (also under bf16 autocast).
+    // docs/spec/MODEL.md: the scan and its state stay in fp32 (also under bf16 autocast).
     const at::Tensor xi = xz.narrow(2, 0, E).to(at::kFloat), z = xz.narrow(2, E, E).to(at::kFloat);
     const at::Tensor A = -at::exp(w.A_log.to(at::kFloat));  // (E, N)
 
@@ -99,12 +167,17 @@ at::Tensor mixerBatch(const MixerWeights& w, const ModelConfig& c, const at::Ten
             convState = convState * keep.view({Bt, 1, 1});
             h = h * keep.view({Bt, 1, 1});
         }
-        const at::Tensor xc = causalConv(w, K, xi.narrow(1, a, len), convState);     // (Bt, len, E)
+        const at::Tensor since = resets.any ? resets.since.narrow(1, a, len) : at::Tensor();
+        const at::Tensor xc = causalConv(w, K, xi.narrow(1, a, len), convState, since);  // (Bt, len, E)
         const at::Tensor xdbl = at::linear(xc, w.x_proj).to(at::kFloat);            // (Bt, len, R + 2N)
         const at::Tensor deltaRaw = at::linear(xdbl.narrow(2, 0, R), w.dt_proj_w).to(at::kFloat);  // (Bt, len, E)
         const at::Tensor Bm = xdbl.narrow(2, R, N).contiguous(), Cm = xdbl.narrow(2, R + N, N).contiguous();
-        ScanResult scan = selectiveScanFused(xc.contiguous(), deltaRaw.contiguous(), w.dt_proj_b.to(at::kFloat), A, Bm,
-                                             Cm, w.D.to(at::kFloat), z.narrow(1, a, len).contiguous(), h);
+        ScanResult scan =
+            resets.any ? scanWithResets(xc.contiguous(), deltaRaw.contiguous(), w.dt_proj_b.to(at::kFloat), A, Bm, Cm,
+                                        w.D.to(at::kFloat), z.narrow(1, a, len).contiguous(), h,
+                                        resets.start.narrow(1, a, len))
+                       : selectiveScanFused(xc.contiguous(), deltaRaw.contiguous(), w.dt_proj_b.to(at::kFloat), A, Bm,
+                                            Cm, w.D.to(at::kFloat), z.narrow(1, a, len).contiguous(), h);
         h = scan.h_last;
         ys.push_back(scan.y);
     }
@@ -123,12 +196,32 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
     const at::Tensor emb = at::embedding(m.weights.embedding, ids);  // (Bt, T, D)
     std::vector<BatchSnapshots> snaps(c.n_layer);
     const PoolRules rules = poolRules(c);
+    const SegmentResets resets = SegmentResets::of(options.segmentStarts, Bt, T, m.options.device());
+    // Each row's segments: [start, end) pieces walked with their own fresh pool.
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> segments(Bt);
+    for (int64_t b = 0; b < Bt; ++b) {
+        std::vector<int64_t> cuts{0};
+        if (b < static_cast<int64_t>(options.segmentStarts.size()))
+            for (int64_t s : options.segmentStarts[b])
+                if (s > 0 && s < T) {
+                    TORCH_CHECK(!c.notes || s % C == 0, "forwardBatch: a segment must start at a note-chunk boundary");
+                    cuts.push_back(s);
+                }
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        cuts.push_back(T);
+        for (size_t i = 0; i + 1 < cuts.size(); ++i)
+            segments[b].emplace_back(cuts[i], cuts[i + 1]);
+    }
     std::vector<at::Tensor> insertedOnDevice;  // per layer, the device walks' insertion counts
+    bool oneSegment = true;  // no row is cut into segments: the device walk applies
+    for (const auto& rowSegments : segments)
+        oneSegment = oneSegment && rowSegments.size() == 1;
     at::Tensor x = emb;
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& lw = m.weights.layers[l];
         const at::Tensor u = rmsNorm(x, lw.norm, c.norm_eps);
-        const at::Tensor h = x + mixerBatch(lw.mixer, c, u, options.dropStateAt);  // (Bt, T, D)
+        const at::Tensor h = x + mixerBatch(lw.mixer, c, u, options.dropStateAt, resets);  // (Bt, T, D)
         if (!c.notes) {
             x = h;
             continue;
@@ -145,12 +238,12 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         const at::Tensor s = at::linear(at::cat({hn, emb.to(hn.scalar_type())}, -1), nw.summary);  // (Bt, T, r)
         const at::Tensor notes = a.unsqueeze(-1) * s;                                               // (Bt, T, r)
 
-        // Which token goes where is decided from the scores (on the device, or on the CPU
-        // after one sync per layer); the values follow by one gather, so gradients reach
-        // the scorer via a * s. Bank of row b: M (empty) pool rows, then its T notes;
-        // flattened over rows.
+        // Which token goes where is decided from the scores (on the device when no row is
+        // cut into segments, else on the CPU after one sync per layer); the values follow
+        // by one gather, so gradients reach the scorer via a * s. Bank of row b: M (empty)
+        // pool rows, then its T notes; flattened over rows.
         at::Tensor slotBank;
-        if (deviceWalkApplies(a.device(), rules, M)) {
+        if (oneSegment && deviceWalkApplies(a.device(), rules, M)) {
             const auto layout = walkRecordLayout(rules, M, 0, T);
             const at::Tensor records = at::empty({Bt, layout.length()}, a.options().dtype(at::kLong));
             const DeviceWalk walk = walkPoolsOnDevice(a.detach(), rules, M, 0, {}, M, M, M + T, records);
@@ -161,14 +254,18 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
             const at::Tensor aCpu = a.detach().to(at::kCPU).contiguous();
             std::vector<int64_t> index(Bt * G * M);
             for (int64_t b = 0; b < Bt; ++b) {
-                PoolMeta meta(M);
-                const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T, T);
-                out.notesWritten += static_cast<int64_t>(walk.insertions.size());
-                out.chunksClosed += walk.snapshots - 1;
+                // A segment's walk starts from an empty pool; its note j is the row's note s + j.
                 const int64_t base = b * (M + T);
-                for (int64_t i = 0; i < G * M; ++i) {
-                    const int64_t row = walk.slot_bank[i];
-                    index[b * G * M + i] = row < 0 ? -1 : base + row;
+                for (const auto& [s0, s1] : segments[b]) {
+                    PoolMeta meta(M);
+                    const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T + s0, s1 - s0);
+                    out.notesWritten += static_cast<int64_t>(walk.insertions.size());
+                    out.chunksClosed += walk.snapshots - 1;
+                    const int64_t g0 = s0 / C, gs = (s1 - s0 + C - 1) / C;
+                    for (int64_t i = 0; i < gs * M; ++i) {
+                        const int64_t row = walk.slot_bank[i];
+                        index[b * G * M + g0 * M + i] = row < 0 ? -1 : base + s0 + row;
+                    }
                 }
             }
             slotBank = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(m.options.device());

@@ -1,5 +1,7 @@
 #include "engine/train/data.h"
 
+#include "engine/eval/facts.h"
+
 #include "engine/eval/eval.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -199,27 +201,108 @@ std::vector<int32_t> BatchSampler::window(int64_t count)
     return {m_corpus.stream.begin() + start, m_corpus.stream.begin() + start + count};
 }
 
+unsigned parseTasks(const std::string& list)
+{
+    unsigned bits = 0;
+    std::stringstream in(list);
+    std::string name;
+    while (std::getline(in, name, ',')) {
+        if (name == "passkey")
+            bits |= kTaskPasskey;
+        else if (name == "multikey")
+            bits |= kTaskMultiKey;
+        else if (name == "fact")
+            bits |= kTaskFact;
+        else if (name == "all")
+            bits |= kTaskAll;
+        else
+            throw std::invalid_argument("unknown synthetic task '" + name + "' (passkey, multikey, fact, all)");
+    }
+    if (!bits)
+        throw std::invalid_argument("no synthetic task named");
+    return bits;
+}
+
+std::string tasksToString(unsigned tasks)
+{
+    std::string s;
+    for (const auto& [bit, name] : {std::pair{kTaskPasskey, "passkey"}, {kTaskMultiKey, "multikey"}, {kTaskFact, "fact"}})
+        if (tasks & bit)
+            s += (s.empty() ? "" : ",") + std::string(name);
+    return s;
+}
+
+void BatchSampler::setTasks(unsigned tasks, int64_t minLength, int64_t maxLength)
+{
+    if (!tasks || minLength < 1 || maxLength < minLength)
+        throw std::invalid_argument("setTasks: no task, or an empty length range");
+    m_opt.tasks = tasks;
+    m_opt.syntheticMin = minLength;
+    m_opt.syntheticMax = maxLength;
+}
+
 BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
 {
     std::mt19937_64& rng = m_synthetic;
     const Tokenizer& tok = *m_tok;
-    eval::Filler filler;
-    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) {
-        filler = eval::repeatFiller(tok);
-    } else {
-        // A book excerpt (without separators) as filler: real text, like eval's "books".
+    // The task: uniform over the enabled ones.
+    std::vector<unsigned> enabled;
+    for (unsigned bit : {kTaskPasskey, kTaskMultiKey, kTaskFact})
+        if (m_opt.tasks & bit)
+            enabled.push_back(bit);
+    const unsigned task = enabled[std::uniform_int_distribution<size_t>(0, enabled.size() - 1)(rng)];
+    // Book text without separators, `count` tokens from a random start.
+    auto bookText = [&](int64_t count) {
+        eval::Filler f;
         const int64_t n = static_cast<int64_t>(m_corpus.stream.size());
-        const int64_t start = std::uniform_int_distribution<int64_t>(0, n - contextLength - 1)(rng);
-        for (int64_t i = start; i < start + contextLength; ++i)
+        const int64_t start = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, n - count - 1))(rng);
+        for (int64_t i = start; i < std::min(n, start + count); ++i)
             if (m_corpus.stream[i] != tok.docSeparatorId())
-                filler.tokens.push_back(m_corpus.stream[i]);
-        if (filler.tokens.empty())
-            filler = eval::repeatFiller(tok);
-    }
+                f.tokens.push_back(m_corpus.stream[i]);
+        return f;
+    };
     Sample s;
+    if (task == kTaskFact) {
+        // Book text with the fact planted at a random depth, then <q> question <a> answer </s>.
+        s.kind = "fact";
+        const eval::PlantedFact fact = eval::randomFact(rng);
+        const std::vector<int32_t> sentence = tok.encode(fact.sentence);
+        const std::vector<int32_t> question = tok.encode(fact.question), answer = tok.encode(fact.answer);
+        const int64_t textTokens = std::max<int64_t>(0, contextLength - 1 - static_cast<int64_t>(sentence.size()));
+        eval::Filler text = bookText(textTokens);
+        if (text.tokens.empty())
+            text = eval::repeatFiller(tok);
+        const std::vector<int32_t> body = text.take(0, textTokens);
+        const double depth = std::uniform_real_distribution<double>(0.0, 0.9)(rng);
+        const int64_t at = static_cast<int64_t>(depth * static_cast<double>(body.size()));
+        s.tokens.push_back(tok.bosId());
+        s.tokens.insert(s.tokens.end(), body.begin(), body.begin() + at);
+        s.tokens.insert(s.tokens.end(), sentence.begin(), sentence.end());
+        s.factEnd = static_cast<int64_t>(s.tokens.size());
+        s.tokens.insert(s.tokens.end(), body.begin() + at, body.end());
+        s.questionStart = static_cast<int64_t>(s.tokens.size());
+        s.tokens.push_back(tok.questionId());
+        s.tokens.insert(s.tokens.end(), question.begin(), question.end());
+        s.tokens.push_back(tok.answerId());
+        // The answer and its </s> are both targets: `ask` stops at </s>.
+        for (int32_t id : answer) {
+            s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
+            s.tokens.push_back(id);
+        }
+        s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
+        s.tokens.push_back(tok.eosId());
+        return s;
+    }
+    eval::Filler filler;
+    const bool repeat = m_opt.filler == "repeat" ||
+                        (m_opt.filler == "mixed" && std::uniform_int_distribution<int>(0, 1)(rng) == 0);
+    filler = repeat ? eval::repeatFiller(tok) : bookText(contextLength);
+    if (filler.tokens.empty())
+        filler = eval::repeatFiller(tok);
     std::string key;
     std::vector<int32_t> question;
-    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) {
+    if (task == kTaskPasskey) {
+        s.kind = "passkey";
         key = eval::randomFiveDigits(rng);
         const double depth = std::uniform_real_distribution<double>(0.0, 0.9)(rng);
         const eval::PasskeyCase c = eval::makePasskeyCase(tok, filler, contextLength, depth, key);
@@ -227,6 +310,7 @@ BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
         s.factEnd = c.needlePosition + c.needleTokens;
         question = c.question;
     } else {
+        s.kind = "multikey";
         const int64_t nKeys = std::uniform_int_distribution<int64_t>(1, 4)(rng);
         const eval::MultiKeyCase c = eval::makeMultiKeyCase(tok, filler, contextLength, nKeys, rng);
         s.tokens = c.context;
@@ -243,8 +327,12 @@ BatchSampler::Sample BatchSampler::syntheticSample(int64_t contextLength)
         s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
         s.tokens.push_back(id);
     }
-    const std::vector<int32_t> stop = tok.encode(".");
-    s.tokens.insert(s.tokens.end(), stop.begin(), stop.end());
+    // The full stop is part of the answer: a model trained on answers alone learns to
+    // stop after the digits, as evaluation's greedy decoding requires.
+    for (int32_t id : tok.encode(".")) {
+        s.answerPositions.push_back(static_cast<int64_t>(s.tokens.size()));
+        s.tokens.push_back(id);
+    }
     return s;
 }
 
@@ -252,17 +340,24 @@ Batch BatchSampler::next()
 {
     const int64_t Bt = m_opt.rows, T = m_opt.length, C = m_opt.noteChunk;
     // Room left after a sample's context for its question, answer, "." and <doc> (at most
-    // some 30 tokens): a context of L tokens at row position `at` fits when at + L + kTail <= T.
-    constexpr int64_t kTail = 96;
+    // some 60 tokens, a planted fact's question included), plus the gap to the next note
+    // chunk when samples are isolated: a context of L tokens at row position `at` fits
+    // when at + L + tail <= T.
+    const int64_t kTail = 96 + (m_opt.isolate ? C : 0);
+    const int32_t pad = m_tok && m_tok->padId() >= 0 ? m_tok->padId() : (m_tok ? m_tok->docSeparatorId() : 0);
     Batch b;
     b.rows = Bt;
     b.length = T;
     b.tokens.reserve(Bt * (T + 1));
     b.answerMask.assign(Bt * T, 0);
+    b.answerSample.assign(Bt * T, -1);
+    b.lossMask.assign(Bt * T, 1);
+    b.segmentStarts.assign(Bt, {});
     b.dropPoint.assign(Bt, -1);
     b.synthetic.assign(Bt, 0);
     b.samples.assign(Bt, 0);
     const int64_t maxContext = std::min(m_opt.syntheticMax, T - kTail);
+    int32_t sampleId = 0;
     for (int64_t r = 0; r < Bt; ++r) {
         const bool synthetic = m_opt.syntheticShare > 0 && maxContext >= m_opt.syntheticMin &&
                                std::uniform_real_distribution<double>(0, 1)(m_windows) < m_opt.syntheticShare;
@@ -273,24 +368,40 @@ Batch BatchSampler::next()
         }
         // Draw order (window stream: row kind, length 1, [length 2, ...,] book window;
         // synthetic stream: one case per sample) is fixed, so a seed and a saved state
-        // reproduce the batch. Without packing this is exactly the one-sample row.
+        // reproduce the batch.
         std::vector<int32_t> row;
         row.reserve(T + 1);
+        // A new segment at `row.size()`: pad up to the next note chunk (the pads and the
+        // target that would cross the boundary are not trained) and note where it starts.
+        auto startSegment = [&] {
+            if (!m_opt.isolate)
+                return;
+            const int64_t at = static_cast<int64_t>(row.size());
+            const int64_t next = (at + C - 1) / C * C;
+            if (next >= T)
+                return;
+            for (int64_t i = std::max<int64_t>(at - 1, 0); i < next && i < T; ++i)
+                b.lossMask[r * T + i] = 0;
+            row.resize(next, pad);
+            b.segmentStarts[r].push_back(next);
+        };
         int64_t L = std::uniform_int_distribution<int64_t>(m_opt.syntheticMin, maxContext)(m_windows);
         for (;;) {
             Sample s = syntheticSample(L);
             const int64_t at = static_cast<int64_t>(row.size());
-            if (at == 0) {
-                if (static_cast<int64_t>(s.tokens.size()) > T)  // cannot happen with kTail; stay safe
-                    s.tokens.resize(T);
-            } else if (at + static_cast<int64_t>(s.tokens.size()) + 1 > T + 1) {
-                break;  // cannot happen with kTail either: a later sample never crosses the row's end
+            if (at + static_cast<int64_t>(s.tokens.size()) + 1 > T + 1) {
+                if (at > 0)
+                    break;  // cannot happen with kTail: a later sample never crosses the row's end
+                s.tokens.resize(T);
             }
             row.insert(row.end(), s.tokens.begin(), s.tokens.end());
             row.push_back(m_tok->docSeparatorId());
             for (int64_t p : s.answerPositions)
-                if (at + p >= 1 && at + p <= T)
+                if (at + p >= 1 && at + p <= T) {
                     b.answerMask[r * T + at + p - 1] = 1;
+                    b.answerSample[r * T + at + p - 1] = sampleId;
+                }
+            ++sampleId;
             if (at == 0) {
                 const int64_t drop = (s.factEnd + C - 1) / C * C;
                 if (drop > 0 && drop <= s.questionStart && drop < T)
@@ -300,9 +411,12 @@ Batch BatchSampler::next()
             if (!m_opt.syntheticPacked)
                 break;
             L = std::uniform_int_distribution<int64_t>(m_opt.syntheticMin, maxContext)(m_windows);
-            if (static_cast<int64_t>(row.size()) + L + kTail > T)
+            const int64_t gap = m_opt.isolate ? (C - static_cast<int64_t>(row.size()) % C) % C : 0;
+            if (static_cast<int64_t>(row.size()) + gap + L + kTail - (m_opt.isolate ? C : 0) > T)
                 break;
+            startSegment();
         }
+        startSegment();
         if (static_cast<int64_t>(row.size()) < T + 1) {
             const std::vector<int32_t> w = window(T + 1 - static_cast<int64_t>(row.size()));
             row.insert(row.end(), w.begin(), w.end());
@@ -311,6 +425,7 @@ Batch BatchSampler::next()
         b.tokens.insert(b.tokens.end(), row.begin(), row.end());
         b.synthetic[r] = 1;
     }
+    b.answerSamples = sampleId;
     return b;
 }
 

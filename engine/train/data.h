@@ -6,11 +6,17 @@
 // give proportionally more windows).
 //
 // A share of the rows (--synthetic, default 8%) starts with a short synthetic retrieval
-// sample built by engine/eval's generators (passkey or multi-key, filler either the
-// repeated sentences or a book excerpt), followed by its question and answer, then
-// <doc> and a book window filling the row. With SamplerOptions::syntheticPacked
-// (--synthetic-packed) such a row instead holds synthetic samples back to back, each
-// followed by <doc>, until the next drawn length would not fit, then the book window.
+// sample: passkey or multi-key from engine/eval's generators (filler either the repeated
+// sentences or a book excerpt), or a planted fact asked in `ask`'s layout (facts.h),
+// followed by its question and answer, then <doc> and a book window filling the row.
+// With SamplerOptions::syntheticPacked (--synthetic-packed) such a row instead holds
+// synthetic samples one after the other, then the book window.
+//
+// Samples never share state (SamplerOptions::isolate, the default): each sample and the
+// book window after them start at a note-chunk boundary (the gap is <pad>, not trained)
+// and are listed in Batch::segmentStarts, where the forward resets the SSM, conv and
+// pool state (batched_forward.h). Without it an earlier sample's key would still be in
+// memory when a later one asks.
 // Its random stream is seeded through
 // std::seed_seq with the tag "memmamba-train-synthetic", while evaluation seeds
 // std::mt19937_64 directly with caseSeed(): the two never draw the same sequence of cases.
@@ -58,8 +64,30 @@ struct Batch {
     std::vector<int64_t> dropPoint;
     std::vector<uint8_t> synthetic;   ///< (Bt) 1 for rows that start with a synthetic sample
     std::vector<int64_t> samples;     ///< (Bt) synthetic samples in the row (0 for book rows)
+    /// (Bt, T) over targets: the batch-wide index of the sample whose answer the target
+    /// belongs to, -1 elsewhere. Exact match is "every target of one sample right".
+    std::vector<int32_t> answerSample;
+    /// (Bt, T) over targets: 1 where the target is trained by the language-model loss
+    /// (0 for <pad> and for the last target of a segment, which would predict across a reset).
+    std::vector<uint8_t> lossMask;
+    /// Per row, the positions > 0 where a new segment starts (multiples of the note
+    /// chunk); empty without isolation.
+    std::vector<std::vector<int64_t>> segmentStarts;
+    int64_t answerSamples = 0;        ///< samples with an answer in the batch
     int64_t rows = 0, length = 0;     ///< Bt, T
 };
+
+/// Kinds of synthetic samples (bits of SamplerOptions::tasks).
+enum SyntheticTask : unsigned {
+    kTaskPasskey = 1u,   ///< "What is the pass key? The pass key is" NNNNN.
+    kTaskMultiKey = 2u,  ///< "What is the special magic number for KEY?" with 1-4 keys planted
+    kTaskFact = 4u,      ///< a planted fact, asked as <q> question <a> answer </s>
+    kTaskAll = 7u,
+};
+
+/// "passkey,multikey,fact" -> bits; throws std::invalid_argument for an unknown name.
+unsigned parseTasks(const std::string& list);
+std::string tasksToString(unsigned tasks);
 
 struct SamplerOptions {
     int64_t rows = 8;              ///< Bt
@@ -72,6 +100,13 @@ struct SamplerOptions {
     /// lengths drawn in [min, max] as for one) until the next would not fit, then book
     /// text. Off: one sample, then book text (the batches of earlier versions, bit for bit).
     bool syntheticPacked = false;
+    unsigned tasks = kTaskPasskey | kTaskMultiKey;  ///< which synthetic samples are drawn
+    /// Filler of passkey and multi-key haystacks: "mixed" (half repeated sentences, half
+    /// book text), "repeat" or "books".
+    std::string filler = "mixed";
+    /// Each sample and the book window start at a note-chunk boundary with fresh state
+    /// (segmentStarts); the gap is <pad>. Off: samples follow each other directly and share state.
+    bool isolate = true;
 };
 
 /// Draws batches; deterministic for a seed, and its whole state is a string (checkpoints).
@@ -90,8 +125,12 @@ public:
         std::vector<int64_t> answerPositions; ///< indices into tokens of the answer's tokens
         int64_t factEnd = 0;                  ///< index just after the asked fact's sentence
         int64_t questionStart = 0;
+        std::string kind;                     ///< "passkey", "multikey", "fact"
     };
     Sample syntheticSample(int64_t contextLength);
+    /// Options that change during a run (the curriculum's stages): tasks and lengths.
+    void setTasks(unsigned tasks, int64_t minLength, int64_t maxLength);
+    const SamplerOptions& options() const { return m_opt; }
 
 private:
     const TokenCorpus& m_corpus;

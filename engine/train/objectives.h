@@ -1,4 +1,4 @@
-// The training objectives: next-token cross-entropy and MODEL.md's surprisal target for
+// The training objectives: next-token cross-entropy and docs/spec/MODEL.md's surprisal target for
 // the note score (lesson 3: no sparsity penalty; the score gets its own target instead).
 //
 // Surprisal target: within each note chunk of C positions (counted from the window's

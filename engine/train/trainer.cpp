@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -163,8 +164,9 @@ at::Tensor longTensor(const std::vector<int64_t>& v, std::vector<int64_t> shape,
 }
 
 struct StepResult {
-    double loss = 0, auxLoss = 0, meanScore = 0, notesPerChunk = 0, gradNorm = 0;
+    double loss = 0, auxLoss = 0, meanScore = 0, notesPerChunk = 0, gradNorm = 0, answerLoss = 0;
     int64_t answerTokens = 0, answerCorrect = 0, droppedRows = 0;
+    int64_t answerSamples = 0, answerExact = 0;  ///< samples asked, and answered right to the last token
     bool skipped = false;  ///< non-finite loss or gradient: no update
 };
 
@@ -181,12 +183,32 @@ struct Session {
     bool amp = false;
     int64_t step = 0;       // steps done
     int64_t totalSteps = 0; // 0 until known (auto)
-    bool curriculum = false;
-    int64_t curriculumStep = -1;
-    double answerAvg = 0;
+    bool curriculum = false;     // rows drop their state (the stage says so)
+    int64_t curriculumStep = -1; // first step with state drops
+    double answerAvg = 0;        // moving average of the exact match: what the gates watch
     bool answerSeen = false;
     int64_t tokensSeen = 0;
+    std::vector<CurriculumStage> stages;
+    int stage = 0;
+    int64_t stageStep = 0;       // step at which the stage began
+    int64_t decayStart = -1;     // gated schedule: step at which the decay began (-1: not yet)
+    int64_t warmFrom = 0;        // step from which the (re-)warm-up counts
+    int64_t warmSteps = 0;
+    nlohmann::json history = nlohmann::json::array();  // earlier runs of a continued model
 };
+
+/// The learning rate of the step about to be taken.
+double learningRate(const Session& s)
+{
+    const TrainOptions& o = s.o;
+    if (o.schedule == "cosine")
+        return s.schedule.at(s.step);
+    const double warm = s.warmSteps > 0 ? std::min(1.0, double(s.step - s.warmFrom + 1) / double(s.warmSteps)) : 1.0;
+    if (s.decayStart < 0)
+        return o.lr * warm;
+    const double progress = std::min(1.0, double(s.step - s.decayStart) / double(std::max<int64_t>(1, o.decaySteps)));
+    return (o.minLr + 0.5 * (o.lr - o.minLr) * (1.0 + std::cos(M_PI * progress))) * warm;
+}
 
 at::Device parseDevice(const std::string& d)
 {
@@ -222,28 +244,74 @@ void setLearningRate(Session& s, double lr)
         static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
 }
 
-/// The loss of a batch: mean next-token NLL, the per-token NLL (Bt, T) and the logits.
+/// The losses of a batch: the language-model loss (mean next-token NLL over the trained
+/// targets), the per-token NLL (Bt, T), and over the answer targets their mean NLL and
+/// whether each argmax is right (teacher forcing: all right = greedy decoding gives the answer).
 struct Forward {
-    at::Tensor loss, nll, logits;
+    at::Tensor loss, nll;  // undefined when only answers are scored
+    at::Tensor answerLoss, answerRight;  // answerRight: (answers) bool, in row-major order
     BatchOutput out;
 };
 
-Forward forwardLoss(Session& s, const at::Tensor& tokens, const BatchOptions& bo)
+/// lossMask (Bt, T) float or undefined (every target); answerMask (Bt, T) bool or
+/// undefined. answersOnly: the head runs at the answer targets alone (the LM head over
+/// every position is the largest tensor of a step; with --lm-weight 0 it is not needed).
+Forward forwardLoss(Session& s, const at::Tensor& tokens, const BatchOptions& bo, const at::Tensor& lossMask = {},
+                    const at::Tensor& answerMask = {}, bool answersOnly = false)
 {
     const int64_t T = tokens.size(1) - 1;
     const at::Tensor inputs = tokens.narrow(1, 0, T), targets = tokens.narrow(1, 1, T);
     Forward f;
+    at::Tensor logits;
+    at::Tensor answerIndex;  // flat (Bt * T) indices of the answer targets
+    if (answerMask.defined())
+        answerIndex = answerMask.reshape({-1}).nonzero().squeeze(1);
     {
         AutocastScope autocast(s.amp);
         f.out = forwardBatch(*s.m, inputs, bo);
-        f.logits = at::linear(f.out.hidden, s.m->weights.embedding);  // (Bt, T, V), tied head
+        const int64_t D = f.out.hidden.size(2);
+        if (answersOnly)
+            logits = at::linear(f.out.hidden.reshape({-1, D}).index_select(0, answerIndex), s.m->weights.embedding);
+        else
+            logits = at::linear(f.out.hidden, s.m->weights.embedding);  // (Bt, T, V), tied head
     }
-    const int64_t V = f.logits.size(2);
-    f.nll = at::cross_entropy_loss(f.logits.to(at::kFloat).reshape({-1, V}), targets.reshape({-1}), {},
+    const int64_t V = logits.size(-1);
+    if (answersOnly) {
+        const at::Tensor answerTargets = targets.reshape({-1}).index_select(0, answerIndex);
+        const at::Tensor nll = at::cross_entropy_loss(logits.to(at::kFloat), answerTargets, {}, at::Reduction::None);
+        f.answerLoss = answerIndex.numel() ? nll.mean() : nll.sum() * 0.0;  // keeps the graph
+        f.answerRight = logits.detach().argmax(-1).eq(answerTargets);
+        return f;
+    }
+    f.nll = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, V}), targets.reshape({-1}), {},
                                    at::Reduction::None)
                 .view({tokens.size(0), T});
-    f.loss = f.nll.mean();
+    f.loss = lossMask.defined() ? (f.nll * lossMask).sum() / lossMask.sum().clamp_min(1.0) : f.nll.mean();
+    if (answerIndex.defined()) {
+        const at::Tensor answerTargets = targets.reshape({-1}).index_select(0, answerIndex);
+        const at::Tensor nll = f.nll.reshape({-1}).index_select(0, answerIndex);
+        f.answerLoss = answerIndex.numel() ? nll.mean() : at::zeros({}, nll.options());
+        f.answerRight = logits.detach().reshape({-1, V}).index_select(0, answerIndex).argmax(-1).eq(answerTargets);
+    }
     return f;
+}
+
+/// Samples of the batch answered right to the last token, from the per-answer-target
+/// verdicts (row-major order, as Batch::answerSample lists them).
+int64_t exactAnswers(const Batch& batch, const at::Tensor& answerRight)
+{
+    const at::Tensor right = answerRight.to(at::kCPU).to(at::kByte).contiguous();
+    const uint8_t* ok = right.data_ptr<uint8_t>();
+    std::vector<int8_t> verdict(static_cast<size_t>(batch.answerSamples), -1);  // -1 unseen, 0 wrong, 1 right
+    int64_t k = 0;
+    for (size_t i = 0; i < batch.answerSample.size(); ++i) {
+        const int32_t id = batch.answerSample[i];
+        if (id < 0)
+            continue;
+        const bool r = k < right.numel() && ok[k++];
+        verdict[id] = verdict[id] == 0 ? 0 : (r ? 1 : 0);
+    }
+    return std::count(verdict.begin(), verdict.end(), int8_t(1));
 }
 
 StepResult trainStep(Session& s, const Batch& batch)
@@ -253,6 +321,7 @@ StepResult trainStep(Session& s, const Batch& batch)
     const int64_t Bt = batch.rows, T = batch.length;
     const at::Tensor tokens = longTensor(batch.tokens, {Bt, T + 1}, s.device);
     BatchOptions bo;
+    bo.segmentStarts = batch.segmentStarts;
     StepResult r;
     if (s.curriculum) {
         bo.dropStateAt.assign(Bt, -1);
@@ -262,9 +331,21 @@ StepResult trainStep(Session& s, const Batch& batch)
                 ++r.droppedRows;
             }
     }
-    Forward f = forwardLoss(s, tokens, bo);
-    at::Tensor total = f.loss;
-    if (c.notes && !f.out.scoreLogits.empty()) {
+    const at::Tensor lossMask =
+        at::from_blob(const_cast<uint8_t*>(batch.lossMask.data()), {Bt, T}, at::TensorOptions().dtype(at::kByte))
+            .to(s.device)
+            .to(at::kFloat);
+    const at::Tensor answerMask =
+        at::from_blob(const_cast<uint8_t*>(batch.answerMask.data()), {Bt, T}, at::TensorOptions().dtype(at::kByte))
+            .to(s.device)
+            .to(at::kBool);
+    // The surprisal target of the note score needs every token's NLL.
+    const bool answersOnly = o.lmWeight == 0 && (!c.notes || o.auxWeight == 0);
+    Forward f = forwardLoss(s, tokens, bo, lossMask, answerMask, answersOnly);
+    at::Tensor total = answersOnly ? at::zeros({}, f.answerLoss.options()) : o.lmWeight * f.loss;
+    if (o.answerWeight > 0 && f.answerLoss.defined())
+        total = total + o.answerWeight * f.answerLoss;
+    if (!answersOnly && c.notes && !f.out.scoreLogits.empty()) {
         // Surprisal of token t is the NLL of predicting it (column t-1); token 0 has none.
         const at::Tensor nll = f.nll.detach();
         const at::Tensor surprisal = at::cat({at::zeros({Bt, 1}, nll.options()), nll.narrow(1, 0, T - 1)}, 1);
@@ -285,23 +366,22 @@ StepResult trainStep(Session& s, const Batch& batch)
     s.optimizer->zero_grad();
     total.backward();
     r.gradNorm = torch::nn::utils::clip_grad_norm_(s.params, o.gradClip);
-    r.loss = f.loss.item<double>();
+    r.loss = answersOnly ? std::nan("") : f.loss.item<double>();
+    r.answerLoss = f.answerLoss.defined() ? f.answerLoss.item<double>() : 0;
     // A non-finite loss or gradient (bf16 overflow, a bad batch) skips the update, so the
     // weights stay finite; the loop gives up after several in a row.
-    r.skipped = !std::isfinite(r.loss) || !std::isfinite(r.gradNorm) || !std::isfinite(r.auxLoss);
+    r.skipped = (!answersOnly && !std::isfinite(r.loss)) || !std::isfinite(r.answerLoss) ||
+                !std::isfinite(r.gradNorm) || !std::isfinite(r.auxLoss);
     if (!r.skipped) {
-        setLearningRate(s, s.schedule.at(s.step));
+        setLearningRate(s, learningRate(s));
         s.optimizer->step();
     }
 
-    const at::Tensor mask =
-        at::from_blob(const_cast<uint8_t*>(batch.answerMask.data()), {Bt, T}, at::TensorOptions().dtype(at::kByte))
-            .to(s.device)
-            .to(at::kBool);
-    r.answerTokens = mask.sum().item<int64_t>();
-    if (r.answerTokens > 0) {
-        const at::Tensor targets = tokens.narrow(1, 1, T);
-        r.answerCorrect = (f.logits.detach().argmax(-1).eq(targets) & mask).sum().item<int64_t>();
+    if (f.answerRight.defined() && f.answerRight.numel() > 0) {
+        r.answerTokens = f.answerRight.numel();
+        r.answerCorrect = f.answerRight.sum().item<int64_t>();
+        r.answerSamples = batch.answerSamples;
+        r.answerExact = exactAnswers(batch, f.answerRight);
     }
     ++s.step;
     s.tokensSeen += Bt * T;
@@ -333,6 +413,55 @@ std::string checkpointDir(const TrainOptions& o)
     return o.outDir + "/checkpoint";
 }
 
+/// What a run carries on: written into the checkpoint and, as trainer.json, beside the
+/// shipped model, so that a later run (--resume, or --init-from on another machine) goes
+/// on from the same step, sampler state, curriculum stage and schedule.
+nlohmann::json trainerState(const Session& s, const BatchSampler& sampler)
+{
+    const CurriculumStage& st = s.stages.at(static_cast<size_t>(s.stage));
+    return {{"format", 1},
+            {"step", s.step},
+            {"total_steps", s.totalSteps},
+            {"sampler", sampler.saveState()},
+            {"curriculum", s.curriculum},
+            {"curriculum_step", s.curriculumStep},
+            {"curriculum_mode", s.o.curriculumMode},
+            {"stage", s.stage},
+            {"stage_name", st.name},
+            {"stage_step", s.stageStep},
+            {"answer_accuracy_avg", s.answerAvg},
+            {"answer_seen", s.answerSeen},
+            {"schedule", s.o.schedule},
+            {"decay_start", s.decayStart},
+            {"lr", s.o.lr},
+            {"min_lr", s.o.minLr},
+            {"decay_steps", s.o.decaySteps},
+            {"tokens_seen", s.tokensSeen},
+            {"seed", s.o.seed},
+            {"config", configToJson(s.m->config)},
+            {"history", s.history}};
+}
+
+/// The fields of trainerState() that set where a run stands (not the weights).
+void restoreTrainerState(Session& s, const nlohmann::json& j, BatchSampler& sampler)
+{
+    s.step = j.at("step").get<int64_t>();
+    s.curriculum = j.value("curriculum", false);
+    s.curriculumStep = j.value("curriculum_step", int64_t(-1));
+    s.answerAvg = j.value("answer_accuracy_avg", 0.0);
+    s.answerSeen = j.value("answer_seen", false);
+    s.tokensSeen = j.value("tokens_seen", int64_t(0));
+    s.stage = std::clamp(j.value("stage", 0), 0, static_cast<int>(s.stages.size()) - 1);
+    s.stageStep = j.value("stage_step", int64_t(0));
+    s.decayStart = j.value("decay_start", int64_t(-1));
+    if (j.contains("history") && j["history"].is_array())
+        s.history = j["history"];
+    const CurriculumStage& st = s.stages[static_cast<size_t>(s.stage)];
+    sampler.setTasks(st.tasks, st.minLength, st.maxLength);
+    if (j.contains("sampler"))
+        sampler.loadState(j.at("sampler").get<std::string>());
+}
+
 void saveCheckpoint(Session& s, const BatchSampler& sampler)
 {
     const std::string dir = checkpointDir(s.o), tmp = dir + ".tmp", old = dir + ".old";
@@ -346,17 +475,7 @@ void saveCheckpoint(Session& s, const BatchSampler& sampler)
         writeSafetensors(tmp + "/weights.safetensors", tensors, at::kFloat);
     }
     torch::save(*s.optimizer, tmp + "/optimizer.pt");
-    const nlohmann::json state = {{"step", s.step},
-                                  {"total_steps", s.totalSteps},
-                                  {"sampler", sampler.saveState()},
-                                  {"curriculum", s.curriculum},
-                                  {"curriculum_step", s.curriculumStep},
-                                  {"answer_accuracy_avg", s.answerAvg},
-                                  {"answer_seen", s.answerSeen},
-                                  {"tokens_seen", s.tokensSeen},
-                                  {"seed", s.o.seed},
-                                  {"config", configToJson(s.m->config)}};
-    writeText(tmp + "/trainer.json", state.dump(2) + "\n");
+    writeText(tmp + "/trainer.json", trainerState(s, sampler).dump(2) + "\n");
     // Swap in whole: a crash leaves either the old or the new folder complete (resume
     // also looks at checkpoint.old).
     removeTree(old);
@@ -403,14 +522,8 @@ void restoreCheckpoint(Session& s, const std::string& dir, const nlohmann::json&
         }
     }
     torch::load(*s.optimizer, dir + "/optimizer.pt", s.device);
-    s.step = j.at("step").get<int64_t>();
     s.totalSteps = j.at("total_steps").get<int64_t>();
-    s.curriculum = j.at("curriculum").get<bool>();
-    s.curriculumStep = j.at("curriculum_step").get<int64_t>();
-    s.answerAvg = j.at("answer_accuracy_avg").get<double>();
-    s.answerSeen = j.at("answer_seen").get<bool>();
-    s.tokensSeen = j.at("tokens_seen").get<int64_t>();
-    sampler.loadState(j.at("sampler").get<std::string>());
+    restoreTrainerState(s, j, sampler);
 }
 
 std::string fmt(const char* f, double v)
@@ -430,8 +543,10 @@ std::string logLine(const StepLog& l, int64_t total, bool notes)
          fmt("%.2f", l.gradNorm);
     if (notes)
         s += " | score " + fmt("%.3f", l.meanScore) + " | notes/chunk " + fmt("%.2f", l.notesPerChunk);
-    s += " | answer acc " + (l.answerAccuracy < 0 ? std::string("-") : fmt("%.2f", l.answerAccuracy)) + " (avg " +
-         fmt("%.2f", l.answerAccuracyAvg) + ", " + std::to_string(l.syntheticSamples) + " samples)";
+    s += " | exact " + (l.answerExact < 0 ? std::string("-") : fmt("%.2f", l.answerExact)) + " (avg " +
+         fmt("%.2f", l.answerAccuracyAvg) + ", " + std::to_string(l.syntheticSamples) + " samples) | token acc " +
+         (l.answerAccuracy < 0 ? std::string("-") : fmt("%.2f", l.answerAccuracy)) + " | answer loss " +
+         fmt("%.3f", l.answerLoss) + " | stage " + std::to_string(l.stage);
     if (notes)
         s += std::string(" | curriculum ") + (l.curriculum ? "on" : "off") +
              (l.droppedRows ? " (" + std::to_string(l.droppedRows) + " rows dropped)" : "");
@@ -449,6 +564,122 @@ bool exemptFromWeightDecay(const std::string& name)
            endsWith("norm_f.weight");
 }
 
+std::vector<CurriculumStage> curriculumStages(const TrainOptions& o, bool notes)
+{
+    const int64_t lo = o.syntheticMin, hi = std::max(o.syntheticMin, o.syntheticMax);
+    std::vector<CurriculumStage> st;
+    if (o.curriculumMode == "off") {
+        st.push_back({"all", o.tasks, lo, hi, false});
+    } else {
+        // Passkey alone on short haystacks, every task up to half way, then the whole range.
+        const unsigned first = (o.tasks & kTaskPasskey) ? unsigned(kTaskPasskey) : o.tasks;
+        const int64_t mid = std::max(lo, (lo + hi) / 2);
+        st.push_back({first == o.tasks ? "short" : "passkey", first, lo, std::min(mid, lo * 4), false});
+        if (o.tasks != first || st.back().maxLength < mid)
+            st.push_back({"all-tasks", o.tasks, lo, mid, false});
+        if (st.back().maxLength < hi)
+            st.push_back({"long", o.tasks, lo, hi, false});
+    }
+    // The state drop (docs/spec/MODEL.md lesson 1): only notes can carry the fact to the question.
+    if (notes && o.curriculumShare > 0)
+        st.push_back({"state-drop", o.tasks, lo, hi, true});
+    return st;
+}
+
+void applyPreset(const std::string& name, TrainOptions& o)
+{
+    if (name == "passkey-ref" || name == "passkey-ref-notes") {
+        const bool notes = name == "passkey-ref-notes";
+        o.configJson = notes ? R"({"d_model": 256, "n_layer": 4, "notes": true})"
+                             : R"({"d_model": 256, "n_layer": 4, "notes": false})";
+        o.batchRows = 32;
+        o.seqLen = 2304;  // a 2048-token haystack, its question and answer, in whole note chunks
+        o.syntheticShare = 1.0;
+        o.syntheticMin = 512;
+        o.syntheticMax = 2048;
+        o.syntheticPacked = false;
+        o.tasks = kTaskPasskey;
+        o.filler = "repeat";
+        o.curriculumMode = "off";
+        o.curriculumShare = notes ? 0.5 : 0.0;
+        o.lmWeight = 0;
+        o.answerWeight = 1;
+        o.auxWeight = notes ? 0.1 : 0.0;
+        o.lmWeight = notes ? 0.1 : 0.0;  // the note score's surprisal target needs every token's NLL
+        o.lr = 1e-3;
+        o.schedule = "gated";
+        o.decaySteps = 1000000000;  // a constant rate: the reference never decays
+        o.warmupSteps = 1;
+        o.validSamples = 128;
+        return;
+    }
+    throw TrainError("unknown --preset '" + name + "' (passkey-ref, passkey-ref-notes)");
+}
+
+namespace {
+
+/// Exact match on held-out synthetic samples (drawn once from the validation books with
+/// a seed of their own, so every validation scores the same samples).
+struct ExactSet {
+    std::vector<Batch> batches;
+};
+
+ExactSet makeExactSet(const Session& s, const TokenCorpus& corpus, const Tokenizer& tok, int64_t samples)
+{
+    ExactSet set;
+    if (samples <= 0 || s.o.syntheticMax < s.o.syntheticMin)
+        return set;
+    SamplerOptions so;
+    so.rows = std::min<int64_t>(s.o.batchRows, samples);
+    so.length = s.o.seqLen;
+    so.syntheticShare = 1.0;
+    so.syntheticMin = s.o.syntheticMin;
+    so.syntheticMax = s.o.syntheticMax;
+    so.noteChunk = s.m->config.note_chunk;
+    so.tasks = s.o.tasks;
+    so.filler = s.o.filler;
+    so.isolate = s.o.isolateSamples;
+    try {
+        BatchSampler sampler(corpus, &tok, so, s.o.seed ^ 0x76616c6964ull);
+        for (int64_t n = 0; n < samples; n += so.rows)
+            set.batches.push_back(sampler.next());
+    } catch (const std::exception&) {
+        set.batches.clear();  // validation books too short for one row: no exact-match validation
+    }
+    return set;
+}
+
+double validationExact(Session& s, const ExactSet& set)
+{
+    if (set.batches.empty())
+        return std::nan("");
+    at::NoGradGuard noGrad;
+    int64_t asked = 0, right = 0;
+    for (const Batch& b : set.batches) {
+        const at::Tensor tokens = longTensor(b.tokens, {b.rows, b.length + 1}, s.device);
+        const at::Tensor answerMask =
+            at::from_blob(const_cast<uint8_t*>(b.answerMask.data()), {b.rows, b.length}, at::TensorOptions().dtype(at::kByte))
+                .to(s.device)
+                .to(at::kBool);
+        BatchOptions bo;
+        bo.segmentStarts = b.segmentStarts;
+        const Forward f = forwardLoss(s, tokens, bo, {}, answerMask, true);
+        asked += b.answerSamples;
+        right += exactAnswers(b, f.answerRight);
+    }
+    return asked ? double(right) / double(asked) : std::nan("");
+}
+
+std::string todayUtc()
+{
+    const std::time_t now = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    return buf;
+}
+
+}  // namespace
+
 nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(const std::string&)>& progress)
 {
     const Clock::time_point t0 = Clock::now();
@@ -461,6 +692,14 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         throw TrainError("--steps auto needs --time-budget-min");
     if (o.seqLen < 2 || o.batchRows < 1)
         throw TrainError("--seq-len must be >= 2 and --batch >= 1");
+    if (o.resume && !o.initFrom.empty())
+        throw TrainError("--resume and --init-from exclude each other: --resume continues --out's checkpoint");
+    if (o.schedule != "gated" && o.schedule != "cosine")
+        throw TrainError("--schedule must be gated or cosine, got '" + o.schedule + "'");
+    if (o.curriculumMode != "staged" && o.curriculumMode != "off")
+        throw TrainError("--curriculum must be staged or off, got '" + o.curriculumMode + "'");
+    if (o.lmWeight == 0 && o.answerWeight == 0)
+        throw TrainError("--lm-weight 0 and --answer-weight 0: nothing to train");
     s.device = parseDevice(o.device);
     if (s.device.is_cuda())
         engine::allowTf32Matmuls();
@@ -485,22 +724,38 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     } catch (const TokenizerError& e) {
         throw TrainError(e.what());
     }
+    nlohmann::json initState;  // --init-from's trainer.json (null when the folder has none)
     try {
-        s.model = mm::Model::createRandom(configJson, o.seed, o.device);
+        if (!o.initFrom.empty()) {
+            // The weights as shipped (bf16, read as fp32) and the config beside them.
+            s.model = mm::Model::load(o.initFrom, o.device);
+            if (exists(o.initFrom + "/trainer.json"))
+                initState = loadCheckpointJson(o.initFrom);
+        } else {
+            s.model = mm::Model::createRandom(configJson, o.seed, o.device);
+        }
     } catch (const EngineError& e) {
-        throw TrainError(std::string("model config: ") + e.what());
+        throw TrainError(std::string(o.initFrom.empty() ? "model config: " : "--init-from: ") + e.what());
     }
     s.m = &s.model->impl();
     if (s.m->config.vocab_size != tok->vocabSize())
         throw TrainError("the model's vocab_size " + std::to_string(s.m->config.vocab_size) +
                          " differs from the tokenizer's " + std::to_string(tok->vocabSize()));
+    if (!o.initFrom.empty() && !s.m->config.tokenizer_fingerprint.empty() &&
+        s.m->config.tokenizer_fingerprint != tok->fingerprint())
+        throw TrainError("--init-from " + o.initFrom + ": the model was trained with another tokenizer (fingerprint " +
+                         s.m->config.tokenizer_fingerprint + ", this one " + tok->fingerprint() + ")");
     s.m->config.tokenizer_fingerprint = tok->fingerprint();
     forEachParameter(s.m->weights, s.m->config, [&](const std::string& name, at::Tensor& t) {
+        if (t.scalar_type() != at::kFloat)
+            t = t.to(at::kFloat);
         t.requires_grad_(true);
         s.names.push_back(name);
         s.params.push_back(t);
     });
     buildOptimizer(s);
+    const bool notes = s.m->config.notes;
+    s.stages = curriculumStages(o, notes);
 
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::string note;
@@ -533,26 +788,56 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     so.syntheticMax = o.syntheticMax;
     so.syntheticPacked = o.syntheticPacked;
     so.noteChunk = s.m->config.note_chunk;
+    so.tasks = o.tasks;
+    so.filler = o.filler;
+    so.isolate = o.isolateSamples;
     std::unique_ptr<BatchSampler> sampler;
     try {
         sampler = std::make_unique<BatchSampler>(corpus, tok.get(), so, o.seed);
+        sampler->setTasks(s.stages[0].tasks, s.stages[0].minLength, s.stages[0].maxLength);
     } catch (const std::exception& e) {
         throw TrainError(e.what());
     }
+    const ExactSet exactSet = o.syntheticShare > 0
+                                  ? makeExactSet(s, validCorpus.stream.empty() ? corpus : validCorpus, *tok, o.validSamples)
+                                  : ExactSet{};
 
     s.totalSteps = o.steps;
+    s.warmSteps = o.warmupSteps;
     if (!ckpt.empty()) {
         restoreCheckpoint(s, ckpt, ckptJson, *sampler);
         progress("resumed from " + ckpt + " at step " + std::to_string(s.step));
+    } else if (!initState.is_null()) {
+        // A continued model: its step, stage, schedule and sampler go on; the optimizer
+        // starts afresh (its moments do not travel), so the rate warms up again briefly.
+        restoreTrainerState(s, initState, *sampler);
+        s.warmFrom = s.step;
+        s.warmSteps = std::min<int64_t>(o.warmupSteps, 50);
+        if (o.steps > 0)
+            s.totalSteps = s.step + o.steps;
+        progress("continuing " + o.initFrom + " from step " + std::to_string(s.step) + ", stage " +
+                 s.stages[size_t(s.stage)].name + ", " + std::to_string(s.tokensSeen) + " tokens seen");
+    } else if (!o.initFrom.empty()) {
+        progress("initialised from " + o.initFrom + " (no trainer.json: step 0)");
     }
+    s.curriculum = s.stages[size_t(s.stage)].dropState;
     s.schedule.peak = o.lr;
     s.schedule.minLr = o.minLr;
     s.schedule.warmupSteps = o.warmupSteps;
     s.schedule.totalSteps = s.totalSteps > 0 ? s.totalSteps : INT64_MAX / 2;
-    const bool notes = s.m->config.notes;
     progress("model: " + std::to_string(parameterCount(s.m->config)) + " parameters, notes " + (notes ? "on" : "off") +
              ", device " + s.device.str() + (s.amp ? " (bf16 autocast)" : " (fp32)") + ", batch " +
              std::to_string(o.batchRows) + " x " + std::to_string(o.seqLen) + " tokens");
+    {
+        std::string plan;
+        for (size_t i = 0; i < s.stages.size(); ++i)
+            plan += (i ? ", " : "") + std::to_string(i) + " " + s.stages[i].name + " (" + tasksToString(s.stages[i].tasks) +
+                    " " + std::to_string(s.stages[i].minLength) + "-" + std::to_string(s.stages[i].maxLength) +
+                    (s.stages[i].dropState ? ", state drop" : "") + ")";
+        progress("curriculum: " + plan + "; now stage " + std::to_string(s.stage) + "; gate: exact match avg >= " +
+                 fmt("%.2f", o.curriculumThreshold) + "; loss = " + fmt("%.2g", o.lmWeight) + " x LM + " +
+                 fmt("%.2g", o.answerWeight) + " x answers; schedule " + o.schedule);
+    }
 
     std::ofstream log(o.outDir + "/log.jsonl", std::ios::app);
     g_stopRequested.store(false);
@@ -560,14 +845,32 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
     std::signal(SIGTERM, requestStop);
     const double budget = o.timeBudgetMin > 0 ? o.timeBudgetMin * 60.0 : 0;
     const int64_t startStep = s.step;
+    const int64_t startTokens = s.tokensSeen;
     Clock::time_point tLog = Clock::now(), tTimed{};
     int64_t tokensAtLog = s.tokensSeen, timedFrom = -1;
-    double sumLoss = 0, sumAux = 0, sumScore = 0, sumNotes = 0, sumNorm = 0;
-    int64_t nAcc = 0, nCorrect = 0, nDropped = 0, nSamples = 0, nSteps = 0;
-    double lastLoss = std::nan(""), lastValid = std::nan("");
+    double sumLoss = 0, sumAux = 0, sumScore = 0, sumNotes = 0, sumNorm = 0, sumAnswerLoss = 0;
+    int64_t nAcc = 0, nCorrect = 0, nDropped = 0, nSamples = 0, nSteps = 0, nAsked = 0, nExact = 0;
+    double lastLoss = std::nan(""), lastValid = std::nan(""), lastExact = std::nan("");
     std::string stopReason = "steps";
     double stepSeconds = 0;
     int64_t skippedInARow = 0;
+    auto logEvent = [&](nlohmann::json j) { log << j.dump() << "\n" << std::flush; };
+    auto validate = [&](const std::string& label) {
+        if (!validSet.empty()) {
+            lastValid = validationLoss(s, validSet);
+            progress("valid " + label + " | loss " + fmt("%.4f", lastValid) + " | ppl " + fmt("%.2f", std::exp(lastValid)));
+        }
+        lastExact = validationExact(s, exactSet);
+        if (!std::isnan(lastExact))
+            progress("valid " + label + " | exact match " + fmt("%.3f", lastExact) + " on " +
+                     std::to_string(o.validSamples) + " held-out synthetic samples");
+        nlohmann::json j{{"step", s.step}};
+        if (!std::isnan(lastValid))
+            j["valid_loss"] = lastValid;
+        if (!std::isnan(lastExact))
+            j["valid_exact"] = lastExact;
+        logEvent(j);
+    };
     while (s.totalSteps <= 0 || s.step < s.totalSteps) {
         if (g_stopRequested.load()) {
             stopReason = "signal";
@@ -576,6 +879,11 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         }
         if (o.stopAfterSteps > 0 && s.step - startStep >= o.stopAfterSteps) {
             stopReason = "stop-after";
+            break;
+        }
+        if (o.stopWhenLearned && s.decayStart >= 0 && s.step - s.decayStart >= o.decaySteps) {
+            stopReason = "learned";
+            progress("learned: the last gate passed at step " + std::to_string(s.decayStart) + " and the decay is done");
             break;
         }
         // Stop while a step and a checkpoint still fit in the budget.
@@ -613,7 +921,7 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         if (r.skipped) {
             ++skippedInARow;
             progress("step " + std::to_string(s.step) + ": loss or gradient not finite, update skipped");
-            log << nlohmann::json{{"step", s.step}, {"skipped", true}}.dump() << "\n" << std::flush;
+            logEvent({{"step", s.step}, {"skipped", true}});
             if (skippedInARow >= 10) {
                 stopReason = "non-finite loss";
                 progress("10 steps in a row without a finite loss: stopping (lower --lr, or --amp off?)");
@@ -622,87 +930,130 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
             continue;
         }
         skippedInARow = 0;
-        if (r.answerTokens > 0) {
-            const double acc = double(r.answerCorrect) / double(r.answerTokens);
-            s.answerAvg = s.answerSeen ? 0.9 * s.answerAvg + 0.1 * acc : acc;
+        if (r.answerSamples > 0) {
+            const double exact = double(r.answerExact) / double(r.answerSamples);
+            s.answerAvg = s.answerSeen ? 0.9 * s.answerAvg + 0.1 * exact : exact;
             s.answerSeen = true;
         }
-        if (notes && !s.curriculum && o.curriculumShare > 0 && s.step >= o.curriculumMinSteps &&
-            s.answerSeen && s.answerAvg >= o.curriculumThreshold) {
-            s.curriculum = true;
-            s.curriculumStep = s.step;
-            progress("curriculum: synthetic answers learned with full state (accuracy avg " + fmt("%.2f", s.answerAvg) +
-                     ") at step " + std::to_string(s.step) + "; dropping SSM/conv state after planted facts from now on");
+        // The gate: exact match (moving average) at the threshold, after the stage's minimum steps.
+        if (s.answerSeen && s.answerAvg >= o.curriculumThreshold && s.step - s.stageStep >= o.curriculumMinSteps) {
+            if (s.stage + 1 < static_cast<int>(s.stages.size())) {
+                ++s.stage;
+                s.stageStep = s.step;
+                s.answerSeen = false;  // the new stage proves itself from its own samples
+                const CurriculumStage& st = s.stages[size_t(s.stage)];
+                sampler->setTasks(st.tasks, st.minLength, st.maxLength);
+                if (st.dropState && !s.curriculum) {
+                    s.curriculum = true;
+                    s.curriculumStep = s.step;
+                }
+                progress("curriculum: exact match avg " + fmt("%.2f", s.answerAvg) + " at step " +
+                         std::to_string(s.step) + ": stage " + std::to_string(s.stage) + " " + st.name + " (" +
+                         tasksToString(st.tasks) + ", " + std::to_string(st.minLength) + "-" +
+                         std::to_string(st.maxLength) + " tokens" + (st.dropState ? ", state drops" : "") + ")");
+                logEvent({{"step", s.step}, {"stage", s.stage}, {"stage_name", st.name}});
+            } else if (o.schedule == "gated" && s.decayStart < 0) {
+                s.decayStart = s.step;
+                progress("schedule: the last gate passed at step " + std::to_string(s.step) + " (exact match avg " +
+                         fmt("%.2f", s.answerAvg) + "); the learning rate decays over " +
+                         std::to_string(o.decaySteps) + " steps from now");
+                logEvent({{"step", s.step}, {"decay_start", s.step}});
+            }
         }
-        sumLoss += r.loss;
+        sumLoss += std::isnan(r.loss) ? 0 : r.loss;
         sumAux += r.auxLoss;
         sumScore += r.meanScore;
         sumNotes += r.notesPerChunk;
         sumNorm += r.gradNorm;
+        sumAnswerLoss += r.answerLoss;
         nAcc += r.answerTokens;
         nCorrect += r.answerCorrect;
+        nAsked += r.answerSamples;
+        nExact += r.answerExact;
         nDropped += r.droppedRows;
         for (int64_t n : batch.samples)
             nSamples += n;
         ++nSteps;
-        lastLoss = r.loss;
+        lastLoss = std::isnan(r.loss) ? r.answerLoss : r.loss;
         if (s.step % o.logEvery == 0 || s.step == s.totalSteps) {
             StepLog l;
             l.step = s.step;
             l.loss = sumLoss / double(nSteps);
             l.auxLoss = sumAux / double(nSteps);
             l.auxWeight = o.auxWeight;
-            l.lr = s.schedule.at(s.step - 1);
+            l.lr = learningRate(s);
             l.tokensPerSecond = double(s.tokensSeen - tokensAtLog) / std::max(1e-9, secondsSince(tLog));
             l.meanScore = sumScore / double(nSteps);
             l.notesPerChunk = sumNotes / double(nSteps);
             l.gradNorm = sumNorm / double(nSteps);
             l.answerAccuracy = nAcc ? double(nCorrect) / double(nAcc) : -1;
+            l.answerExact = nAsked ? double(nExact) / double(nAsked) : -1;
             l.answerAccuracyAvg = s.answerAvg;
+            l.answerLoss = sumAnswerLoss / double(nSteps);
+            l.stage = s.stage;
             l.curriculum = s.curriculum;
             l.droppedRows = nDropped;
             l.syntheticSamples = nSamples;
             progress(logLine(l, s.totalSteps, notes));
-            log << nlohmann::json{{"step", l.step},
-                                  {"loss", l.loss},
-                                  {"aux_loss", l.auxLoss},
-                                  {"aux_weight", o.auxWeight},
-                                  {"lr", l.lr},
-                                  {"tokens_per_s", l.tokensPerSecond},
-                                  {"grad_norm", l.gradNorm},
-                                  {"mean_score", l.meanScore},
-                                  {"notes_per_chunk", l.notesPerChunk},
-                                  {"answer_accuracy", l.answerAccuracy},
-                                  {"answer_accuracy_avg", l.answerAccuracyAvg},
-                                  {"curriculum", l.curriculum},
-                                  {"dropped_rows", l.droppedRows},
-                                  {"synthetic_samples", l.syntheticSamples},
-                                  {"elapsed_s", secondsSince(t0)}}
-                       .dump()
-                << "\n"
-                << std::flush;
-            sumLoss = sumAux = sumScore = sumNotes = sumNorm = 0;
-            nAcc = nCorrect = nDropped = nSamples = nSteps = 0;
+            logEvent({{"step", l.step},
+                      {"loss", l.loss},
+                      {"answer_loss", l.answerLoss},
+                      {"aux_loss", l.auxLoss},
+                      {"aux_weight", o.auxWeight},
+                      {"lr", l.lr},
+                      {"tokens_per_s", l.tokensPerSecond},
+                      {"grad_norm", l.gradNorm},
+                      {"mean_score", l.meanScore},
+                      {"notes_per_chunk", l.notesPerChunk},
+                      {"answer_exact", l.answerExact},
+                      {"answer_accuracy", l.answerAccuracy},
+                      {"answer_accuracy_avg", l.answerAccuracyAvg},
+                      {"stage", l.stage},
+                      {"curriculum", l.curriculum},
+                      {"dropped_rows", l.droppedRows},
+                      {"synthetic_samples", l.syntheticSamples},
+                      {"elapsed_s", secondsSince(t0)}});
+            sumLoss = sumAux = sumScore = sumNotes = sumNorm = sumAnswerLoss = 0;
+            nAcc = nCorrect = nDropped = nSamples = nSteps = nAsked = nExact = 0;
             tLog = Clock::now();
             tokensAtLog = s.tokensSeen;
         }
-        if (!validSet.empty() && o.validEvery > 0 && s.step % o.validEvery == 0) {
-            lastValid = validationLoss(s, validSet);
-            progress("valid step " + std::to_string(s.step) + " | loss " + fmt("%.4f", lastValid) + " | ppl " +
-                     fmt("%.2f", std::exp(lastValid)));
-            log << nlohmann::json{{"step", s.step}, {"valid_loss", lastValid}}.dump() << "\n" << std::flush;
-        }
-        if (o.checkpointEvery > 0 && s.step % o.checkpointEvery == 0)
+        if (!o.bench && o.validEvery > 0 && s.step % o.validEvery == 0)
+            validate("step " + std::to_string(s.step));
+        if (!o.bench && o.checkpointEvery > 0 && s.step % o.checkpointEvery == 0)
             saveCheckpoint(s, *sampler);
     }
-    if (!validSet.empty() && s.step > startStep) {
-        lastValid = validationLoss(s, validSet);
-        progress("valid final | loss " + fmt("%.4f", lastValid) + " | ppl " + fmt("%.2f", std::exp(lastValid)));
-        log << nlohmann::json{{"step", s.step}, {"valid_loss", lastValid}}.dump() << "\n" << std::flush;
+    if (o.bench) {
+        const double tps = stepSeconds > 0 ? double(o.batchRows * o.seqLen) / stepSeconds : 0.0;
+        progress("bench: " + fmt("%.3f", stepSeconds) + " s a step, " + fmt("%.0f", tps) + " training tokens/s");
+        return {{"bench", true},
+                {"steps", s.step - startStep},
+                {"step_seconds", stepSeconds},
+                {"tokens_per_s", tps},
+                {"batch", o.batchRows},
+                {"seq_len", o.seqLen},
+                {"notes", notes},
+                {"device", s.device.str()},
+                {"amp", s.amp},
+                {"parameters", parameterCount(s.m->config)}};
     }
+    if (s.step > startStep)
+        validate("final");
     saveCheckpoint(s, *sampler);
 
-    // The shipping model: bf16 safetensors + config.json with the tokenizer fingerprint.
+    const double seconds = secondsSince(t0);
+    s.history.push_back({{"finished", todayUtc()},
+                         {"device", s.device.str()},
+                         {"from_step", startStep},
+                         {"to_step", s.step},
+                         {"tokens", s.tokensSeen - startTokens},
+                         {"seconds", seconds},
+                         {"stopped_by", stopReason},
+                         {"valid_loss", std::isnan(lastValid) ? nlohmann::json() : nlohmann::json(lastValid)},
+                         {"valid_exact", std::isnan(lastExact) ? nlohmann::json() : nlohmann::json(lastExact)},
+                         {"stage", s.stages[size_t(s.stage)].name}});
+    // The shipping model: bf16 safetensors + config.json with the tokenizer fingerprint,
+    // and trainer.json, from which --init-from continues it.
     const std::string modelDir = o.outDir + "/model";
     {
         at::NoGradGuard noGrad;
@@ -715,21 +1066,26 @@ nlohmann::json runTraining(const TrainOptions& opt, const std::function<void(con
         } catch (const EngineError& e) {
             throw TrainError(e.what());
         }
+        writeText(modelDir + "/trainer.json", trainerState(s, *sampler).dump(2) + "\n");
     }
     const int64_t bytes = fileBytes(modelDir + "/model.safetensors");
     progress("saved " + modelDir + " (" + fmt("%.1f", double(bytes) / 1e6) + " MB, " + s.m->fingerprint + ")" +
              (bytes > 24 * 1000 * 1000 ? "  WARNING: over the 24 MB shipping limit" : ""));
-    const double seconds = secondsSince(t0);
     return {{"steps", s.step},
+            {"steps_this_run", s.step - startStep},
             {"total_steps", s.totalSteps},
             {"stopped_by", stopReason},
             {"last_loss", lastLoss},
             {"valid_loss", lastValid},
+            {"valid_exact", std::isnan(lastExact) ? nlohmann::json() : nlohmann::json(lastExact)},
             {"tokens_seen", s.tokensSeen},
             {"seconds", seconds},
             {"step_seconds", stepSeconds},
+            {"tokens_per_s", stepSeconds > 0 ? double(o.batchRows * o.seqLen) / stepSeconds : 0.0},
             {"curriculum", s.curriculum},
             {"curriculum_step", s.curriculumStep},
+            {"stage", s.stage},
+            {"stage_name", s.stages[size_t(s.stage)].name},
             {"notes", notes},
             {"model_dir", modelDir},
             {"model_bytes", bytes},

@@ -6,7 +6,7 @@
 // (batched_forward.h), next-token cross-entropy plus the note score's surprisal target
 // (objectives.h), global-norm clipping, AdamW with two parameter groups (weight decay on
 // matrices and embeddings; none on A_log, D, norms and biases), warm-up then cosine.
-// The curriculum of MODEL.md lesson 1-2 switches on once the synthetic answers are
+// The curriculum of docs/spec/MODEL.md lesson 1-2 switches on once the synthetic answers are
 // learned with full state: then a share of the synthetic rows drops its SSM and conv
 // state at the note-chunk boundary after the planted fact, keeping the pools.
 #pragma once
@@ -55,6 +55,30 @@ struct TrainOptions {
     double curriculumThreshold = 0.9;  ///< answer accuracy (moving average) that switches it on
     int64_t curriculumMinSteps = 50;   ///< earliest step it may switch on
     double curriculumShare = 0.5;      ///< share of eligible synthetic rows that drop their state
+    /// "staged": passkey alone on short haystacks, then every task of `tasks` up to half
+    /// the length, then the whole length, then (notes on) the state drop; each stage starts
+    /// once the exact-match gate of the one before passes. "off": every task and length
+    /// from step 0, the state drop once the gate passes (the behaviour before stages).
+    std::string curriculumMode = "staged";
+    unsigned tasks = 3;                ///< SyntheticTask bits (data.h): passkey | multikey by default
+    std::string filler = "mixed";      ///< haystack filler: mixed, repeat, books
+    bool isolateSamples = true;        ///< samples never share state (data.h)
+    double answerWeight = 1.0;         ///< weight of the mean loss over answer tokens (0: off)
+    double lmWeight = 1.0;             ///< weight of the language-model loss (0: answers only)
+    /// "gated": warm-up, then the peak rate until the last curriculum stage's gate passes,
+    /// then a cosine over decaySteps. "cosine": warm-up and cosine over the run's steps.
+    std::string schedule = "gated";
+    int64_t decaySteps = 1000;
+    /// --init-from: a model folder (config.json, model.safetensors and, when it came from
+    /// this trainer, trainer.json): the run continues it with a fresh AdamW and a short
+    /// re-warm; --steps then counts the steps of this run.
+    std::string initFrom;
+    int64_t validSamples = 64;         ///< held-out synthetic samples for the exact match at validation
+    /// --bench: a few steps to measure training tokens/s; no validation, checkpoint or model.
+    bool bench = false;
+    /// --stop-when-learned: end the run once the last gate has passed and the decay that
+    /// follows it is done (stopped_by "learned"), whatever --steps says.
+    bool stopWhenLearned = false;
     int64_t logEvery = 10;
     int64_t validEvery = 200;
     int64_t validWindows = 16;
@@ -69,8 +93,11 @@ struct TrainOptions {
 struct StepLog {
     int64_t step = 0;          ///< steps done
     double loss = 0, auxLoss = 0, auxWeight = 0, lr = 0, tokensPerSecond = 0, meanScore = 0, notesPerChunk = 0;
-    double answerAccuracy = -1;  ///< -1: no synthetic answer in the batch
-    double answerAccuracyAvg = 0;
+    double answerAccuracy = -1;  ///< per answer token; -1: no synthetic answer in the interval
+    double answerAccuracyAvg = 0;  ///< moving average of answerExact: what the gates watch
+    double answerExact = -1;       ///< samples whose every answer token is right; -1: none
+    double answerLoss = 0;
+    int stage = 0;
     bool curriculum = false;
     int64_t droppedRows = 0;
     int64_t syntheticSamples = 0;  ///< synthetic samples in the interval's batches
@@ -89,5 +116,21 @@ nlohmann::json runTraining(const TrainOptions& options, const std::function<void
 
 /// Parameters without weight decay: A_log, D, every norm weight and every bias.
 bool exemptFromWeightDecay(const std::string& parameterName);
+
+/// A curriculum stage: which samples are drawn, how long, whether rows drop their state.
+struct CurriculumStage {
+    std::string name;
+    unsigned tasks = 0;
+    int64_t minLength = 0, maxLength = 0;
+    bool dropState = false;
+};
+/// The stages of a run's options (trainer.h's curriculumMode); `notes` adds the state-drop stage.
+std::vector<CurriculumStage> curriculumStages(const TrainOptions& options, bool notes);
+
+/// Named option sets (`--preset NAME`), applied before the options given after them.
+/// "passkey-ref": the reference fact of docs/training.md (4 layers, d_model 256, notes
+/// off, batch 32, passkey with the repeated filler at 512-2048 tokens, answers-only loss,
+/// AdamW at a constant 1e-3). Throws TrainError for an unknown name.
+void applyPreset(const std::string& name, TrainOptions& options);
 
 }  // namespace mm::engine::train

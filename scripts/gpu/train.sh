@@ -187,6 +187,99 @@ all)
   OUT="$out" bash scripts/gpu/eval_models.sh --budget "$ebudget" | grep -E "exit|skip|done"
   pack
   ;;
+continue)
+  # ONE self-contained device call that grows a model (docs/training.md, "Continued runs"):
+  # engine-only build (no Qt: only nlohmann-json travels, in .gpu-debs), the books,
+  # training for --minutes from --init-from (a model folder with trainer.json, or the
+  # shipped model to start), the recall evaluation with --no-pool beside it, and
+  # everything back under $OUT as train-results.tar.part-* (model, trainer.json, logs).
+  #   train.sh continue --minutes M [--init-from DIR] [--name NAME] [--eval-lengths L]
+  #                     [--eval-seconds S] [-- memmamba train options]
+  # Several runs share one GPU: --also 'NAME|options' (repeatable) starts another
+  # training beside the first (same data, same minutes; fresh unless its options say
+  # --init-from).
+  minutes=6; init=""; name=run; elengths="1k,4k,16k"; esecs=60; extra=(); also=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --minutes) minutes=$2; shift 2 ;;
+      --init-from) init=$2; shift 2 ;;
+      --name) name=$2; shift 2 ;;
+      --eval-lengths) elengths=$2; shift 2 ;;
+      --eval-seconds) esecs=$2; shift 2 ;;
+      --also) also+=("$2"); shift 2 ;;
+      --) shift; extra=("$@"); break ;;
+      *) echo "train.sh continue: unknown option $1"; exit 2 ;;
+    esac
+  done
+  shards=$(ls .data/train-0*.tar.xz .data/gpu/train-0*.tar.xz 2>/dev/null)
+  valid=$(ls .data/valid.tar.xz .data/gpu/valid.tar.xz .data/gpu/valid-small.tar.xz 2>/dev/null | head -1)
+  [ -n "$shards" ] && [ -n "$valid" ] || { echo "carry .data/gpu (train-0N.tar.xz and valid*.tar.xz)"; exit 1; }
+  ( rm -rf "$data" && mkdir -p "$data/train" "$data/valid" &&
+    for f in $shards; do tar -xJf "$f" -C "$data/train"; done &&
+    tar -xJf "$valid" -C "$data/valid" ) > /tmp/extract.log 2>&1 &
+  extract_pid=$!
+  engine="$build/bin/memmamba-engine"
+  if [ -z "${SKIP_BUILD:-}" ]; then
+    # nlohmann-json is header-only; the machine has CUDA LibTorch and sentencepiece.
+    for deb in .gpu-debs/nlohmann-json3-dev_*.deb; do [ -f "$deb" ] && dpkg -x "$deb" /; done
+    prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEMMAMBA_ENGINE_ONLY=ON -DMEMMAMBA_CUDA=ON \
+      -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 \
+      || { tail -30 "$out/configure.log"; exit 1; }
+    cmake --build "$build" -j16 --target memmamba-engine memmamba_spm > "$out/build.log" 2>&1 \
+      || { grep -E "error|Error" -A3 "$out/build.log" | head -60; exit 1; }
+    stamp "memmamba-engine built (engine only)"
+  fi
+  wait "$extract_pid" || { cat /tmp/extract.log; exit 1; }
+  train_dir=$(dirname "$(find "$data/train" -name '*.txt' | head -1)")
+  valid_dir=$(dirname "$(find "$data/valid" -name '*.txt' | head -1)")
+  stamp "books: $(find "$data/train" -name '*.txt' | wc -l) train, $(find "$data/valid" -name '*.txt' | wc -l) valid"
+  rm -rf "$runs" && mkdir -p "$runs"
+  export OMP_WAIT_POLICY=PASSIVE MEMMAMBA_RESOURCES="$repo/resources"
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$runs/gpu.txt" 2>&1
+  launch() {  # NAME INIT options...: one training in the background
+    local run=$1 from=$2; shift 2
+    local initArgs=(); [ -n "$from" ] && initArgs=(--init-from "$from")
+    "$engine" train --data "$train_dir" --valid "$valid_dir" --out "$runs/$run" --device "${DEVICE:-cuda}" \
+      --steps auto --time-budget-min "$minutes" --threads 8 --log-every 20 --valid-every 200 --valid-windows 16 \
+      --checkpoint-every 0 --json "${initArgs[@]}" "$@" > "$runs/$run.summary.json" 2> "$runs/$run.log" < /dev/null &
+    echo $! > "$runs/$run.pid"
+  }
+  launch "$name" "$init" "${extra[@]}"
+  names=("$name")
+  for spec in "${also[@]}"; do
+    n=${spec%%|*}; opts=${spec#*|}
+    # shellcheck disable=SC2086
+    launch "$n" "" $opts
+    names+=("$n")
+  done
+  ( while true; do echo "$(date +%T) $(gpu_memory)" >> "$runs/gpu.log"; sleep 15; done ) &
+  monitor=$!
+  for n in "${names[@]}"; do wait "$(cat "$runs/$n.pid")"; echo "$n exit $?"; done
+  kill "$monitor" 2>/dev/null
+  for n in "${names[@]}"; do stamp "$n: $(grep -E "estimate|curriculum:|schedule:|valid final|saved" "$runs/$n.log" | tail -8)"; done
+  # Recall by length, with the pools emptied beside it (each run, cut at --eval-seconds).
+  for n in "${names[@]}"; do
+    [ -d "$runs/$n/model" ] || continue
+    timeout -k 5 "$esecs" "$engine" recall --model "$runs/$n/model" --device "${DEVICE:-cuda}" \
+      --lengths "$elengths" --trials 10 --tasks passkey,multikey --keys 4 --no-pool-too \
+      > "$runs/$n/recall.json" 2> "$runs/$n/recall.err"
+    stamp "$n recall: exit $?"
+  done
+  mkdir -p "$out"
+  for n in "${names[@]}"; do
+    mkdir -p "$out/$n"
+    cp "$runs/$n.log" "$out/$n/train.log"; cp "$runs/$n.summary.json" "$out/$n/summary.json" 2>/dev/null
+    cp "$runs/$n/log.jsonl" "$runs/$n/recall.json" "$runs/$n/recall.err" "$out/$n/" 2>/dev/null
+    [ -d "$runs/$n/model" ] && cp -r "$runs/$n/model" "$out/$n/"
+  done
+  cp "$runs/gpu.log" "$runs/gpu.txt" "$out/" 2>/dev/null
+  ( cd "$out" && rm -f train-results.tar.part-* &&
+    tar -cf /tmp/train-results.tar "${names[@]}" gpu.log gpu.txt 2>/dev/null;
+    rm -rf "${names[@]}" gpu.log gpu.txt && split -b 15m /tmp/train-results.tar train-results.tar.part- &&
+    rm -f /tmp/train-results.tar && ls -la )
+  stamp "done"
+  ;;
 status)
   tails
   ;;
@@ -197,7 +290,7 @@ stop)
   true
   ;;
 *)
-  echo "usage: scripts/gpu/train.sh all [--minutes M] [--eval-budget S] [-- options] | start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
+  echo "usage: scripts/gpu/train.sh continue [--minutes M] [--init-from DIR] [--name N] [--also 'N|opts'] [-- options] | all [--minutes M] [--eval-budget S] [-- options] | start [--minutes M] [-- options] | wait [--max-wait S] | status | stop"
   exit 2
   ;;
 esac

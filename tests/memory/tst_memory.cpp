@@ -2,7 +2,9 @@
 // checkpoints equal reading the prefix from scratch; a cancelled or killed ingest
 // resumes to the same final state bytes as an uninterrupted one; an answer from a stored
 // state equals one after re-reading the book; memory of another model is refused; the
-// pool rebuilt from stored note events equals the engine's live pool.
+// pool rebuilt from stored note events equals the engine's live pool; asking changes
+// nothing but the history; a library written before the question-and-answer record
+// (tests/data/memory/library-v4.sqlite3) migrates on open, losing nothing.
 #include "app/memory/memory.h"
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -10,6 +12,7 @@
 #include "storage/import/importer.h"
 #include "storage/memory_store.h"
 
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -23,6 +26,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 
 using namespace mm;
 
@@ -273,7 +277,7 @@ private slots:
 #ifndef MEMMAMBA_CLI
         QSKIP("the memmamba binary is not built");
 #else
-        // ask, notes and search through the binary: PRODUCT.md's names in the JSON.
+        // ask, notes and search through the binary: docs/spec/PRODUCT.md's names in the JSON.
         const QString dbPath = m_dir.filePath(QStringLiteral("cli.sqlite3"));
         const QStringList model = {QStringLiteral("--db"), dbPath, QStringLiteral("--random"), QStringLiteral("--config"),
                                    QString::fromLatin1(kTinyConfig), QStringLiteral("--device"), QStringLiteral("cpu"),
@@ -315,7 +319,8 @@ private slots:
         bool note = false;
         for (const auto& e : ask[QStringLiteral("evidence")].toArray()) {
             const QJsonObject o = e.toObject();
-            for (const char* key : {"doc", "chapter", "char_start", "char_end", "text", "source", "layer", "weight"})
+            for (const char* key : {"doc", "chapter", "chapter_title", "char_start", "char_end", "text", "source", "layer",
+                                    "weight"})
                 QVERIFY2(o.contains(QLatin1String(key)), key);
             QVERIFY(o[QStringLiteral("char_end")].toInteger() <= 4000);
             note = note || o[QStringLiteral("source")].toString() == QStringLiteral("note");
@@ -334,7 +339,7 @@ private slots:
         const QJsonObject search = run({QStringLiteral("search"), QStringLiteral("captain")});
         QVERIFY(!search[QStringLiteral("hits")].toArray().isEmpty());
         QVERIFY(!search[QStringLiteral("memory_hits")].toArray().isEmpty());
-        // Another model: refused, document marked stale.
+        // Another model: refused; the document's status is left as it was.
         QStringList other = model;
         other[other.indexOf(QString::fromLatin1(kTinyConfig))] =
             QString::fromLatin1(kTinyConfig).replace(QStringLiteral("\"d_state\":4"), QStringLiteral("\"d_state\":8"));
@@ -347,7 +352,7 @@ private slots:
         QVERIFY2(err.contains(QStringLiteral("another model")) && err.contains(QStringLiteral("ingest --doc 1")),
                  qPrintable(err));
         storage::Database db(dbPath);
-        QCOMPARE(db.document(1)->status, QStringLiteral("stale"));
+        QCOMPARE(db.document(1)->status, QStringLiteral("ready"));
         // The answered question is in the document's Q&A history.
         const auto history = storage::MemoryStore(db).answers(1);
         QCOMPARE(history.size(), 1);
@@ -355,6 +360,12 @@ private slots:
         QCOMPARE(history[0].asOfChar, qint64(4000));
         QVERIFY(history[0].finished);
         QVERIFY(history[0].evidenceJson.contains(QStringLiteral("\"source\":\"note\"")));
+        // As one record: the JSON printed is the record stored.
+        QCOMPARE(history[0].format, memory::kQaRecordFormat);
+        QCOMPARE(history[0].position, ask[QStringLiteral("position")].toInteger());
+        QCOMPARE(history[0].chapterIndex, ask[QStringLiteral("chapter")].toInt());
+        QVERIFY(!history[0].chapterTitle.isEmpty());
+        QCOMPARE(history[0].model, ask[QStringLiteral("model")].toObject()[QStringLiteral("fingerprint")].toString());
 #endif
     }
 
@@ -494,6 +505,47 @@ private slots:
         QCOMPARE(shipped->generate(s, g).tokens, r.answerTokens);
     }
 
+    void selfTestKeepsPlantedFactsThroughThePools()
+    {
+        // The memory self-test on a read book: the trained model brings planted facts back
+        // after the rest of the book, the same reading with the pools emptied does not,
+        // and nothing is written to the library.
+        const std::string dir = resourceDir() + "/models/default";
+        if (!QFileInfo::exists(QString::fromStdString(dir + "/config.json")))
+            QSKIP("no shipped model in resources/models/default");
+        const auto shipped = Model::load(dir, "cpu");
+        Library l = library(QStringLiteral("selftest.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *shipped, *m_tok);
+        mem.ingest(l.doc);
+        storage::MemoryStore store(*l.db);
+        const auto before = store.checkpoints(l.doc, QString::fromStdString(mem.producer())).size();
+        memory::SelfTestOptions o;
+        o.distance = 512;
+        o.trials = 6;
+        int reported = 0;
+        o.progress = [&](int done, int total) {
+            QCOMPARE(total, 12);
+            reported = done;
+        };
+        const memory::SelfTestResult r = mem.selfTest(l.doc, o);
+        QCOMPARE(int(r.trials.size()), 6);
+        QCOMPARE(reported, 12);
+        QCOMPARE(r.distance, int64_t(512));
+        QCOMPARE(r.plantedAt + r.distance, int64_t(idsOf(*m_tok, *l.db, l.doc).size()));
+        for (const auto& t : r.trials)
+            QVERIFY2(t.fact.find(t.expected) != std::string::npos, t.fact.c_str());
+        QVERIFY2(r.accuracy >= 0.65, qPrintable(QString("kept %1 of the planted facts").arg(r.accuracy)));
+        QVERIFY2(r.accuracyNoPool < r.accuracy,
+                 qPrintable(QString("pools emptied: %1, with pools %2").arg(r.accuracyNoPool).arg(r.accuracy)));
+        QCOMPARE(store.checkpoints(l.doc, QString::fromStdString(mem.producer())).size(), before);
+        QVERIFY(memory::answerSays(" Ashgrove.", "ashgrove"));
+        QVERIFY(!memory::answerSays("Ashgrove Hall", "Ashgrove"));
+        // A document not read into memory is refused with a message that says so.
+        Library unread = library(QStringLiteral("selftest-unread.sqlite3"));
+        memory::DocumentMemory fresh(*unread.db, *shipped, *m_tok);
+        QVERIFY_THROWS_EXCEPTION(memory::MemoryError, fresh.selfTest(unread.doc, o));
+    }
+
     void memoryOfAnotherModelIsRefused()
     {
         Library l = library(QStringLiteral("stale.sqlite3"));
@@ -511,7 +563,10 @@ private slots:
             QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("another model")), e.what());
             QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("memmamba ingest --doc")), e.what());
         }
-        QCOMPARE(l.db->document(l.doc)->status, QStringLiteral("stale"));
+        // Refused, not acted on: the document keeps its status (the memory's "stale" is
+        // derived from who made it).
+        QCOMPARE(l.db->document(l.doc)->status, QStringLiteral("ready"));
+        QCOMPARE(mem.status(l.doc).state, std::string("stale"));
         // Re-reading with the new model replaces the old memory.
         mem.ingest(l.doc);
         QCOMPARE(mem.status(l.doc).state, std::string("ready"));
@@ -596,6 +651,144 @@ private slots:
         }
         QVERIFY(note);
         QVERIFY(fulltext);
+    }
+    void askingChangesNothingButTheHistory()
+    {
+        Library l = library(QStringLiteral("ask-changes-nothing.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        memory::IngestOptions o;
+        o.checkpointEvery = 400;
+        mem.ingest(l.doc, o);
+        storage::MemoryStore store(*l.db);
+        const auto before = l.db->document(l.doc);
+        const auto runBefore = store.run(l.doc);
+        const auto blocksBefore = store.blocks(l.doc, QString::fromStdString(mem.producer()), 0,
+                                               std::numeric_limits<qint64>::max(), false);
+        memory::AskOptions a;
+        a.atChar = 1000;
+        a.keepCheckpoint = false;
+        mem.ask(l.doc, "Who watched the sea?", a);
+        mem.ask(l.doc, "Who watched the sea?");
+        const auto after = l.db->document(l.doc);
+        QCOMPARE(after->status, before->status);
+        QCOMPARE(after->tokens, before->tokens);
+        const auto runAfter = store.run(l.doc);
+        QCOMPARE(runAfter->doneTokens, runBefore->doneTokens);
+        QCOMPARE(runAfter->totalTokens, runBefore->totalTokens);
+        QCOMPARE(runAfter->fingerprint, runBefore->fingerprint);
+        const auto blocksAfter = store.blocks(l.doc, QString::fromStdString(mem.producer()), 0,
+                                              std::numeric_limits<qint64>::max(), false);
+        QCOMPARE(blocksAfter.size(), blocksBefore.size());
+        for (int i = 0; i < blocksAfter.size(); ++i)
+            QCOMPARE(blocksAfter[i].checksum, blocksBefore[i].checksum);
+        QCOMPARE(mem.status(l.doc).state, std::string("ready"));
+    }
+
+    void libraryBeforeTheRecordMigratesLosingNothing()
+    {
+        // Written by the code before the record (schema 4): one answer saved by the
+        // reader (evidence chapters as titles, its ask id among the timings), two by
+        // `memmamba ask` (chapters as indices); tests/data/memory/README.md.
+        const QString path = m_dir.filePath(QStringLiteral("library-v4.sqlite3"));
+        QVERIFY(QFile::copy(QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/memory/library-v4.sqlite3"), path));
+        QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner);
+        struct Raw {
+            qint64 id, asOfChar;
+            QString question, answer;
+            QJsonArray evidence;
+            QJsonObject timings;
+        };
+        QVector<Raw> raw;
+        {
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+            sqlite3_stmt* st = nullptr;
+            QCOMPARE(sqlite3_prepare_v2(db, "SELECT id, coalesce(as_of_char, -1), question, answer, evidence, timings "
+                                            "FROM answers ORDER BY id", -1, &st, nullptr), SQLITE_OK);
+            auto text = [&](int c) { return QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(st, c))); };
+            while (sqlite3_step(st) == SQLITE_ROW)
+                raw.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text(2), text(3),
+                               QJsonDocument::fromJson(text(4).toUtf8()).array(),
+                               QJsonDocument::fromJson(text(5).toUtf8()).object()});
+            sqlite3_finalize(st);
+            sqlite3_close(db);
+        }
+        QCOMPARE(raw.size(), 3);
+        QVERIFY(raw[0].evidence.at(0).toObject()[QStringLiteral("chapter")].isString());  // the reader's
+        QVERIFY(raw[1].evidence.at(0).toObject()[QStringLiteral("chapter")].isDouble());  // the command line's
+
+        storage::Database db(path);
+        QCOMPARE(db.schemaVersion(), storage::Database::kSchemaVersion);
+        const memory::QaHistory history(db);
+        QCOMPARE(history.upgraded(), 3);
+        const std::vector<memory::QaRecord> records = history.records(1);
+        QCOMPARE(int(records.size()), 3);
+        const auto chapters = db.chapters(1);
+        for (int i = 0; i < 3; ++i) {
+            const memory::QaRecord& r = records[size_t(i)];
+            QCOMPARE(r.id, raw[i].id);
+            QCOMPARE(QString::fromStdString(r.question), raw[i].question);
+            QCOMPARE(QString::fromStdString(r.answer), raw[i].answer);
+            QCOMPARE(r.asOfChar, raw[i].asOfChar);
+            QVERIFY(r.finished);
+            QCOMPARE(r.timings.totalMs, raw[i].timings[QStringLiteral("total_ms")].toDouble());
+            QCOMPARE(r.timings.firstTokenMs, raw[i].timings[QStringLiteral("first_token_ms")].toDouble());
+            QVERIFY(r.chapter >= 0);
+            QCOMPARE(QString::fromStdString(r.chapterTitle), chapters[r.chapter].title.simplified());
+            QCOMPARE(int(r.evidence.size()), raw[i].evidence.size());
+            for (int k = 0; k < raw[i].evidence.size(); ++k) {
+                const QJsonObject old = raw[i].evidence.at(k).toObject();
+                const memory::QaEvidence& e = r.evidence[size_t(k)];
+                QCOMPARE(e.charStart, old[QStringLiteral("char_start")].toInteger());
+                QCOMPARE(e.charEnd, old[QStringLiteral("char_end")].toInteger());
+                QCOMPARE(QString::fromStdString(e.text), old[QStringLiteral("text")].toString());
+                QCOMPARE(QString::fromStdString(e.source), old[QStringLiteral("source")].toString());
+                QCOMPARE(e.weight, old[QStringLiteral("weight")].toDouble());
+                QCOMPARE(e.layer, old[QStringLiteral("layer")].isNull() ? -1 : old[QStringLiteral("layer")].toInt());
+                // Both forms of the chapter become index and title, and they agree.
+                QVERIFY(e.chapter >= 0);
+                QCOMPARE(QString::fromStdString(e.chapterTitle), chapters[e.chapter].title.simplified());
+                if (old[QStringLiteral("chapter")].isString())
+                    QCOMPARE(QString::fromStdString(e.chapterTitle), old[QStringLiteral("chapter")].toString());
+                else
+                    QCOMPARE(e.chapter, old[QStringLiteral("chapter")].toInt());
+            }
+        }
+        QCOMPARE(records[0].askId, raw[0].timings[QStringLiteral("ask_id")].toInteger());
+        QCOMPARE(records[1].askId, qint64(-1));
+        // Upgraded once: opening again finds nothing to do; the memory is still usable.
+        QCOMPARE(memory::QaHistory(db).upgraded(), 0);
+        memory::DocumentMemory mem(db, *m_model, *m_tok);
+        QCOMPARE(mem.status(1).state, std::string("ready"));
+        QCOMPARE(int(mem.notes(1, 0, 9000).entries.size()), 8);
+    }
+
+    void qaRecordJsonRoundTrip()
+    {
+        memory::QaRecord r;
+        r.id = 7;
+        r.askId = 3;
+        r.docId = 2;
+        r.question = "Who kept the light?";
+        r.answer = "Marta";
+        r.support = memory::QaSupport{"Old Marta kept the light.", 120, 145};
+        r.evidence.push_back({2, "fulltext", 100, 160, 1, "CHAPTER II", 4, "Old Marta kept the light.", 0.5, -1, -1});
+        r.evidence.push_back({2, "note", 130, 135, 1, "CHAPTER II", -1, "Marta", 0.25, 3, 41});
+        r.asOfChar = 900;
+        r.position = 250;
+        r.chapter = 1;
+        r.chapterTitle = "CHAPTER II";
+        r.modelFingerprint = "mm1:abc";
+        r.askedAtMs = 1700000000000;
+        r.timings = {1.5, 20.25, 80.0};
+        r.finished = true;
+        const nlohmann::json j = memory::toJson(r);
+        QCOMPARE(j.at("format").get<int>(), memory::kQaRecordFormat);
+        QVERIFY(j.at("evidence").at(0).at("layer").is_null());
+        const memory::QaRecord back = memory::qaRecordFromJson(nlohmann::json::parse(j.dump()));
+        QCOMPARE(memory::toJson(back).dump(), j.dump());
+        QCOMPARE(back.evidence[1].token, qint64(41));
+        QCOMPARE(back.support->charEnd, qint64(145));
     }
 };
 

@@ -90,7 +90,7 @@ INSERT INTO sessions VALUES (1, 12, 5, x'01');
         }
         Database db(path);
         QCOMPARE(db.schemaVersion(), Database::kSchemaVersion);
-        QCOMPARE(Database::kSchemaVersion, 4);
+        QCOMPARE(Database::kSchemaVersion, 5);
         for (const char* table : {"model_states", "memory_blocks", "memory_runs", "answers"}) {
             const QByteArray q = QByteArray("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'";
             QCOMPARE(rawInt(db.handle(), q.constData()), qint64(1));
@@ -184,6 +184,13 @@ INSERT INTO sessions VALUES (1, 12, 5, x'01');
         a.answer = QStringLiteral("The captain.");
         a.evidenceJson = QStringLiteral("[{\"source\":\"note\"}]");
         a.finished = true;
+        a.position = 37;
+        a.chapterIndex = 2;
+        a.chapterTitle = QStringLiteral("CHAPTER III");
+        a.model = QStringLiteral("mm1:abc");
+        a.supportJson = QStringLiteral("{\"text\":\"x\"}");
+        a.askId = 9;
+        a.format = 2;
         QCOMPARE(store.saveAnswer(a), id);
         const auto all = store.answers(doc);
         QCOMPARE(all.size(), 2);
@@ -193,6 +200,20 @@ INSERT INTO sessions VALUES (1, 12, 5, x'01');
         QVERIFY(all[0].finished && !all[0].cancelled);
         QCOMPARE(all[0].evidenceJson, a.evidenceJson);
         QCOMPARE(all[1].asOfChar, qint64(-1));
+        // The record's columns (schema 5): kept as given; a row saved without them has
+        // the defaults, and format 1 until rewritten.
+        QCOMPARE(all[0].position, qint64(37));
+        QCOMPARE(all[0].chapterIndex, 2);
+        QCOMPARE(all[0].chapterTitle, a.chapterTitle);
+        QCOMPARE(all[0].model, a.model);
+        QCOMPARE(all[0].supportJson, a.supportJson);
+        QCOMPARE(all[0].askId, qint64(9));
+        QCOMPARE(all[0].format, 2);
+        QCOMPARE(all[1].position, qint64(-1));
+        QCOMPARE(all[1].format, 1);
+        const auto old = store.answersBelowFormat(2);
+        QCOMPARE(old.size(), 1);
+        QCOMPARE(old[0].question, b.question);
         a.id = 999;
         QVERIFY_THROWS_EXCEPTION(StorageError, store.saveAnswer(a));
         db.removeDocument(doc);

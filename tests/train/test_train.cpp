@@ -9,6 +9,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/train/batched_forward.h"
 #include "engine/train/data.h"
+#include "engine/eval/facts.h"
 #include "engine/train/lr_schedule.h"
 #include "engine/train/objectives.h"
 #include "engine/train/trainer.h"
@@ -21,6 +22,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
+
+#include <torch/csrc/autograd/autograd.h>
 
 using namespace mm;
 using mm::test::relativeError;
@@ -149,6 +153,155 @@ private slots:
         const tr::BatchOutput pa = tr::forwardBatch(plain->impl(), tokens, drop);
         const tr::BatchOutput pf = tr::forwardBatch(plain->impl(), tokens.narrow(1, cut, T - cut).contiguous());
         QVERIFY(relativeError(pf.hidden[0], pa.hidden[0].narrow(0, cut, T - cut)) < 1e-5);
+    }
+
+    void packedRowEqualsSamplesAlone_data()
+    {
+        QTest::addColumn<QString>("extra");
+        QTest::newRow("notes") << QString();
+        QTest::newRow("notes, fifo") << QString(R"(, "eviction": "fifo")");
+        QTest::newRow("notes off") << QString(R"(, "notes": false)");
+    }
+    void packedRowEqualsSamplesAlone()
+    {
+        // Two samples in one row, the second at a note-chunk boundary with its state reset
+        // (SSM, conv, pools), read exactly as each alone: outputs, and the gradient of a
+        // loss on the second sample, which must not reach back into the first.
+        QFETCH(QString, extra);
+        auto model = mm::test::perturbedModel(mm::test::smallConfig(extra.toStdString()), 5);
+        engine::Model& m = model->impl();
+        const int64_t La = 40, gap = 8, Lb = 45, start = La + gap;  // C = 16: start 48
+        const at::Tensor a = batchTokens(1, La, 64, 21), b = batchTokens(1, Lb, 64, 22);
+        const at::Tensor row = at::cat({a, at::zeros({1, gap}, at::kLong), b}, 1);
+        tr::BatchOptions packed;
+        packed.segmentStarts = {{start}};
+        std::vector<at::Tensor> params;
+        engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) {
+            t.requires_grad_(true);
+            params.push_back(t);
+        });
+        const tr::BatchOutput whole = tr::forwardBatch(m, row, packed);
+        const tr::BatchOutput alone = tr::forwardBatch(m, b);
+        const tr::BatchOutput first = tr::forwardBatch(m, a);
+        const double errA = relativeError(first.hidden[0], whole.hidden[0].narrow(0, 0, La));
+        const double errB = relativeError(alone.hidden[0], whole.hidden[0].narrow(0, start, Lb));
+        QVERIFY2(errA < 1e-5, qPrintable(QString("first sample: %1").arg(errA)));
+        QVERIFY2(errB < 1e-4, qPrintable(QString("second sample: %1").arg(errB)));
+        // Without the reset the second sample does see the first.
+        const tr::BatchOutput shared = tr::forwardBatch(m, row);
+        QVERIFY(relativeError(alone.hidden[0], shared.hidden[0].narrow(0, start, Lb)) > 1e-3);
+        // Gradients of a loss on the second sample: the same packed or alone.
+        const at::Tensor probe = at::randn({Lb, m.config.d_model}, at::TensorOptions().dtype(at::kFloat));
+        const auto gradsOf = [&](const at::Tensor& out) {
+            std::vector<at::Tensor> g = torch::autograd::grad({(out * probe).sum()}, params, {}, false, false, true);
+            for (auto& t : g)
+                t = t.defined() ? t : at::Tensor();
+            return g;
+        };
+        const auto gPacked = gradsOf(whole.hidden[0].narrow(0, start, Lb));
+        const auto gAlone = gradsOf(alone.hidden[0]);
+        for (size_t i = 0; i < params.size(); ++i) {
+            if (!gAlone[i].defined() || gAlone[i].abs().max().item<double>() == 0)
+                continue;
+            QVERIFY2(gPacked[i].defined(), "a gradient missing in the packed row");
+            const double err = relativeError(gAlone[i], gPacked[i]);
+            QVERIFY2(err < 1e-3, qPrintable(QString("parameter %1: gradient relative error %2").arg(i).arg(err)));
+        }
+        for (at::Tensor& t : params)
+            t.requires_grad_(false);
+    }
+
+    void isolatedSamplesStartAtChunkBoundaries()
+    {
+        auto tok = Tokenizer::loadDefault();
+        tr::TokenCorpus c = tr::tokenizeBooks({MEMMAMBA_SOURCE_DIR "/README.md"}, *tok, tok->docSeparatorId(), 1);
+        while (c.stream.size() < 20000)
+            c.stream.insert(c.stream.end(), c.stream.begin(), c.stream.begin() + std::min<size_t>(c.stream.size(), 20000));
+        tr::SamplerOptions so;
+        so.rows = 6;
+        so.length = 2048;
+        so.syntheticShare = 1.0;
+        so.syntheticMin = 128;
+        so.syntheticMax = 400;
+        so.noteChunk = 128;
+        so.syntheticPacked = true;
+        so.tasks = tr::kTaskAll;
+        tr::BatchSampler sampler(c, tok.get(), so, 9);
+        std::set<std::string> kinds;
+        for (int i = 0; i < 3; ++i) {
+            const tr::Batch b = sampler.next();
+            const int64_t T = so.length;
+            std::set<int32_t> ids;
+            for (int64_t r = 0; r < so.rows; ++r) {
+                const int64_t* row = b.tokens.data() + r * (T + 1);
+                // every sample and the book window after them start a segment
+                // (the book window has none when the last sample ends in the row's last chunk)
+                const int64_t segments = int64_t(b.segmentStarts[r].size());
+                QVERIFY2(segments == b.samples[r] || segments == b.samples[r] - 1,
+                         qPrintable(QString("%1 segments for %2 samples").arg(segments).arg(b.samples[r])));
+                QVERIFY(std::is_sorted(b.segmentStarts[r].begin(), b.segmentStarts[r].end()) &&
+                        std::adjacent_find(b.segmentStarts[r].begin(), b.segmentStarts[r].end()) ==
+                            b.segmentStarts[r].end());
+                for (int64_t start : b.segmentStarts[r]) {
+                    QCOMPARE(start % so.noteChunk, int64_t(0));
+                    QVERIFY(start > 0 && start < T);
+                    QCOMPARE(b.lossMask[r * T + start - 1], uint8_t(0));  // no target across the reset
+                    QVERIFY(row[start] != tok->padId());
+                }
+                for (int64_t t = 0; t < T; ++t) {
+                    if (row[t + 1] == tok->padId())
+                        QCOMPARE(b.lossMask[r * T + t], uint8_t(0));
+                    QCOMPARE(b.answerMask[r * T + t] != 0, b.answerSample[r * T + t] >= 0);
+                    if (b.answerSample[r * T + t] >= 0)
+                        ids.insert(b.answerSample[r * T + t]);
+                }
+                // planted facts are asked in ask's layout: <q> ... <a> answer </s>
+                for (int64_t t = 0; t + 1 < T; ++t)
+                    if (row[t] == tok->answerId()) {
+                        kinds.insert("fact");
+                        QCOMPARE(b.answerSample[r * T + t] >= 0, true);  // target row[t+1] is the answer's first token
+                        int64_t e = t + 1;
+                        while (e < T && row[e] != tok->eosId())
+                            ++e;
+                        QVERIFY2(e - t <= 24, "an answer of the ask layout runs on");
+                        QVERIFY(b.answerSample[r * T + e - 1] >= 0);  // </s> is a target too
+                    }
+            }
+            QCOMPARE(int64_t(ids.size()), b.answerSamples);
+        }
+        QVERIFY(kinds.count("fact"));
+        // Facts: every relation gives a sentence that holds the answer and a question that does not.
+        std::mt19937_64 rng(4);
+        for (int i = 0; i < 200; ++i) {
+            const mm::eval::PlantedFact f = mm::eval::randomFact(rng);
+            QVERIFY2(f.sentence.find(f.answer) != std::string::npos, f.sentence.c_str());
+            QVERIFY2(f.question.find(f.answer) == std::string::npos, f.question.c_str());
+            QVERIFY(f.question.back() == '?');
+        }
+    }
+
+    void curriculumStagesAndGatedSchedule()
+    {
+        tr::TrainOptions o;
+        o.syntheticMin = 256;
+        o.syntheticMax = 4096;
+        o.tasks = tr::kTaskAll;
+        auto st = tr::curriculumStages(o, true);
+        QCOMPARE(int(st.size()), 4);
+        QCOMPARE(QString::fromStdString(st[0].name), QString("passkey"));
+        QCOMPARE(st[0].tasks, unsigned(tr::kTaskPasskey));
+        QVERIFY(st[0].maxLength <= 1024 && st[1].maxLength < st[2].maxLength && st[2].maxLength == 4096);
+        QVERIFY(!st[2].dropState && st[3].dropState);
+        QCOMPARE(int(tr::curriculumStages(o, false).size()), 3);
+        o.curriculumMode = "off";
+        QCOMPARE(int(tr::curriculumStages(o, false).size()), 1);
+        tr::TrainOptions ref;
+        tr::applyPreset("passkey-ref", ref);
+        QCOMPARE(ref.lmWeight, 0.0);
+        QCOMPARE(ref.tasks, unsigned(tr::kTaskPasskey));
+        QVERIFY_THROWS_EXCEPTION(tr::TrainError, tr::applyPreset("nope", ref));
+        QCOMPARE(tr::parseTasks("passkey,fact"), unsigned(tr::kTaskPasskey | tr::kTaskFact));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tr::parseTasks("passkey,poems"));
     }
 
     void weightDecayGroups()
@@ -320,7 +473,7 @@ private slots:
                 samples += b.samples[r];
                 // Each answer is a run of the mask: " NNNNN" encoded on its own, after the
                 // question's "is", followed by "." and <doc>; the samples are back to back
-                // (the next starts right after that <doc>) and the key was planted in its context.
+                // (the next starts at the next note chunk, after <pad>) and the key was planted in its context.
                 int64_t segment = 0, runs = 0, firstAnswer = -1;
                 for (int64_t t = 0; t < T; ++t) {
                     if (!mask[t] || (t > 0 && mask[t - 1]))
@@ -328,15 +481,15 @@ private slots:
                     int64_t end = t;
                     while (end < T && mask[end])
                         ++end;
-                    // mask index t is the target row[t + 1]
-                    const int64_t a0 = t + 1, a1 = end + 1;
+                    // mask index t is the target row[t + 1]; the answer's full stop is marked too
+                    const std::vector<int32_t> stop = tok->encode(".");
+                    const int64_t a0 = t + 1, a1 = end + 1 - int64_t(stop.size());
                     std::string key = text(row, a0, a1);
                     key.erase(0, key.find_first_not_of(' '));
                     QCOMPARE(int(key.size()), 5);
                     QVERIFY2(std::all_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; }), key.c_str());
                     QVERIFY(std::vector<int32_t>(row + a0, row + a1) == tok->encode(" " + key));
                     QVERIFY(text(row, a0 - 3, a0).find("is") != std::string::npos);
-                    const std::vector<int32_t> stop = tok->encode(".");
                     QVERIFY(std::vector<int32_t>(row + a1, row + a1 + stop.size()) == stop);
                     const int64_t sep = a1 + int64_t(stop.size());
                     QVERIFY2(sep <= T, "a sample crosses the row's end");

@@ -1,6 +1,6 @@
 // Synthetic memory data for the GUI tests: a made-up book (words as tokens, chapters),
 // importance and surprisal from a fixed-seed generator, and note events from a replay
-// of MODEL.md's pool rule (per note chunk, the tokens over tau, at most k, merged into a
+// of docs/spec/MODEL.md's pool rule (per note chunk, the tokens over tau, at most k, merged into a
 // pool of M by priority). Deterministic; no model, no storage.
 #pragma once
 
@@ -36,7 +36,7 @@ private:
     uint64_t m_state;
 };
 
-/// Replays MODEL.md's pool rule over data's importance: fills data.notes.
+/// Replays docs/spec/MODEL.md's pool rule over data's importance: fills data.notes.
 inline void replayPools(ui::MemoryMapData& d, int topK = 8, float tau = 0.5f)
 {
     ui::MemoryMapData* data = &d;

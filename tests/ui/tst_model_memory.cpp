@@ -4,7 +4,8 @@
 // position, a question answered token by token with evidence that moves the reader; quit
 // and start again: the document, the position and the Q&A history come back and nothing
 // is read again. An interrupted reading resumes at the next start; a memory made by
-// another model is offered for re-reading; a missing model says why.
+// another model is offered for re-reading; a missing model says why; a library written
+// before the question-and-answer record opens with its history and memory.
 //
 // MEMMAMBA_SCREENSHOT_DIR=DIR: `screenshots` reads MEMMAMBA_SCREENSHOT_BOOK (default the
 // sample book) with the SHIPPED model and saves the memory map, notes and ask views.
@@ -101,6 +102,7 @@ private slots:
     void initTestCase();
     void init();
     void readAskRestart();
+    void libraryBeforeTheRecordShowsItsHistory();
     void interruptedReadingResumesAtStart();
     void memoryOfAnotherModelIsOfferedForRereading();
     void missingModelSaysWhy();
@@ -273,7 +275,14 @@ void TestModelMemory::readAskRestart()
     {
         mm::storage::Database db(dbPath());
         QTRY_COMPARE_WITH_TIMEOUT(mm::storage::MemoryStore(db).answers(docId).size(), 1, kWaitMs);
-        QCOMPARE(mm::storage::MemoryStore(db).answers(docId).first().question, question);
+        const mm::storage::AnswerRow stored = mm::storage::MemoryStore(db).answers(docId).first();
+        QCOMPARE(stored.question, question);
+        // The reader stores the question-and-answer record, as `memmamba ask` does.
+        QCOMPARE(stored.format, 2);
+        QVERIFY(stored.position > 0);
+        QVERIFY(stored.chapterTitle.startsWith(QStringLiteral("CHAPTER")));
+        QVERIFY(stored.model.startsWith(QStringLiteral("mm1:")));
+        QVERIFY(stored.evidenceJson.contains(QStringLiteral("\"chapter_title\"")));
     }
 
     // Start again: "Continue reading" brings the book back at the place, with its
@@ -298,6 +307,42 @@ void TestModelMemory::readAskRestart()
     window->findChild<QAction*>(QStringLiteral("continueReading"))->trigger();
     QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, kWaitMs);
     QCOMPARE(window->currentDocumentId(), docId);
+}
+
+void TestModelMemory::libraryBeforeTheRecordShowsItsHistory()
+{
+    // tests/data/memory/library-v4.sqlite3: the sample almanac read by this tiny model,
+    // one question asked in the reader and two with `memmamba ask`, by the code before
+    // the record (tests/data/memory/README.md).
+    QVERIFY(QFile::copy(QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/memory/library-v4.sqlite3"), dbPath()));
+    QFile::setPermissions(dbPath(), QFile::ReadOwner | QFile::WriteOwner);
+    Session s = openSession(dbPath(), tinyModel());
+    MainWindow* window = s.window.get();
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    QSignalSpy shown(window, &MainWindow::documentShown);
+    QSignalSpy queued(s.memory, &ModelMemoryService::ingestQueued);
+    window->start();
+    window->openDocument(1);
+    QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), kWaitMs);
+    QCOMPARE(window->currentDocumentId(), qint64(1));
+    QTRY_VERIFY_WITH_TIMEOUT(window->memoryMapPanel()->map()->hasData(), kWaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window->askPanel()->historyList()->count(), 3, kWaitMs);
+    const QVector<mm::ui::AnswerRecord> history = window->askPanel()->history(1);
+    QCOMPARE(history.size(), 3);
+    QCOMPARE(history[0].request.question, QStringLiteral("Where was the brass telescope hidden?"));
+    QCOMPARE(history[0].request.scope, mm::ui::AskRequest::AsOfPosition);
+    QCOMPARE(history[1].request.question, QStringLiteral("Who kept the lighthouse?"));
+    QCOMPARE(history[1].request.asOfChar, qint64(9000));
+    QCOMPARE(history[2].request.scope, mm::ui::AskRequest::WholeBook);
+    for (const mm::ui::AnswerRecord& r : history) {
+        QVERIFY(r.finished);
+        QVERIFY(!r.answer.isEmpty());
+        QVERIFY(!r.evidence.isEmpty());
+        // Chapters as titles in both the reader's and the command line's answers.
+        for (const mm::ui::AnswerEvidence& e : r.evidence)
+            QVERIFY2(e.chapter.startsWith(QStringLiteral("CHAPTER")) || e.charStart < 50, qPrintable(e.chapter));
+    }
+    QCOMPARE(queued.count(), 0);  // nothing is read again
 }
 
 void TestModelMemory::fidelityCurvesOfTheDocument()

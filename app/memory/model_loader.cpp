@@ -1,0 +1,136 @@
+// See model_loader.h.
+#include "app/memory/model_loader.h"
+
+#include "app/memory/memory_context.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+namespace mm::memory {
+
+namespace {
+
+std::string shippedModelDir() { return resourceDir() + "/models/default"; }
+
+bool hasConfig(const std::string& dir) { return std::ifstream(dir + "/config.json").good(); }
+
+}  // namespace
+
+bool shippedModelPresent() { return hasConfig(shippedModelDir()); }
+
+LoadedModel loadModel(const ModelChoice& choice, bool warm)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    LoadedModel m;
+    try {
+        if (choice.random) {
+            m.model = Model::createRandom(choice.randomConfig, 0, choice.device);
+            m.source = "random";
+        } else {
+            std::string dir = choice.modelDir;
+            if (dir.empty()) {
+                dir = shippedModelDir();
+                if (!hasConfig(dir))
+                    throw ModelLoadError(ModelLoadProblem::MissingModel,
+                                         "no shipped model exists yet (" + dir +
+                                             "): pass --model DIR, or --random for a randomly initialised model");
+                m.source = "shipped";
+            } else {
+                if (!hasConfig(dir))
+                    throw ModelLoadError(ModelLoadProblem::MissingModel,
+                                         "no model in " + dir + " (config.json is missing): pass --model DIR");
+                m.source = dir;
+            }
+            m.model = Model::load(dir, choice.device);
+        }
+    } catch (const EngineError& e) {
+        const std::string msg = e.what();
+        const bool device = choice.device == "cuda" && msg.find("cuda") != std::string::npos;
+        throw ModelLoadError(device ? ModelLoadProblem::Device : ModelLoadProblem::BadModel, msg);
+    }
+    try {
+        m.tokenizer = Tokenizer::loadDefault();
+    } catch (const std::exception& e) {
+        throw ModelLoadError(ModelLoadProblem::NoTokenizer, e.what());
+    }
+    m.info = m.model->info();
+    if (!m.info.tokenizerFingerprint.empty() && m.info.tokenizerFingerprint != m.tokenizer->fingerprint())
+        throw ModelLoadError(ModelLoadProblem::TokenizerMismatch,
+                             "the model was trained with tokenizer " + m.info.tokenizerFingerprint + ", but " +
+                                 m.tokenizer->fingerprint() + " is installed");
+    const nlohmann::json config = nlohmann::json::parse(m.info.configJson);
+    m.layers = config.value("n_layer", 0);
+    m.poolSlots = config.value("pool_slots", 0);
+    m.noteChunk = config.value("note_chunk", int64_t(0));
+    m.loadMs = msSince(t0);
+    // A fresh process's first device work (CUDA context, cuBLAS, kernel loading) would
+    // otherwise land in the first ingest span or the first answer token.
+    if (warm)
+        m.warmupMs = warmUp(*m.model, *m.tokenizer);
+    return m;
+}
+
+double warmUp(const Model& model, const Tokenizer& tokenizer)
+{
+    if (model.info().device.rfind("cuda", 0) != 0)
+        return 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    // The paths a first ingest span and a first question take: a long read with every
+    // output (note chunks close, pools fill), a short prompt read with pool attention,
+    // a few generated tokens, and the state's trip to the host and back.
+    const std::vector<int32_t> sentence = tokenizer.encode("The warm-up reads a sentence about nothing in particular. ");
+    std::vector<int32_t> ids;
+    while (!sentence.empty() && ids.size() < 2048)
+        ids.insert(ids.end(), sentence.begin(), sentence.end());
+    ids.resize(std::min<size_t>(ids.size(), 2048));
+    State state = model.newState();
+    ReadOptions all;
+    all.noteSummaries = true;
+    all.poolAttention = true;
+    model.read(state, ids, all);
+    State loaded = model.loadState(model.saveState(state));
+    ReadOptions prompt;
+    prompt.surprisal = false;
+    prompt.importance = false;
+    prompt.noteEvents = false;
+    prompt.poolAttention = true;
+    model.read(loaded, {tokenizer.questionId(), sentence.empty() ? 0 : sentence.front(), tokenizer.answerId()}, prompt);
+    GenerateOptions go;
+    go.maxTokens = 3;
+    go.poolAttention = true;
+    model.generate(loaded, go);
+    return msSince(t0);
+}
+
+DeviceInfo deviceOf(const LoadedModel& model)
+{
+    const RuntimeInfo runtime = runtimeInfo();
+    DeviceInfo d;
+    d.gpu = model.info.device.rfind("cuda", 0) == 0;
+    d.cudaDeviceName = d.gpu ? runtime.cudaDeviceName : std::string();
+    d.threads = runtime.threads;
+    return d;
+}
+
+double measureReadingSpeed(const Model& model, const Tokenizer& tokenizer)
+{
+    const int32_t vocab = std::max(16, tokenizer.vocabSize());
+    std::vector<int32_t> tokens(544);
+    for (size_t i = 0; i < tokens.size(); ++i)
+        tokens[i] = int32_t(10 + (int64_t(i) * 7919) % (vocab - 10));
+    ReadOptions options;
+    options.surprisal = false;
+    options.importance = false;
+    options.noteEvents = false;
+    State state = model.newState();
+    model.read(state, std::vector<int32_t>(tokens.begin(), tokens.begin() + 32), options);
+    const auto t0 = std::chrono::steady_clock::now();
+    model.read(state, std::vector<int32_t>(tokens.begin() + 32, tokens.end()), options);
+    const double seconds = msSince(t0) / 1000;
+    return seconds > 0 ? 512.0 / seconds : 0.0;
+}
+
+}  // namespace mm::memory

@@ -1,0 +1,3 @@
+// Breaks "ui-engine".
+#include "app/memory/memory.h"
+#include "engine/tokenizer/tokenizer.h"

@@ -1,0 +1,3 @@
+// Breaks "engine-qt".
+#include <QtCore/QString>
+#include <vector>

@@ -1,0 +1,2 @@
+// Breaks "kernels-torch".
+#include <ATen/ATen.h>

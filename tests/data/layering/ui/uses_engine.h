@@ -1,0 +1,3 @@
+// Breaks "ui-engine" through a quoted include.
+#  include "engine/model.h"
+#include <QWidget>

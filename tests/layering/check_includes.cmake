@@ -1,0 +1,93 @@
+# The layering rules of docs/architecture.md, checked over the include lines of the
+# source folders (tests are not checked). Run by ctest as tst_layering:
+#   cmake -DSOURCE_DIR=<tree> [-DPENDING=<rule:path;...>] [-DEXPECTED=<rule:path;...>] -P check_includes.cmake
+# Rules (a header is an engine, storage, Qt or torch header by the path it is included by):
+#   both         a file outside app/memory includes an engine and a storage header
+#                (app/memory is the one place where the model meets the stored book)
+#   ui-engine    a file in ui/ or app/reader includes an engine header
+#   engine-qt    a file in engine/ includes a Qt header
+#   kernels-torch a file in kernels/ includes a LibTorch header (torch/, ATen/, c10/)
+# PENDING lists known violations still to be removed; a pending entry that no longer
+# occurs fails too, so the list can only shrink. EXPECTED (the self-test over
+# tests/data/layering) makes the run pass only when exactly those violations are found.
+cmake_policy(VERSION 3.25)
+if(NOT SOURCE_DIR)
+  message(FATAL_ERROR "check_includes.cmake: pass -DSOURCE_DIR=<source tree>")
+endif()
+get_filename_component(SOURCE_DIR "${SOURCE_DIR}" ABSOLUTE)
+
+file(GLOB_RECURSE sources RELATIVE "${SOURCE_DIR}"
+  "${SOURCE_DIR}/app/*" "${SOURCE_DIR}/ui/*" "${SOURCE_DIR}/engine/*"
+  "${SOURCE_DIR}/storage/*" "${SOURCE_DIR}/kernels/*")
+list(FILTER sources INCLUDE REGEX "\\.(c|cc|cpp|h|hpp|cu|cuh)$")
+list(SORT sources)
+
+set(found "")
+foreach(path IN LISTS sources)
+  file(STRINGS "${SOURCE_DIR}/${path}" lines REGEX "^[ \t]*#[ \t]*include")
+  get_filename_component(dir "${path}" DIRECTORY)
+  set(engine OFF)
+  set(storage OFF)
+  set(qt OFF)
+  set(torch OFF)
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "#[ \t]*include[ \t]*([<\"])([^>\"]+)[>\"]")
+      continue()
+    endif()
+    set(quote "${CMAKE_MATCH_1}")
+    set(target "${CMAKE_MATCH_2}")
+    # A quoted include without a folder is the including file's neighbour.
+    if(quote STREQUAL "\"" AND NOT target MATCHES "/")
+      set(target "${dir}/${target}")
+    endif()
+    if(target MATCHES "^engine/")
+      set(engine ON)
+    elseif(target MATCHES "^storage/")
+      set(storage ON)
+    elseif(target MATCHES "^(torch|ATen|c10)/")
+      set(torch ON)
+    elseif(quote STREQUAL "<" AND target MATCHES "^Q[A-Za-z0-9]*(/|$)")
+      set(qt ON)
+    endif()
+  endforeach()
+  if(engine AND storage AND NOT path MATCHES "^app/memory/")
+    list(APPEND found "both:${path}")
+  endif()
+  if(engine AND path MATCHES "^(ui|app/reader)/")
+    list(APPEND found "ui-engine:${path}")
+  endif()
+  if(qt AND path MATCHES "^engine/")
+    list(APPEND found "engine-qt:${path}")
+  endif()
+  if(torch AND path MATCHES "^kernels/")
+    list(APPEND found "kernels-torch:${path}")
+  endif()
+endforeach()
+
+list(SORT found)
+list(LENGTH sources checked)
+if(DEFINED EXPECTED)
+  list(SORT EXPECTED)
+  if(NOT found STREQUAL EXPECTED)
+    message(FATAL_ERROR "layering self-test: expected violations\n  ${EXPECTED}\nfound\n  ${found}")
+  endif()
+  message(STATUS "layering self-test: the ${checked} fixture files give exactly the expected violations")
+  return()
+endif()
+
+set(failures "")
+foreach(v IN LISTS found)
+  if(NOT v IN_LIST PENDING)
+    string(APPEND failures "\n  ${v}")
+  endif()
+endforeach()
+foreach(p IN LISTS PENDING)
+  if(NOT p IN_LIST found)
+    string(APPEND failures "\n  ${p} (listed as pending but no longer a violation: remove it from the list)")
+  endif()
+endforeach()
+if(failures)
+  message(FATAL_ERROR "layering rules broken (rule:file; see tests/layering/check_includes.cmake):${failures}")
+endif()
+list(LENGTH PENDING pending)
+message(STATUS "layering: ${checked} files follow the include rules (${pending} pending exceptions)")
