@@ -10,7 +10,7 @@ namespace mm::engine {
 bool deviceWalkApplies(const at::Device&, const PoolRules&, int64_t) { return false; }
 
 DeviceWalk walkPoolsOnDevice(const at::Tensor&, const PoolRules&, int64_t, int64_t, const at::Tensor&, int64_t, int64_t,
-                             int64_t, const at::Tensor&, bool)
+                             int64_t, const at::Tensor&, bool, const at::Tensor&)
 {
     throw std::logic_error("walkPoolsOnDevice: this build has no CUDA");
 }

@@ -21,7 +21,7 @@ bool deviceWalkApplies(const at::Device& device, const PoolRules& rules, int64_t
 
 DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, int64_t slots, int64_t start,
                              const at::Tensor& stateIn, int64_t carriedBase, int64_t notesBase, int64_t bankRowStride,
-                             const at::Tensor& records, bool compactNotes)
+                             const at::Tensor& records, bool compactNotes, const at::Tensor& emptyBefore)
 {
     TORCH_CHECK(scores.is_cuda() && scores.dim() == 2 && scores.size(1) > 0, "pool walk (CUDA): scores must be (rows, T) on a CUDA device");
     const c10::cuda::CUDAGuard guard(scores.device());
@@ -37,9 +37,13 @@ DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, i
     TORCH_CHECK(!stateIn.defined() || (stateIn.is_cuda() && stateIn.scalar_type() == at::kLong && stateIn.is_contiguous() &&
                                        stateIn.sizes() == at::IntArrayRef({rows, w.layout.stateLength()})),
                 "pool walk (CUDA): stateIn must be contiguous int64 (rows, ", w.layout.stateLength(), ") on the device");
+    const int64_t chunks = kernels::pool::chunksOf(start, T, rules.chunk).count;
+    TORCH_CHECK(!emptyBefore.defined() || (emptyBefore.is_cuda() && emptyBefore.scalar_type() == at::kByte &&
+                                           emptyBefore.is_contiguous() && emptyBefore.sizes() == at::IntArrayRef({rows, chunks})),
+                "pool walk (CUDA): emptyBefore must be contiguous uint8 (rows, ", chunks, ") on the device");
     w.slotBank = at::empty({rows, w.snapshots, slots}, longs);
     if (compactNotes)
-        w.noteSources = at::empty({rows, kernels::pool::chunksOf(start, T, rules.chunk).count * rules.per_chunk}, longs);
+        w.noteSources = at::empty({rows, chunks * rules.per_chunk}, longs);
     const at::Tensor workspace = at::empty(
         {static_cast<int64_t>(kernels::poolWalkWorkspaceBytes(rows, start, T, rules.chunk, rules.per_chunk))},
         s.options().dtype(at::kByte));
@@ -54,6 +58,7 @@ DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, i
     a.carriedBase = carriedBase, a.notesBase = notesBase, a.bankRowStride = bankRowStride;
     a.slotBank = w.slotBank.data_ptr<int64_t>();
     a.noteSources = compactNotes ? w.noteSources.data_ptr<int64_t>() : nullptr;
+    a.emptyBefore = emptyBefore.defined() ? emptyBefore.data_ptr<uint8_t>() : nullptr;
     a.recordOut = records.data_ptr<int64_t>();
     a.workspace = workspace.data_ptr();
     const cudaError_t err = kernels::poolWalk(a, at::cuda::getCurrentCUDAStream());

@@ -35,9 +35,11 @@ inline kernels::pool::RecordLayout walkRecordLayout(const PoolRules& rules, int6
 /// layout.length()) contiguous int64 on the device, written (unpackPoolRecord reads
 /// them). compactNotes: the bank holds notes only for the G * k candidate places of the G
 /// chunks the piece touches (kernels/pool_walk.h), noteSources says for which scores.
-/// Asynchronous on the current stream.
+/// emptyBefore: (rows, G) uint8 on the device or undefined: nonzero where a chunk starts a
+/// new segment of its row (training rows packed with samples; each segment's walk is the
+/// reference's walk of it alone). Asynchronous on the current stream.
 DeviceWalk walkPoolsOnDevice(const at::Tensor& scores, const PoolRules& rules, int64_t slots, int64_t start,
                              const at::Tensor& stateIn, int64_t carriedBase, int64_t notesBase, int64_t bankRowStride,
-                             const at::Tensor& records, bool compactNotes = false);
+                             const at::Tensor& records, bool compactNotes = false, const at::Tensor& emptyBefore = {});
 
 }  // namespace mm::engine

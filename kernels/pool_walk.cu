@@ -100,7 +100,13 @@ __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const C
                 inserted += pool::mergeSorted(view, staged + t * k, stagedCounts[t], a.fifo,
                                               out + lay.insertions() + 4 * inserted);
             __syncwarp();
-            int64_t* snap = snapshots + (g0 + t + 1) * M;  // snapshot g + 1: after chunk g
+            const int64_t g = g0 + t;
+            if (a.emptyBefore && g + 1 < ch.count && a.emptyBefore[firstChunk + g + 1]) {
+                if (lane == 0)
+                    pool::emptyPool(view);  // chunk g + 1 starts a new segment
+                __syncwarp();
+            }
+            int64_t* snap = snapshots + (g + 1) * M;  // snapshot g + 1: the pool chunk g + 1 reads
             for (int i = lane; i < M; i += kWarp)
                 snap[i] = bank[i] < 0 ? -1 : rowOffset + bank[i];
             __syncwarp();

@@ -12,6 +12,9 @@
 // (noteSources set): the bank holds notes only for the k candidate places of each chunk
 // the piece touches; score i's note, while it is candidate j of chunk g, is bank row
 // notesBase + g * k + j, and noteSources[g * k + j] says which score that is (-1: none).
+// Segments (emptyBefore, training rows packed with several samples): each segment's walk
+// is the reference's walk of that segment alone from an empty pool; positions in the
+// records stay the row's (the decisions only compare positions within a segment).
 #pragma once
 
 #include "kernels/pool_walk_core.h"
@@ -33,6 +36,8 @@ struct PoolWalkArgs {
     const int64_t* stateIn = nullptr;          // (rows, layout.stateLength()) or null: empty pools
     int64_t carriedBase = 0, notesBase = 0, bankRowStride = 0;
     int64_t* noteSources = nullptr;            // (rows, chunks, k) or null; set: compact notes (below)
+    const uint8_t* emptyBefore = nullptr;      // (rows, chunks) or null: nonzero where chunk g starts a
+                                               // new segment (the pool it reads is empty again)
     int64_t* slotBank = nullptr;               // (rows, closed + 1, M)
     int64_t* recordOut = nullptr;              // (rows, layout.length()): state after the piece, insertions
     void* workspace = nullptr;                 // poolWalkWorkspaceBytes()

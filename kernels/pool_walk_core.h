@@ -125,6 +125,19 @@ struct PoolView {
     int worst;            ///< the slot the reference would evict, -1: not known
 };
 
+/// Empties the pool (a new segment of a packed training row starts here); one thread.
+MM_POOL_HD void emptyPool(PoolView& p)
+{
+    for (int i = 0; i < p.slots; ++i) {
+        p.position[i] = -1;
+        p.priority[i] = 0.0f;
+        p.slotBank[i] = -1;
+    }
+    p.fill = 0;
+    p.firstMaybeEmpty = 0;
+    p.worst = -1;
+}
+
 MM_POOL_HD void initView(PoolView& p, int64_t* position, float* priority, int64_t* slotBank, int slots, int64_t fill)
 {
     p.position = position;

@@ -214,9 +214,15 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
             segments[b].emplace_back(cuts[i], cuts[i + 1]);
     }
     std::vector<at::Tensor> insertedOnDevice;  // per layer, the device walks' insertion counts
-    bool oneSegment = true;  // no row is cut into segments: the device walk applies
-    for (const auto& rowSegments : segments)
-        oneSegment = oneSegment && rowSegments.size() == 1;
+    const bool deviceWalk = c.notes && deviceWalkApplies(m.options.device(), rules, M);
+    at::Tensor emptyBefore;  // device walk: (Bt, G) 1 where a chunk starts a new segment
+    if (deviceWalk && !options.segmentStarts.empty()) {
+        std::vector<uint8_t> starts(Bt * G, 0);
+        for (int64_t b = 0; b < Bt; ++b)
+            for (const auto& [s0, s1] : segments[b])
+                starts[b * G + s0 / C] = s0 > 0 ? 1 : 0;
+        emptyBefore = at::tensor(starts, at::TensorOptions().dtype(at::kByte)).view({Bt, G}).to(m.options.device());
+    }
     at::Tensor x = emb;
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& lw = m.weights.layers[l];
@@ -238,15 +244,16 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         const at::Tensor s = at::linear(at::cat({hn, emb.to(hn.scalar_type())}, -1), nw.summary);  // (Bt, T, r)
         const at::Tensor notes = a.unsqueeze(-1) * s;                                               // (Bt, T, r)
 
-        // Which token goes where is decided from the scores (on the device when no row is
-        // cut into segments, else on the CPU after one sync per layer); the values follow
-        // by one gather, so gradients reach the scorer via a * s. Bank of row b: M (empty)
-        // pool rows, then its T notes; flattened over rows.
+        // Which token goes where is decided from the scores (on the device, or on the CPU
+        // after one sync per layer); the values follow by one gather, so gradients reach
+        // the scorer via a * s. Bank of row b: M (empty) pool rows, then its T notes;
+        // flattened over rows.
         at::Tensor slotBank;
-        if (oneSegment && deviceWalkApplies(a.device(), rules, M)) {
+        if (deviceWalk) {
             const auto layout = walkRecordLayout(rules, M, 0, T);
             const at::Tensor records = at::empty({Bt, layout.length()}, a.options().dtype(at::kLong));
-            const DeviceWalk walk = walkPoolsOnDevice(a.detach(), rules, M, 0, {}, M, M, M + T, records);
+            const DeviceWalk walk =
+                walkPoolsOnDevice(a.detach(), rules, M, 0, {}, M, M, M + T, records, false, emptyBefore);
             slotBank = walk.slotBank.narrow(1, 0, G).reshape({-1});
             insertedOnDevice.push_back(records.select(1, layout.insCount()).sum());
             out.chunksClosed += Bt * (walk.snapshots - 1);

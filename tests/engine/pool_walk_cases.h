@@ -101,6 +101,30 @@ using DeviceWalker = std::function<void(const std::vector<int64_t>& stateIn, con
 
 inline bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+/// engine/train/batched_forward.cpp's host walk of one row of T scores cut into segments
+/// at the chunk boundaries in starts (each segment walked alone from an empty pool): the
+/// bank row of every (chunk, slot), base added (-1 empty), and the insertions counted.
+inline std::vector<int64_t> segmentedReference(const float* scores, int64_t T, const std::vector<int64_t>& starts,
+                                               const engine::PoolRules& rules, int64_t poolSlots, int64_t base,
+                                               int64_t& inserted)
+{
+    const int64_t C = rules.chunk, M = poolSlots, G = (T + C - 1) / C;
+    std::vector<int64_t> cuts{0};
+    cuts.insert(cuts.end(), starts.begin(), starts.end());
+    cuts.push_back(T);
+    std::vector<int64_t> index(G * M, -1);
+    for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+        const int64_t s0 = cuts[i], s1 = cuts[i + 1];
+        engine::PoolMeta meta(M);
+        const engine::PoolWalk walk = engine::walkPool(meta, rules, 0, scores + s0, s1 - s0);
+        inserted += static_cast<int64_t>(walk.insertions.size());
+        const int64_t g0 = s0 / C, gs = (s1 - s0 + C - 1) / C;
+        for (int64_t j = 0; j < gs * M; ++j)
+            index[g0 * M + j] = walk.slot_bank[j] < 0 ? -1 : base + s0 + walk.slot_bank[j];
+    }
+    return index;
+}
+
 /// "" when the reference and the device walk agree on every piece (slot banks, insertions,
 /// the pool after it and its candidates in order, bank rows included), else the first
 /// difference. compact: the walk numbers its notes compactly; its bank rows are mapped

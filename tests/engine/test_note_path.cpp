@@ -9,6 +9,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <chrono>
 
 using namespace mm;
@@ -18,9 +19,10 @@ namespace {
 
 // kernels/pool_walk.cu with its threads as loops: selectKernel per chunk, then
 // mergeKernel's lane 0 and its snapshot writes.
-void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start,
-                       const PoolRules& rules, int64_t poolSlots, int64_t carriedBase, int64_t notesBase,
-                       std::vector<int64_t>& slotBank, std::vector<int64_t>& record, std::vector<int64_t>* sources)
+void emulateWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start,
+                 const PoolRules& rules, int64_t poolSlots, int64_t carriedBase, int64_t notesBase,
+                 std::vector<int64_t>& slotBank, std::vector<int64_t>& record, std::vector<int64_t>* sources,
+                 const std::vector<uint8_t>* emptyBefore)
 {
     using namespace kernels::pool;
     const Chunks ch = chunksOf(start, T, rules.chunk);
@@ -63,6 +65,8 @@ void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores,
     int64_t inserted = 0;
     for (int64_t g = 0; g < ch.closed; ++g) {
         inserted += mergeSorted(view, cands.data() + g * k, counts[g], fifo, record.data() + lay.insertions() + 4 * inserted);
+        if (emptyBefore && g + 1 < ch.count && (*emptyBefore)[g + 1])
+            emptyPool(view);
         std::copy(bank.begin(), bank.end(), slotBank.begin() + (g + 1) * M);
     }
     record[lay.fill()] = view.fill;
@@ -79,6 +83,13 @@ void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores,
         record[lay.position() + i] = position[i];
         record[lay.priority() + i] = floatBits(priority[i]);
     }
+}
+
+void emulateDeviceWalk(const std::vector<int64_t>& stateIn, const float* scores, int64_t T, int64_t start,
+                       const PoolRules& rules, int64_t poolSlots, int64_t carriedBase, int64_t notesBase,
+                       std::vector<int64_t>& slotBank, std::vector<int64_t>& record, std::vector<int64_t>* sources)
+{
+    emulateWalk(stateIn, scores, T, start, rules, poolSlots, carriedBase, notesBase, slotBank, record, sources, nullptr);
 }
 
 }  // namespace
@@ -113,6 +124,38 @@ private slots:
             emulateDeviceWalk(s, scores, T, start, r, poolSlots, cb, nb, bank, rec, sources);
         };
         QVERIFY(!test::compareWalks(*edge, floatTau).empty());
+    }
+
+    // Training rows packed with samples: the walk with its pool emptied where a segment
+    // starts equals batched_forward's host walk of each segment alone.
+    void segmentedRowsMatchPerSegmentWalks()
+    {
+        std::mt19937 rng(77);
+        std::uniform_real_distribution<float> uni(0.0f, 1.0f);
+        for (const bool fifo : {false, true})
+            for (const int64_t T : {200, 256, 1000}) {
+                const PoolRules rules = test::walkRules(16, 0.5, 3, fifo);
+                const int64_t M = 6, C = 16, G = (T + C - 1) / C;
+                std::vector<float> scores(T);
+                for (float& v : scores)
+                    v = uni(rng);
+                std::vector<int64_t> starts;
+                std::vector<uint8_t> emptyBefore(G, 0);
+                for (int64_t g = 1; g < G; ++g)
+                    if (rng() % 4 == 0 || g == G / 2) {
+                        starts.push_back(g * C);
+                        emptyBefore[g] = 1;
+                    }
+                int64_t want = 0;
+                const std::vector<int64_t> reference = test::segmentedReference(scores.data(), T, starts, rules, M, 0, want);
+                const auto layout = kernels::pool::recordLayout(M, rules.per_chunk, 0, T, C);
+                std::vector<int64_t> state(layout.stateLength()), bank, record;
+                packPoolState(PoolMeta(M), layout, state.data());
+                emulateWalk(state, scores.data(), T, 0, rules, M, M, M, bank, record, nullptr, &emptyBefore);
+                QVERIFY(!starts.empty());
+                QVERIFY(std::equal(reference.begin(), reference.end(), bank.begin()));
+                QCOMPARE(record[layout.insCount()], want);
+            }
     }
 
     void recordRoundTrip()

@@ -15,6 +15,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -179,6 +180,38 @@ private slots:
             }
     }
 
+    // Training rows packed with samples: pools emptied where a segment starts, against
+    // batched_forward's host walk of each segment alone.
+    void segmentedRowsMatchReference()
+    {
+        for (const bool fifo : {false, true}) {
+            const PoolRules rules = test::walkRules(128, 0.5, 8, fifo);
+            const int64_t rows = 6, T = 1000, M = 50, C = 128, G = (T + C - 1) / C;
+            const at::Tensor scores = at::rand({rows, T}, at::TensorOptions().dtype(at::kFloat));
+            std::vector<std::vector<int64_t>> starts(rows);
+            std::vector<uint8_t> empty(rows * G, 0);
+            for (int64_t b = 0; b < rows; ++b)
+                for (int64_t g = 1; g < G; ++g)
+                    if ((b + g) % (b + 2) == 0) {
+                        starts[b].push_back(g * C);
+                        empty[b * G + g] = 1;
+                    }
+            const auto layout = walkRecordLayout(rules, M, 0, T);
+            const at::Tensor records = at::full({rows, layout.length()}, -7, kLongCuda);
+            const at::Tensor emptyBefore = at::tensor(empty, at::kByte).view({rows, G}).to(at::kCUDA);
+            const DeviceWalk w =
+                walkPoolsOnDevice(scores.to(at::kCUDA), rules, M, 0, {}, M, M, M + T, records, false, emptyBefore);
+            const std::vector<int64_t> bank = toVector(w.slotBank.narrow(1, 0, G)), rec = toVector(records);
+            for (int64_t b = 0; b < rows; ++b) {
+                int64_t inserted = 0;
+                const std::vector<int64_t> want =
+                    test::segmentedReference(scores[b].data_ptr<float>(), T, starts[b], rules, M, b * (M + T), inserted);
+                QVERIFY2(std::equal(want.begin(), want.end(), bank.begin() + b * G * M), ("row " + std::to_string(b)).c_str());
+                QCOMPARE(rec[b * layout.length() + layout.insCount()], inserted);
+            }
+        }
+    }
+
     // Whole reads: segments that cut note chunks, and single tokens. Note events, their
     // summaries, the importance and the saved state (pools, candidates, SSM) are identical
     // (notes computed for every token in both, as the host walk does).
@@ -265,6 +298,18 @@ private slots:
         QCOMPARE(a.notesWritten, b.notesWritten);
         QCOMPARE(a.chunksClosed, b.chunksClosed);
         QVERIFY(at::equal(a.hidden.cpu(), b.hidden.cpu()));
+        // Rows packed with samples (segments from empty pools) too.
+        train::BatchOptions packed;
+        packed.segmentStarts = {{64}, {}, {32, 128}, {16}, {}, {48}};
+        const train::BatchOutput c = train::forwardBatch(m, tokens, packed);
+        train::BatchOutput d;
+        {
+            const ScopedEnv hostWalk("MEMMAMBA_POOL_WALK", "cpu");
+            d = train::forwardBatch(m, tokens, packed);
+        }
+        QCOMPARE(c.notesWritten, d.notesWritten);
+        QCOMPARE(c.chunksClosed, d.chunksClosed);
+        QVERIFY(at::equal(c.hidden.cpu(), d.hidden.cpu()));
     }
 
     // The mixer's convolution kernel (kernels/conv_silu.cu) against the op-by-op form of
