@@ -28,6 +28,8 @@ stamp "test_note_path rc=$?"
 QT_QPA_PLATFORM=offscreen timeout 280 "$build/bin/test_pool_walk_gpu" > "$out/test_pool_walk_gpu.log" 2>&1
 stamp "test_pool_walk_gpu rc=$?"
 grep -E "FAIL|Loc|QINFO|TIMING|Totals" "$out/test_pool_walk_gpu.log" | head -40
+timeout 240 bash tests/engine/run_sanitizer.sh "$build/bin/test_pool_walk_gpu" sanitizerCase > "$out/memcheck.log" 2>&1
+stamp "memcheck rc=$? ($(grep -m1 "ERROR SUMMARY" "$out/memcheck.log"))"
 
 bench="$build/bin/mm_engine_cli_driver"  # the same code as `memmamba bench` (app/cli/cmd_bench.cpp)
 b() { timeout 120 "$bench" bench ingest --device cuda --json "$@" 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"; }

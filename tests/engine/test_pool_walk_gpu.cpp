@@ -339,6 +339,22 @@ private slots:
             }
     }
 
+    // Small cases of every kernel for compute-sanitizer (test_pool_walk_gpu_memcheck).
+    void sanitizerCase()
+    {
+        const auto cases = test::walkCases();
+        for (const test::WalkCase& c : {cases[1], cases[2], cases[cases.size() - 1]}) {  // odd pieces, single tokens, M 100
+            const std::string diff = test::compareWalks(c, deviceWalk, true);
+            QVERIFY2(diff.empty(), diff.c_str());
+        }
+        segmentedRowsMatchReference();
+        const auto o = at::TensorOptions().dtype(at::kFloat).device(at::kCUDA);
+        at::Tensor state = at::randn({3, 40}, o);
+        const at::Tensor xc = convSiluCuda(at::randn({50, 80}, o).narrow(1, 0, 40), state, at::randn({40, 1, 4}, o),
+                                           at::randn({40}, o));
+        QVERIFY(xc.isfinite().all().item<bool>());
+    }
+
     // Timing only: one layer's walk of a 64k segment, the default rules (docs/perf.md).
     void walkTimings()
     {
