@@ -70,13 +70,16 @@ add_custom_target(memmamba_man ALL DEPENDS ${_mm_man_outputs})
 install(FILES ${_mm_man_outputs} DESTINATION share/man/man1)
 
 # Debian's documentation of a package: copyright and (a native package's) changelog.gz.
-set(_mm_docs ${PROJECT_SOURCE_DIR}/installer/debian/copyright)
+# Both name MEMMAMBA_MAINTAINER (CMakeLists.txt), filled in here.
+configure_file(${PROJECT_SOURCE_DIR}/installer/debian/copyright.in ${CMAKE_BINARY_DIR}/debian/copyright @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/installer/debian/changelog.in ${CMAKE_BINARY_DIR}/debian/changelog @ONLY)
+set(_mm_docs ${CMAKE_BINARY_DIR}/debian/copyright)  # holds the licence (Debian keeps no LICENSE file)
 if(MEMMAMBA_GZIP)
   set(_mm_changelog ${CMAKE_BINARY_DIR}/man/changelog.gz)
   add_custom_command(OUTPUT ${_mm_changelog}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
-    COMMAND ${MEMMAMBA_GZIP} -9 -n -c ${PROJECT_SOURCE_DIR}/installer/debian/changelog > ${_mm_changelog}
-    DEPENDS ${PROJECT_SOURCE_DIR}/installer/debian/changelog VERBATIM)
+    COMMAND ${MEMMAMBA_GZIP} -9 -n -c ${CMAKE_BINARY_DIR}/debian/changelog > ${_mm_changelog}
+    DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog VERBATIM)
   add_custom_target(memmamba_changelog ALL DEPENDS ${_mm_changelog})
   list(APPEND _mm_docs ${_mm_changelog})
 endif()
@@ -89,7 +92,9 @@ if(MEMMAMBA_WITH_CUDA)
 endif()
 set(CPACK_PACKAGE_NAME ${MEMMAMBA_PACKAGE_NAME})
 set(CPACK_PACKAGE_VENDOR "MemMamba Reader developers")
-set(CPACK_PACKAGE_CONTACT "MemMamba Reader maintainers <maintainers@users.noreply.r-seed-b1890669.example>")
+set(CPACK_PACKAGE_CONTACT "${MEMMAMBA_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${MEMMAMBA_MAINTAINER}")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "desktop reader for long documents with a MemMamba model's memory")
 set(CPACK_PACKAGE_DESCRIPTION

@@ -62,11 +62,12 @@ at::Device resolveDevice(const std::string& device)
         if (at::hasCUDA())
             return at::Device(at::kCUDA, 0);
         if (device == "cuda")
-            throw EngineError("device cuda requested, but no CUDA device is available to this LibTorch " +
-                              std::string(TORCH_VERSION));
+            throw LoadError(LoadErrorKind::WrongDevice,
+                            "device cuda requested, but no CUDA device is available to this LibTorch " +
+                                std::string(TORCH_VERSION));
         return at::Device(at::kCPU);
     }
-    throw EngineError("unknown device '" + device + "' (expected cpu, cuda or auto)");
+    throw LoadError(LoadErrorKind::WrongDevice, "unknown device '" + device + "' (expected cpu, cuda or auto)");
 }
 
 std::string readTextFile(const std::string& path)
@@ -208,7 +209,7 @@ std::unique_ptr<Model> Model::createRandom(const std::string& configJson, uint64
     try {
         model->d->config = configFromJsonText(configJson);
     } catch (const std::invalid_argument& e) {
-        throw EngineError(e.what());
+        throw LoadError(LoadErrorKind::InvalidModel, e.what());
     }
     model->d->weights = engine::initWeights(model->d->config, seed);
     finishModel(*model->d, dev);
@@ -221,35 +222,39 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& de
     std::unique_ptr<Model> model(new Model());
     engine::Model& m = *model->d;
     const std::string configPath = dir + "/config.json";
+    if (!std::ifstream(configPath).good())
+        throw LoadError(LoadErrorKind::MissingFile, configPath + ": cannot open");
     try {
         m.config = configFromJsonText(readTextFile(configPath));
     } catch (const std::invalid_argument& e) {
-        throw EngineError(configPath + ": " + e.what());
+        throw LoadError(LoadErrorKind::InvalidModel, configPath + ": " + e.what());
     }
     const std::string weightsPath = dir + "/model.safetensors";
+    if (!std::ifstream(weightsPath).good())
+        throw LoadError(LoadErrorKind::MissingFile, weightsPath + ": cannot open weights file");
     engine::SafetensorsFile file;
     try {
         file = engine::readSafetensors(weightsPath);
     } catch (const engine::SafetensorsError& e) {
-        throw EngineError(e.what());
+        throw LoadError(LoadErrorKind::InvalidModel, e.what());
     }
     std::map<std::string, std::vector<int64_t>> expected;
     for (const auto& [name, shape] : engine::parameterShapes(m.config))
         expected[name] = shape;
     for (const auto& [name, tensor] : file.tensors)
         if (!expected.count(name))
-            throw EngineError(weightsPath + ": unexpected tensor " + name + " (not in the model config.json describes" +
+            throw LoadError(LoadErrorKind::InvalidModel, weightsPath + ": unexpected tensor " + name + " (not in the model config.json describes" +
                               (m.config.notes ? ")" : ": notes are off)"));
     m.weights.layers.resize(m.config.n_layer);
     engine::forEachParameter(m.weights, m.config, [&](const std::string& name, at::Tensor& t) {
         const auto it = file.tensors.find(name);
         if (it == file.tensors.end())
-            throw EngineError(weightsPath + ": missing tensor " + name + " (config.json: d_model " +
+            throw LoadError(LoadErrorKind::InvalidModel, weightsPath + ": missing tensor " + name + " (config.json: d_model " +
                               std::to_string(m.config.d_model) + ", " + std::to_string(m.config.n_layer) +
                               " layers, notes " + (m.config.notes ? "on" : "off") + ")");
         const std::vector<int64_t>& want = expected[name];
         if (it->second.sizes().vec() != want)
-            throw EngineError(weightsPath + ": tensor " + name + " has shape " + shapeText(it->second.sizes()) +
+            throw LoadError(LoadErrorKind::InvalidModel, weightsPath + ": tensor " + name + " has shape " + shapeText(it->second.sizes()) +
                               ", config.json expects " + shapeText(want));
         t = it->second.to(at::kFloat);
     });
@@ -260,11 +265,13 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& de
 ModelInfo Model::info() const
 {
     ModelInfo i;
+    i.config = d->config;
     i.configJson = configToJson(d->config).dump(2);
     i.parameterCount = engine::parameterCount(d->config);
     i.fingerprint = d->fingerprint;
     i.tokenizerFingerprint = d->config.tokenizer_fingerprint;
     i.device = d->options.device().str();
+    i.stateFormatVersion = int(engine::kStateFormatVersion);
     return i;
 }
 
@@ -317,7 +324,7 @@ State Model::loadState(const std::vector<uint8_t>& bytes) const
     try {
         return State(std::make_unique<State::Impl>(State::Impl{engine::deserializeState(*d, bytes.data(), bytes.size())}));
     } catch (const engine::StateFormatError& e) {
-        throw EngineError(e.what());
+        throw LoadError(e.kind(), e.what());
     }
 }
 

@@ -15,6 +15,8 @@
 //   mm::GenerateResult g = model->generate(state, options);   // answer
 #pragma once
 
+#include "engine/config.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -33,6 +35,28 @@ struct ModelState;
 class EngineError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// Why a model or a state could not be loaded (LoadError::kind).
+enum class LoadErrorKind {
+    MissingFile,        ///< config.json or model.safetensors cannot be opened
+    InvalidModel,       ///< a config refused, or weights missing, unexpected or of the wrong shape
+    FormatVersion,      ///< a state of a newer (or no valid) format version
+    ModelMismatch,      ///< a state made by another model
+    TokenizerMismatch,  ///< made with another tokenizer than the one in use
+    WrongDevice,        ///< the device asked for is not there, or not a device
+    Corrupt,            ///< not a state at all, truncated or malformed
+};
+
+/// Model::load, Model::createRandom and Model::loadState throw this (an EngineError
+/// whose message is the one line to show) with what went wrong as a kind to act on.
+class LoadError : public EngineError {
+public:
+    LoadError(LoadErrorKind kind, const std::string& message) : EngineError(message), m_kind(kind) {}
+    LoadErrorKind kind() const { return m_kind; }
+
+private:
+    LoadErrorKind m_kind;
 };
 
 /// One insertion into a layer's note pool, reported when the note chunk that holds the
@@ -137,11 +161,13 @@ struct GenerateResult {
 };
 
 struct ModelInfo {
-    std::string configJson;            ///< the full config, defaults filled in
+    ModelConfig config;                ///< the full config, defaults filled in
+    std::string configJson;            ///< the same as JSON
     int64_t parameterCount = 0;        ///< tied embedding counted once
     std::string fingerprint;           ///< "mm1:" + SHA-256 of the canonical config and weights
     std::string tokenizerFingerprint;  ///< from the config; "" for random models
     std::string device;                ///< "cpu" or "cuda:0"
+    int stateFormatVersion = 0;        ///< of the bytes saveState writes (engine/state_io.h)
 };
 
 struct RuntimeInfo {
@@ -176,9 +202,10 @@ private:
 class Model {
 public:
     /// Loads dir/config.json and dir/model.safetensors (F32 or BF16) onto device "cpu",
-    /// "cuda" or "auto" (cuda when available). Throws EngineError: missing or invalid
-    /// config ("config.json: unknown field 'x'"), unreadable weights, a tensor missing,
-    /// unexpected or of the wrong shape for the config, "cuda" without a CUDA device.
+    /// "cuda" or "auto" (cuda when available). Throws LoadError: MissingFile (a file
+    /// cannot be opened), InvalidModel (config.json: unknown field 'x'; unreadable
+    /// weights; a tensor missing, unexpected or of the wrong shape for the config),
+    /// WrongDevice ("cuda" without a CUDA device).
     static std::unique_ptr<Model> load(const std::string& dir, const std::string& device = "auto");
     /// A randomly initialised model (docs/spec/MODEL.md init: gates' output projections zero).
     /// configJson may be partial ("{}" = the defaults). Throws EngineError on a bad config.
@@ -198,9 +225,10 @@ public:
     /// Bytes of the state (format in engine/state_io.h) with this model's and tokenizer's
     /// fingerprints. Throws EngineError if state is invalid.
     std::vector<uint8_t> saveState(const State& state) const;
-    /// Throws EngineError naming the first mismatch: "not a MemMamba state", "state format
-    /// 3 is newer than this build's 1", "state was made by model mm1:..., this is mm1:...",
-    /// "state was made with tokenizer ...", "truncated state: layer 5 ssm section ...".
+    /// Throws LoadError naming the first mismatch: "not a MemMamba state" (Corrupt), "state
+    /// format 3 is newer than this build's 1" (FormatVersion), "state was made by model
+    /// mm1:..., this is mm1:..." (ModelMismatch), "state was made with tokenizer ..."
+    /// (TokenizerMismatch), "truncated state: layer 5 ssm section ..." (Corrupt).
     State loadState(const std::vector<uint8_t>& bytes) const;
 
     /// Reads tokens into state (sequence path; a single token takes the step path).

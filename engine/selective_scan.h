@@ -3,7 +3,7 @@
 //   y_t = C_t . h_t + D * u_t
 // Letters: T time steps, E channels (d_inner), N state size.
 // Shapes: u, delta (T, E); A (E, N); B, C (T, N); D (E); h0 (E, N) -> y (T, E), h_last (E, N).
-// Two implementations that must agree (tests/engine/test_scan.cpp):
+// Two implementations that must agree (tests/engine/tst_engine_ops.cpp):
 //  - selectiveScanCpu: a C++ loop over time, parallel over channel blocks
 //    (at::parallel_for), float or double, with its own autograd Function whose backward
 //    runs the reverse recurrence;

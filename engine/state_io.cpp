@@ -175,17 +175,21 @@ ModelState deserializeState(const Model& m, const uint8_t* data, size_t size)
     const uint32_t version = r.pod<uint32_t>();
     if (version > kStateFormatVersion)
         throw StateFormatError("state format " + std::to_string(version) + " is newer than this build's " +
-                               std::to_string(kStateFormatVersion));
+                                   std::to_string(kStateFormatVersion),
+                               LoadErrorKind::FormatVersion);
     if (version < 1)
-        throw StateFormatError("state format " + std::to_string(version) + " is not a valid version");
+        throw StateFormatError("state format " + std::to_string(version) + " is not a valid version",
+                               LoadErrorKind::FormatVersion);
     const std::string modelFp = r.str();
     if (modelFp != m.fingerprint)
         throw StateFormatError("state was made by model " + shortFingerprint(modelFp) + ", this is " +
-                               shortFingerprint(m.fingerprint));
+                                   shortFingerprint(m.fingerprint),
+                               LoadErrorKind::ModelMismatch);
     const std::string tokFp = r.str();
     if (tokFp != c.tokenizer_fingerprint)
         throw StateFormatError("state was made with tokenizer " + shortFingerprint(tokFp) + ", this model uses " +
-                               shortFingerprint(c.tokenizer_fingerprint));
+                                   shortFingerprint(c.tokenizer_fingerprint),
+                               LoadErrorKind::TokenizerMismatch);
     const int64_t M = c.notes ? c.pool_slots : 0;
     checkDim("layer count", r.pod<uint32_t>(), c.n_layer);
     checkDim("d_model", r.pod<uint32_t>(), c.d_model);

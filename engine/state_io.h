@@ -14,6 +14,7 @@
 // other dimensions, or which section of which layer is truncated or malformed.
 #pragma once
 
+#include "engine/engine.h"
 #include "engine/model.h"
 
 #include <cstdint>
@@ -27,7 +28,14 @@ constexpr uint32_t kStateFormatVersion = 1;
 
 class StateFormatError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StateFormatError(const std::string& message, LoadErrorKind kind = LoadErrorKind::Corrupt)
+        : std::runtime_error(message), m_kind(kind)
+    {
+    }
+    LoadErrorKind kind() const { return m_kind; }
+
+private:
+    LoadErrorKind m_kind;
 };
 
 std::vector<uint8_t> serializeState(const Model& m, const ModelState& s);

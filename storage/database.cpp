@@ -304,7 +304,11 @@ Database::Database(const QString& path) : d(std::make_unique<Impl>())
             objects = s.int64(2);
         }
     } catch (const StorageError& e) {
-        throw StorageError(message(QStringLiteral("'%1' is not a MemMamba library: %2").arg(d->path, QString::fromStdString(e.what()))));
+        // A busy, unreadable or full disk is no verdict on the file: keep that message.
+        if (e.cause() != StorageError::Cause::Other && e.cause() != StorageError::Cause::Corrupt)
+            throw;
+        throw StorageError(message(QStringLiteral("'%1' is not a MemMamba library: %2").arg(d->path, QString::fromStdString(e.what()))),
+                           e.cause());
     }
     if (applicationId != 0 && applicationId != kApplicationId)
         throw StorageError(message(QStringLiteral("'%1' is not a MemMamba library: it belongs to another application (application_id 0x%2)")

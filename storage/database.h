@@ -26,7 +26,22 @@ namespace mm::storage {
 
 class StorageError : public std::runtime_error {
 public:
+    /// What went wrong underneath, so a caller can react (retry when Busy, tell the user
+    /// to free space when DiskFull) without parsing the message, which names it too.
+    enum class Cause {
+        Other,     ///< bad input or a rule of the library (the message says which)
+        DiskFull,  ///< SQLITE_FULL: no space left for the library or its journal
+        IoError,   ///< SQLITE_IOERR_*: the disk failed a read, write or sync
+        Busy,      ///< SQLITE_BUSY/LOCKED past the busy timeout: another program is writing
+        ReadOnly,  ///< SQLITE_READONLY / SQLITE_PERM: the file or its folder is not writable
+        Corrupt,   ///< SQLITE_CORRUPT / SQLITE_NOTADB: the file is damaged
+    };
     using std::runtime_error::runtime_error;
+    StorageError(const std::string& what, Cause cause) : std::runtime_error(what), m_cause(cause) {}
+    Cause cause() const { return m_cause; }
+
+private:
+    Cause m_cause = Cause::Other;
 };
 
 struct CollectionRecord {

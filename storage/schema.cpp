@@ -207,6 +207,10 @@ const std::vector<MigrationStep>& migrationSteps()
 void migrate(sqlite3* db, const std::vector<MigrationStep>& steps, int applicationId)
 {
     for (const MigrationStep& step : steps) {
+        // A library already past this step needs no write lock: opening it must not wait
+        // for (or fail on) another program's long write, such as a big import.
+        if (sql::queryInt(db, "PRAGMA user_version") > step.fromVersion)
+            continue;
         sql::WriteTransaction transaction(db);
         // Read inside the transaction: a second process opening the same new library
         // may have run this step while we waited for the write lock.

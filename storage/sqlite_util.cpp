@@ -4,21 +4,75 @@
 
 namespace mm::storage::sql {
 
+StorageError::Cause causeOf(int sqliteCode)
+{
+    using Cause = StorageError::Cause;
+    switch (sqliteCode & 0xff) {
+    case SQLITE_FULL:
+        return Cause::DiskFull;
+    case SQLITE_IOERR:
+        // SQLite reports a full disk found while writing its journal as IOERR too.
+        return Cause::IoError;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return Cause::Busy;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return Cause::ReadOnly;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return Cause::Corrupt;
+    default:
+        return Cause::Other;
+    }
+}
+
+StorageError errorFor(int sqliteCode, const QString& what, const QString& sqliteMessage)
+{
+    using Cause = StorageError::Cause;
+    const Cause cause = causeOf(sqliteCode);
+    const QString detail = QStringLiteral("%1 (SQLite error %2: %3)").arg(what).arg(sqliteCode).arg(sqliteMessage);
+    // Every write is one transaction that SQLite rolls back whole when it fails, so a
+    // failure of the disk changes nothing that was stored: say so, and what to do.
+    QString text;
+    switch (cause) {
+    case Cause::DiskFull:
+        text = QStringLiteral("the disk is full: %1; nothing in the library was changed: free some space and try again").arg(detail);
+        break;
+    case Cause::IoError:
+        text = QStringLiteral("a disk I/O error: %1; nothing in the library was changed: check the disk and try again").arg(detail);
+        break;
+    case Cause::Busy:
+        text = QStringLiteral("the library is busy: another MemMamba program (a reader window or memmamba) is writing to it: %1; "
+                              "try again when it has finished").arg(detail);
+        break;
+    case Cause::ReadOnly:
+        text = QStringLiteral("the library is read-only: %1; check the permissions of the file and its folder").arg(detail);
+        break;
+    case Cause::Corrupt:
+        text = QStringLiteral("the library file is damaged: %1").arg(detail);
+        break;
+    case Cause::Other:
+        text = QStringLiteral("%1: %2 (SQLite error %3)").arg(what, sqliteMessage).arg(sqliteCode);
+        break;
+    }
+    return StorageError(text.toStdString(), cause);
+}
+
 void fail(sqlite3* db, const QString& what)
 {
-    throw StorageError(QStringLiteral("%1: %2 (SQLite error %3)")
-                           .arg(what, QString::fromUtf8(sqlite3_errmsg(db)))
-                           .arg(sqlite3_extended_errcode(db))
-                           .toStdString());
+    throw errorFor(sqlite3_extended_errcode(db), what, QString::fromUtf8(sqlite3_errmsg(db)));
 }
 
 void exec(sqlite3* db, const char* sqlText, const char* what)
 {
     char* message = nullptr;
-    if (sqlite3_exec(db, sqlText, nullptr, nullptr, &message) != SQLITE_OK) {
+    const int rc = sqlite3_exec(db, sqlText, nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
         const QString text = QString::fromUtf8(message ? message : sqlite3_errmsg(db));
         sqlite3_free(message);
-        throw StorageError(QStringLiteral("%1: %2").arg(QString::fromUtf8(what), text).toStdString());
+        const int code = sqlite3_extended_errcode(db);
+        throw errorFor(code != SQLITE_OK ? code : rc, QString::fromUtf8(what), text);
     }
 }
 

@@ -18,7 +18,15 @@ void exec(sqlite3* db, const char* sqlText, const char* what);
 /// Reads a single integer from a pragma or query ("PRAGMA user_version").
 qint64 queryInt(sqlite3* db, const char* sqlText);
 
+/// Throws a StorageError for the connection's last error, led by its cause when the
+/// cause is the disk or another program ("the disk is full: ...", "a disk I/O error:
+/// ...", "the library is busy: ..."), with what was being done and SQLite's own words.
 [[noreturn]] void fail(sqlite3* db, const QString& what);
+
+/// The cause of an (extended) SQLite result code.
+StorageError::Cause causeOf(int sqliteCode);
+/// The user's message for a failure with that code (see fail()).
+StorageError errorFor(int sqliteCode, const QString& what, const QString& sqliteMessage);
 
 class Statement {
 public:

@@ -266,7 +266,8 @@ void AskPanel::rebuildHistoryList()
             text += tr("  (whole book)");
         if (r.cancelled)
             text += tr("  (stopped)");
-        m_historyList->addItem(text);
+        auto* item = new QListWidgetItem(text, m_historyList);
+        item->setToolTip(r.request.question);  // a long question is elided in the list
     }
 }
 

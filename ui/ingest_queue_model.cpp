@@ -153,10 +153,13 @@ QVariant IngestQueueModel::data(const QModelIndex& index, int role) const
         return job.state == IngestJob::Finished ? 1.0 : fraction;
     case StateRole:
         return int(job.state);
-    case Qt::ToolTipRole:
-        if (job.state == IngestJob::Failed)
-            return job.error;
-        return tr("%1 of %2 tokens read").arg(locale.toString(job.tokensDone), locale.toString(job.tokensTotal));
+    case Qt::ToolTipRole: {
+        const QString what = job.state == IngestJob::Failed
+                                 ? job.error
+                                 : tr("%1 of %2 tokens read").arg(locale.toString(job.tokensDone), locale.toString(job.tokensTotal));
+        // The title column stretches and elides: its tooltip names the whole title.
+        return index.column() == TitleColumn ? job.title + QLatin1Char('\n') + what : what;
+    }
     case Qt::DisplayRole:
         break;
     default:

@@ -9,8 +9,11 @@ QList<QStandardItem*> documentRow(const storage::DocumentRecord& doc)
 {
     auto* title = new QStandardItem(doc.title);
     title->setData(doc.id, LibraryModel::DocumentIdRole);
-    title->setToolTip(doc.sourcePath);
+    // The whole title and author, for a column too narrow to show them (elided).
+    title->setToolTip(doc.author.isEmpty() ? QStringLiteral("%1\n%2").arg(doc.title, doc.sourcePath)
+                                           : QObject::tr("%1\nby %2\n%3").arg(doc.title, doc.author, doc.sourcePath));
     auto* author = new QStandardItem(doc.author);
+    author->setToolTip(doc.author);
     auto* length = new QStandardItem(LibraryModel::formatLength(doc.characters));
     length->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
     length->setToolTip(QObject::tr("%L1 characters").arg(doc.characters));
@@ -26,6 +29,7 @@ QList<QStandardItem*> groupRow(const QString& name, qint64 count)
     QFont font = title->font();
     font.setBold(true);
     title->setFont(font);
+    title->setToolTip(QObject::tr("%1: %n book(s)", nullptr, int(count)).arg(name));
     auto* author = new QStandardItem;
     auto* length = new QStandardItem(QObject::tr("%n book(s)", nullptr, int(count)));
     length->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);

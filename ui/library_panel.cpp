@@ -4,9 +4,12 @@
 
 #include <QHeaderView>
 #include <QMenu>
+#include <QResizeEvent>
 #include <QSignalBlocker>
 #include <QTreeView>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace mm::ui {
 
@@ -25,6 +28,7 @@ LibraryPanel::LibraryPanel(QWidget* parent)
     m_view->header()->setSectionResizeMode(LibraryModel::AuthorColumn, QHeaderView::Interactive);
     m_view->header()->setSectionResizeMode(LibraryModel::LengthColumn, QHeaderView::ResizeToContents);
     m_view->header()->resizeSection(LibraryModel::AuthorColumn, 110);
+    m_view->header()->setMinimumSectionSize(40);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -47,6 +51,13 @@ LibraryPanel::LibraryPanel(QWidget* parent)
                        [this, index] { requestReadWithModel(index); });
         menu.exec(m_view->viewport()->mapToGlobal(pos));
     });
+}
+
+void LibraryPanel::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    // Elided authors (whole in their tooltip) rather than elided titles.
+    m_view->header()->resizeSection(LibraryModel::AuthorColumn, std::clamp(width() * 26 / 100, 60, 220));
 }
 
 void LibraryPanel::requestReadWithModel(const QModelIndex& index)

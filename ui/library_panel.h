@@ -36,6 +36,10 @@ signals:
     /// Documents to queue for the model, with their titles (same order).
     void readWithModelRequested(const QVector<qint64>& docIds, const QStringList& titles);
 
+protected:
+    /// The author column takes a share of the width, so the title keeps the most room.
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     LibraryModel* m_model;
     QTreeView* m_view;

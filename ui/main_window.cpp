@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include "storage/import/document_reader.h"
+#include "ui/about.h"
 #include "ui/ask_panel.h"
 #include "ui/charts_panel.h"
 #include "ui/import_progress_widget.h"
@@ -18,6 +19,7 @@
 #include "ui/toc_panel.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QCloseEvent>
 #include <QDirIterator>
 #include <QDockWidget>
@@ -30,10 +32,12 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
 
 namespace mm::ui {
@@ -433,6 +437,13 @@ void MainWindow::createMenus()
         askDock->raise();
         m_ask->questionEdit()->setFocus();
     });
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* about = help->addAction(tr("&About MemMamba Reader"), this,
+                                     [this] { QMessageBox::about(this, tr("About MemMamba Reader"), aboutText()); });
+    about->setMenuRole(QAction::AboutRole);
+    about->setObjectName(QStringLiteral("about"));
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt)->setMenuRole(QAction::AboutQtRole);
 }
 
 void MainWindow::connectService()
@@ -686,9 +697,33 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::restoreLayout()
 {
     QSettings settings;
-    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
-        resize(1400, 900);
-    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray())) {
+        // First start: 1400x900, or less on a smaller screen (a 1280x800 laptop).
+        QSize size(1400, 900);
+        if (const QScreen* s = screen())
+            size = size.boundedTo(s->availableGeometry().size() * 0.95);
+        resize(size);
+    }
+    m_fitDocksOnShow = !restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (m_fitDocksOnShow) {
+        m_fitDocksOnShow = false;
+        fitDocksToWindow();
+    }
+}
+
+void MainWindow::fitDocksToWindow()
+{
+    const int w = width();
+    const int h = height();
+    const int left = std::clamp(w * 22 / 100, 260, 460);
+    const int right = std::clamp(w * 31 / 100, 360, 640);
+    resizeDocks({dock(QStringLiteral("libraryDock")), dock(QStringLiteral("searchDock"))}, {left, right}, Qt::Horizontal);
+    resizeDocks({dock(QStringLiteral("memoryMapDock"))}, {std::clamp(h * 28 / 100, 200, 320)}, Qt::Vertical);
 }
 
 void MainWindow::saveLayout() const

@@ -89,11 +89,15 @@ signals:
     void databaseUnavailable(const QString& message);
 
 protected:
+    void showEvent(QShowEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
 private:
+    /// Docks in proportion to the window (first start, no saved layout): at 1280x800 and
+    /// at 1920x1080 the panels keep room for their columns and the text its measure.
+    void fitDocksToWindow();
     void createDocks();
     void createMenus();
     void connectService();
@@ -130,7 +134,8 @@ private:
     QTimer* m_poolTimer;
     MemoryService* m_memory = nullptr;
     QString m_openText;
-    bool m_memoryShown = false;  ///< the open document's memory map has arrived
+    bool m_memoryShown = false;
+    bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown  ///< the open document's memory map has arrived
 
     qint64 m_openDocId = 0;
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived

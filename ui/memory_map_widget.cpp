@@ -1,5 +1,7 @@
 #include "ui/memory_map_widget.h"
 
+#include "ui/token_text.h"
+
 #include <QGestureEvent>
 #include <QHelpEvent>
 #include <QKeyEvent>
@@ -438,9 +440,8 @@ QString MemoryMapWidget::tokenText(qint64 token) const
 {
     if (m_text.isEmpty() || !m_index)
         return {};
-    const qint64 from = m_textIndex.toUtf16(m_index->charStart(token));
-    const qint64 to = m_textIndex.toUtf16(m_index->charEnd(token));
-    return m_text.mid(int(from), int(std::max<qint64>(0, to - from)));
+    return tokenDisplayText(m_text, m_textIndex.toUtf16(m_index->charStart(token)),
+                            m_textIndex.toUtf16(m_index->charEnd(token)));
 }
 
 QString MemoryMapWidget::contextText(qint64 token) const
@@ -448,7 +449,7 @@ QString MemoryMapWidget::contextText(qint64 token) const
     if (m_text.isEmpty() || !m_index)
         return {};
     const qint64 from = m_textIndex.toUtf16(m_index->charStart(token));
-    const qint64 to = m_textIndex.toUtf16(m_index->charEnd(token));
+    const qint64 to = tokenDisplayEnd(m_text, from, m_textIndex.toUtf16(m_index->charEnd(token)));
     const qint64 before = std::max<qint64>(0, from - 40);
     const qint64 after = std::min<qint64>(m_text.size(), to + 40);
     const QString pre = m_text.mid(int(before), int(from - before)).simplified();

@@ -12,6 +12,8 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace mm::ui {
 
 namespace {
@@ -52,13 +54,10 @@ NotesPanel::NotesPanel(QWidget* parent)
     m_view->setIndentation(12);
     m_view->header()->setMinimumSectionSize(24);
     m_view->header()->setSectionResizeMode(PoolModel::NoteColumn, QHeaderView::Stretch);
-    // The numbers are short: narrow fixed columns leave the note its room.
-    const int digit = m_view->fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    const int widths[] = {0, 3 * digit + 10, 5 * digit + 12, 5 * digit + 12, 4 * digit + 12};
-    for (int c = PoolModel::SlotColumn; c < PoolModel::ColumnCount; ++c) {
-        m_view->header()->setSectionResizeMode(c, QHeaderView::Interactive);
-        m_view->header()->resizeSection(c, widths[c]);
-    }
+    // The numbers are short: columns as wide as their header and values (an age of
+    // "176,256" tokens, never "176,..."), the note gets the rest and elides (tooltip).
+    for (int c = PoolModel::SlotColumn; c < PoolModel::ColumnCount; ++c)
+        m_view->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     m_headline->setObjectName(QStringLiteral("notesHeadline"));
     m_headline->setWordWrap(true);
     m_markPooled->setObjectName(QStringLiteral("markPooled"));
@@ -105,6 +104,11 @@ void NotesPanel::setSnapshot(const PoolSnapshot& snapshot)
     const bool currentIsLayer = current.data(PoolModel::IsLayerRole).toBool();
     const int currentSlot = current.siblingAtColumn(PoolModel::SlotColumn).data(PoolModel::SortRole).toInt();
     m_model->setSnapshot(snapshot);
+    // "Read" (the last question's attention) says nothing before a question: its room
+    // goes to the notes until then.
+    const bool asked = std::any_of(snapshot.entries.cbegin(), snapshot.entries.cend(),
+                                   [](const PoolEntry& e) { return e.lastQuestionAttention >= 0; });
+    m_view->setColumnHidden(PoolModel::ReadColumn, !asked);
     if (hadCurrent) {
         for (int row = 0; row < m_proxy->rowCount(); ++row) {
             const QModelIndex layer = m_proxy->index(row, 0);

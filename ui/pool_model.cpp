@@ -1,5 +1,7 @@
 #include "ui/pool_model.h"
 
+#include "ui/token_text.h"
+
 #include <QColor>
 #include <QLocale>
 
@@ -10,6 +12,7 @@ namespace mm::ui {
 namespace {
 // Internal ids: 0 for a layer row, layerRow + 1 for its entries.
 constexpr quintptr kLayerId = 0;
+constexpr qsizetype kWordsBeforeToken = 24;  ///< characters of context shown before a note's token
 }  // namespace
 
 PoolModel::PoolModel(QObject* parent) : QAbstractItemModel(parent) {}
@@ -134,9 +137,18 @@ QVariant PoolModel::data(const QModelIndex& index, int role) const
         case NoteColumn: {
             if (e.context.isEmpty() || e.contextTokenStart < 0)
                 return tr("token %1").arg(locale.toString(e.tokenPosition));
-            // «token» then the words around it.
-            const QString token = e.context.mid(e.contextTokenStart, e.contextTokenLength);
-            return QStringLiteral("«%1»  %2").arg(token, e.context);
+            // «token» then the words around it, from a few words before the token: the
+            // cell elides at its right end, and a token seen outside its word (a byte
+            // piece's «Ë» of "BRONTË") must be seen in it. The tooltip has all of it.
+            const QString token = tokenDisplayText(e.context, e.contextTokenStart, e.contextTokenStart + e.contextTokenLength);
+            qsizetype lead = std::max<qsizetype>(0, e.contextTokenStart - kWordsBeforeToken);
+            if (lead > 0) {
+                const qsizetype space = e.context.indexOf(QLatin1Char(' '), lead);
+                if (space >= 0 && space < e.contextTokenStart)
+                    lead = space + 1;
+            }
+            return QStringLiteral("«%1»  %2%3").arg(token, lead > 0 ? QStringLiteral("…") : QString(),
+                                                    e.context.mid(lead).simplified());
         }
         case SlotColumn:
             return e.slot;

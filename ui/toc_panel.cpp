@@ -51,8 +51,11 @@ void TocPanel::setChapters(const QVector<storage::ChapterRecord>& chapters)
 {
     m_chapters = chapters;
     m_list->clear();
-    for (const auto& chapter : chapters)
-        m_list->addItem(chapter.title.simplified());
+    for (const auto& chapter : chapters) {
+        // Elided in a narrow dock: the tooltip holds the whole title.
+        auto* item = new QListWidgetItem(chapter.title.simplified(), m_list);
+        item->setToolTip(item->text());
+    }
 }
 
 void TocPanel::setReadingPosition(qint64 position)

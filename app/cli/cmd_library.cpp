@@ -10,12 +10,22 @@
 
 #include <QFileInfo>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 #include <iostream>
 
 namespace mm::cli {
 namespace {
+
+std::atomic<bool> g_importCancel{false};
+
+extern "C" void mmImportOnInterrupt(int)
+{
+    g_importCancel.store(true);
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
 
 nlohmann::json hitJson(const storage::SearchHit& hit)
 {
@@ -67,6 +77,11 @@ int runImport(const QStringList& args)
     storage::Database db(databasePathFrom(parser));
     import::ImportOptions options;
     options.collection = parser.value(QStringLiteral("collection"));
+    // Ctrl-C cancels cleanly: the file being imported is rolled back whole (the ones
+    // before it stay), and the command says so.
+    std::signal(SIGINT, mmImportOnInterrupt);
+    options.cancel = &g_importCancel;
+    bool cancelled = false;
 
     nlohmann::json results = nlohmann::json::array();
     nlohmann::json errors = nlohmann::json::array();
@@ -99,7 +114,15 @@ int runImport(const QStringList& args)
         std::fprintf(stderr, "memmamba: %s\n", message.c_str());
         errors.push_back({{"path", utf8(file)}, {"error", message}});
     };
+    auto reportCancelled = [&](const QString& file) {
+        endProgressLine();
+        std::fprintf(stderr, "memmamba: import cancelled: '%s' was not stored%s\n", utf8(file).c_str(),
+                     results.empty() ? "" : " (the files imported before it were)");
+        cancelled = true;
+    };
     for (const QString& file : files) {
+        if (cancelled)
+            break;
         if (QFileInfo(file).isDir()) {
             // A folder is a collection, imported incrementally (by content hash).
             options.progress = progressFor(utf8(QFileInfo(file).fileName()));
@@ -120,6 +143,8 @@ int runImport(const QStringList& args)
                         reportImported(e.path, e.result, e.outcome == Outcome::Replaced ? "replaced" : "imported");
                     }
                 }
+            } catch (const import::ImportCancelled&) {
+                reportCancelled(file);
             } catch (const std::exception& e) {
                 endProgressLine();
                 reportError(file, e.what());
@@ -131,18 +156,23 @@ int runImport(const QStringList& args)
             const import::ImportResult r = import::importFile(db, file, options);
             endProgressLine();
             reportImported(file, r, r.alreadyPresent ? "unchanged" : "imported");
+        } catch (const import::ImportCancelled&) {
+            reportCancelled(file);
         } catch (const std::exception& e) {
             endProgressLine();
             reportError(file, e.what());
         }
     }
     if (json) {
-        nlohmann::json out = {{"files", results}, {"errors", errors}};
+        nlohmann::json out = {{"files", results}, {"errors", errors}, {"cancelled", cancelled}};
         if (files.size() == 1 && results.size() == 1 && !QFileInfo(files[0]).isDir())
             for (auto it = results[0].begin(); it != results[0].end(); ++it)
                 out[it.key()] = it.value();  // a single file's fields also at the top level
         printJson(out);
     }
+    std::signal(SIGINT, SIG_DFL);
+    if (cancelled)
+        return 130;  // as a shell reports a command ended by Ctrl-C
     return errors.empty() ? 0 : 1;
 }
 

@@ -20,15 +20,15 @@ MemoryStatus DocumentMemory::status(int64_t docId) const
     const auto run = d->store.run(docId);
     const QStringList producers = d->store.producers(docId);
     if (run && run->fingerprint == qstr(d->producer)) {
-        s.state = run->doneTokens >= run->totalTokens ? "ready" : "reading";
+        s.state = run->doneTokens >= run->totalTokens ? MemoryState::Ready : MemoryState::Reading;
         s.doneTokens = run->doneTokens;
         s.totalTokens = run->totalTokens;
         s.producer = d->producer;
     } else if (!producers.isEmpty()) {
-        s.state = "stale";
+        s.state = MemoryState::Stale;
         s.producer = producers.front().toStdString();
     } else {
-        s.state = "none";
+        s.state = MemoryState::None;
     }
     return s;
 }

@@ -41,9 +41,17 @@ namespace mm::memory {
 
 struct MemoryContext;
 
+/// Where a document's memory stands for this model.
+enum class MemoryState {
+    None,     ///< not read
+    Reading,  ///< read in part (a reading in progress or interrupted: it resumes)
+    Ready,    ///< read to the end
+    Stale,    ///< read by another model or tokenizer: must be read again
+};
+
 /// Memory status of a document for this model: what the GUI shows and what `ask` needs.
 struct MemoryStatus {
-    std::string state;           ///< "none", "reading", "ready", "stale"
+    MemoryState state = MemoryState::None;
     int64_t doneTokens = 0;
     int64_t totalTokens = 0;
     std::string producer;        ///< who made the stored memory ("" for none)
@@ -59,7 +67,7 @@ public:
     /// For the library's jobs that take it directly (qa_record.h).
     MemoryContext& context() { return *d; }
 
-    /// "stale" when the stored memory is another model's (derived: nothing is marked).
+    /// MemoryState::Stale when the stored memory is another model's (derived: nothing is marked).
     MemoryStatus status(int64_t docId) const;
     /// Reads the document (or continues a killed or cancelled run). Throws MemoryError.
     IngestResult ingest(int64_t docId, const IngestOptions& options = {});

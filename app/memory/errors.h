@@ -12,7 +12,7 @@ public:
 
 /// The stored memory belongs to another model or tokenizer: it cannot be used with this
 /// one, and the document must be read again. Reported, never acted on: asking or looking
-/// changes nothing stored (the status "stale" is derived, MemoryStatus).
+/// changes nothing stored (MemoryState::Stale is derived, document_memory.h).
 class StaleMemoryError : public MemoryError {
 public:
     using MemoryError::MemoryError;

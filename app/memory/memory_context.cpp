@@ -3,8 +3,6 @@
 
 #include "engine/util/sha256.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
 
@@ -19,12 +17,11 @@ MemoryContext::MemoryContext(storage::Database& d, const Model& m, const Tokeniz
     const ModelInfo info = m.info();
     producer = info.fingerprint + "|" + t.fingerprint();
     modelFingerprint = info.fingerprint;
-    const nlohmann::json c = nlohmann::json::parse(info.configJson);
-    layers = c.at("n_layer").get<int>();
-    notes = c.at("notes").is_boolean() ? c.at("notes").get<bool>() : c.at("notes").get<std::string>() == "on";
-    noteDim = c.at("note_dim").get<int>();
-    noteChunk = c.at("note_chunk").get<int64_t>();
-    poolSlots = c.at("pool_slots").get<int>();
+    layers = int(info.config.n_layer);
+    notes = info.config.notes;
+    noteDim = int(info.config.note_dim);
+    noteChunk = info.config.note_chunk;
+    poolSlots = int(info.config.pool_slots);
     cpu = info.device.rfind("cuda", 0) != 0;
     if (!notes)
         layers = 0;
@@ -86,13 +83,11 @@ State MemoryContext::loadCheckpoint(int64_t docId, const CheckpointRecord& c) co
         throw MemoryError(what + " fails its checksum (the library file is damaged); read the document again");
     try {
         return model.loadState(raw);
-    } catch (const EngineError& e) {
-        const std::string msg = e.what();
-        if (msg.find("made by model") != std::string::npos || msg.find("tokenizer") != std::string::npos) {
-            throw StaleMemoryError(what + ": " + msg + "; read the document again with `memmamba ingest --doc " +
+    } catch (const LoadError& e) {
+        if (e.kind() == LoadErrorKind::ModelMismatch || e.kind() == LoadErrorKind::TokenizerMismatch)
+            throw StaleMemoryError(what + ": " + e.what() + "; read the document again with `memmamba ingest --doc " +
                                    std::to_string(docId) + "`");
-        }
-        throw MemoryError(what + ": " + msg);
+        throw MemoryError(what + ": " + e.what());
     }
 }
 

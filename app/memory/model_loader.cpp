@@ -3,8 +3,6 @@
 
 #include "app/memory/memory_context.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -25,46 +23,35 @@ LoadedModel loadModel(const ModelChoice& choice, bool warm)
 {
     const auto t0 = std::chrono::steady_clock::now();
     LoadedModel m;
-    try {
-        if (choice.random) {
-            m.model = Model::createRandom(choice.randomConfig, 0, choice.device);
-            m.source = "random";
+    if (choice.random) {
+        m.model = Model::createRandom(choice.randomConfig, 0, choice.device);
+        m.source = "random";
+    } else {
+        std::string dir = choice.modelDir;
+        if (dir.empty()) {
+            dir = shippedModelDir();
+            if (!hasConfig(dir))
+                throw LoadError(LoadErrorKind::MissingFile,
+                                "no shipped model exists yet (" + dir +
+                                    "): pass --model DIR, or --random for a randomly initialised model");
+            m.source = "shipped";
         } else {
-            std::string dir = choice.modelDir;
-            if (dir.empty()) {
-                dir = shippedModelDir();
-                if (!hasConfig(dir))
-                    throw ModelLoadError(ModelLoadProblem::MissingModel,
-                                         "no shipped model exists yet (" + dir +
-                                             "): pass --model DIR, or --random for a randomly initialised model");
-                m.source = "shipped";
-            } else {
-                if (!hasConfig(dir))
-                    throw ModelLoadError(ModelLoadProblem::MissingModel,
-                                         "no model in " + dir + " (config.json is missing): pass --model DIR");
-                m.source = dir;
-            }
-            m.model = Model::load(dir, choice.device);
+            if (!hasConfig(dir))
+                throw LoadError(LoadErrorKind::MissingFile,
+                                "no model in " + dir + " (config.json is missing): pass --model DIR");
+            m.source = dir;
         }
-    } catch (const EngineError& e) {
-        const std::string msg = e.what();
-        const bool device = choice.device == "cuda" && msg.find("cuda") != std::string::npos;
-        throw ModelLoadError(device ? ModelLoadProblem::Device : ModelLoadProblem::BadModel, msg);
+        m.model = Model::load(dir, choice.device);
     }
-    try {
-        m.tokenizer = Tokenizer::loadDefault();
-    } catch (const std::exception& e) {
-        throw ModelLoadError(ModelLoadProblem::NoTokenizer, e.what());
-    }
+    m.tokenizer = Tokenizer::loadDefault();
     m.info = m.model->info();
     if (!m.info.tokenizerFingerprint.empty() && m.info.tokenizerFingerprint != m.tokenizer->fingerprint())
-        throw ModelLoadError(ModelLoadProblem::TokenizerMismatch,
-                             "the model was trained with tokenizer " + m.info.tokenizerFingerprint + ", but " +
-                                 m.tokenizer->fingerprint() + " is installed");
-    const nlohmann::json config = nlohmann::json::parse(m.info.configJson);
-    m.layers = config.value("n_layer", 0);
-    m.poolSlots = config.value("pool_slots", 0);
-    m.noteChunk = config.value("note_chunk", int64_t(0));
+        throw LoadError(LoadErrorKind::TokenizerMismatch, "the model was trained with tokenizer " +
+                                                              m.info.tokenizerFingerprint + ", but " +
+                                                              m.tokenizer->fingerprint() + " is installed");
+    m.layers = int(m.info.config.n_layer);
+    m.poolSlots = int(m.info.config.pool_slots);
+    m.noteChunk = m.info.config.note_chunk;
     m.loadMs = msSince(t0);
     // A fresh process's first device work (CUDA context, cuBLAS, kernel loading) would
     // otherwise land in the first ingest span or the first answer token.

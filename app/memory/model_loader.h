@@ -18,27 +18,6 @@ struct ModelChoice {
     std::string device = "auto";      ///< "auto", "cpu" or "cuda"
 };
 
-/// Why a model could not be loaded (ModelLoadError::kind), with the engine's message.
-enum class ModelLoadProblem {
-    MissingModel,       ///< no config.json in the folder (or no shipped model)
-    BadModel,           ///< config or weights refused by the engine
-    TokenizerMismatch,  ///< trained with another tokenizer than the installed one
-    NoTokenizer,        ///< the tokenizer could not be loaded
-    Device,             ///< the device asked for is not there
-};
-
-class ModelLoadError : public std::runtime_error {
-public:
-    ModelLoadError(ModelLoadProblem problem, const std::string& message)
-        : std::runtime_error(message), m_problem(problem)
-    {
-    }
-    ModelLoadProblem problem() const { return m_problem; }
-
-private:
-    ModelLoadProblem m_problem;
-};
-
 /// A loaded model and tokenizer, immutable afterwards (shared by threads).
 struct LoadedModel {
     std::unique_ptr<Model> model;
@@ -52,7 +31,10 @@ struct LoadedModel {
     double warmupMs = 0;    ///< warmUp after loading (CUDA only; 0 on the CPU or when not asked)
 };
 
-/// Throws ModelLoadError. warm: pay the device's first-use costs now (warmUp).
+/// Throws the engine's LoadError (engine/engine.h): MissingFile (no config.json in the
+/// folder, or no shipped model), InvalidModel, WrongDevice, TokenizerMismatch (the model
+/// was trained with another tokenizer than the installed one); std::runtime_error when
+/// the tokenizer cannot be loaded. warm: pay the device's first-use costs now (warmUp).
 LoadedModel loadModel(const ModelChoice& choice, bool warm = false);
 
 /// True when a model can be loaded without naming one (the shipped model exists).

@@ -1,7 +1,7 @@
 #include "app/reader/model_memory_service.h"
 
-#include "app/memory/document_fidelity.h"
-#include "app/memory/memory.h"
+#include "app/reader/memory_views.h"
+
 #include "storage/database.h"
 
 #include <QDateTime>
@@ -20,29 +20,6 @@ namespace mm::memoryui {
 
 namespace {
 
-QString q(const std::string& s)
-{
-    return QString::fromUtf8(s.data(), qsizetype(s.size()));
-}
-
-constexpr qsizetype kSnippetChars = 280;
-constexpr int64_t kContextChars = 60;  // a note's context: as DocumentMemory::notes gives it
-
-QString oneLine(QString s)
-{
-    s.replace(QLatin1Char('\n'), QLatin1Char(' '));
-    return s.simplified();
-}
-
-// UTF-16 index of the `codePoints`-th code point of s.
-int utf16Index(const QString& s, qint64 codePoints)
-{
-    int i = 0;
-    for (qint64 n = 0; n < codePoints && i < s.size(); ++n)
-        i += (s.at(i).isHighSurrogate() && i + 1 < s.size()) ? 2 : 1;
-    return i;
-}
-
 QString staleReason(const memory::MemoryStatus& status)
 {
     return QObject::tr("It was read by another model (%1), whose memory cannot be used with this one: read it again "
@@ -50,115 +27,9 @@ QString staleReason(const memory::MemoryStatus& status)
         .arg(q(status.producer).section(QLatin1Char('|'), 0, 0).left(16));
 }
 
-// The one record (app/memory/qa_record.h) as the ask panel shows it.
-ui::AnswerRecord answerRecordOf(const memory::QaRecord& r)
-{
-    ui::AnswerRecord out;
-    out.request.askId = r.askId >= 0 ? r.askId : -r.id;
-    out.request.docId = r.docId;
-    out.request.question = q(r.question);
-    out.request.scope = r.asOfChar < 0 ? ui::AskRequest::WholeBook : ui::AskRequest::AsOfPosition;
-    out.request.asOfChar = r.asOfChar;
-    out.answer = q(r.answer);
-    for (const memory::QaEvidence& e : r.evidence) {
-        ui::AnswerEvidence ev;
-        ev.kind = e.source == "note" ? ui::AnswerEvidence::Note : ui::AnswerEvidence::Passage;
-        ev.charStart = e.charStart;
-        ev.charEnd = e.charEnd;
-        ev.chapter = q(e.chapterTitle).simplified();
-        ev.page = e.page;
-        ev.snippet = oneLine(q(e.text));
-        if (ev.snippet.size() > kSnippetChars)  // a full-text passage can be a page long
-            ev.snippet = ev.snippet.left(kSnippetChars).section(QLatin1Char(' '), 0, -2) + QStringLiteral(" …");
-        ev.weight = float(e.weight);
-        ev.layer = e.layer;
-        out.evidence << ev;
-    }
-    out.timings = {r.timings.stateLoadMs, r.timings.firstTokenMs, r.timings.totalMs};
-    out.askedAt = QDateTime::fromMSecsSinceEpoch(r.askedAtMs, Qt::UTC);
-    out.finished = r.finished;
-    out.cancelled = r.cancelled;
-    out.error = q(r.error);
-    return out;
-}
-
-// What the panel asks to keep: the record the answer made (all of it), with the
-// panel's outcome (a cancelled or failed answer keeps what it streamed); without one,
-// the panel's record as it stands.
-memory::QaRecord qaRecordOf(const ui::AnswerRecord& shown, const memory::QaRecord* made)
-{
-    memory::QaRecord r = made ? *made : memory::QaRecord{};
-    r.askId = shown.request.askId;
-    r.docId = shown.request.docId;
-    r.question = shown.request.question.toStdString();
-    r.asOfChar = shown.request.scope == ui::AskRequest::WholeBook ? -1 : shown.request.asOfChar;
-    r.answer = shown.answer.toStdString();
-    if (!made) {
-        for (const ui::AnswerEvidence& e : shown.evidence) {
-            memory::QaEvidence ev;
-            ev.docId = shown.request.docId;
-            ev.source = e.kind == ui::AnswerEvidence::Note ? "note" : "fulltext";
-            ev.charStart = e.charStart;
-            ev.charEnd = e.charEnd;
-            ev.chapterTitle = e.chapter.toStdString();
-            ev.page = e.page;
-            ev.text = e.snippet.toStdString();
-            ev.weight = e.weight;
-            ev.layer = e.layer;
-            r.evidence.push_back(std::move(ev));
-        }
-        r.timings = {shown.timings.stateLoadMs, shown.timings.firstTokenMs, shown.timings.totalMs};
-    }
-    r.askedAtMs = (shown.askedAt.isValid() ? shown.askedAt : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch();
-    r.finished = shown.finished;
-    r.cancelled = shown.cancelled;
-    r.error = shown.error.toStdString();
-    return r;
-}
-
 }  // namespace
 
 // ---- the query thread ------------------------------------------------------------------
-
-/// The open document's memory as the map loaded it, kept so the pools at any position are
-/// a filter over its note history (memory::PoolHistory), with the notes' context from the
-/// text in memory: milliseconds where asking the library for each note takes seconds.
-struct PoolCache {
-    qint64 docId = 0;
-    memory::MemoryMap map;
-    memory::PoolHistory history;
-    QList<uint> text;                ///< the document's code points, for the notes' context
-
-    void build(qint64 doc, memory::MemoryMap m, const QString& documentText)
-    {
-        docId = doc;
-        map = std::move(m);
-        text = documentText.toUcs4();
-        std::vector<memory::PoolHistory::Note> notes;
-        notes.reserve(map.notes.size());
-        for (size_t i = 0; i < map.notes.size(); ++i) {
-            const NoteEvent& n = map.notes[i];
-            notes.push_back({n.layer, n.slot, n.position, n.score, map.noteInsertedAt[i], -1});
-        }
-        history = memory::PoolHistory(std::move(notes));
-    }
-    int64_t tokenAt(int64_t atChar) const
-    {
-        if (atChar >= map.textLength)
-            return int64_t(map.tokenChars.size());
-        return int64_t(std::lower_bound(map.tokenChars.begin(), map.tokenChars.end(), atChar) - map.tokenChars.begin());
-    }
-    int64_t charEnd(int64_t token) const
-    {
-        return token + 1 < int64_t(map.tokenChars.size()) ? map.tokenChars[size_t(token + 1)] : map.textLength;
-    }
-    QString textOf(int64_t from, int64_t to) const
-    {
-        from = std::clamp<int64_t>(from, 0, text.size());
-        to = std::clamp<int64_t>(to, from, text.size());
-        return QString::fromUcs4(reinterpret_cast<const char32_t*>(text.constData() + from), qsizetype(to - from));
-    }
-};
 
 class QueryWorker : public QObject {
 public:
@@ -222,11 +93,11 @@ public:
         }
         try {
             const memory::MemoryStatus status = m_memory->status(docId);
-            if (status.state != "ready") {
+            if (status.state != memory::MemoryState::Ready) {
                 QString reason;
-                if (status.state == "stale")
+                if (status.state == memory::MemoryState::Stale)
                     reason = staleReason(status);
-                else if (status.state == "reading")
+                else if (status.state == memory::MemoryState::Reading)
                     reason = QObject::tr("The model has read %1 of its %2 tokens; reading it again resumes there.")
                                  .arg(status.doneTokens)
                                  .arg(status.totalTokens);
@@ -234,24 +105,8 @@ public:
                 return;
             }
             m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
-            const memory::MemoryMap& map = m_cache.map;
-            auto data = std::make_shared<ui::MemoryMapData>();
-            data->docId = docId;
-            data->layerCount = map.layers;
-            data->poolSize = map.poolSlots;
-            data->noteChunk = int(map.noteChunk);
-            data->textLength = map.textLength;
-            data->tokenChars = QVector<qint64>(map.tokenChars.begin(), map.tokenChars.end());
-            data->surprisal = QVector<float>(map.surprisal.begin(), map.surprisal.end());
-            data->importance.reserve(qsizetype(map.importance.size()));
-            for (const std::vector<float>& layer : map.importance)
-                data->importance.push_back(QVector<float>(layer.begin(), layer.end()));
-            data->notes.reserve(qsizetype(map.notes.size()));
-            for (const NoteEvent& n : map.notes)
-                data->notes.push_back({n.layer, n.position, n.score, n.slot, n.evictedPosition});
-            for (const auto& [offset, title] : map.chapters)
-                data->chapters.push_back({offset, q(title).simplified()});
-            post([s = m_service, data = std::shared_ptr<const ui::MemoryMapData>(data)] { emit s->memoryMapReady(data); });
+            auto data = memoryMapDataOf(docId, m_cache.map());
+            post([s = m_service, data = std::move(data)] { emit s->memoryMapReady(data); });
         } catch (const std::exception& e) {
             post([s = m_service, docId, why = q(e.what())] { emit s->memoryUnavailable(docId, why); });
         }
@@ -262,48 +117,14 @@ public:
         if (!m_memory || serial != m_service->m_poolSerial.load())
             return;  // a newer request supersedes this one
         try {
-            if (m_cache.docId != docId) {
-                if (m_memory->status(docId).state != "ready")
+            if (m_cache.docId() != docId) {
+                if (m_memory->status(docId).state != memory::MemoryState::Ready)
                     return;
                 m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
             }
-            const memory::MemoryMap& map = m_cache.map;
-            ui::PoolSnapshot snap;
-            snap.docId = docId;
-            snap.atChar = atChar;
-            snap.atToken = m_cache.tokenAt(atChar);
-            snap.layerCount = map.layers;
-            snap.poolSize = map.poolSlots;
-            const int64_t p = snap.atToken;
-            const int64_t visible = std::min<int64_t>(map.textLength, atChar);  // no text past the position
-            const memory::PoolHistory::At pools = m_cache.history.at(p);
-            const auto& notes = m_cache.history.notes();
-            for (size_t i : pools.evicted) {
-                const memory::PoolHistory::Note& n = notes[i];
-                snap.evicted.push_back({n.layer, n.position, map.tokenChars[size_t(n.position)],
-                                        m_cache.charEnd(n.position), n.evictedAt});
-            }
             const auto attention = m_attention.find(docId);
-            for (size_t i : pools.held) {
-                const memory::PoolHistory::Note& n = notes[i];
-                ui::PoolEntry e;
-                e.layer = n.layer;
-                e.slot = n.slot;
-                e.tokenPosition = n.position;
-                e.charStart = map.tokenChars[size_t(n.position)];
-                e.charEnd = m_cache.charEnd(n.position);
-                e.score = n.score;
-                e.ageTokens = p - n.position;
-                if (attention != m_attention.end()) {
-                    const auto it = attention->second.find({int(n.layer), n.position});
-                    e.lastQuestionAttention = it == attention->second.end() ? 0.0f : it->second;
-                }
-                const int64_t from = std::max<int64_t>(0, e.charStart - kContextChars);
-                e.context = m_cache.textOf(from, std::min<int64_t>(visible, e.charEnd + kContextChars));
-                e.contextTokenStart = utf16Index(e.context, e.charStart - from);
-                e.contextTokenLength = utf16Index(e.context, e.charEnd - from) - e.contextTokenStart;
-                snap.entries.push_back(e);
-            }
+            const NoteAttention* last = attention == m_attention.end() ? nullptr : &attention->second;
+            const ui::PoolSnapshot snap = m_cache.snapshot(atChar, last);
             post([s = m_service, snap] { emit s->poolReady(snap); });
         } catch (const std::exception&) {
             // The map said the memory exists; a pool that cannot be built leaves the
@@ -406,9 +227,9 @@ private:
     /// The records answers made, by ask id, until the panel asks to keep them.
     std::map<qint64, memory::QaRecord> m_made;
     QString m_loadError;
-    PoolCache m_cache;
+    PoolView m_cache;
     /// Per document: (layer, token) → how strongly the last answer read that note (0..1).
-    std::map<qint64, std::map<std::pair<int, int64_t>, float>> m_attention;
+    std::map<qint64, NoteAttention> m_attention;
 };
 
 // ---- the ingest thread -----------------------------------------------------------------
@@ -435,7 +256,7 @@ public:
             for (const storage::DocumentRecord& doc : m_db->documents()) {
                 if (doc.status != QStringLiteral("reading"))
                     continue;
-                if (m_memory->status(doc.id).state == "reading")
+                if (m_memory->status(doc.id).state == memory::MemoryState::Reading)
                     post([s = m_service, id = doc.id, title = doc.title] { s->enqueue(id, title); });
             }
         } catch (const std::exception& e) {
@@ -491,7 +312,7 @@ public:
         qint64 position = -1;
         if (m_memory) {
             try {
-                if (m_memory->status(docId).state == "ready")
+                if (m_memory->status(docId).state == memory::MemoryState::Ready)
                     position = m_memory->prepareAt(docId, atChar);
             } catch (const std::exception&) {
                 // Best effort: the question there will replay instead.
@@ -571,18 +392,7 @@ public:
                 });
                 return;
             }
-            ui::FidelityCurves curves;
-            curves.docId = docId;
-            curves.distances = QVector<qint64>(f.distances.begin(), f.distances.end());
-            curves.layerCount = f.layers;
-            curves.samples = f.samples;
-            curves.context = f.context;
-            curves.documentTokens = f.documentTokens;
-            for (const auto& layer : f.etmf)
-                curves.etmf << QVector<double>(layer.begin(), layer.end());
-            for (const auto& layer : f.etmfNoPool)
-                curves.etmfNoPool << QVector<double>(layer.begin(), layer.end());
-            curves.seconds = f.seconds;
+            const ui::FidelityCurves curves = curvesOf(docId, f);
             post([s = m_service, serial, curves] {
                 s->m_fidelityCache.insert(curves.docId, curves);
                 s->onFidelityDone(serial, curves.docId);

@@ -4,7 +4,7 @@
 // first token.
 //
 // It must compute exactly what engine/model.cpp's forwardSequence computes for each row
-// (tests/train/test_train.cpp checks it row by row); the differences are only in how the
+// (tests/train/tst_train.cpp checks it row by row); the differences are only in how the
 // work is laid out: the mixer's scan is the batched selectiveScanFused, and the note
 // path walks every row's pool on the CPU (walkPool, one host sync per layer) and then
 // gathers all rows' snapshots with one index_select.

@@ -11,13 +11,13 @@ if [ ! -f "$build/build.ninja" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEMMAMBA_BUILD_GUI=OFF -DMEMMAMBA_CUDA=ON \
     -DMEMMAMBA_IMPORT_FORMATS=OFF -DMEMMAMBA_FUZZ=OFF -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 fi
-targets="memmamba memmamba_spm"; [ "${MM_SKIP_TESTS:-0}" = 1 ] || targets="$targets test_engine_model test_scan_gpu"
+targets="memmamba memmamba_spm"; [ "${MM_SKIP_TESTS:-0}" = 1 ] || targets="$targets tst_engine_model tst_scan_gpu"
 cmake --build "$build" -j16 --target $targets > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -40; exit 1; }
 stamp built
 export OMP_WAIT_POLICY=PASSIVE MEMMAMBA_RESOURCES=$PWD/resources
 model=${MM_MODEL:-.data/models/memmamba-run1}; [ -d "$model" ] || model=resources/models/default
 if [ "${MM_SKIP_TESTS:-0}" != 1 ]; then
-  (cd "$build" && ctest -R "test_engine_model|test_scan_gpu" --output-on-failure --timeout 240 > "$out/ctest.log" 2>&1); tail -8 "$out/ctest.log"
+  (cd "$build" && ctest -R "tst_engine_model|tst_scan_gpu" --output-on-failure --timeout 240 > "$out/ctest.log" 2>&1); tail -8 "$out/ctest.log"
   grep -E "cudaMatchesCpu" "$out/ctest.log" | head -3
   stamp tests
 fi

@@ -19,19 +19,19 @@ cmake -S . -B "$build" -G Ninja -DMEMMAMBA_BUILD_GUI=OFF -DMEMMAMBA_CUDA=ON -DME
   -DMEMMAMBA_FUZZ=OFF -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$out/configure.log" 2>&1 \
   || { tail -30 "$out/configure.log"; exit 1; }
 stamp configured
-cmake --build "$build" -j16 --target mm_engine_cli_driver test_pool_walk_gpu test_note_path > "$out/build.log" 2>&1 \
+cmake --build "$build" -j16 --target memmamba-engine tst_pool_walk_gpu tst_note_path > "$out/build.log" 2>&1 \
   || { grep -E "error|Error" -A3 "$out/build.log" | head -60; exit 1; }
 stamp "engine built"
 export OMP_WAIT_POLICY=PASSIVE
-(cd "$build" && timeout 120 ctest -R "test_note_path" --output-on-failure --timeout 100 > "$out/ctest.log" 2>&1)
-stamp "test_note_path rc=$?"
-QT_QPA_PLATFORM=offscreen timeout 280 "$build/bin/test_pool_walk_gpu" > "$out/test_pool_walk_gpu.log" 2>&1
-stamp "test_pool_walk_gpu rc=$?"
-grep -E "FAIL|Loc|QINFO|TIMING|Totals" "$out/test_pool_walk_gpu.log" | head -40
-timeout 240 bash tests/engine/run_sanitizer.sh "$build/bin/test_pool_walk_gpu" sanitizerCase > "$out/memcheck.log" 2>&1
+(cd "$build" && timeout 120 ctest -R "tst_note_path" --output-on-failure --timeout 100 > "$out/ctest.log" 2>&1)
+stamp "tst_note_path rc=$?"
+QT_QPA_PLATFORM=offscreen timeout 280 "$build/bin/tst_pool_walk_gpu" > "$out/tst_pool_walk_gpu.log" 2>&1
+stamp "tst_pool_walk_gpu rc=$?"
+grep -E "FAIL|Loc|QINFO|TIMING|Totals" "$out/tst_pool_walk_gpu.log" | head -40
+timeout 240 bash tests/engine/run_sanitizer.sh "$build/bin/tst_pool_walk_gpu" sanitizerCase > "$out/memcheck.log" 2>&1
 stamp "memcheck rc=$? ($(grep -m1 "ERROR SUMMARY" "$out/memcheck.log"))"
 
-bench="$build/bin/mm_engine_cli_driver"  # the same code as `memmamba bench` (app/cli/cmd_bench.cpp)
+bench="$build/bin/memmamba-engine"  # `memmamba bench` without Qt (app/cli/cmd_bench.cpp)
 b() { timeout 120 "$bench" bench ingest --device cuda --json "$@" 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"; }
 n=1048576
 for s in off on; do

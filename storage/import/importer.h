@@ -66,7 +66,7 @@ struct FolderImportEntry {
 /// whose content hash is already in that collection is Unchanged and not read again; a
 /// file with new bytes at a path the collection already holds replaces that document
 /// (Replaced) once the new one is stored. A failing file does not stop the others.
-/// Progress stages name the file ("sub/b.epub: reading").
+/// Progress: the fraction is the whole folder's, the stage names the file ("sub/b.epub: reading").
 /// Throws ImportError when dir is not a readable folder.
 QVector<FolderImportEntry> importFolder(storage::Database& db, const QString& dir, const ImportOptions& options = {});
 

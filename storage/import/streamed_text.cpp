@@ -43,6 +43,7 @@ QByteArray readPiece(QFile& file, const QString& path)
 /// First pass: hash, binary sniffing of the first piece, UTF-8 check of everything.
 struct FirstPass {
     QString hash;
+    qint64 bytes = 0;
     Utf8Scanner utf8;
 };
 
@@ -62,6 +63,7 @@ FirstPass scanFile(QFile& file, const QString& path, const ImportOptions& option
             first = false;
         }
         hash.addData(piece);
+        pass.bytes += piece.size();
         pass.utf8.feed(piece.constData(), piece.size());
         checkCancel(options);
         report(options, 0.2 * double(file.pos()) / double(std::max<qint64>(size, 1)), QStringLiteral("reading"));
@@ -224,8 +226,15 @@ ImportResult importStreamedText(storage::Database& db, const QString& path, cons
     // U+FFFD; the BOM is dropped.
     QStringDecoder decoder(QStringConverter::Utf8);
     LineEndingNormalizer lineEndings;
+    // The file is read twice; what is stored must be the bytes that were hashed, so the
+    // second pass hashes again (about 1.3 s of CPU for 500 MB) and a file that changed,
+    // shrank or grew in between is refused before anything is committed.
+    QCryptographicHash hashAgain(QCryptographicHash::Sha256);
+    qint64 bytesAgain = 0;
     while (!storer.alreadyPresent()) {
         const QByteArray piece = readPiece(file, path);
+        hashAgain.addData(piece);
+        bytesAgain += piece.size();
         const bool last = piece.isEmpty();
         const QString decoded = last ? QString() : utf8 ? decoder.decode(piece) : decodeWindows1252(piece);
         storer.append(lineEndings.apply(decoded, last));
@@ -249,6 +258,10 @@ ImportResult importStreamedText(storage::Database& db, const QString& path, cons
         result.chapters = db.chapters(added.docId).size();
         return result;
     }
+    if (bytesAgain != pass.bytes || QString::fromLatin1(hashAgain.result().toHex()) != pass.hash)
+        refuse(path, QStringLiteral("changed while it was being imported (%1 bytes when first read, %2 bytes the second time); "
+                                    "nothing was stored: import it again once it is complete")
+                         .arg(pass.bytes).arg(bytesAgain));
     if (!storer.sawText())
         refuse(path, QStringLiteral("is empty"));
     checkCancel(options);

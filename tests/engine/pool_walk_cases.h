@@ -1,6 +1,6 @@
 // Score patterns for the device pool walk (kernels/pool_walk.cu) against the reference
 // (engine/note_pool.cpp's walkPool), and the bit-for-bit comparison of their results.
-// Shared by test_note_path (the kernels' rules run on the host) and test_pool_walk_gpu
+// Shared by tst_note_path (the kernels' rules run on the host) and tst_pool_walk_gpu
 // (the kernels on the device).
 #pragma once
 

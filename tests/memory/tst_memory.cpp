@@ -136,7 +136,7 @@ private slots:
         const memory::IngestResult first = b.ingest(parts.doc, o);
         QVERIFY(first.cancelled);
         QCOMPARE(parts.db->document(parts.doc)->status, QStringLiteral("reading"));
-        QCOMPARE(b.status(parts.doc).state, std::string("reading"));
+        QCOMPARE(b.status(parts.doc).state, memory::MemoryState::Reading);
         cancel = false;
         o.onProgress = nullptr;
         const memory::IngestResult second = b.ingest(parts.doc, o);
@@ -555,7 +555,7 @@ private slots:
         }
         const auto other = Model::createRandom(kTinyConfig, 1, "cpu");
         memory::DocumentMemory mem(*l.db, *other, *m_tok);
-        QCOMPARE(mem.status(l.doc).state, std::string("stale"));
+        QCOMPARE(mem.status(l.doc).state, memory::MemoryState::Stale);
         try {
             mem.ask(l.doc, "Who?");
             QFAIL("memory of another model was used");
@@ -566,10 +566,10 @@ private slots:
         // Refused, not acted on: the document keeps its status (the memory's "stale" is
         // derived from who made it).
         QCOMPARE(l.db->document(l.doc)->status, QStringLiteral("ready"));
-        QCOMPARE(mem.status(l.doc).state, std::string("stale"));
+        QCOMPARE(mem.status(l.doc).state, memory::MemoryState::Stale);
         // Re-reading with the new model replaces the old memory.
         mem.ingest(l.doc);
-        QCOMPARE(mem.status(l.doc).state, std::string("ready"));
+        QCOMPARE(mem.status(l.doc).state, memory::MemoryState::Ready);
         QCOMPARE(storage::MemoryStore(*l.db).producers(l.doc), QStringList{QString::fromStdString(mem.producer())});
     }
 
@@ -652,6 +652,7 @@ private slots:
         QVERIFY(note);
         QVERIFY(fulltext);
     }
+
     void askingChangesNothingButTheHistory()
     {
         Library l = library(QStringLiteral("ask-changes-nothing.sqlite3"));
@@ -681,7 +682,7 @@ private slots:
         QCOMPARE(blocksAfter.size(), blocksBefore.size());
         for (int i = 0; i < blocksAfter.size(); ++i)
             QCOMPARE(blocksAfter[i].checksum, blocksBefore[i].checksum);
-        QCOMPARE(mem.status(l.doc).state, std::string("ready"));
+        QCOMPARE(mem.status(l.doc).state, memory::MemoryState::Ready);
     }
 
     void libraryBeforeTheRecordMigratesLosingNothing()
@@ -759,7 +760,7 @@ private slots:
         // Upgraded once: opening again finds nothing to do; the memory is still usable.
         QCOMPARE(memory::QaHistory(db).upgraded(), 0);
         memory::DocumentMemory mem(db, *m_model, *m_tok);
-        QCOMPARE(mem.status(1).state, std::string("ready"));
+        QCOMPARE(mem.status(1).state, memory::MemoryState::Ready);
         QCOMPARE(int(mem.notes(1, 0, 9000).entries.size()), 8);
     }
 

@@ -1,11 +1,14 @@
 // Streamed import of large text files in bounded memory. Its own executable: the test
 // reads the process's peak RSS (VmHWM), which other tests would already have raised.
+// Also a folder of many small files (progress, cancel, peak RSS).
 // By default a generated 60 MB file (CRLF line endings, accents and emoji, so pieces cut
 // through multi-byte sequences and CR LF pairs); MEMMAMBA_STREAM_MB=500 for the figure in
 // docs/storage.md.
 #include "storage/import/importer.h"
 #include "storage/text_offsets.h"
 
+#include <QCryptographicHash>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QRandomGenerator>
@@ -151,6 +154,149 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(ImportCancelled, importFile(db, book, cancelling));
         QVERIFY(db.documents().isEmpty());
         QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+    }
+
+    void fileChangingDuringImport()
+    {
+        Database db(m_dir.filePath(QStringLiteral("changing.sqlite3")));
+        ImportOptions streamed;
+        streamed.streamAboveBytes = 0;
+        const QString book = m_dir.filePath(QStringLiteral("changing.txt"));
+        writeBook(book, 3);
+        const QByteArray original = [&] {
+            QFile f(book);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+
+        // Cut to half once the second pass (storing) has begun: refused, nothing stored.
+        ImportOptions shrinking = streamed;
+        bool cut = false;
+        shrinking.progress = [&](double, const QString& stage) {
+            if (stage == QLatin1String("storing") && !cut)
+                cut = QFile::resize(book, original.size() / 2);
+        };
+        try {
+            importFile(db, book, shrinking);
+            QFAIL("a file that shrank mid-import was imported");
+        } catch (const ImportError& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).startsWith(QStringLiteral("'changing.txt' changed while it was being imported (%1 bytes")
+                                                               .arg(original.size())), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("nothing was stored")), e.what());
+        }
+        QVERIFY(cut);
+        QVERIFY(db.documents().isEmpty());
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+
+        // Removed mid-import: the open file is still read whole (POSIX), so the book is
+        // stored exactly as it was hashed.
+        QFile restore(book);
+        QVERIFY(restore.open(QIODevice::WriteOnly));
+        restore.write(original);
+        restore.close();
+        ImportOptions vanishing = streamed;
+        bool removed = false;
+        vanishing.progress = [&](double, const QString& stage) {
+            if (stage == QLatin1String("storing") && !removed)
+                removed = QFile::remove(book);
+        };
+        const ImportResult r = importFile(db, book, vanishing);
+        QVERIFY(removed);
+        QCOMPARE(db.document(r.docId)->contentHash,
+                 QString::fromLatin1(QCryptographicHash::hash(original, QCryptographicHash::Sha256).toHex()));
+        QCOMPARE(db.documentText(r.docId).size(), QString::fromUtf8(original).remove(QLatin1Char('\r')).size());
+
+        // In a folder, a file that is gone by its turn is one clear failure; the rest import.
+        const QString folder = m_dir.filePath(QStringLiteral("shelf"));
+        QVERIFY(QDir().mkpath(folder));
+        for (const char* name : {"a.txt", "b.txt", "c.txt"}) {
+            QFile f(folder + QLatin1Char('/') + QLatin1String(name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray("The keeper of ") + name + " walked the harbour wall at dusk.\n");
+        }
+        ImportOptions folderOptions;
+        folderOptions.progress = [&](double, const QString& stage) {
+            if (stage.startsWith(QLatin1String("a.txt")))
+                QFile::remove(folder + QStringLiteral("/b.txt"));
+        };
+        const QVector<FolderImportEntry> entries = importFolder(db, folder, folderOptions);
+        QCOMPARE(entries.size(), 3);
+        QCOMPARE(entries[1].outcome, FolderImportEntry::Outcome::Failed);
+        QVERIFY2(entries[1].error.contains(QStringLiteral("b.txt")) && entries[1].error.contains(QStringLiteral("No such file")),
+                 qPrintable(entries[1].error));
+        QCOMPARE(entries[2].outcome, FolderImportEntry::Outcome::Imported);
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+    }
+
+    void folderOfManySmallFiles()
+    {
+        // 1,000 small books in 50 sub-folders (MEMMAMBA_FOLDER_FILES=5000 for the figure in
+        // docs/reliability.md).
+        const int count = qEnvironmentVariableIsSet("MEMMAMBA_FOLDER_FILES") ? qEnvironmentVariableIntValue("MEMMAMBA_FOLDER_FILES")
+                                                                               : 1000;
+        const QString folder = m_dir.filePath(QStringLiteral("many"));
+        QRandomGenerator rng(5);
+        const QStringList words = {QStringLiteral("harbour"), QStringLiteral("lantern"), QStringLiteral("tide"),
+                                   QStringLiteral("caf\u00E9"), QStringLiteral("keeper"), QStringLiteral("gull")};
+        for (int i = 0; i < count; ++i) {
+            const QString sub = folder + QStringLiteral("/part%1").arg(i % 50, 2, 10, QLatin1Char('0'));
+            QVERIFY(QDir().mkpath(sub));
+            QString text = QStringLiteral("Note %1\n\n").arg(i);
+            for (int w = 0; w < 150 + int(rng.bounded(300)); ++w)
+                text += words[int(rng.bounded(words.size()))] + QLatin1Char(w % 15 == 14 ? '\n' : ' ');
+            QFile f(sub + QStringLiteral("/note%1.txt").arg(i, 5, 10, QLatin1Char('0')));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text.toUtf8());
+        }
+        Database db(m_dir.filePath(QStringLiteral("many.sqlite3")));
+
+        // Cancelled a third of the way: what was imported is whole, the rest absent.
+        std::atomic_bool cancel(false);
+        ImportOptions cancelling;
+        cancelling.cancel = &cancel;
+        double last = 0;
+        cancelling.progress = [&](double fraction, const QString&) {
+            last = fraction;
+            if (fraction > 0.33)
+                cancel = true;
+        };
+        QVERIFY_THROWS_EXCEPTION(ImportCancelled, importFolder(db, folder, cancelling));
+        const qsizetype partial = db.documents().size();
+        QVERIFY2(partial > 0 && partial < count, qPrintable(QString::number(partial)));
+        QVERIFY(last < 0.5);
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+
+        // Then the whole folder: progress only grows, and what was done is not redone.
+        const qint64 before = peakRssMb();
+        ImportOptions options;
+        double previous = 0;
+        bool monotonic = true;
+        int reports = 0;
+        options.progress = [&](double fraction, const QString&) {
+            monotonic = monotonic && fraction >= previous;
+            previous = fraction;
+            ++reports;
+        };
+        QElapsedTimer timer;
+        timer.start();
+        const QVector<FolderImportEntry> entries = importFolder(db, folder, options);
+        const qint64 ms = timer.elapsed();
+        const qint64 peak = peakRssMb();
+        QCOMPARE(entries.size(), count);
+        int unchanged = 0;
+        for (const FolderImportEntry& e : entries) {
+            QVERIFY2(e.outcome != FolderImportEntry::Outcome::Failed, qPrintable(e.error));
+            unchanged += e.outcome == FolderImportEntry::Outcome::Unchanged;
+        }
+        QCOMPARE(unchanged, int(partial));
+        QVERIFY(monotonic);
+        QCOMPARE(previous, 1.0);
+        QVERIFY(reports >= count);
+        QCOMPARE(db.documents().size(), count);
+        QCOMPARE(db.collections().size(), 1);
+        QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
+        qInfo("%d files: the last %lld imported in %.1f s (%.0f files/s); peak RSS %lld MB (before %lld MB)", count,
+              qint64(count - partial), ms / 1000.0, (count - partial) * 1000.0 / std::max<qint64>(ms, 1), peak, before);
+        QVERIFY2(peak - before < 200, qPrintable(QStringLiteral("peak RSS grew by %1 MB").arg(peak - before)));
     }
 
     void largeFileInBoundedMemory()

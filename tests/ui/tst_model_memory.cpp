@@ -479,7 +479,7 @@ void TestModelMemory::interruptedReadingResumesAtStart()
         };
         const auto r = memory.ingest(docId, options);
         QVERIFY(r.cancelled);
-        QCOMPARE(memory.status(docId).state, std::string("reading"));
+        QCOMPARE(memory.status(docId).state, mm::memory::MemoryState::Reading);
         committed = memory.status(docId).doneTokens;
         QVERIFY(committed > 0 && committed < r.tokens);
     }

@@ -262,4 +262,4 @@ private slots:
 };
 
 QTEST_APPLESS_MAIN(TestEngineOps)
-#include "test_engine_ops.moc"
+#include "tst_engine_ops.moc"

@@ -1,7 +1,7 @@
 // The CUDA selective scan kernels (kernels/) against the float64 reference
 // (selectiveScanFusedReference on the CPU), on fresh random inputs of many shapes, with
 // every output poisoned (NaN) before the kernel runs. Label gpu: exits 77 (ctest: skipped)
-// without a CUDA build or device. `test_scan_gpu sanitizerCase` is the small case that
+// without a CUDA build or device. `tst_scan_gpu sanitizerCase` is the small case that
 // tests/engine/run_sanitizer.sh runs under compute-sanitizer.
 #include "engine_test_util.h"
 
@@ -346,4 +346,4 @@ int main(int argc, char** argv)
     return QTest::qExec(&tc, argc, argv);
 }
 
-#include "test_scan_gpu.moc"
+#include "tst_scan_gpu.moc"

@@ -129,4 +129,4 @@ private slots:
 };
 
 QTEST_APPLESS_MAIN(TestTrainRecall)
-#include "test_train_recall.moc"
+#include "tst_train_recall.moc"

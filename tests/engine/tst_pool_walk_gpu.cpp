@@ -339,7 +339,7 @@ private slots:
             }
     }
 
-    // Small cases of every kernel for compute-sanitizer (test_pool_walk_gpu_memcheck).
+    // Small cases of every kernel for compute-sanitizer (tst_pool_walk_gpu_memcheck).
     void sanitizerCase()
     {
         const auto cases = test::walkCases();
@@ -386,11 +386,11 @@ private slots:
 int main(int argc, char** argv)
 {
     if (!gpuPresent()) {
-        std::printf("test_pool_walk_gpu: no CUDA build or device, skipped\n");
+        std::printf("tst_pool_walk_gpu: no CUDA build or device, skipped\n");
         return 77;  // SKIP_RETURN_CODE in tests/engine/CMakeLists.txt
     }
     TestPoolWalkGpu t;
     return QTest::qExec(&t, argc, argv);
 }
 
-#include "test_pool_walk_gpu.moc"
+#include "tst_pool_walk_gpu.moc"

@@ -226,4 +226,4 @@ private slots:
 };
 
 QTEST_GUILESS_MAIN(TestNotePath)
-#include "test_note_path.moc"
+#include "tst_note_path.moc"

@@ -636,4 +636,4 @@ private slots:
 };
 
 QTEST_APPLESS_MAIN(TestTrain)
-#include "test_train.moc"
+#include "tst_train.moc"

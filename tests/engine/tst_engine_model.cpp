@@ -40,6 +40,17 @@ std::string errorOf(const std::function<void()>& fn)
     return "(no error)";
 }
 
+// The kind of the LoadError fn throws; -1 when it throws none.
+int loadErrorKindOf(const std::function<void()>& fn)
+{
+    try {
+        fn();
+    } catch (const LoadError& e) {
+        return int(e.kind());
+    }
+    return -1;
+}
+
 std::vector<float> logitsRows(const std::vector<float>& logits, int64_t vocab, int64_t from, int64_t to)
 {
     return std::vector<float>(logits.begin() + from * vocab, logits.begin() + to * vocab);
@@ -372,6 +383,7 @@ private slots:
         writeConfig(test::smallConfig(R"(, "d_modle": 5)"));
         err = errorOf([&] { Model::load(dir, "cpu"); });
         QVERIFY2(err.find("unknown field 'd_modle'") != std::string::npos, err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { Model::load(dir, "cpu"); }), int(LoadErrorKind::InvalidModel));
 
         writeConfig(test::smallConfig());
         QFile weights(QString::fromStdString(dir + "/model.safetensors"));
@@ -382,11 +394,14 @@ private slots:
         QVERIFY(weights.remove());
         err = errorOf([&] { Model::load(dir, "cpu"); });
         QVERIFY2(err.find("cannot open weights file") != std::string::npos, err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { Model::load(dir, "cpu"); }), int(LoadErrorKind::MissingFile));
+        QCOMPARE(loadErrorKindOf([&] { Model::load(dir + "/nowhere", "cpu"); }), int(LoadErrorKind::MissingFile));
 
         err = errorOf([&] { Model::createRandom(R"({"notes": "maybe"})", 0, "cpu"); });
         QVERIFY2(err.find("notes must be") != std::string::npos, err.c_str());
         err = errorOf([&] { Model::createRandom("{}", 0, "tpu"); });
         QVERIFY2(err.find("unknown device 'tpu'") != std::string::npos, err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { Model::createRandom("{}", 0, "tpu"); }), int(LoadErrorKind::WrongDevice));
     }
 
     void stateFormatErrors()
@@ -400,21 +415,26 @@ private slots:
         std::string err = errorOf([&] { other->loadState(bytes); });
         QVERIFY2(err.rfind("state was made by model mm1:", 0) == 0 && err.find(", this is mm1:") != std::string::npos,
                  err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { other->loadState(bytes); }), int(LoadErrorKind::ModelMismatch));
+        QCOMPARE(model->info().stateFormatVersion, int(bytes[8]));
 
         auto otherTokenizer = test::perturbedModel(test::smallConfig(R"(, "tokenizer_fingerprint": "spm:b")"), 4);
         QCOMPARE(otherTokenizer->info().fingerprint, model->info().fingerprint);
         err = errorOf([&] { otherTokenizer->loadState(bytes); });
         QVERIFY2(err == "state was made with tokenizer spm:a, this model uses spm:b", err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { otherTokenizer->loadState(bytes); }), int(LoadErrorKind::TokenizerMismatch));
 
         auto newer = bytes;
         newer[8] = 3;
         err = errorOf([&] { model->loadState(newer); });
         QVERIFY2(err == "state format 3 is newer than this build's 1", err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { model->loadState(newer); }), int(LoadErrorKind::FormatVersion));
 
         auto badMagic = bytes;
         badMagic[0] = 'X';
         err = errorOf([&] { model->loadState(badMagic); });
         QVERIFY2(err.find("not a MemMamba state") != std::string::npos, err.c_str());
+        QCOMPARE(loadErrorKindOf([&] { model->loadState(badMagic); }), int(LoadErrorKind::Corrupt));
 
         // Cut inside layer 1's SSM section.
         const uint8_t ssmTag[8] = {'S', 'S', 'M', '_', 1, 0, 0, 0};
@@ -568,4 +588,4 @@ private slots:
 };
 
 QTEST_APPLESS_MAIN(TestEngineModel)
-#include "test_engine_model.moc"
+#include "tst_engine_model.moc"
