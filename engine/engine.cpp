@@ -5,6 +5,7 @@
 #include "engine/cuda_precision.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
+#include "engine/stage_profile.h"
 #include "engine/state_io.h"
 
 #include <ATen/ATen.h>
@@ -399,6 +400,9 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
             engine::ForwardTrace trace;
             trace.keep_layer_outputs = options.layerOutputs;
             trace.keep_attention = options.poolAttention;
+            trace.keep_scores = options.importance;
+            trace.keep_insertions = options.noteEvents || options.onNote != nullptr;
+            trace.keep_insertion_values = options.noteSummaries;
             const at::Tensor hidden = T == 1 ? engine::forwardStep(m, work, tokens[done], &trace, options.noPool)
                                              : engine::forwardSequence(m, work, ids, &trace, options.noPool);  // (T, D)
             if (options.layerOutputs) {
@@ -409,6 +413,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                     result.layerOutputs[l].insert(result.layerOutputs[l].end(), p, p + out.numel());
                 }
             }
+            engine::profileMark(engine::Stage::Head);
             if (options.surprisal || options.logits) {
                 // Rows that predict this segment's tokens: the previous token's hidden
                 // state (if any) and all but the last of ours; the last row's logits are
@@ -444,6 +449,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
                     result.logits.insert(result.logits.end(), p, p + own.numel());
                 }
             }
+            engine::profileMark(engine::Stage::Outside);
             if (c.notes) {
                 for (int64_t l = 0; l < c.n_layer; ++l) {
                     if (options.importance) {

@@ -1,12 +1,18 @@
 #include "engine/model.h"
 
+#include "engine/conv_cuda.h"
+#include "engine/pool_walk_device.h"
 #include "engine/selective_scan.h"
+#include "engine/stage_profile.h"
 #include "engine/util/sha256.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
+#include <torch/version.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 namespace mm::engine {
 
@@ -224,6 +230,14 @@ ModelState cloneState(const ModelState& s)
 
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps)
 {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
+    // Reading on CUDA: LibTorch's fused kernel (one pass instead of six over (T, D));
+    // training keeps the op-by-op form (its autocast and autograd behaviour are known).
+    if (x.is_cuda() && !c10::GradMode::is_enabled() && x.scalar_type() == weight.scalar_type()) {
+        const int64_t width = x.size(-1);
+        return at::rms_norm(x, at::IntArrayRef(&width, 1), weight, eps);
+    }
+#endif
     return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
 }
 
@@ -237,10 +251,12 @@ at::Tensor gpuFusedScan(const MixerWeights& w, const at::Tensor& xc, const at::T
                         const at::Tensor& A, int64_t R, int64_t N, at::Tensor& ssm)
 {
     const at::Tensor deltaRaw = dense(xdbl.narrow(1, 0, R), w.dt_proj_w);  // (T, E), bias added in the scan
+    profileMark(Stage::Scan);
     ScanResult scan = selectiveScanFused(xc.unsqueeze(0), deltaRaw.unsqueeze(0), w.dt_proj_b, A,
                                          xdbl.narrow(1, R, N).unsqueeze(0), xdbl.narrow(1, R + N, N).unsqueeze(0), w.D,
                                          z.unsqueeze(0), ssm.unsqueeze(0));
     ssm = scan.h_last[0];
+    profileMark(Stage::Mixer);
     return scan.y[0];
 }
 
@@ -256,29 +272,42 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
     if (!c10::GradMode::is_enabled() && u.device().is_cpu() && u.scalar_type() == at::kFloat) {
         // Reading on the CPU: convolution + SiLU in one pass, softplus and the output
         // gate fused into the scan (fewer passes over (T, E) than the op-by-op path below).
+        profileMark(Stage::Conv);
         const at::Tensor xc = convSiluInference(xi, conv, w.conv_w, w.conv_b);  // (T, E)
+        profileMark(Stage::Mixer);
         const at::Tensor xdbl = dense(xc, w.x_proj);                          // (T, R + 2N)
         const at::Tensor deltaRaw = dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b);  // (T, E)
+        profileMark(Stage::Scan);
         const at::Tensor y = selectiveScanGatedInference(xc, deltaRaw, A, xdbl.narrow(1, R, N), xdbl.narrow(1, R + N, N),
                                                          w.D, z, ssm);
+        profileMark(Stage::Mixer);
         return dense(y, w.out_proj);
     }
     // Causal depthwise convolution as K shifted multiply-adds over (T, E): cheaper than
     // conv1d with E groups on the CPU, and it continues from the carried inputs.
-    const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
-    const at::Tensor wk = w.conv_w.view({E, K});
-    at::Tensor xc = w.conv_b.expand({T, E}).clone();
-    for (int64_t k = 0; k < K; ++k)
-        xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
-    conv = xpad.narrow(0, T, K - 1).clone();
-    xc = at::silu(xc);
+    profileMark(Stage::Conv);
+    at::Tensor xc;
+    if (convSiluApplies(xi, K)) {  // reading on CUDA: one kernel
+        xc = convSiluCuda(xi, conv, w.conv_w, w.conv_b);
+    } else {
+        const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
+        const at::Tensor wk = w.conv_w.view({E, K});
+        xc = w.conv_b.expand({T, E}).clone();
+        for (int64_t k = 0; k < K; ++k)
+            xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
+        conv = xpad.narrow(0, T, K - 1).clone();
+        xc = at::silu(xc);
+    }
+    profileMark(Stage::Mixer);
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
     if (!u.device().is_cpu())
         return dense(gpuFusedScan(w, xc, xdbl, z, A, R, N, ssm), w.out_proj);
     const at::Tensor delta = at::softplus(dense(xdbl.narrow(1, 0, R), w.dt_proj_w, w.dt_proj_b));  // (T, E)
     const at::Tensor B = xdbl.narrow(1, R, N).contiguous(), C = xdbl.narrow(1, R + N, N).contiguous();
+    profileMark(Stage::Scan);
     ScanResult scan = selectiveScan(xc, delta, A, B, C, w.D, ssm);
     ssm = scan.h_last;
+    profileMark(Stage::Mixer);
     return dense(scan.y * at::silu(z), w.out_proj);
 }
 
@@ -340,6 +369,16 @@ void traceAttention(ForwardTrace& trace, int64_t l, bool crossLayer, const at::T
         }
 }
 
+// Pool attention by LibTorch's fused scaled_dot_product_attention (CUDA, LibTorch 2.x),
+// unless MEMMAMBA_POOL_ATTENTION=reference asks for the op-by-op reference below.
+[[maybe_unused]] bool fusedPoolAttention(const at::Tensor& hn)
+{
+    if (!hn.is_cuda())
+        return false;
+    const char* choice = std::getenv("MEMMAMBA_POOL_ATTENTION");
+    return !(choice && std::strcmp(choice, "reference") == 0);
+}
+
 // Attention of each token (rows of hn) to the snapshot of its chunk. Token i sits at
 // position start + i; its chunk is group g = (offset + i) / C with offset = start % C.
 // All G groups go through one batched matmul: the queries are laid out as (G, C) with
@@ -357,13 +396,26 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
         q = at::constant_pad_nd(q, {0, 0, offset, G * C - offset - T});  // (G * C, r)
     const at::Tensor values = snaps.values.narrow(0, 0, G);
     const at::Tensor qh = q.view({G, rows, H, dh}).permute({0, 2, 1, 3});               // (G, H, rows, dh)
-    const at::Tensor kh = dense(values, w.k).view({G, Mp, H, dh}).permute({0, 2, 3, 1});  // (G, H, dh, M')
+    const at::Tensor kp = dense(values, w.k).view({G, Mp, H, dh});
     const at::Tensor vh = dense(values, w.v).view({G, Mp, H, dh}).permute({0, 2, 1, 3});  // (G, H, M', dh)
     // Empty slots get weight 0 (an additive -1e30 before the softmax, a factor 0 after
     // it); a token facing an empty pool reads c = 0.
     const at::Tensor keep = snaps.mask.narrow(0, 0, G).view({G, 1, 1, Mp}).to(q.scalar_type());  // 1 or 0
     const at::Tensor bias = (keep - 1.0) * 1e30;
+#if TORCH_VERSION_MAJOR >= 2
+    if (!weightsOut && fusedPoolAttention(hn)) {
+        // Memory-efficient attention: the (G, H, rows, M') scores are never written. A
+        // group whose pool is all empty gets uniform weights there (finite mask), which
+        // the where() turns into c = 0 as above.
+        const at::Tensor kh = kp.permute({0, 2, 1, 3});  // (G, H, M', dh)
+        const at::Tensor any = snaps.mask.narrow(0, 0, G).any(1).view({G, 1, 1, 1});
+        const at::Tensor ctx = at::where(any, at::scaled_dot_product_attention(qh, kh, vh, bias), at::zeros({}, q.options()));
+        const at::Tensor out = ctx.permute({0, 2, 1, 3}).reshape({G * rows, r});  // (G * rows, r)
+        return G == 1 ? out : out.narrow(0, offset, T);
+    }
+#endif
     const double scale = 1.0 / std::sqrt(double(dh));
+    const at::Tensor kh = kp.permute({0, 2, 3, 1});                                          // (G, H, dh, M')
     const at::Tensor att = at::softmax(at::matmul(qh, kh) * scale + bias, -1) * keep;  // (G, H, rows, M')
     if (weightsOut)
         *weightsOut = att;
@@ -371,18 +423,92 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
     return G == 1 ? out : out.narrow(0, offset, T);
 }
 
-at::Tensor gatedOutput(const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
+// x + g * W_o c with g = sigmoid(gate_w [hn; c] + gate_b): the gate's two halves applied
+// apart, so the (T, D + r) concatenation is never written, and the add fused.
+at::Tensor addGated(const at::Tensor& x, const PoolAttentionWeights& w, const at::Tensor& hn, const at::Tensor& ctx)
 {
-    const at::Tensor g = at::sigmoid(dense(at::cat({hn, ctx}, 1), w.gate_w, w.gate_b));  // (T, 1)
-    return g * dense(ctx, w.out);                                                         // (T, D)
+    const int64_t D = hn.size(1);
+    const at::Tensor logit =
+        dense(hn, w.gate_w.narrow(1, 0, D), w.gate_b) + dense(ctx, w.gate_w.narrow(1, D, w.gate_w.size(1) - D));
+    return at::addcmul(x, at::sigmoid(logit), dense(ctx, w.out));  // (T, D)
+}
+
+// The pool entries that a walk's insertions wrote, (insertions, r) float on the host:
+// insertion i of the merge after the piece's j-th chunk is in snapshot j + 1.
+at::Tensor insertionValues(const PoolSnapshots& snap, const std::vector<PoolInsertion>& insertions, int64_t start,
+                           const ModelConfig& c)
+{
+    if (insertions.empty())
+        return {};
+    const int64_t M = snap.values.size(1), r = snap.values.size(2);
+    std::vector<int64_t> rowsOf;
+    for (const PoolInsertion& ins : insertions)
+        rowsOf.push_back((ins.position / c.note_chunk - start / c.note_chunk + 1) * M + ins.slot);
+    return snap.values.reshape({-1, r})
+        .index_select(0, at::tensor(rowsOf, at::TensorOptions().dtype(at::kLong)).to(snap.values.device()))
+        .detach()
+        .to(at::kCPU, at::kFloat)
+        .contiguous();
+}
+
+/// The pool walks of one forward pass on the device: every layer's pool state goes up at
+/// the start (one copy), each layer's walk writes its record, and all records come back
+/// at the end (one copy, the forward's one wait for the device besides asked-for traces).
+struct DeviceWalks {
+    bool on = false;
+    bool compactNotes = true;  // summaries only for candidates; MEMMAMBA_NOTE_SUMMARIES=all: for every token
+    kernels::pool::RecordLayout layout{};
+    at::Tensor stateIn;  // (L, stateLength) int64 on the device
+    at::Tensor records;  // (L, length) int64 on the device
+};
+
+DeviceWalks startDeviceWalks(const Model& m, const ModelState& st, int64_t T, const ForwardTrace* trace, bool noPool)
+{
+    const ModelConfig& c = m.config;
+    DeviceWalks w;
+    const PoolRules rules = poolRules(c);
+    // Attention tracing names the pool entries by position from the host walk's bank.
+    if (!c.notes || noPool || (trace && trace->keep_attention) || !deviceWalkApplies(m.options.device(), rules, c.pool_slots))
+        return w;
+    w.on = true;
+    const char* summaries = std::getenv("MEMMAMBA_NOTE_SUMMARIES");
+    w.compactNotes = !(summaries && std::strcmp(summaries, "all") == 0);
+    w.layout = walkRecordLayout(rules, c.pool_slots, st.position, T);
+    const int64_t L = c.n_layer, words = w.layout.stateLength();
+    at::Tensor host = at::empty({L, words}, at::TensorOptions().dtype(at::kLong).pinned_memory(true));
+    for (int64_t l = 0; l < L; ++l)
+        packPoolState(st.layers[l].pool, w.layout, host.data_ptr<int64_t>() + l * words);
+    w.stateIn = host.to(m.options.device(), at::kLong, /*non_blocking=*/true);
+    w.records = at::empty({L, w.layout.length()}, m.options.dtype(at::kLong));
+    return w;
+}
+
+// Brings the records back: the pools' metadata, the candidates' count, the note events.
+void finishDeviceWalks(const Model& m, ModelState& st, const DeviceWalks& w, const std::vector<PoolSnapshots>& snaps,
+                       ForwardTrace* trace)
+{
+    // The insertions (note events) only when asked for: else the pools' state alone.
+    const bool events = trace && (trace->keep_insertions || trace->keep_insertion_values);
+    const int64_t words = events ? w.layout.length() : w.layout.insCount() + 1;
+    const at::Tensor host = w.records.narrow(1, 0, words).to(at::kCPU).contiguous();  // waits for the device
+    for (int64_t l = 0; l < m.config.n_layer; ++l) {
+        LayerState& ls = st.layers[l];
+        std::vector<PoolInsertion>* insertions = events ? &trace->insertions[l] : nullptr;
+        unpackPoolRecord(host.data_ptr<int64_t>() + l * words, w.layout, ls.pool, insertions);
+        ls.cand_values = ls.cand_values.narrow(0, 0, static_cast<int64_t>(ls.pool.candidates.size()));
+        if (events && trace->keep_insertion_values)
+            trace->insertion_values[l] = insertionValues(snaps[l], *insertions, st.position, m.config);
+    }
 }
 
 at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at::Tensor& emb, ModelState& st,
-                        std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step, bool noPool)
+                        std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step, bool noPool,
+                        const DeviceWalks& walks)
 {
     const ModelConfig& c = m.config;
     const LayerWeights& lw = m.weights.layers[l];
     LayerState& ls = st.layers[l];
+    profileMark(Stage::Mixer);
     const at::Tensor u = rmsNorm(x, lw.norm, c.norm_eps);
     const at::Tensor y = step ? mixerStep(lw.mixer, c, u, ls.conv, ls.ssm) : mixerSequence(lw.mixer, c, u, ls.conv, ls.ssm);
     const at::Tensor h = x + y;  // (T, D)
@@ -391,6 +517,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
 
     const int64_t T = x.size(0), M = c.pool_slots, r = c.note_dim;
     const NoteWeights& nw = lw.note;
+    profileMark(Stage::Score);
     const at::Tensor hn = rmsNorm(h, nw.norm, c.norm_eps);
     const at::Tensor a = at::sigmoid(dense(hn, nw.score_w, nw.score_b)).squeeze(1);  // (T)
     if (noPool) {
@@ -406,50 +533,81 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
             trace->scores[l] = a.detach().to(at::kCPU, at::kFloat).contiguous();
         return h;
     }
-    const at::Tensor s = dense(at::cat({hn, emb}, 1), nw.summary);                   // (T, r)
-    const at::Tensor notes = a.unsqueeze(1) * s;                                      // (T, r)
-
-    // Which token goes where is decided on the CPU from the scores alone; the values
-    // follow by one gather, so gradients reach the scorer through a * s.
-    const at::Tensor aCpu = a.detach().to(at::kCPU, at::kFloat).contiguous();
-    const bool traceAtt = trace && trace->keep_attention;
-    std::vector<int64_t> bankPositions;  // source position of every bank row (attention tracing only)
-    if (traceAtt) {
-        bankPositions = ls.pool.position;
-        for (const NoteCandidate& cand : ls.pool.candidates)
-            bankPositions.push_back(cand.position);
-        for (int64_t i = 0; i < T; ++i)
-            bankPositions.push_back(st.position + i);
+    // The bank's note rows a * s: every token's (T, r), or with the device walk's compact
+    // notes only the candidate places' (G * k, r), computed after the walk.
+    at::Tensor notes;
+    const bool compact = walks.on && walks.compactNotes;
+    if (!compact) {
+        profileMark(Stage::Summaries);
+        notes = a.unsqueeze(1) * dense(at::cat({hn, emb}, 1), nw.summary);
     }
-    const PoolWalk walk = walkPool(ls.pool, poolRules(c), st.position, aCpu.data_ptr<float>(), T);
+
+    // Which token goes where is decided from the scores alone (on the device, or on the
+    // host after a copy); the values follow by one gather, so gradients reach the scorer
+    // through a * s.
+    profileMark(Stage::Walk);
+    const bool traceAtt = trace && trace->keep_attention;
+    const PoolRules rules = poolRules(c);
+    at::Tensor aCpu;  // host walk only
+    PoolWalk walk;    // host walk only
+    std::vector<int64_t> bankPositions;  // source position of every bank row (attention tracing only)
+    at::Tensor slotBank;                 // (S * M) bank row of every snapshot slot, -1 empty
+    int64_t snapshots = 0;
+    if (walks.on) {
+        const int64_t carried = static_cast<int64_t>(ls.pool.candidates.size());
+        const DeviceWalk dw = walkPoolsOnDevice(a.detach().unsqueeze(0), rules, M, st.position, walks.stateIn.narrow(0, l, 1),
+                                                M, M + carried, 0, walks.records.narrow(0, l, 1), compact);
+        slotBank = dw.slotBank.view({-1});
+        snapshots = dw.snapshots;
+        if (compact) {
+            profileMark(Stage::Summaries);
+            const at::Tensor rows = dw.noteSources.view({-1}).clamp_min(0);  // unused places: token 0, never read
+            notes = a.index_select(0, rows).unsqueeze(1) *
+                    dense(at::cat({hn.index_select(0, rows), emb.index_select(0, rows)}, 1), nw.summary);
+        }
+    } else {
+        aCpu = a.detach().to(at::kCPU, at::kFloat).contiguous();
+        if (traceAtt) {
+            bankPositions = ls.pool.position;
+            for (const NoteCandidate& cand : ls.pool.candidates)
+                bankPositions.push_back(cand.position);
+            for (int64_t i = 0; i < T; ++i)
+                bankPositions.push_back(st.position + i);
+        }
+        walk = walkPool(ls.pool, rules, st.position, aCpu.data_ptr<float>(), T);
+        slotBank = at::tensor(walk.slot_bank, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
+        snapshots = walk.snapshots;
+    }
+    profileMark(Stage::Gather);
     const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);  // (M + k' + T, r)
-    const at::Tensor slotBank =
-        at::tensor(walk.slot_bank, at::TensorOptions().dtype(at::kLong)).to(m.options.device());  // (S * M)
     const at::Tensor valid = slotBank.ge(0);
     PoolSnapshots& snap = snaps[l];
-    snap.mask = valid.view({walk.snapshots, M});
-    snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({walk.snapshots, M, r}) *
+    snap.mask = valid.view({snapshots, M});
+    snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({snapshots, M, r}) *
                   snap.mask.unsqueeze(2).to(bank.scalar_type());
-    ls.pool_values = snap.values[walk.snapshots - 1].clone();  // not a view: the state outlives the piece
-    std::vector<int64_t> candRows;
-    for (NoteCandidate& cand : ls.pool.candidates)
-        candRows.push_back(cand.bank);
-    ls.cand_values = bank.index_select(
-        0, at::tensor(candRows, at::TensorOptions().dtype(at::kLong)).to(m.options.device()));
+    ls.pool_values = snap.values[snapshots - 1].clone();  // not a view: the state outlives the piece
+    if (walks.on) {
+        // (k, r): narrowed to the candidates' count when the records come back (finishDeviceWalks).
+        ls.cand_values = bank.index_select(0, walks.records[l].narrow(0, walks.layout.candBank(), walks.layout.perChunk));
+    } else {
+        std::vector<int64_t> candRows;
+        for (NoteCandidate& cand : ls.pool.candidates)
+            candRows.push_back(cand.bank);
+        ls.cand_values = bank.index_select(
+            0, at::tensor(candRows, at::TensorOptions().dtype(at::kLong)).to(m.options.device()));
+    }
+    profileMark(Stage::Copies);
     if (trace) {
-        trace->scores[l] = aCpu;
-        trace->insertions[l] = walk.insertions;
-        if (!walk.insertions.empty()) {
-            // Insertion i of the merge after the piece's j-th chunk is in snapshot j + 1.
-            std::vector<int64_t> rowsOf;
-            for (const PoolInsertion& ins : walk.insertions)
-                rowsOf.push_back((ins.position / c.note_chunk - st.position / c.note_chunk + 1) * M + ins.slot);
-            trace->insertion_values[l] =
-                snap.values.view({walk.snapshots * M, r})
-                    .index_select(0, at::tensor(rowsOf, at::TensorOptions().dtype(at::kLong)).to(m.options.device()))
-                    .detach()
-                    .to(at::kCPU, at::kFloat)
-                    .contiguous();
+        if (walks.on) {
+            if (trace->keep_scores) {  // asynchronous: complete once the records have come back
+                trace->scores[l] = at::empty({T}, at::TensorOptions().dtype(at::kFloat).pinned_memory(true));
+                trace->scores[l].copy_(a.detach().to(at::kFloat), /*non_blocking=*/true);
+            }
+        } else {
+            trace->scores[l] = aCpu;
+            trace->insertions[l] = walk.insertions;
+            if (trace->keep_insertion_values)
+                trace->insertion_values[l] = insertionValues(snap, walk.insertions, st.position, c);
         }
         if (trace->keep_queries)
             trace->queries[l] = at::matmul(dense(hn, nw.tok.q).mean(0), nw.tok.k).detach().to(at::kCPU, at::kFloat);
@@ -460,9 +618,10 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
             snap.positions[i] = walk.slot_bank[i] < 0 ? -1 : bankPositions[walk.slot_bank[i]];
     }
 
+    profileMark(Stage::Attention);
     const int64_t offset = st.position % c.note_chunk;
     at::Tensor att;
-    at::Tensor out = h + gatedOutput(nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset, traceAtt ? &att : nullptr));
+    at::Tensor out = addGated(h, nw.tok, hn, poolAttention(nw.tok, c, hn, snap, offset, traceAtt ? &att : nullptr));
     if (traceAtt)
         traceAttention(*trace, l, false, att, T, offset, {&snap}, M);
     if (c.hasCrossLayer(l)) {
@@ -475,7 +634,7 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
             sources.push_back(&snaps[l - j]);
         }
         const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (S, P*M, r), (S, P*M)
-        out = out + gatedOutput(nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
+        out = addGated(out, nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
         if (traceAtt)
             traceAttention(*trace, l, true, att, T, offset, sources, M);
     }
@@ -498,12 +657,18 @@ at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& token
     const at::Tensor ids = tokens.to(m.options.device(), at::kLong);
     const at::Tensor emb = m.weights.embedding.index_select(0, ids);  // (T, D)
     std::vector<PoolSnapshots> snaps(c.n_layer);
+    const DeviceWalks walks = startDeviceWalks(m, st, tokens.size(0), trace, noPool);
     at::Tensor x = emb;
     for (int64_t l = 0; l < c.n_layer; ++l) {
-        x = layerForward(m, l, x, emb, st, snaps, trace, step, noPool);
+        x = layerForward(m, l, x, emb, st, snaps, trace, step, noPool, walks);
         if (trace && trace->keep_layer_outputs)
             trace->layer_outputs.push_back(x);
     }
+    if (walks.on) {
+        profileMark(Stage::Copies);
+        finishDeviceWalks(m, st, walks, snaps, trace);
+    }
+    profileMark(Stage::Outside);
     const at::Tensor hidden = rmsNorm(x, m.weights.norm_f, c.norm_eps);  // (T, D)
     const int64_t T = tokens.size(0);
     st.position += T;

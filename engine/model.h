@@ -100,10 +100,13 @@ ModelState cloneState(const ModelState& s);
 
 /// What a forward pass reports besides the hidden states.
 struct ForwardTrace {
+    bool keep_scores = true;                               // set by the caller to skip (a copy on the GPU):
     std::vector<at::Tensor> scores;                        // per layer (T), importance a_t
+    bool keep_insertions = true;                           // set by the caller to skip (a copy on the GPU):
     std::vector<std::vector<PoolInsertion>> insertions;    // per layer
     bool keep_layer_outputs = false;                       // set by the caller to fill:
     std::vector<at::Tensor> layer_outputs;                 // per layer (T, D), residual stream after the block
+    bool keep_insertion_values = true;                     // set by the caller to skip:
     std::vector<at::Tensor> insertion_values;              // per layer (insertions, r) CPU float: the pool entries written
     /// Attention over pool entries, summed over the piece's tokens, averaged over heads.
     struct AttentionSum {

@@ -1,6 +1,7 @@
 #include "engine/note_pool.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace mm::engine {
 
@@ -101,6 +102,47 @@ PoolWalk walkPool(PoolMeta& meta, const PoolRules& rules, int64_t start, const f
         }
     }
     return walk;
+}
+
+void packPoolState(const PoolMeta& meta, const kernels::pool::RecordLayout& layout, int64_t* words)
+{
+    if (meta.slots() != layout.slots || static_cast<int64_t>(meta.candidates.size()) > layout.perChunk)
+        throw std::invalid_argument("packPoolState: the pool does not fit the record layout");
+    for (int64_t i = 0; i < layout.slots; ++i) {
+        words[layout.position() + i] = meta.position[i];
+        words[layout.priority() + i] = kernels::pool::floatBits(meta.priority[i]);
+    }
+    words[layout.fill()] = meta.fill;
+    words[layout.candCount()] = static_cast<int64_t>(meta.candidates.size());
+    for (int64_t j = 0; j < layout.perChunk; ++j) {
+        const bool used = j < static_cast<int64_t>(meta.candidates.size());
+        words[layout.candPos() + j] = used ? meta.candidates[j].position : -1;
+        words[layout.candPri() + j] = used ? kernels::pool::floatBits(meta.candidates[j].priority) : 0;
+        words[layout.candBank() + j] = used ? meta.candidates[j].bank : 0;
+    }
+}
+
+void unpackPoolRecord(const int64_t* words, const kernels::pool::RecordLayout& layout, PoolMeta& meta,
+                      std::vector<PoolInsertion>* insertions)
+{
+    meta.position.assign(words + layout.position(), words + layout.position() + layout.slots);
+    meta.priority.resize(layout.slots);
+    for (int64_t i = 0; i < layout.slots; ++i)
+        meta.priority[i] = kernels::pool::bitsFloat(words[layout.priority() + i]);
+    meta.fill = words[layout.fill()];
+    const int64_t n = words[layout.candCount()], inserted = words[layout.insCount()];
+    if (n < 0 || n > layout.perChunk || inserted < 0 || inserted > layout.maxInsertions)
+        throw std::runtime_error("unpackPoolRecord: the record's counts are out of range (a failed walk?)");
+    meta.candidates.resize(n);
+    for (int64_t j = 0; j < n; ++j)
+        meta.candidates[j] = {words[layout.candPos() + j], kernels::pool::bitsFloat(words[layout.candPri() + j]),
+                              words[layout.candBank() + j]};
+    if (!insertions)
+        return;
+    for (int64_t i = 0; i < inserted; ++i) {
+        const int64_t* w = words + layout.insertions() + 4 * i;
+        insertions->push_back({w[0], kernels::pool::bitsFloat(w[1]), w[2], w[3]});
+    }
 }
 
 }  // namespace mm::engine

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "engine/config.h"
+#include "kernels/pool_walk_core.h"
 
 #include <cstdint>
 #include <vector>
@@ -67,5 +68,15 @@ PoolRules poolRules(const ModelConfig& c);
 /// pool after the piece. On return, meta describes the pool after the piece and its
 /// candidates' bank rows point into this walk's bank (the caller gathers them).
 PoolWalk walkPool(PoolMeta& meta, const PoolRules& rules, int64_t start, const float* scores, int64_t T);
+
+/// The pool state as the device walk reads it (kernels/pool_walk_core.h's record layout):
+/// layout.stateLength() words. The candidates' bank rows are not stored (the walk numbers
+/// them), at most layout.perChunk candidates fit.
+void packPoolState(const PoolMeta& meta, const kernels::pool::RecordLayout& layout, int64_t* words);
+/// Reads a device walk's record: meta becomes the pool after the piece (its candidates'
+/// bank rows as the walk numbered them, like walkPool's), and the walk's insertions are
+/// appended to insertions unless it is null.
+void unpackPoolRecord(const int64_t* words, const kernels::pool::RecordLayout& layout, PoolMeta& meta,
+                      std::vector<PoolInsertion>* insertions);
 
 }  // namespace mm::engine

@@ -5,6 +5,7 @@
 
 #include "engine/device_stats.h"
 #include "engine/engine.h"
+#include "engine/stage_profile.h"
 #include "engine/transformer_baseline.h"
 
 #include <sys/resource.h>
@@ -33,6 +34,11 @@ struct BenchArgs {
     std::string arch = "memmamba";   // memmamba | transformer (the SDPA baseline)
     std::string dtype = "fp32";      // transformer only: fp32 | bf16
     bool surprisal = true;           // ReadOptions::surprisal (the LM head over every token)
+    bool profile = false;            // per-stage times of the timed read (engine/stage_profile.h)
+    std::string poolWalk = "device"; // device | cpu: where the note pool walk runs on CUDA
+    std::string poolAttention = "fused";  // fused | reference: pool attention on CUDA (SDPA or op by op)
+    std::string noteSummaries = "candidates";  // candidates | all: notes computed for (device walk)
+    std::string conv = "kernel";     // kernel | reference: the mixer's convolution on CUDA
 };
 
 int64_t positiveInteger(const std::string& option, const std::string& value)
@@ -55,8 +61,8 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--arch memmamba|transformer] "
-                      "[--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
+                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] [--note-summaries candidates|all] [--conv kernel|reference] "
+                      "[--profile] [--arch memmamba|transformer] [--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -67,6 +73,25 @@ BenchArgs parseArgs(std::vector<std::string> args)
         };
         if (a == "--json")
             b.json = true;
+        else if (a == "--profile")
+            b.profile = true;
+        else if (a == "--conv") {
+            b.conv = value();
+            if (b.conv != "kernel" && b.conv != "reference")
+                throw BadArgs("--conv must be kernel or reference, got '" + b.conv + "'");
+        } else if (a == "--note-summaries") {
+            b.noteSummaries = value();
+            if (b.noteSummaries != "candidates" && b.noteSummaries != "all")
+                throw BadArgs("--note-summaries must be candidates or all, got '" + b.noteSummaries + "'");
+        } else if (a == "--pool-attention") {
+            b.poolAttention = value();
+            if (b.poolAttention != "fused" && b.poolAttention != "reference")
+                throw BadArgs("--pool-attention must be fused or reference, got '" + b.poolAttention + "'");
+        } else if (a == "--pool-walk") {
+            b.poolWalk = value();
+            if (b.poolWalk != "device" && b.poolWalk != "cpu")
+                throw BadArgs("--pool-walk must be device or cpu, got '" + b.poolWalk + "'");
+        }
         else if (a == "--tokens")
             b.tokens = positiveInteger(a, value());
         else if (a == "--piece")
@@ -187,6 +212,14 @@ int runBench(const std::vector<std::string>& args)
         setenv("MEMMAMBA_THREADS", std::to_string(b.threads).c_str(), 1);
     if (b.scan == "reference")  // read by engine/scan_cuda.cpp at every scan
         setenv("MEMMAMBA_SCAN", "reference", 1);
+    if (b.poolWalk == "cpu")  // read by engine/model.cpp at every forward
+        setenv("MEMMAMBA_POOL_WALK", "cpu", 1);
+    if (b.poolAttention == "reference")  // read by engine/model.cpp at every pool attention
+        setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
+    if (b.noteSummaries == "all")  // read by engine/model.cpp at every forward
+        setenv("MEMMAMBA_NOTE_SUMMARIES", "all", 1);
+    if (b.conv == "reference")  // read by engine/conv_cuda.cpp at every convolution
+        setenv("MEMMAMBA_CONV", "reference", 1);
     auto peakDeviceMb = [] {
         const int64_t bytes = engine::cudaPeakAllocatedBytes();
         return bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(bytes / 1048576.0);
@@ -215,6 +248,8 @@ int runBench(const std::vector<std::string>& args)
 
         const double loadBefore = loadAverage();
         engine::cudaResetPeak();  // the peak of the timed read alone (weights included)
+        if (b.profile)
+            engine::profileStart(info.device.rfind("cuda", 0) == 0);
         State state = model->newState();
         const int64_t piece = b.piece > 0 ? b.piece : b.tokens;
         const auto start = std::chrono::steady_clock::now();
@@ -238,6 +273,7 @@ int runBench(const std::vector<std::string>& args)
         engine::cudaSynchronize();
         const double seconds = elapsed();
         std::fputc('\n', stderr);
+        const std::vector<engine::StageTime> stages = b.profile ? engine::profileStop() : std::vector<engine::StageTime>{};
 
         nlohmann::json out = {
             {"command", "bench ingest"},
@@ -255,6 +291,10 @@ int runBench(const std::vector<std::string>& args)
             {"device", info.device},
             {"threads", runtimeInfo().threads},
             {"piece", piece},
+            {"pool_walk", b.poolWalk},
+            {"pool_attention", b.poolAttention},
+            {"note_summaries", b.noteSummaries},
+            {"conv", b.conv},
             {"loadavg_1m_before", loadBefore},
             {"note_insertions", notes},
             {"config",
@@ -264,6 +304,16 @@ int runBench(const std::vector<std::string>& args)
               {"notes", config.at("notes")},
               {"parameters", info.parameterCount},
               {"fingerprint", info.fingerprint}}}};
+        double stagesMs = 0;
+        for (const engine::StageTime& t : stages)
+            stagesMs += t.ms;
+        if (b.profile) {
+            nlohmann::json profile = nlohmann::json::array();
+            for (const engine::StageTime& t : stages)
+                profile.push_back({{"stage", t.stage}, {"ms", t.ms}, {"intervals", t.intervals}});
+            out["profile"] = profile;
+            out["profile_ms"] = stagesMs;
+        }
         if (b.json) {
             std::printf("%s\n", out.dump().c_str());
         } else {
@@ -274,6 +324,14 @@ int runBench(const std::vector<std::string>& args)
                         static_cast<long long>(config.at("d_model").get<int64_t>()),
                         static_cast<long long>(config.at("n_layer").get<int64_t>()),
                         config.at("notes").get<std::string>().c_str());
+            if (b.profile) {
+                std::printf("%-16s %10s %7s %10s\n", "stage", "ms", "share", "intervals");
+                for (const engine::StageTime& t : stages)
+                    std::printf("%-16s %10.2f %6.1f%% %10lld\n", t.stage.c_str(), t.ms,
+                                stagesMs > 0 ? 100.0 * t.ms / stagesMs : 0.0, static_cast<long long>(t.intervals));
+                std::printf("%-16s %10.2f (%s)\n", "all stages", stagesMs,
+                            info.device.rfind("cuda", 0) == 0 ? "CUDA events" : "wall clock");
+            }
         }
         return 0;
     } catch (const std::exception& e) {

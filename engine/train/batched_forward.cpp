@@ -1,5 +1,6 @@
 #include "engine/train/batched_forward.h"
 
+#include "engine/pool_walk_device.h"
 #include "engine/selective_scan.h"
 
 #include <algorithm>
@@ -212,6 +213,16 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         for (size_t i = 0; i + 1 < cuts.size(); ++i)
             segments[b].emplace_back(cuts[i], cuts[i + 1]);
     }
+    std::vector<at::Tensor> insertedOnDevice;  // per layer, the device walks' insertion counts
+    const bool deviceWalk = c.notes && deviceWalkApplies(m.options.device(), rules, M);
+    at::Tensor emptyBefore;  // device walk: (Bt, G) 1 where a chunk starts a new segment
+    if (deviceWalk && !options.segmentStarts.empty()) {
+        std::vector<uint8_t> starts(Bt * G, 0);
+        for (int64_t b = 0; b < Bt; ++b)
+            for (const auto& [s0, s1] : segments[b])
+                starts[b * G + s0 / C] = s0 > 0 ? 1 : 0;
+        emptyBefore = at::tensor(starts, at::TensorOptions().dtype(at::kByte)).view({Bt, G}).to(m.options.device());
+    }
     at::Tensor x = emb;
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& lw = m.weights.layers[l];
@@ -233,28 +244,40 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         const at::Tensor s = at::linear(at::cat({hn, emb.to(hn.scalar_type())}, -1), nw.summary);  // (Bt, T, r)
         const at::Tensor notes = a.unsqueeze(-1) * s;                                               // (Bt, T, r)
 
-        // Which token goes where is decided on the CPU from the scores (one sync per
-        // layer); the values follow by one gather, so gradients reach the scorer via a * s.
-        const at::Tensor aCpu = a.detach().to(at::kCPU).contiguous();
-        std::vector<int64_t> index(Bt * G * M);
-        for (int64_t b = 0; b < Bt; ++b) {
-            // Bank of row b: M (empty) pool rows, then its T notes; flattened over rows.
-            // A segment's walk starts from an empty pool; its note j is the row's note s + j.
-            const int64_t base = b * (M + T);
-            for (const auto& [s0, s1] : segments[b]) {
-                PoolMeta meta(M);
-                const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T + s0, s1 - s0);
-                out.notesWritten += static_cast<int64_t>(walk.insertions.size());
-                out.chunksClosed += walk.snapshots - 1;
-                const int64_t g0 = s0 / C, gs = (s1 - s0 + C - 1) / C;
-                for (int64_t i = 0; i < gs * M; ++i) {
-                    const int64_t row = walk.slot_bank[i];
-                    index[b * G * M + g0 * M + i] = row < 0 ? -1 : base + s0 + row;
+        // Which token goes where is decided from the scores (on the device, or on the CPU
+        // after one sync per layer); the values follow by one gather, so gradients reach
+        // the scorer via a * s. Bank of row b: M (empty) pool rows, then its T notes;
+        // flattened over rows.
+        at::Tensor slotBank;
+        if (deviceWalk) {
+            const auto layout = walkRecordLayout(rules, M, 0, T);
+            const at::Tensor records = at::empty({Bt, layout.length()}, a.options().dtype(at::kLong));
+            const DeviceWalk walk =
+                walkPoolsOnDevice(a.detach(), rules, M, 0, {}, M, M, M + T, records, false, emptyBefore);
+            slotBank = walk.slotBank.narrow(1, 0, G).reshape({-1});
+            insertedOnDevice.push_back(records.select(1, layout.insCount()).sum());
+            out.chunksClosed += Bt * (walk.snapshots - 1);
+        } else {
+            const at::Tensor aCpu = a.detach().to(at::kCPU).contiguous();
+            std::vector<int64_t> index(Bt * G * M);
+            for (int64_t b = 0; b < Bt; ++b) {
+                // A segment's walk starts from an empty pool; its note j is the row's note s + j.
+                const int64_t base = b * (M + T);
+                for (const auto& [s0, s1] : segments[b]) {
+                    PoolMeta meta(M);
+                    const PoolWalk walk = walkPool(meta, rules, 0, aCpu.data_ptr<float>() + b * T + s0, s1 - s0);
+                    out.notesWritten += static_cast<int64_t>(walk.insertions.size());
+                    out.chunksClosed += walk.snapshots - 1;
+                    const int64_t g0 = s0 / C, gs = (s1 - s0 + C - 1) / C;
+                    for (int64_t i = 0; i < gs * M; ++i) {
+                        const int64_t row = walk.slot_bank[i];
+                        index[b * G * M + g0 * M + i] = row < 0 ? -1 : base + s0 + row;
+                    }
                 }
             }
+            slotBank = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
         }
         const at::Tensor bank = at::cat({at::zeros({Bt, M, r}, notes.options()), notes}, 1).reshape({Bt * (M + T), r});
-        const at::Tensor slotBank = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
         BatchSnapshots& snap = snaps[l];
         snap.mask = slotBank.ge(0).view({Bt, G, M});
         snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({Bt, G, M, r}) *
@@ -272,6 +295,8 @@ BatchOutput forwardBatch(const Model& m, const at::Tensor& tokens, const BatchOp
         }
         x = next;
     }
+    if (!insertedOnDevice.empty())
+        out.notesWritten += at::stack(insertedOnDevice).sum().item<int64_t>();
     out.hidden = rmsNorm(x, m.weights.norm_f, c.norm_eps);
     return out;
 }
