@@ -111,6 +111,13 @@ at::Tensor rowLogSumExp(const at::Tensor& logits)
     return out;
 }
 
+// "cuda" (no index) names the current device, where tensors land as "cuda:0".
+bool sameDevice(const at::Device& tensorDevice, const at::Device& modelDevice)
+{
+    return tensorDevice.type() == modelDevice.type() &&
+           (!modelDevice.has_index() || !tensorDevice.has_index() || tensorDevice.index() == modelDevice.index());
+}
+
 // A State handle made by another Model (other sizes) would fail deep inside torch.
 void checkStateFits(const engine::Model& m, const engine::ModelState& st, const char* call)
 {
@@ -118,7 +125,7 @@ void checkStateFits(const engine::Model& m, const engine::ModelState& st, const 
     const bool fits = int64_t(st.layers.size()) == c.n_layer && !st.layers.empty() &&
                       st.layers[0].ssm.size(0) == c.dInner() && st.layers[0].ssm.size(1) == c.d_state &&
                       st.layers[0].pool.slots() == (c.notes ? c.pool_slots : 0) &&
-                      st.layers[0].ssm.device() == m.options.device();
+                      sameDevice(st.layers[0].ssm.device(), m.options.device());
     if (!fits)
         throw EngineError(std::string(call) + ": the state was made by another model (other sizes or device)");
 }

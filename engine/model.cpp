@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include "engine/conv_cuda.h"
+#include "engine/pool_attention_cuda.h"
 #include "engine/pool_walk_device.h"
 #include "engine/selective_scan.h"
 #include "engine/stage_profile.h"
@@ -369,8 +370,9 @@ void traceAttention(ForwardTrace& trace, int64_t l, bool crossLayer, const at::T
         }
 }
 
-// Pool attention by LibTorch's fused scaled_dot_product_attention (CUDA, LibTorch 2.x),
-// unless MEMMAMBA_POOL_ATTENTION=reference asks for the op-by-op reference below.
+// Pool attention by LibTorch's fused scaled_dot_product_attention (CUDA, LibTorch 2.x)
+// where our kernel does not apply (MEMMAMBA_POOL_ATTENTION=sdpa asks for it), unless
+// MEMMAMBA_POOL_ATTENTION=reference asks for the op-by-op reference below.
 [[maybe_unused]] bool fusedPoolAttention(const at::Tensor& hn)
 {
     if (!hn.is_cuda())
@@ -392,6 +394,11 @@ at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, co
     const int64_t G = (offset + T + C - 1) / C;  // chunk groups the piece touches (<= S)
     const int64_t rows = G == 1 ? T : C;
     at::Tensor q = dense(hn, w.q);  // (T, r)
+    if (!weightsOut && poolAttentionKernelApplies(q, Mp, dh)) {
+        // Reading on CUDA: one kernel over the snapshots, no padding, no scores written.
+        const at::Tensor values = snaps.values.narrow(0, 0, G);
+        return poolAttentionCuda(q, dense(values, w.k), dense(values, w.v), snaps.mask.narrow(0, 0, G), offset, C, H);
+    }
     if (G > 1)
         q = at::constant_pad_nd(q, {0, 0, offset, G * C - offset - T});  // (G * C, r)
     const at::Tensor values = snaps.values.narrow(0, 0, G);

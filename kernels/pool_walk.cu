@@ -76,6 +76,10 @@ __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const C
     int64_t* out = a.recordOut + row * lay.length();
     int64_t* snapshots = a.slotBank + row * (ch.closed + 1) * M;
     const int64_t rowOffset = row * a.bankRowStride;
+    // Training rows may empty their pool at a segment start: those walk chunk by chunk.
+    const bool skipRun = !a.fifo && !a.emptyBefore;
+    __shared__ int64_t worstShared[1];
+    __shared__ float worstPriShared[1];
 
     for (int i = lane; i < M; i += kWarp) {
         position[i] = st ? st[lay.position() + i] : -1;
@@ -96,6 +100,47 @@ __global__ void mergeKernel(PoolWalkArgs a, Chunks ch, RecordLayout lay, const C
             stagedCounts[i] = counts[firstChunk + g0 + i];
         __syncwarp();
         for (int t = 0; t < n; ++t) {
+            if (skipRun) {
+                // Most chunks change nothing: their best candidate does not beat the full
+                // pool's worst entry (mergeSorted's first step breaks), or they have none.
+                // The warp finds the run of such chunks from t at once and writes their
+                // snapshots (the pool as it is) in parallel, instead of lane 0 stepping
+                // through each. Priority eviction only: a fifo merge always inserts.
+                if (lane == 0) {
+                    const bool full = pool::poolFull(view);
+                    const int w = full ? pool::knownWorst(view, false) : 0;
+                    worstShared[0] = full ? static_cast<int64_t>(view.position[w]) : -2;  // -2: not full
+                    worstPriShared[0] = full ? view.priority[w] : 0.0f;
+                }
+                __syncwarp();
+                const int64_t worstPos = worstShared[0];
+                const float worstPri = worstPriShared[0];
+                int run = 0;
+                for (int base = t; base < n; base += kWarp) {
+                    const int c = base + lane;
+                    bool unchanged = c >= n;  // past the staged chunks: ends the run below
+                    if (c < n) {
+                        const Cand& best = staged[c * k];
+                        unchanged = stagedCounts[c] == 0 ||
+                                    (worstPos != -2 && !pool::better(best.pri, best.pos, worstPri, worstPos));
+                    }
+                    const unsigned changes = __ballot_sync(0xffffffffu, !unchanged || c >= n);
+                    const int upto = changes ? __ffs(changes) - 1 : kWarp;
+                    run += upto;
+                    if (upto < kWarp)
+                        break;
+                }
+                if (run > n - t)
+                    run = n - t;
+                for (int i = lane; i < run * M; i += kWarp) {  // snapshots g0 + t + 1 .. g0 + t + run
+                    const int s = i / M, slot = i % M;
+                    snapshots[(g0 + t + s + 1) * M + slot] = bank[slot] < 0 ? -1 : rowOffset + bank[slot];
+                }
+                __syncwarp();
+                t += run;
+                if (t >= n)
+                    break;
+            }
             if (lane == 0)
                 inserted += pool::mergeSorted(view, staged + t * k, stagedCounts[t], a.fifo,
                                               out + lay.insertions() + 4 * inserted);

@@ -149,6 +149,32 @@ MM_POOL_HD void initView(PoolView& p, int64_t* position, float* priority, int64_
     p.worst = -1;
 }
 
+/// The slot the reference would evict from a full pool (priority: the first of the lowest
+/// priority, equal: oldest; fifo: the oldest), found once and kept until the pool changes.
+MM_POOL_HD int knownWorst(PoolView& p, bool fifo)
+{
+    if (p.worst < 0) {
+        int w = 0;
+        for (int i = 1; i < p.slots; ++i) {
+            const bool worse = fifo ? p.position[i] < p.position[w]
+                                    : better(p.priority[w], p.position[w], p.priority[i], p.position[i]);
+            if (worse)
+                w = i;
+        }
+        p.worst = w;
+    }
+    return p.worst;
+}
+
+/// Whether the pool has no empty slot left (advances the lowest-empty search as the
+/// merge does; slots are never emptied within a segment).
+MM_POOL_HD bool poolFull(PoolView& p)
+{
+    while (p.firstMaybeEmpty < p.slots && p.position[p.firstMaybeEmpty] >= 0)
+        ++p.firstMaybeEmpty;
+    return p.firstMaybeEmpty >= p.slots;
+}
+
 /// mergeChunk for candidates already in merge order: an empty slot (the lowest) if any,
 /// else the slot of the first worst entry (priority: lowest priority, equal: oldest;
 /// fifo: oldest), the candidate going in only if better (priority), and then no later
@@ -159,23 +185,11 @@ MM_POOL_HD int mergeSorted(PoolView& p, const Cand* c, int n, bool fifo, int64_t
     int count = 0;
     for (int j = 0; j < n; ++j) {
         int slot = -1;
-        while (p.firstMaybeEmpty < p.slots && p.position[p.firstMaybeEmpty] >= 0)
-            ++p.firstMaybeEmpty;
-        if (p.firstMaybeEmpty < p.slots) {
+        if (!poolFull(p)) {
             slot = p.firstMaybeEmpty;
             ++p.fill;
         } else {
-            if (p.worst < 0) {
-                int w = 0;
-                for (int i = 1; i < p.slots; ++i) {
-                    const bool worse = fifo ? p.position[i] < p.position[w]
-                                            : better(p.priority[w], p.position[w], p.priority[i], p.position[i]);
-                    if (worse)
-                        w = i;
-                }
-                p.worst = w;
-            }
-            slot = p.worst;
+            slot = knownWorst(p, fifo);
             if (!fifo && !better(c[j].pri, c[j].pos, p.priority[slot], p.position[slot]))
                 break;  // sorted best first: no later candidate is better either
         }

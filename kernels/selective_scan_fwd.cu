@@ -38,9 +38,14 @@ __global__ void __launch_bounds__(kThreads) chunkLocalStates(ScanForwardArgs a, 
     }
     const float bias = a.deltaBias ? a.deltaBias[e] : 0.f;
     float deltaSum = 0.f;
+    // The next step's inputs are loaded one step ahead: their loads from memory overlap
+    // this step's arithmetic instead of stalling the start of every step.
+    float xNext = t0 < t1 ? loadAt<TIn>(a.u, b, t0, e) : 0.f, dNext = t0 < t1 ? loadAt<TIn>(a.deltaRaw, b, t0, e) : 0.f;
     for (int64_t t = t0; t < t1; ++t) {
-        const float x = loadAt<TIn>(a.u, b, t, e);
-        const float d = softplus(loadAt<TIn>(a.deltaRaw, b, t, e) + bias);
+        const float x = xNext, dRaw = dNext;
+        if (t + 1 < t1)
+            xNext = loadAt<TIn>(a.u, b, t + 1, e), dNext = loadAt<TIn>(a.deltaRaw, b, t + 1, e);
+        const float d = softplus(dRaw + bias);
         deltaSum += d;
         const float dx = d * x;
 #pragma unroll
@@ -97,15 +102,26 @@ __global__ void __launch_bounds__(kThreads) chunkOutput(ScanForwardArgs a, int64
     const float bias = a.deltaBias ? a.deltaBias[e] : 0.f;
     const float Dv = a.D ? a.D[e] : 0.f;
     TIn* y = static_cast<TIn*>(a.y);
+    // Inputs loaded one step ahead, as in chunkLocalStates.
+    float xNext = 0.f, dNext = 0.f, zNext = 0.f;
+    if (t0 < t1) {
+        xNext = loadAt<TIn>(a.u, b, t0, e), dNext = loadAt<TIn>(a.deltaRaw, b, t0, e);
+        zNext = a.z.ptr ? loadAt<TIn>(a.z, b, t0, e) : 0.f;
+    }
     for (int64_t t = t0; t < t1; ++t) {
+        const float x = xNext, dRaw = dNext, zz = zNext;
+        if (t + 1 < t1) {
+            xNext = loadAt<TIn>(a.u, b, t + 1, e), dNext = loadAt<TIn>(a.deltaRaw, b, t + 1, e);
+            if (a.z.ptr)
+                zNext = loadAt<TIn>(a.z, b, t + 1, e);
+        }
         if (a.checkpoints && t % kCheckpointSteps == 0) {
             float* cp = a.checkpoints + ((b * groups + t / kCheckpointSteps) * E + e) * N;
 #pragma unroll
             for (int n = 0; n < N; ++n)
                 cp[n] = h[n];
         }
-        const float x = loadAt<TIn>(a.u, b, t, e);
-        const float d = softplus(loadAt<TIn>(a.deltaRaw, b, t, e) + bias);
+        const float d = softplus(dRaw + bias);
         const float dx = d * x;
         float acc = 0.f;
 #pragma unroll
@@ -114,10 +130,8 @@ __global__ void __launch_bounds__(kThreads) chunkOutput(ScanForwardArgs a, int64
             acc += loadAt<TIn>(a.C, b, t, n) * h[n];
         }
         float out = acc + Dv * x;
-        if (a.z.ptr) {
-            const float zz = loadAt<TIn>(a.z, b, t, e);
+        if (a.z.ptr)
             out *= zz * detail::sigmoid(zz);
-        }
         detail::store(y + (b * a.length + t) * E + e, out);
     }
     if (c == chunks - 1) {

@@ -36,9 +36,11 @@ struct BenchArgs {
     bool surprisal = true;           // ReadOptions::surprisal (the LM head over every token)
     bool profile = false;            // per-stage times of the timed read (engine/stage_profile.h)
     std::string poolWalk = "device"; // device | cpu: where the note pool walk runs on CUDA
-    std::string poolAttention = "fused";  // fused | reference: pool attention on CUDA (SDPA or op by op)
+    std::string poolAttention = "kernel";  // kernel | sdpa | reference: pool attention on CUDA (ours, SDPA, op by op)
     std::string noteSummaries = "candidates";  // candidates | all: notes computed for (device walk)
     std::string conv = "kernel";     // kernel | reference: the mixer's convolution on CUDA
+    int64_t dModel = 0;              // 0 = the default model's width (a random model of this width otherwise)
+    int64_t layers = 0;              // 0 = the default model's depth
 };
 
 int64_t positiveInteger(const std::string& option, const std::string& value)
@@ -61,8 +63,8 @@ BenchArgs parseArgs(std::vector<std::string> args)
         args.erase(args.begin());
     if (args.empty() || args[0] != "ingest")
         throw BadArgs("expected 'bench ingest --tokens N [--device cpu|cuda|auto] [--json] [--notes on|off] "
-                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention fused|reference] [--note-summaries candidates|all] [--conv kernel|reference] "
-                      "[--profile] [--arch memmamba|transformer] [--dtype fp32|bf16] [--model DIR] [--threads N] [--seed S]'");
+                      "[--piece N] [--segment N] [--surprisal on|off] [--scan kernels|reference] [--pool-walk device|cpu] [--pool-attention kernel|sdpa|reference] [--note-summaries candidates|all] [--conv kernel|reference] "
+                      "[--profile] [--arch memmamba|transformer] [--dtype fp32|bf16] [--d-model N] [--layers N] [--model DIR] [--threads N] [--seed S]'");
     BenchArgs b;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -85,8 +87,8 @@ BenchArgs parseArgs(std::vector<std::string> args)
                 throw BadArgs("--note-summaries must be candidates or all, got '" + b.noteSummaries + "'");
         } else if (a == "--pool-attention") {
             b.poolAttention = value();
-            if (b.poolAttention != "fused" && b.poolAttention != "reference")
-                throw BadArgs("--pool-attention must be fused or reference, got '" + b.poolAttention + "'");
+            if (b.poolAttention != "kernel" && b.poolAttention != "sdpa" && b.poolAttention != "reference")
+                throw BadArgs("--pool-attention must be kernel, sdpa or reference, got '" + b.poolAttention + "'");
         } else if (a == "--pool-walk") {
             b.poolWalk = value();
             if (b.poolWalk != "device" && b.poolWalk != "cpu")
@@ -94,6 +96,10 @@ BenchArgs parseArgs(std::vector<std::string> args)
         }
         else if (a == "--tokens")
             b.tokens = positiveInteger(a, value());
+        else if (a == "--d-model")
+            b.dModel = positiveInteger(a, value());
+        else if (a == "--layers")
+            b.layers = positiveInteger(a, value());
         else if (a == "--piece")
             b.piece = positiveInteger(a, value());
         else if (a == "--threads")
@@ -159,6 +165,19 @@ double peakRssMb()
     return usage.ru_maxrss / 1024.0;  // Linux: kilobytes
 }
 
+// The random model's config overrides: notes, width, depth (the rest as the default model).
+std::string randomConfig(const BenchArgs& b)
+{
+    nlohmann::json j = nlohmann::json::object();
+    if (!b.notes.empty())
+        j["notes"] = b.notes;
+    if (b.dModel > 0)
+        j["d_model"] = b.dModel;
+    if (b.layers > 0)
+        j["n_layer"] = b.layers;
+    return j.dump();
+}
+
 // --arch transformer: the same width, depth and vocabulary as the default MemMamba (or
 // --model's) through LibTorch's fused attention, one causal pass over all tokens.
 int runTransformerBench(const BenchArgs& b)
@@ -168,6 +187,10 @@ int runTransformerBench(const BenchArgs& b)
         spec.tokens = b.tokens;
         spec.device = b.device == "auto" ? "cuda" : b.device;
         spec.dtype = b.dtype;
+        if (b.dModel > 0)
+            spec.d_model = b.dModel, spec.heads = std::max<int64_t>(1, b.dModel / 64);  // head width 64, as flash attention likes
+        if (b.layers > 0)
+            spec.n_layer = b.layers;
         engine::cudaResetPeak();
         const engine::TransformerBenchResult r = engine::benchTransformerRead(spec);
         const int64_t peak = engine::cudaPeakAllocatedBytes();
@@ -214,8 +237,8 @@ int runBench(const std::vector<std::string>& args)
         setenv("MEMMAMBA_SCAN", "reference", 1);
     if (b.poolWalk == "cpu")  // read by engine/model.cpp at every forward
         setenv("MEMMAMBA_POOL_WALK", "cpu", 1);
-    if (b.poolAttention == "reference")  // read by engine/model.cpp at every pool attention
-        setenv("MEMMAMBA_POOL_ATTENTION", "reference", 1);
+    if (b.poolAttention != "kernel")  // read by engine/model.cpp at every pool attention
+        setenv("MEMMAMBA_POOL_ATTENTION", b.poolAttention.c_str(), 1);
     if (b.noteSummaries == "all")  // read by engine/model.cpp at every forward
         setenv("MEMMAMBA_NOTE_SUMMARIES", "all", 1);
     if (b.conv == "reference")  // read by engine/conv_cuda.cpp at every convolution
@@ -228,9 +251,7 @@ int runBench(const std::vector<std::string>& args)
         return runTransformerBench(b);
     try {
         std::unique_ptr<Model> model =
-            b.modelDir.empty()
-                ? Model::createRandom(b.notes.empty() ? "{}" : "{\"notes\": \"" + b.notes + "\"}", 0, b.device)
-                : Model::load(b.modelDir, b.device);
+            b.modelDir.empty() ? Model::createRandom(randomConfig(b), 0, b.device) : Model::load(b.modelDir, b.device);
         const ModelInfo info = model->info();
         const auto config = nlohmann::json::parse(info.configJson);
         const int64_t vocab = config.at("vocab_size").get<int64_t>();
@@ -241,15 +262,28 @@ int runBench(const std::vector<std::string>& args)
         for (auto& t : tokens)
             t = dist(rng);
 
-        {  // warm-up: first-call allocations and thread start-up stay out of the timing
+        const bool onCuda = info.device.rfind("cuda", 0) == 0;
+        const int64_t segment = b.segment > 0 ? b.segment : onCuda ? kDefaultSegmentCuda : kDefaultSegmentCpu;
+        // Warm-up: one full segment on a throwaway state, so the caching allocator's
+        // first large blocks, library handles and kernel loading stay out of the timing
+        // (on an H100 the first 64k segment of a process took 61 ms against 17 ms after;
+        // a reader pays that once per process, not per book). Its time is reported apart.
+        const auto warmStart = std::chrono::steady_clock::now();
+        {
             State warm = model->newState();
-            model->read(warm, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min<int64_t>(b.tokens, 256)));
+            ReadOptions opt;
+            opt.segmentTokens = segment;
+            opt.surprisal = b.surprisal;
+            model->read(warm, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min(b.tokens, segment)), opt);
+            engine::cudaSynchronize();
         }
+        const double warmupSeconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - warmStart).count();
 
         const double loadBefore = loadAverage();
         engine::cudaResetPeak();  // the peak of the timed read alone (weights included)
         if (b.profile)
-            engine::profileStart(info.device.rfind("cuda", 0) == 0);
+            engine::profileStart(onCuda);
         State state = model->newState();
         const int64_t piece = b.piece > 0 ? b.piece : b.tokens;
         const auto start = std::chrono::steady_clock::now();
@@ -284,9 +318,8 @@ int runBench(const std::vector<std::string>& args)
             {"peak_device_mb", peakDeviceMb()},
             {"arch", "memmamba"},
             {"scan", b.scan},
-            {"segment", b.segment > 0 ? b.segment
-                                       : info.device.rfind("cuda", 0) == 0 ? kDefaultSegmentCuda
-                                                                           : kDefaultSegmentCpu},
+            {"segment", segment},
+            {"warmup_seconds", warmupSeconds},
             {"surprisal", b.surprisal},
             {"device", info.device},
             {"threads", runtimeInfo().threads},
@@ -330,7 +363,7 @@ int runBench(const std::vector<std::string>& args)
                     std::printf("%-16s %10.2f %6.1f%% %10lld\n", t.stage.c_str(), t.ms,
                                 stagesMs > 0 ? 100.0 * t.ms / stagesMs : 0.0, static_cast<long long>(t.intervals));
                 std::printf("%-16s %10.2f (%s)\n", "all stages", stagesMs,
-                            info.device.rfind("cuda", 0) == 0 ? "CUDA events" : "wall clock");
+                            onCuda ? "CUDA events" : "wall clock");
             }
         }
         return 0;

@@ -10,6 +10,7 @@
 #include "pool_walk_cases.h"
 
 #include "engine/conv_cuda.h"
+#include "engine/pool_attention_cuda.h"
 #include "engine/pool_walk_device.h"
 #include "engine/train/batched_forward.h"
 
@@ -250,11 +251,53 @@ private slots:
     // empty pools (c = 0 in both), later ones partly filled and full pools.
     void fusedAttentionMatchesReference()
     {
-        const auto [a, b] = readBothWays(31, 1200, 500, "MEMMAMBA_POOL_ATTENTION", "reference");
-        const double worst = surprisalDifference(a, b);
-        qInfo("fused vs reference pool attention: largest surprisal difference %.3g nats", worst);
-        QVERIFY(worst < 1e-3);
-        QVERIFY(test::relativeError(a.importance.back(), b.importance.back()) < 1e-4);
+        for (const char* other : {"reference", "sdpa"}) {  // our kernel (the default) against each
+            const auto [a, b] = readBothWays(31, 1200, 500, "MEMMAMBA_POOL_ATTENTION", other);
+            const double worst = surprisalDifference(a, b);
+            qInfo("pool attention kernel vs %s: largest surprisal difference %.3g nats", other, worst);
+            QVERIFY(worst < 1e-3);
+            QVERIFY(test::relativeError(a.importance.back(), b.importance.back()) < 1e-4);
+        }
+    }
+
+    // The pool attention kernel alone against the op-by-op softmax over the filled slots:
+    // pieces starting inside a chunk, a last partial chunk, empty and full snapshots, the
+    // token pool (50 slots) and the cross-layer one (200), head widths 16 and 64.
+    void poolAttentionKernelMatchesOps()
+    {
+        const c10::AutoGradMode noGrad(false);
+        const auto o = at::TensorOptions().dtype(at::kFloat).device(at::kCUDA);
+        struct Shape { int64_t T, offset, M, H, dh; };
+        for (const Shape s : {Shape{1000, 37, 50, 4, 16}, Shape{1, 5, 50, 4, 16}, Shape{300, 0, 200, 4, 16},
+                              Shape{257, 127, 50, 2, 64}}) {
+            const int64_t C = 128, r = s.H * s.dh, G = (s.offset + s.T + C - 1) / C;
+            const at::Tensor q = at::randn({s.T, 2 * r}, o).narrow(1, 0, r);  // rows strided
+            const at::Tensor k = at::randn({G, s.M, r}, o), v = at::randn({G, s.M, r}, o);
+            at::Tensor mask = at::rand({G, s.M}, o) < 0.6;
+            mask[0].fill_(false);  // the first group reads an empty pool
+            if (G > 2)
+                mask[G - 1].fill_(true);
+            QVERIFY(poolAttentionKernelApplies(q, s.M, s.dh));
+            const at::Tensor got = poolAttentionCuda(q, k, v, mask, s.offset, C, s.H).cpu();
+            const at::Tensor qc = q.cpu(), kc = k.cpu(), vc = v.cpu(), mc = mask.cpu();
+            at::Tensor want = at::zeros({s.T, r});
+            for (int64_t i = 0; i < s.T; ++i) {
+                const int64_t g = (s.offset + i) / C;
+                const at::Tensor on = mc[g].nonzero().view({-1});
+                if (on.numel() == 0)
+                    continue;
+                for (int64_t h = 0; h < s.H; ++h) {
+                    const at::Tensor qh = qc[i].narrow(0, h * s.dh, s.dh);
+                    const at::Tensor kh = kc[g].index_select(0, on).narrow(1, h * s.dh, s.dh);
+                    const at::Tensor vh = vc[g].index_select(0, on).narrow(1, h * s.dh, s.dh);
+                    const at::Tensor p = at::softmax(at::matmul(kh, qh) / std::sqrt(double(s.dh)), 0);
+                    want[i].narrow(0, h * s.dh, s.dh).copy_(at::matmul(p, vh));
+                }
+            }
+            const double err = test::relativeError(got, want);
+            QVERIFY2(err < 1e-5, ("T " + std::to_string(s.T) + ": relative error " + std::to_string(err)).c_str());
+            QVERIFY(at::equal(got.narrow(0, 0, std::min<int64_t>(s.T, C - s.offset)), at::zeros({std::min<int64_t>(s.T, C - s.offset), r})));
+        }
     }
 
     // Summaries only for the candidates (the default) against summaries for every token:
@@ -348,6 +391,7 @@ private slots:
             QVERIFY2(diff.empty(), diff.c_str());
         }
         segmentedRowsMatchReference();
+        const c10::AutoGradMode noGrad(false);  // the convolution kernel serves reading only
         const auto o = at::TensorOptions().dtype(at::kFloat).device(at::kCUDA);
         at::Tensor state = at::randn({3, 40}, o);
         const at::Tensor xc = convSiluCuda(at::randn({50, 80}, o).narrow(1, 0, 40), state, at::randn({40, 1, 4}, o),
