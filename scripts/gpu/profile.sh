@@ -68,6 +68,9 @@ if [ "${1:-}" != quick ]; then
   done
   b --tokens $n --surprisal off --d-model 384 --layers 12
   b --tokens $n --surprisal off --d-model 384 --layers 12 --notes off
+  # The shipped model: trained scores, so the walk meets a real pool (surprisal off and on).
+  b --tokens $n --surprisal off --model resources/models/default
+  b --tokens $n --surprisal on --model resources/models/default
   stamp "anchor"
   # Every kernel's time (Nsight Compute, clocks and caches as they are), per kernel name.
   for notes in on off; do
