@@ -1,8 +1,9 @@
 // The reader's main window. It composes the panels (library, contents, search; and the
 // model's memory: map, notes, ask, ingest queue, charts) as dock widgets around the reading view
-// and wires them to the LibraryService and, when one is set, the MemoryService. The
-// window holds only the glue: which document is open and the hit waiting for its
-// document to arrive.
+// and wires them to the LibraryService and, when one is set, the MemoryService. What the
+// reader is doing (document, position, selection, memory state) is the ReadingSession's,
+// which the panels follow; the window holds only the glue and the hit waiting for its
+// document to arrive. The memory docks' wiring is in main_window_memory.cpp.
 #pragma once
 
 #include "ui/library_types.h"
@@ -29,6 +30,7 @@ class MemoryMapPanel;
 class MemoryService;
 class NotesPanel;
 class ReadingPositionSaver;
+class ReadingSession;
 class ReadingView;
 class SearchPanel;
 class TocPanel;
@@ -62,7 +64,9 @@ public:
     /// Connects the model's memory (not owned; it must outlive the window or be its
     /// child). Without one, the memory docks say the memory is not available.
     void setMemoryService(MemoryService* service);
-    qint64 currentDocumentId() const { return m_openDocId; }
+    qint64 currentDocumentId() const;
+    /// The open document, position, selection and memory state the panels follow.
+    ReadingSession* readingSession() const { return m_session; }
     QString positionText() const;
     /// Dock widgets by their object name ("libraryDock", "tocDock", "searchDock",
     /// "memoryMapDock", "notesDock", "askDock", "ingestDock", "chartsDock").
@@ -122,6 +126,7 @@ private:
     ImportProgressWidget* m_importProgress;
     QLabel* m_positionLabel;
     ReadingPositionSaver* m_saver;
+    ReadingSession* m_session;
     QList<QDockWidget*> m_docks;
     QList<QAction*> m_importActions;
     MemoryMapPanel* m_mapPanel;
@@ -134,12 +139,9 @@ private:
     QTimer* m_poolTimer;
     MemoryService* m_memory = nullptr;
     QString m_openText;
-    bool m_memoryShown = false;
-    bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown  ///< the open document's memory map has arrived
+    bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown
 
-    qint64 m_openDocId = 0;
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived
-    QString m_openTitle;
     std::optional<storage::SearchHit> m_pendingHit;
     QStringList m_pendingHitTerms;
 };
