@@ -8,6 +8,7 @@
 #include "ui/ingest_queue_panel.h"
 #include "ui/library_panel.h"
 #include "ui/library_service.h"
+#include "ui/memory_docks.h"
 #include "ui/memory_gate.h"
 #include "ui/memory_map_panel.h"
 #include "ui/memory_map_widget.h"
@@ -61,9 +62,7 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     m_ask = new AskPanel(this);
     m_ingest = new IngestQueuePanel(this);
     m_charts = new ChartsPanel(this);
-    m_poolTimer = new QTimer(this);
-    m_poolTimer->setSingleShot(true);
-    m_poolTimer->setInterval(300);  // the pool follows the reading position, not every scroll step
+    m_memoryDocks = new MemoryDocks(m_session, {m_reader, m_mapPanel, m_notes, m_ask, m_ingest, m_charts, m_library}, this);
     setWindowTitle(tr("MemMamba Reader"));
     setAcceptDrops(true);
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
@@ -178,9 +177,10 @@ void MainWindow::createMenus()
     });
 
     QMenu* memory = menuBar()->addMenu(tr("&Memory"));
-    m_readAction = memory->addAction(tr("&Read this book with the model"), this, &MainWindow::readOpenDocumentWithModel);
-    m_readAction->setObjectName(QStringLiteral("readWithModel"));
-    m_readAction->setEnabled(false);
+    QAction* readAction = memory->addAction(tr("&Read this book with the model"), this,
+                                            &MainWindow::readOpenDocumentWithModel);
+    readAction->setObjectName(QStringLiteral("readWithModel"));
+    m_memoryDocks->setReadAction(readAction);
     memory->addAction(tr("Show the &memory map"), this, [this] {
         dock(QStringLiteral("memoryMapDock"))->show();
         m_mapPanel->map()->setFocus();
@@ -355,18 +355,7 @@ void MainWindow::onDocumentOpened(const OpenedDocument& document)
     m_toc->setChapters(document.chapters);
     m_library->setCurrentDocument(docId);
     m_reader->showText(document.text, document.savedPosition);
-    m_openText = document.text;
-    m_session->setMemoryState(memory::MemoryState::None);
-    m_mapPanel->clear();
-    m_notes->clear();
-    m_charts->setDocument(docId, m_session->title());
-    if (m_memory) {
-        setMemoryGates(tr("Looking for the model's memory of this book…"), false);
-        m_ask->setDocument(docId);
-        m_memory->requestMemoryMap(docId);
-    } else {
-        setMemoryGates(tr("The model's memory is not available in this build."), false);
-    }
+    m_memoryDocks->documentOpened(document.text);
     if (m_pendingHit && m_pendingHit->docId == docId) {
         const storage::SearchHit hit = *m_pendingHit;
         m_pendingHit.reset();

@@ -3,7 +3,8 @@
 // and wires them to the LibraryService and, when one is set, the MemoryService. What the
 // reader is doing (document, position, selection, memory state) is the ReadingSession's,
 // which the panels follow; the window holds only the glue and the hit waiting for its
-// document to arrive. The memory docks' wiring is in main_window_memory.cpp.
+// document to arrive. The memory docks are built in main_window_memory.cpp; what they
+// show is MemoryDocks' (ui/memory_docks.h).
 #pragma once
 
 #include "ui/library_types.h"
@@ -25,6 +26,7 @@ class ImportProgressWidget;
 class IngestQueuePanel;
 class LibraryPanel;
 class LibraryService;
+class MemoryDocks;
 class MemoryGate;
 class MemoryMapPanel;
 class MemoryService;
@@ -60,7 +62,7 @@ public:
     /// The gate in front of a memory dock's panel ("memoryMapDock", "notesDock", "askDock",
     /// "chartsDock").
     MemoryGate* memoryGate(const QString& dockName) const;
-    MemoryService* memoryService() const { return m_memory; }
+    MemoryService* memoryService() const;
     /// Connects the model's memory (not owned; it must outlive the window or be its
     /// child). Without one, the memory docks say the memory is not available.
     void setMemoryService(MemoryService* service);
@@ -112,10 +114,6 @@ private:
     void restoreLayout();
     void saveLayout() const;
     void createMemoryDocks();
-    void connectMemoryService();
-    void setMemoryGates(const QString& message, bool offerRead);
-    void onMemoryMapReady(std::shared_ptr<const MemoryMapData> data);
-    void requestPoolSoon();
     void jumpTo(qint64 position);
 
     LibraryService* m_service;
@@ -134,11 +132,7 @@ private:
     AskPanel* m_ask;
     IngestQueuePanel* m_ingest;
     ChartsPanel* m_charts;
-    QList<MemoryGate*> m_gates;
-    QAction* m_readAction = nullptr;
-    QTimer* m_poolTimer;
-    MemoryService* m_memory = nullptr;
-    QString m_openText;
+    MemoryDocks* m_memoryDocks;
     bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown
 
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived

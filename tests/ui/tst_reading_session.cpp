@@ -2,11 +2,16 @@
 // quiet when the value is the same; a new document resets the selection and the memory
 // state; the window's session follows the reading view (position, selection in code
 // points) and the memory service (memory state).
+#include "fake_memory_service.h"
+#include "synthetic_memory.h"
 #include "ui/main_window.h"
 #include "ui/reading_session.h"
 #include "ui/reading_view.h"
 
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTextCursor>
 
@@ -24,6 +29,7 @@ private slots:
     void newDocumentResetsSelectionAndMemoryState();
     void sameDocumentIsNotAChange();
     void readingViewSelectionIsInCodePoints();
+    void windowSessionFollowsTheReaderAndTheMemory();
 };
 
 void TestReadingSession::positionSignalsOnlyChanges()
@@ -130,6 +136,55 @@ void TestReadingSession::readingViewSelectionIsInCodePoints()
     cursor.clearSelection();
     view.setTextCursor(cursor);
     QCOMPARE(session.selection(), CharRange{});
+}
+
+void TestReadingSession::windowSessionFollowsTheReaderAndTheMemory()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("MemMambaTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_reading_session"));
+    QSettings().clear();
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    mm::test::FakeMemoryService fake;  // outlives the window
+    mm::ui::MainWindow window(dir.filePath(QStringLiteral("library.sqlite3")));
+    window.resize(1300, 900);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.setMemoryService(&fake);
+    ReadingSession* session = window.readingSession();
+    QSignalSpy documents(session, &ReadingSession::documentChanged);
+    QSignalSpy states(session, &ReadingSession::memoryStateChanged);
+    QSignalSpy shown(&window, &mm::ui::MainWindow::documentShown);
+    window.importFiles({QStringLiteral(MEMMAMBA_TEST_DATA_DIR "/ui/lighthouse_almanac.txt")});
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, 20000);
+    QCOMPARE(documents.count(), 1);
+    const qint64 docId = window.currentDocumentId();
+    QCOMPARE(session->documentId(), docId);
+    QVERIFY(!session->title().isEmpty());
+    QCOMPARE(session->memoryState(), MemoryState::None);
+
+    // The reader scrolls and selects: the session follows, in code points.
+    mm::ui::ReadingView* reader = window.readingView();
+    reader->scrollToPosition(reader->codePointCount() / 2);
+    QTRY_COMPARE(session->position(), reader->position());
+    QVERIFY(session->position() > 0);
+    QTextCursor cursor = reader->textCursor();
+    cursor.setPosition(100);
+    cursor.setPosition(140, QTextCursor::KeepAnchor);
+    reader->setTextCursor(cursor);
+    QCOMPARE(session->selection(), (CharRange{100, 140}));  // the book is ASCII: units = code points
+
+    // The model reads it (Reading), then its memory map arrives (Ready).
+    const auto book = mm::test::bookFromText(reader->toPlainText(), docId, 4, {});
+    fake.addBook(docId, book, false);
+    window.readOpenDocumentWithModel();
+    fake.step(book.data->tokenCount() / 2);
+    QTRY_COMPARE(session->memoryState(), MemoryState::Reading);
+    fake.step(book.data->tokenCount());
+    QTRY_COMPARE_WITH_TIMEOUT(session->memoryState(), MemoryState::Ready, 20000);
+    QVERIFY(session->memoryShown());
+    QCOMPARE(states.count(), 2);  // None → Reading → Ready, each once
 }
 
 QTEST_MAIN(TestReadingSession)
