@@ -1,12 +1,8 @@
-// The Charts dock: two Qt Charts of the open document's memory.
-//
-//  - Perplexity by position: the per-token surprisal the model stored when it read the
-//    book (MemoryMapData::surprisal, nats), binned along the book (about 200 bins), each
-//    bin exp(mean NLL of its tokens); a smoothed line, chapter starts on a top axis and
-//    the reading position as a vertical line.
-//  - Memory fidelity: the ETMF proxy of the engine's fidelity protocol per layer against
-//    distance (log axis), measured on the document's own text by the MemoryService
-//    (FidelityRequest / FidelityCurves); dashed, the same with the note pools emptied.
+// The Charts dock: two Qt Charts of the open document's memory, side by side, each in
+// its own file: perplexity by position (ui/perplexity_chart.h) and memory fidelity
+// (ui/fidelity_chart.h). The panel arranges them and keeps what they show: the document,
+// the fidelity measurement's state (requested when the panel is on screen, progress,
+// Cancel, Measure again), placeholders and the PNG export.
 //
 // Widgets never see the service: MainWindow feeds the data in and forwards
 // fidelityRequested / fidelityCancelRequested. Each chart shows a placeholder (why there
@@ -15,6 +11,7 @@
 #pragma once
 
 #include "ui/memory_types.h"
+#include "ui/perplexity_chart.h"
 
 #include <QWidget>
 
@@ -31,24 +28,21 @@ class QToolButton;
 
 namespace mm::ui {
 
+class FidelityChart;
+
 class ChartsPanel : public QWidget {
     Q_OBJECT
 public:
     enum Chart { Perplexity, Fidelity };
 
-    /// One bin of the perplexity curve: tokens [firstToken, endToken), the mean NLL of
-    /// its finite surprisal values and exp of it (NaN when the bin has none).
-    struct PerplexityBin {
-        qint64 firstToken = 0;
-        qint64 endToken = 0;
-        qint64 scoredTokens = 0;
-        double meanNll = 0;
-        double perplexity = 0;
-    };
+    using PerplexityBin = mm::ui::PerplexityBin;
     /// min(maxBins, tokens) bins of equal size (± 1 token) covering the whole document.
-    static QVector<PerplexityBin> perplexityBins(const MemoryMapData& data, int maxBins = kPerplexityBins);
-    static constexpr int kPerplexityBins = 200;
-    static constexpr int kSmoothingBins = 9;  ///< the smoothed line: geometric mean over this many bins
+    static QVector<PerplexityBin> perplexityBins(const MemoryMapData& data, int maxBins = kPerplexityBins)
+    {
+        return mm::ui::perplexityBins(data, maxBins);
+    }
+    static constexpr int kPerplexityBins = mm::ui::kPerplexityBins;
+    static constexpr int kSmoothingBins = kPerplexitySmoothingBins;
 
     explicit ChartsPanel(QWidget* parent = nullptr);
     ~ChartsPanel() override;
@@ -61,9 +55,9 @@ public:
     QString placeholderText(Chart chart) const;
 
     // The series, for tests (null while there is nothing to draw).
-    QLineSeries* perplexitySeries() const { return m_pplSeries; }
-    QLineSeries* smoothedPerplexitySeries() const { return m_smoothSeries; }
-    QLineSeries* readingPositionSeries() const { return m_positionSeries; }
+    QLineSeries* perplexitySeries() const;
+    QLineSeries* smoothedPerplexitySeries() const;
+    QLineSeries* readingPositionSeries() const;
     /// The fidelity series of `layer` (the model as it is, or with its pools emptied).
     QLineSeries* fidelitySeries(int layer, bool noPool = false) const;
     /// The layers drawn on the fidelity chart.
@@ -119,9 +113,8 @@ protected:
 
 private:
     enum FidelityState { NotRequested, Measuring, Ready, Failed, Cancelled };
-    void buildPerplexityChart();
-    void buildFidelityChart();
-    void updatePositionMarker();
+    void drawPerplexity();
+    void drawFidelity();
     void showPlaceholder(Chart chart, const QString& text);
     void showChart(Chart chart);
     void maybeRequestFidelity();
@@ -130,7 +123,6 @@ private:
     qint64 m_docId = 0;
     QString m_title;
     std::shared_ptr<const MemoryMapData> m_data;
-    qint64 m_readingChar = 0;
     QVector<int> m_layers;
     bool m_onScreenKnown = false;
     bool m_onScreen = false;
@@ -142,21 +134,16 @@ private:
 
     QStackedWidget* m_pplStack;
     QLabel* m_pplPlaceholder;
-    QChartView* m_pplView;
+    PerplexityChart* m_perplexity;
     QToolButton* m_pplExport;
     QLabel* m_pplSummary;
-    QLineSeries* m_pplSeries = nullptr;
-    QLineSeries* m_smoothSeries = nullptr;
-    QLineSeries* m_positionSeries = nullptr;
-    double m_pplYMin = 1;
-    double m_pplYMax = 2;
 
     QStackedWidget* m_fidStack;
     QLabel* m_fidPlaceholder;
     QProgressBar* m_progress;
     QPushButton* m_cancelButton;
     QPushButton* m_measureButton;
-    QChartView* m_fidView;
+    FidelityChart* m_fidelity;
     QToolButton* m_fidExport;
     QLabel* m_fidSummary;
 };

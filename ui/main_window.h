@@ -1,8 +1,10 @@
 // The reader's main window. It composes the panels (library, contents, search; and the
 // model's memory: map, notes, ask, ingest queue, charts) as dock widgets around the reading view
-// and wires them to the LibraryService and, when one is set, the MemoryService. The
-// window holds only the glue: which document is open and the hit waiting for its
-// document to arrive.
+// and wires them to the LibraryService and, when one is set, the MemoryService. What the
+// reader is doing (document, position, selection, memory state) is the ReadingSession's,
+// which the panels follow; the window holds only the glue and the hit waiting for its
+// document to arrive. The memory docks are built in main_window_memory.cpp; what they
+// show is MemoryDocks' (ui/memory_docks.h).
 #pragma once
 
 #include "ui/library_types.h"
@@ -24,11 +26,13 @@ class ImportProgressWidget;
 class IngestQueuePanel;
 class LibraryPanel;
 class LibraryService;
+class MemoryDocks;
 class MemoryGate;
 class MemoryMapPanel;
 class MemoryService;
 class NotesPanel;
 class ReadingPositionSaver;
+class ReadingSession;
 class ReadingView;
 class SearchPanel;
 class TocPanel;
@@ -58,11 +62,13 @@ public:
     /// The gate in front of a memory dock's panel ("memoryMapDock", "notesDock", "askDock",
     /// "chartsDock").
     MemoryGate* memoryGate(const QString& dockName) const;
-    MemoryService* memoryService() const { return m_memory; }
+    MemoryService* memoryService() const;
     /// Connects the model's memory (not owned; it must outlive the window or be its
     /// child). Without one, the memory docks say the memory is not available.
     void setMemoryService(MemoryService* service);
-    qint64 currentDocumentId() const { return m_openDocId; }
+    qint64 currentDocumentId() const;
+    /// The open document, position, selection and memory state the panels follow.
+    ReadingSession* readingSession() const { return m_session; }
     QString positionText() const;
     /// Dock widgets by their object name ("libraryDock", "tocDock", "searchDock",
     /// "memoryMapDock", "notesDock", "askDock", "ingestDock", "chartsDock").
@@ -108,10 +114,6 @@ private:
     void restoreLayout();
     void saveLayout() const;
     void createMemoryDocks();
-    void connectMemoryService();
-    void setMemoryGates(const QString& message, bool offerRead);
-    void onMemoryMapReady(std::shared_ptr<const MemoryMapData> data);
-    void requestPoolSoon();
     void jumpTo(qint64 position);
 
     LibraryService* m_service;
@@ -122,6 +124,7 @@ private:
     ImportProgressWidget* m_importProgress;
     QLabel* m_positionLabel;
     ReadingPositionSaver* m_saver;
+    ReadingSession* m_session;
     QList<QDockWidget*> m_docks;
     QList<QAction*> m_importActions;
     MemoryMapPanel* m_mapPanel;
@@ -129,17 +132,10 @@ private:
     AskPanel* m_ask;
     IngestQueuePanel* m_ingest;
     ChartsPanel* m_charts;
-    QList<MemoryGate*> m_gates;
-    QAction* m_readAction = nullptr;
-    QTimer* m_poolTimer;
-    MemoryService* m_memory = nullptr;
-    QString m_openText;
-    bool m_memoryShown = false;
-    bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown  ///< the open document's memory map has arrived
+    MemoryDocks* m_memoryDocks;
+    bool m_fitDocksOnShow = false;  ///< no saved layout: size the docks when first shown
 
-    qint64 m_openDocId = 0;
     qint64 m_requestedDocId = 0;  ///< asked for, not yet arrived
-    QString m_openTitle;
     std::optional<storage::SearchHit> m_pendingHit;
     QStringList m_pendingHitTerms;
 };

@@ -132,6 +132,14 @@ qint64 ReadingView::cursorPosition() const
     return m_index.toCodePoint(textCursor().position());
 }
 
+CharRange ReadingView::selection() const
+{
+    const QTextCursor cursor = textCursor();
+    if (!cursor.hasSelection())
+        return {};
+    return {m_index.toCodePoint(cursor.selectionStart()), m_index.toCodePoint(cursor.selectionEnd())};
+}
+
 double ReadingView::fractionRead() const
 {
     const qint64 total = codePointCount();

@@ -28,6 +28,8 @@ public:
     qint64 position() const;
     /// Code point of the text cursor.
     qint64 cursorPosition() const;
+    /// The selected text, [start, end) in code points; empty ({0, 0}) when none.
+    CharRange selection() const;
     qint64 codePointCount() const { return m_index.codePointCount(); }
     /// 0..1: how far through the text the reading position is.
     double fractionRead() const;

@@ -1,21 +1,12 @@
-// `memmamba info`: the engine part (runtime and model). Torch-free: engine/engine.h only.
+// `memmamba info`: the engine part (runtime and model). Torch-free: engine/engine.h and
+// the one model loader (app/memory/model_loader.h).
 #include "engine_commands.h"
 
+#include "app/memory/model_loader.h"
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
 
-#include <fstream>
-
 namespace mm::cli {
-
-namespace {
-
-std::string shippedModelDir()
-{
-    return resourceDir() + "/models/default";
-}
-
-}  // namespace
 
 nlohmann::json engineInfoJson(const std::string& modelDir, const std::string& device)
 {
@@ -27,18 +18,19 @@ nlohmann::json engineInfoJson(const std::string& modelDir, const std::string& de
                      {"cuda_device", rt.cudaDeviceName}};
     nlohmann::json model;
     try {
-        std::unique_ptr<Model> m;
-        std::string dir = modelDir;
-        if (dir.empty() && std::ifstream(shippedModelDir() + "/config.json").good())
-            dir = shippedModelDir();
-        if (dir.empty()) {
-            m = Model::createRandom("{}", 0, device);
+        memory::ModelChoice choice;
+        choice.modelDir = modelDir;
+        choice.device = device;
+        // No folder named and none shipped: describe the default config, randomly
+        // initialised, rather than fail (`info` always prints).
+        choice.random = modelDir.empty() && !memory::shippedModelPresent();
+        const memory::OpenedModel opened = memory::openModel(choice);
+        const std::unique_ptr<Model>& m = opened.model;
+        if (choice.random)
             model["source"] = "random initialisation of the default config (seed 0): no shipped model in " +
-                              shippedModelDir();
-        } else {
-            m = Model::load(dir, device);
-            model["source"] = dir;
-        }
+                              resourceDir() + "/models/default";
+        else
+            model["source"] = opened.source == "shipped" ? resourceDir() + "/models/default" : opened.source;
         const ModelInfo info = m->info();
         model["config"] = nlohmann::json::parse(info.configJson);
         model["parameter_count"] = info.parameterCount;

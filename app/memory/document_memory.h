@@ -18,6 +18,7 @@
 #include "app/memory/asking.h"
 #include "app/memory/errors.h"
 #include "app/memory/map_queries.h"
+#include "app/memory/memory_state.h"
 #include "app/memory/reading.h"
 #include "app/memory/recall.h"
 #include "app/memory/selftest.h"
@@ -40,14 +41,6 @@ class Database;
 namespace mm::memory {
 
 struct MemoryContext;
-
-/// Where a document's memory stands for this model.
-enum class MemoryState {
-    None,     ///< not read
-    Reading,  ///< read in part (a reading in progress or interrupted: it resumes)
-    Ready,    ///< read to the end
-    Stale,    ///< read by another model or tokenizer: must be read again
-};
 
 /// Memory status of a document for this model: what the GUI shows and what `ask` needs.
 struct MemoryStatus {

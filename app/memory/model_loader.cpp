@@ -1,7 +1,6 @@
 // See model_loader.h.
 #include "app/memory/model_loader.h"
 
-#include "app/memory/memory_context.h"
 
 #include <algorithm>
 #include <chrono>
@@ -15,34 +14,48 @@ std::string shippedModelDir() { return resourceDir() + "/models/default"; }
 
 bool hasConfig(const std::string& dir) { return std::ifstream(dir + "/config.json").good(); }
 
+double msSince(const std::chrono::steady_clock::time_point& t0)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 bool shippedModelPresent() { return hasConfig(shippedModelDir()); }
+
+OpenedModel openModel(const ModelChoice& choice)
+{
+    OpenedModel m;
+    if (choice.random) {
+        m.model = Model::createRandom(choice.randomConfig, 0, choice.device);
+        m.source = "random";
+        return m;
+    }
+    std::string dir = choice.modelDir;
+    if (dir.empty()) {
+        dir = shippedModelDir();
+        if (!hasConfig(dir))
+            throw LoadError(LoadErrorKind::MissingFile,
+                            "no shipped model exists yet (" + dir +
+                                "): pass --model DIR, or --random for a randomly initialised model");
+        m.source = "shipped";
+    } else {
+        if (!hasConfig(dir))
+            throw LoadError(LoadErrorKind::MissingFile,
+                            "no model in " + dir + " (config.json is missing): pass --model DIR");
+        m.source = dir;
+    }
+    m.model = Model::load(dir, choice.device);
+    return m;
+}
 
 LoadedModel loadModel(const ModelChoice& choice, bool warm)
 {
     const auto t0 = std::chrono::steady_clock::now();
     LoadedModel m;
-    if (choice.random) {
-        m.model = Model::createRandom(choice.randomConfig, 0, choice.device);
-        m.source = "random";
-    } else {
-        std::string dir = choice.modelDir;
-        if (dir.empty()) {
-            dir = shippedModelDir();
-            if (!hasConfig(dir))
-                throw LoadError(LoadErrorKind::MissingFile,
-                                "no shipped model exists yet (" + dir +
-                                    "): pass --model DIR, or --random for a randomly initialised model");
-            m.source = "shipped";
-        } else {
-            if (!hasConfig(dir))
-                throw LoadError(LoadErrorKind::MissingFile,
-                                "no model in " + dir + " (config.json is missing): pass --model DIR");
-            m.source = dir;
-        }
-        m.model = Model::load(dir, choice.device);
-    }
+    OpenedModel opened = openModel(choice);
+    m.model = std::move(opened.model);
+    m.source = std::move(opened.source);
     m.tokenizer = Tokenizer::loadDefault();
     m.info = m.model->info();
     if (!m.info.tokenizerFingerprint.empty() && m.info.tokenizerFingerprint != m.tokenizer->fingerprint())

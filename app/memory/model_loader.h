@@ -1,6 +1,8 @@
-// Loading the model and its tokenizer: the one loader the command line's memory
-// commands and the reader share. A model folder (the shipped one by default) or a random
-// model, on a device; the tokenizer the model was trained with must be the installed one.
+// Loading the model and its tokenizer: the one loader the command line (its memory
+// commands and `info`), memmamba-engine's `info` and the reader share. A model folder (the
+// shipped one by default) or a random model, on a device; the tokenizer the model was
+// trained with must be the installed one. Engine only (no storage, no Qt): its own small
+// target, mm_model_loader, so the engine-only build links it too.
 #pragma once
 
 #include "engine/engine.h"
@@ -30,6 +32,15 @@ struct LoadedModel {
     double loadMs = 0;
     double warmupMs = 0;    ///< warmUp after loading (CUDA only; 0 on the CPU or when not asked)
 };
+
+/// The model alone, and where it came from ("shipped", "random" or the folder given):
+/// the first half of loadModel, for callers that report on the tokenizer themselves
+/// (`memmamba info`). Throws as loadModel does, tokenizer errors aside.
+struct OpenedModel {
+    std::unique_ptr<Model> model;
+    std::string source;
+};
+OpenedModel openModel(const ModelChoice& choice);
 
 /// Throws the engine's LoadError (engine/engine.h): MissingFile (no config.json in the
 /// folder, or no shipped model), InvalidModel, WrongDevice, TokenizerMismatch (the model

@@ -1,481 +1,72 @@
+// See model_memory_service.h.
 #include "app/reader/model_memory_service.h"
 
-#include "app/memory/answer/answer_record.h"
-#include "app/memory/answer/answerer.h"
-#include "app/memory/answer/model_likelihood.h"
-#include "app/reader/memory_views.h"
+#include "app/reader/fidelity_worker.h"
+#include "app/reader/ingest_worker.h"
+#include "app/reader/map_worker.h"
+#include "app/reader/question_worker.h"
 
-#include "storage/database.h"
-
-#include <QDateTime>
-#include <QElapsedTimer>
-#include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QTimer>
 
 #include <algorithm>
-#include <cmath>
-#include <map>
 
 namespace mm::memoryui {
-
-namespace {
-
-QString staleReason(const memory::MemoryStatus& status)
-{
-    return QObject::tr("It was read by another model (%1), whose memory cannot be used with this one: read it again "
-                       "with this model.")
-        .arg(q(status.producer).section(QLatin1Char('|'), 0, 0).left(16));
-}
-
-}  // namespace
-
-// ---- the query thread ------------------------------------------------------------------
-
-class QueryWorker : public QObject {
-public:
-    explicit QueryWorker(ModelMemoryService* service) : m_service(service) {}
-
-    template <typename F>
-    void post(F f)
-    {
-        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
-    }
-
-    void load(const ModelMemoryOptions& options)
-    {
-        try {
-            memory::ModelChoice choice;
-            choice.modelDir = options.modelDir.toStdString();
-            choice.random = options.random;
-            choice.randomConfig = options.randomConfig.toStdString();
-            choice.device = options.device.toStdString();
-            // warm: on CUDA the context, handles and kernels now, not in the first question.
-            auto model = std::make_shared<memory::LoadedModel>(memory::loadModel(choice, true));
-            ui::MemoryDevice dev;
-            const memory::DeviceInfo where = memory::deviceOf(*model);
-            dev.gpu = where.gpu;
-            dev.name = dev.gpu ? QObject::tr("CUDA GPU: %1").arg(q(where.cudaDeviceName))
-                               : where.threads == 1 ? QObject::tr("CPU (1 thread)")
-                                                    : QObject::tr("CPU (%1 threads)").arg(where.threads);
-            dev.expectedTokensPerSecond = memory::measureReadingSpeed(*model->model, *model->tokenizer);
-
-            m_db = std::make_unique<storage::Database>(options.databasePath);
-            m_model = model;
-            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_model->model, *m_model->tokenizer);
-            m_history = std::make_unique<memory::QaHistory>(*m_db);
-            post([s = m_service, model = std::shared_ptr<const memory::LoadedModel>(model), dev] {
-                s->onEngineLoaded(model, dev);
-            });
-        } catch (const std::exception& e) {
-            m_loadError = q(e.what());
-            post([s = m_service, message = m_loadError] { s->onEngineFailed(message); });
-        }
-    }
-
-    void close()
-    {
-        m_history.reset();
-        m_memory.reset();
-        m_db.reset();
-    }
-
-    QString unavailable() const
-    {
-        return m_loadError.isEmpty() ? QObject::tr("The model is not loaded.")
-                                     : QObject::tr("The model could not be loaded: %1").arg(m_loadError);
-    }
-
-    void memoryMap(qint64 docId)
-    {
-        if (!m_memory) {
-            post([s = m_service, docId, why = unavailable()] { emit s->memoryUnavailable(docId, why); });
-            return;
-        }
-        try {
-            const memory::MemoryStatus status = m_memory->status(docId);
-            if (status.state != memory::MemoryState::Ready) {
-                QString reason;
-                if (status.state == memory::MemoryState::Stale)
-                    reason = staleReason(status);
-                else if (status.state == memory::MemoryState::Reading)
-                    reason = QObject::tr("The model has read %1 of its %2 tokens; reading it again resumes there.")
-                                 .arg(status.doneTokens)
-                                 .arg(status.totalTokens);
-                post([s = m_service, docId, reason] { emit s->memoryUnavailable(docId, reason); });
-                return;
-            }
-            m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
-            auto data = memoryMapDataOf(docId, m_cache.map());
-            post([s = m_service, data = std::move(data)] { emit s->memoryMapReady(data); });
-        } catch (const std::exception& e) {
-            post([s = m_service, docId, why = q(e.what())] { emit s->memoryUnavailable(docId, why); });
-        }
-    }
-
-    void pool(qint64 docId, qint64 atChar, qint64 serial)
-    {
-        if (!m_memory || serial != m_service->m_poolSerial.load())
-            return;  // a newer request supersedes this one
-        try {
-            if (m_cache.docId() != docId) {
-                if (m_memory->status(docId).state != memory::MemoryState::Ready)
-                    return;
-                m_cache.build(docId, m_memory->memoryMap(docId), m_db->documentText(docId));
-            }
-            const auto attention = m_attention.find(docId);
-            const NoteAttention* last = attention == m_attention.end() ? nullptr : &attention->second;
-            const ui::PoolSnapshot snap = m_cache.snapshot(atChar, last);
-            post([s = m_service, snap] { emit s->poolReady(snap); });
-        } catch (const std::exception&) {
-            // The map said the memory exists; a pool that cannot be built leaves the
-            // panel as it was.
-        }
-    }
-
-    void ask(const ui::AskRequest& request)
-    {
-        const qint64 askId = request.askId;
-        {
-            std::lock_guard<std::mutex> lock(m_service->m_askMutex);
-            m_service->m_currentAskId = askId;
-            m_service->m_currentAskCancel = m_service->m_cancelledAsks.count(askId) > 0;
-        }
-        if (m_service->m_currentAskCancel.load())
-            return;
-        if (!m_memory) {
-            post([s = m_service, askId, why = unavailable()] { emit s->answerFailed(askId, why); });
-            return;
-        }
-        post([s = m_service, askId] { emit s->answerStarted(askId); });
-        try {
-            // Answers from the book's sentences as of the position (app/memory/answer), with
-            // the model's likelihood of each candidate from the stored state at or before it.
-            answer::AnswerOptions options;
-            if (request.scope == ui::AskRequest::AsOfPosition)
-                options.atChar = std::max<qint64>(0, request.asOfChar);
-            answer::ModelLikelihood likelihood(*m_db, *m_model->model, *m_model->tokenizer);
-            const std::optional<storage::DocumentRecord> doc = m_db->document(request.docId);
-            const memory::MemoryState state = m_memory->status(request.docId).state;
-            const bool modelPart = doc && (state == memory::MemoryState::Ready || state == memory::MemoryState::Reading);
-            if (modelPart)
-                options.likelihood = likelihood.at(request.docId, options.atChar ? *options.atChar : doc->characters);
-            const answer::AnswerResult r = answer::Answerer(*m_db).answer(request.docId, request.question, options);
-            if (m_service->m_currentAskCancel.load())
-                return;  // the panel keeps what it streamed
-            if (!r.answer.isEmpty())
-                post([s = m_service, askId, text = r.answer] { emit s->answerToken(askId, text); });
-            // The one record (app/memory/qa_record.h): shown now, kept when the panel asks.
-            answer::AnswerAsked asked;
-            asked.wholeDocument = request.scope == ui::AskRequest::WholeBook;
-            asked.askId = askId;
-            asked.stateLoadMs = likelihood.lastStateLoadMs();
-            memory::QaRecord made = answer::qaRecordOfAnswer(*m_db, modelPart ? &m_memory->context() : nullptr,
-                                                              request.question, r, asked);
-            ui::AnswerRecord record = answerRecordOf(made);
-            record.request = request;
-            m_attention[request.docId].clear();  // the answer attended to no note
-            m_made[askId] = std::move(made);
-            post([s = m_service, record] { emit s->answerFinished(record); });
-        } catch (const std::exception& e) {
-            const QString message = q(e.what());
-            post([s = m_service, askId, message] { emit s->answerFailed(askId, message); });
-            if (dynamic_cast<const memory::StaleMemoryError*>(&e)) {
-                post([s = m_service, docId = request.docId, message] { emit s->memoryUnavailable(docId, message); });
-            }
-        }
-    }
-
-    void history(qint64 docId)
-    {
-        QVector<ui::AnswerRecord> records;
-        if (m_history) {
-            try {
-                for (const memory::QaRecord& r : m_history->records(docId))
-                    records << answerRecordOf(r);
-            } catch (const std::exception&) {
-                // An unreadable history shows empty; the answers stay stored.
-            }
-        }
-        post([s = m_service, docId, records] { emit s->historyReady(docId, records); });
-    }
-
-    void save(const ui::AnswerRecord& record)
-    {
-        if (!m_history)
-            return;
-        const auto made = m_made.find(record.request.askId);
-        const memory::QaRecord r = qaRecordOf(record, made == m_made.end() ? nullptr : &made->second);
-        if (made != m_made.end())
-            m_made.erase(made);
-        try {
-            m_history->save(r);
-        } catch (const std::exception&) {
-            // Not kept: the answer is still on screen for this session.
-        }
-    }
-
-private:
-    ModelMemoryService* m_service;
-    std::shared_ptr<const memory::LoadedModel> m_model;
-    std::unique_ptr<storage::Database> m_db;
-    std::unique_ptr<memory::DocumentMemory> m_memory;
-    std::unique_ptr<memory::QaHistory> m_history;
-    /// The records answers made, by ask id, until the panel asks to keep them.
-    std::map<qint64, memory::QaRecord> m_made;
-    QString m_loadError;
-    PoolView m_cache;
-    /// Per document: (layer, token) → how strongly the last answer read that note (0..1).
-    std::map<qint64, NoteAttention> m_attention;
-};
-
-// ---- the ingest thread -----------------------------------------------------------------
-
-class IngestWorker : public QObject {
-public:
-    explicit IngestWorker(ModelMemoryService* service) : m_service(service) {}
-
-    template <typename F>
-    void post(F f)
-    {
-        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
-    }
-
-    void open(std::shared_ptr<const memory::LoadedModel> model, const QString& dbPath, bool findUnfinished)
-    {
-        try {
-            m_model = std::move(model);
-            m_db = std::make_unique<storage::Database>(dbPath);
-            m_memory = std::make_unique<memory::DocumentMemory>(*m_db, *m_model->model, *m_model->tokenizer);
-            if (!findUnfinished)
-                return;
-            // A reading interrupted by a quit or a crash continues at the next start.
-            for (const storage::DocumentRecord& doc : m_db->documents()) {
-                if (doc.status != QStringLiteral("reading"))
-                    continue;
-                if (m_memory->status(doc.id).state == memory::MemoryState::Reading)
-                    post([s = m_service, id = doc.id, title = doc.title] { s->enqueue(id, title); });
-            }
-        } catch (const std::exception& e) {
-            m_memory.reset();
-            m_db.reset();
-            m_error = q(e.what());
-        }
-    }
-
-    void close()
-    {
-        m_memory.reset();
-        m_db.reset();
-    }
-
-    void run(qint64 jobId, qint64 docId, qint64 checkpointEvery)
-    {
-        if (!m_memory) {
-            post([s = m_service, jobId, why = m_error] {
-                s->onIngestDone(jobId, false, 0, 0, 0, QObject::tr("the library cannot be opened for reading: %1").arg(why));
-            });
-            return;
-        }
-        memory::IngestOptions options;
-        options.checkpointEvery = checkpointEvery;
-        options.cancel = &m_service->m_ingestCancel;
-        QElapsedTimer sincePost;
-        sincePost.start();
-        options.onProgress = [&](const memory::IngestProgress& p) {
-            if (sincePost.elapsed() < 250 && p.done < p.total)
-                return;
-            sincePost.restart();
-            post([s = m_service, jobId, done = p.done, total = p.total, tps = p.tokensPerSecond] {
-                s->onIngestProgress(jobId, done, total, tps);
-            });
-        };
-        try {
-            const memory::IngestResult r = m_memory->ingest(docId, options);
-            const double tps = r.readSeconds > 0 ? double(r.readTokens) / r.readSeconds : 0.0;
-            // Stopped: what a resumed reading starts from (the last checkpoint), not what
-            // was read past it.
-            const qint64 done = r.cancelled ? m_memory->status(docId).doneTokens : r.tokens;
-            post([s = m_service, jobId, cancelled = r.cancelled, done, total = r.tokens, tps] {
-                s->onIngestDone(jobId, cancelled, done, total, tps, QString());
-            });
-        } catch (const std::exception& e) {
-            post([s = m_service, jobId, why = q(e.what())] { s->onIngestDone(jobId, false, 0, 0, 0, why); });
-        }
-    }
-
-    void prepare(qint64 docId, qint64 atChar)
-    {
-        qint64 position = -1;
-        if (m_memory) {
-            try {
-                if (m_memory->status(docId).state == memory::MemoryState::Ready)
-                    position = m_memory->prepareAt(docId, atChar);
-            } catch (const std::exception&) {
-                // Best effort: the question there will replay instead.
-            }
-        }
-        post([s = m_service, docId, atChar, position] {
-            s->m_preparing = false;
-            if (position >= 0) {
-                s->m_preparedDoc = docId;
-                s->m_preparedChar = atChar;
-                emit s->prepared(docId, atChar, position);
-            }
-            s->schedule();
-        });
-    }
-
-private:
-    ModelMemoryService* m_service;
-    std::shared_ptr<const memory::LoadedModel> m_model;
-    std::unique_ptr<storage::Database> m_db;
-    std::unique_ptr<memory::DocumentMemory> m_memory;
-    QString m_error;
-};
-
-// ---- the charts thread: fidelity curves ------------------------------------------------
-
-/// Runs the engine's fidelity protocol (engine/eval, `memmamba eval fidelity`) on excerpts
-/// of one document's own text, sample by sample (progress and cancel between samples;
-/// the protocol also checks the flag between its reads).
-class FidelityWorker : public QObject {
-public:
-    explicit FidelityWorker(ModelMemoryService* service) : m_service(service) {}
-
-    template <typename F>
-    void post(F f)
-    {
-        QMetaObject::invokeMethod(m_service, std::move(f), Qt::QueuedConnection);
-    }
-
-    void open(std::shared_ptr<const memory::LoadedModel> model, const QString& dbPath)
-    {
-        m_model = std::move(model);
-        m_dbPath = dbPath;
-    }
-
-    void close() { m_db.reset(); }
-
-    void run(quint64 serial, const ui::FidelityRequest& request, std::shared_ptr<std::atomic<bool>> cancel)
-    {
-        const qint64 docId = request.docId;
-        try {
-            if (!m_model)
-                throw std::runtime_error("the model is not loaded");
-            if (!m_db)
-                m_db = std::make_unique<storage::Database>(m_dbPath);
-            memory::FidelityOptions o;
-            o.samples = request.samples;
-            o.distances.assign(request.distances.begin(), request.distances.end());
-            o.context = request.context;
-            o.withAblation = request.withAblation;
-            const memory::DocumentFidelity f = memory::measureDocumentFidelity(
-                *m_model, *m_db, docId, o, cancel.get(), [&](int done, int total) {
-                    post([s = m_service, serial, docId, done, total] {
-                        if (s->m_fidelitySerial == serial) {
-                            s->m_fidelityDone = done;
-                            s->m_fidelityTotal = total;
-                        }
-                        emit s->fidelityProgress(docId, done, total);
-                    });
-                });
-            if (f.cancelled || cancel->load()) {
-                post([s = m_service, serial, docId] {
-                    const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
-                    s->onFidelityDone(serial, docId);
-                    if (current)
-                        emit s->fidelityCancelled(docId);
-                });
-                return;
-            }
-            const ui::FidelityCurves curves = curvesOf(docId, f);
-            post([s = m_service, serial, curves] {
-                s->m_fidelityCache.insert(curves.docId, curves);
-                s->onFidelityDone(serial, curves.docId);
-                emit s->fidelityReady(curves);
-            });
-        } catch (const std::exception& e) {
-            post([s = m_service, serial, docId, why = q(e.what())] {
-                const bool current = s->m_fidelitySerial == serial || s->m_fidelityDoc != docId;
-                s->onFidelityDone(serial, docId);
-                if (current)
-                    emit s->fidelityFailed(docId, why);
-            });
-        }
-    }
-
-private:
-    ModelMemoryService* m_service;
-    std::shared_ptr<const memory::LoadedModel> m_model;
-    QString m_dbPath;
-    std::unique_ptr<storage::Database> m_db;
-};
-
-// ---- the service (GUI thread) ----------------------------------------------------------
 
 ModelMemoryService::ModelMemoryService(const ModelMemoryOptions& options, QObject* parent)
     : ui::MemoryService(parent),
       m_options(options),
-      m_queries(new QueryWorker(this)),
+      m_map(new MapWorker(this)),
+      m_questions(new QuestionWorker(this)),
       m_ingest(new IngestWorker(this)),
       m_charts(new FidelityWorker(this)),
       m_prepareTimer(new QTimer(this))
 {
     ui::registerMemoryMetaTypes();
     m_device.name = tr("Loading the model…");
-    m_queryThread.setObjectName(QStringLiteral("MemoryQueries"));
-    m_ingestThread.setObjectName(QStringLiteral("MemoryIngest"));
-    m_queries->moveToThread(&m_queryThread);
-    m_ingest->moveToThread(&m_ingestThread);
-    m_chartsThread.setObjectName(QStringLiteral("MemoryCharts"));
-    m_charts->moveToThread(&m_chartsThread);
-    m_queryThread.start();
-    m_ingestThread.start();
-    m_chartsThread.start();
     m_prepareTimer->setSingleShot(true);
     m_prepareTimer->setInterval(options.prepareDelayMs);
     connect(m_prepareTimer, &QTimer::timeout, this, &ModelMemoryService::prepareSoon);
+    connectWorkers();
 }
 
 ModelMemoryService::~ModelMemoryService()
 {
-    m_ingestCancel = true;
-    m_currentAskCancel = true;
+    // Stop what runs, then let every lane close its connection and finish.
+    m_ingest->cancel();
+    m_questions->cancelAll();
     if (m_fidelityCancel)
         m_fidelityCancel->store(true);
-    QMetaObject::invokeMethod(m_queries, [w = m_queries] { w->close(); }, Qt::QueuedConnection);
-    QMetaObject::invokeMethod(m_ingest, [w = m_ingest] { w->close(); }, Qt::QueuedConnection);
-    QMetaObject::invokeMethod(m_charts, [w = m_charts] { w->close(); }, Qt::QueuedConnection);
-    m_queryThread.quit();
-    m_ingestThread.quit();
-    m_chartsThread.quit();
-    m_queryThread.wait();
-    m_ingestThread.wait();
-    m_chartsThread.wait();
-    delete m_queries;
-    delete m_ingest;
-    delete m_charts;
+    m_load.waitForFinished();  // the workers' first jobs wait on it
+    m_map->close();
+    m_questions->close();
+    m_ingest->close();
+    m_charts->close();
 }
 
-template <typename F>
-void ModelMemoryService::toQueries(F f)
+void ModelMemoryService::connectWorkers()
 {
-    QMetaObject::invokeMethod(m_queries, std::move(f), Qt::QueuedConnection);
-}
+    // Worker signals come from their lanes: queued to this (GUI) thread.
+    connect(m_map, &MapWorker::memoryMapReady, this, &MemoryService::memoryMapReady);
+    connect(m_map, &MapWorker::memoryUnavailable, this, &MemoryService::memoryUnavailable);
+    connect(m_map, &MapWorker::poolReady, this, &MemoryService::poolReady);
 
-template <typename F>
-void ModelMemoryService::toIngest(F f)
-{
-    QMetaObject::invokeMethod(m_ingest, std::move(f), Qt::QueuedConnection);
-}
+    connect(m_questions, &QuestionWorker::answerStarted, this, &MemoryService::answerStarted);
+    connect(m_questions, &QuestionWorker::answerToken, this, &MemoryService::answerToken);
+    connect(m_questions, &QuestionWorker::answerFinished, this, &MemoryService::answerFinished);
+    connect(m_questions, &QuestionWorker::answerFailed, this, &MemoryService::answerFailed);
+    connect(m_questions, &QuestionWorker::memoryUnavailable, this, &MemoryService::memoryUnavailable);
+    connect(m_questions, &QuestionWorker::historyReady, this, &MemoryService::historyReady);
 
-template <typename F>
-void ModelMemoryService::toCharts(F f)
-{
-    QMetaObject::invokeMethod(m_charts, std::move(f), Qt::QueuedConnection);
+    connect(m_ingest, &IngestWorker::unfinishedFound, this, &ModelMemoryService::enqueue);
+    connect(m_ingest, &IngestWorker::progress, this, &ModelMemoryService::onIngestProgress);
+    connect(m_ingest, &IngestWorker::finished, this, &ModelMemoryService::onIngestDone);
+    connect(m_ingest, &IngestWorker::prepared, this, &ModelMemoryService::onPrepared);
+
+    connect(m_charts, &FidelityWorker::progress, this, &ModelMemoryService::onFidelityProgress);
+    connect(m_charts, &FidelityWorker::ready, this, &ModelMemoryService::onFidelityReady);
+    connect(m_charts, &FidelityWorker::cancelled, this,
+            [this](quint64 serial, qint64 docId) { onFidelityStopped(serial, docId, QString()); });
+    connect(m_charts, &FidelityWorker::failed, this, &ModelMemoryService::onFidelityStopped);
 }
 
 void ModelMemoryService::start()
@@ -483,17 +74,41 @@ void ModelMemoryService::start()
     if (m_started)
         return;
     m_started = true;
-    toQueries([w = m_queries, options = m_options] { w->load(options); });
+    m_load = loadReaderModel(m_options, [this](const ReaderModel& loaded) {
+        QMetaObject::invokeMethod(this, [this, loaded] { onModelLoaded(loaded); }, Qt::QueuedConnection);
+    });
+    const QString& path = m_options.databasePath;
+    m_map->open(m_load, path);
+    m_questions->open(m_load, path);
+    m_ingest->open(m_load, path, m_options.resumeUnfinished);
+    m_charts->open(m_load, path);
 }
 
-void ModelMemoryService::onEngineLoaded(std::shared_ptr<const memory::LoadedModel> engine, const ui::MemoryDevice& device)
+void ModelMemoryService::onModelLoaded(const ReaderModel& loaded)
 {
-    m_device = device;
+    if (!loaded.model) {
+        const QString& message = loaded.error;
+        m_modelError = message;
+        m_device.name = tr("No model: %1").arg(message);
+        emit deviceReady(m_device);
+        emit modelFailed(message);
+        if (m_fidelityWaiting) {
+            const qint64 docId = m_fidelityWaiting->docId;
+            m_fidelityWaiting.reset();
+            emit fidelityFailed(docId, tr("The model could not be loaded: %1").arg(message));
+        }
+        for (ui::IngestJob& j : m_jobs) {
+            if (j.state == ui::IngestJob::Queued || j.state == ui::IngestJob::Running
+                || j.state == ui::IngestJob::Paused) {
+                j.state = ui::IngestJob::Failed;
+                j.error = tr("The model could not be loaded: %1").arg(message);
+                emit ingestFailed(j, j.error);
+            }
+        }
+        return;
+    }
+    m_device = loaded.device;
     m_engineReady = true;
-    toIngest([w = m_ingest, engine, path = m_options.databasePath, find = m_options.resumeUnfinished] {
-        w->open(engine, path, find);
-    });
-    toCharts([w = m_charts, engine, path = m_options.databasePath] { w->open(engine, path); });
     emit deviceReady(m_device);
     emit modelReady();
     schedule();
@@ -504,25 +119,7 @@ void ModelMemoryService::onEngineLoaded(std::shared_ptr<const memory::LoadedMode
     }
 }
 
-void ModelMemoryService::onEngineFailed(const QString& message)
-{
-    m_modelError = message;
-    m_device.name = tr("No model: %1").arg(message);
-    emit deviceReady(m_device);
-    emit modelFailed(message);
-    if (m_fidelityWaiting) {
-        const qint64 docId = m_fidelityWaiting->docId;
-        m_fidelityWaiting.reset();
-        emit fidelityFailed(docId, tr("The model could not be loaded: %1").arg(message));
-    }
-    for (ui::IngestJob& j : m_jobs) {
-        if (j.state == ui::IngestJob::Queued || j.state == ui::IngestJob::Running || j.state == ui::IngestJob::Paused) {
-            j.state = ui::IngestJob::Failed;
-            j.error = tr("The model could not be loaded: %1").arg(message);
-            emit ingestFailed(j, j.error);
-        }
-    }
-}
+// ---- the reading queue ------------------------------------------------------------------
 
 ui::IngestJob* ModelMemoryService::job(qint64 jobId)
 {
@@ -567,11 +164,8 @@ void ModelMemoryService::schedule()
             continue;
         j.state = ui::IngestJob::Running;
         m_runningJobId = j.jobId;
-        m_ingestCancel = false;
         emit ingestProgress(j);
-        toIngest([w = m_ingest, jobId = j.jobId, docId = j.docId, every = m_options.checkpointEvery] {
-            w->run(jobId, docId, every);
-        });
+        m_ingest->read(j.jobId, j.docId, m_options.checkpointEvery);
         return;
     }
 }
@@ -582,7 +176,7 @@ void ModelMemoryService::pause(qint64 jobId)
     if (!j || (j->state != ui::IngestJob::Queued && j->state != ui::IngestJob::Running))
         return;
     if (j->state == ui::IngestJob::Running)
-        m_ingestCancel = true;  // stops after the current segment; committed spans stay
+        m_ingest->cancel();  // stops after the current segment; committed spans stay
     j->state = ui::IngestJob::Paused;
     j->tokensPerSecond = 0;
     emit ingestProgress(*j);
@@ -607,7 +201,7 @@ void ModelMemoryService::cancel(qint64 jobId)
         || j->state == ui::IngestJob::Cancelled)
         return;
     if (m_runningJobId == jobId)
-        m_ingestCancel = true;
+        m_ingest->cancel();
     j->state = ui::IngestJob::Cancelled;
     j->tokensPerSecond = 0;
     emit ingestCancelled(*j);
@@ -658,15 +252,13 @@ void ModelMemoryService::onIngestDone(qint64 jobId, bool cancelled, qint64 done,
     schedule();
 }
 
-void ModelMemoryService::requestMemoryMap(qint64 docId)
-{
-    toQueries([w = m_queries, docId] { w->memoryMap(docId); });
-}
+// ---- the memory at the reading position --------------------------------------------------
+
+void ModelMemoryService::requestMemoryMap(qint64 docId) { m_map->requestMemoryMap(docId); }
 
 void ModelMemoryService::requestPool(qint64 docId, qint64 atChar)
 {
-    const qint64 serial = ++m_poolSerial;
-    toQueries([w = m_queries, docId, atChar, serial] { w->pool(docId, atChar, serial); });
+    m_map->requestPool(docId, atChar);
     m_prepareDoc = docId;
     m_prepareChar = atChar;
     m_prepareTimer->start();
@@ -683,31 +275,31 @@ void ModelMemoryService::prepareSoon()
     if (m_prepareDoc == m_preparedDoc && m_prepareChar == m_preparedChar)
         return;
     m_preparing = true;
-    toIngest([w = m_ingest, docId = m_prepareDoc, atChar = m_prepareChar] { w->prepare(docId, atChar); });
+    m_ingest->prepare(m_prepareDoc, m_prepareChar);
 }
 
-void ModelMemoryService::ask(const ui::AskRequest& request)
+void ModelMemoryService::onPrepared(qint64 docId, qint64 atChar, qint64 position)
 {
-    toQueries([w = m_queries, request] { w->ask(request); });
+    m_preparing = false;
+    if (position >= 0) {
+        m_preparedDoc = docId;
+        m_preparedChar = atChar;
+        emit prepared(docId, atChar, position);
+    }
+    schedule();
 }
 
-void ModelMemoryService::cancelAsk(qint64 askId)
-{
-    std::lock_guard<std::mutex> lock(m_askMutex);
-    m_cancelledAsks.insert(askId);
-    if (m_currentAskId.load() == askId)
-        m_currentAskCancel = true;
-}
+// ---- questions ---------------------------------------------------------------------------
 
-void ModelMemoryService::requestHistory(qint64 docId)
-{
-    toQueries([w = m_queries, docId] { w->history(docId); });
-}
+void ModelMemoryService::ask(const ui::AskRequest& request) { m_questions->ask(request); }
 
-void ModelMemoryService::saveAnswer(const ui::AnswerRecord& record)
-{
-    toQueries([w = m_queries, record] { w->save(record); });
-}
+void ModelMemoryService::cancelAsk(qint64 askId) { m_questions->cancelAsk(askId); }
+
+void ModelMemoryService::requestHistory(qint64 docId) { m_questions->requestHistory(docId); }
+
+void ModelMemoryService::saveAnswer(const ui::AnswerRecord& record) { m_questions->saveAnswer(record); }
+
+// ---- fidelity curves ---------------------------------------------------------------------
 
 void ModelMemoryService::requestFidelity(const ui::FidelityRequest& request)
 {
@@ -747,16 +339,43 @@ void ModelMemoryService::startFidelity(const ui::FidelityRequest& request)
     m_fidelityDone = 0;
     m_fidelityTotal = std::max(1, request.samples) * (request.withAblation ? 2 : 1);
     emit fidelityProgress(request.docId, 0, m_fidelityTotal);
-    toCharts([w = m_charts, serial, request, cancel = m_fidelityCancel] { w->run(serial, request, cancel); });
+    m_charts->measure(serial, request, m_fidelityCancel);
 }
 
-void ModelMemoryService::onFidelityDone(quint64 serial, qint64 docId)
+void ModelMemoryService::onFidelityProgress(quint64 serial, qint64 docId, int done, int total)
 {
-    Q_UNUSED(docId)
-    if (serial != m_fidelitySerial)
-        return;  // a superseded run: the current one is still going
-    m_fidelityDoc = 0;
-    m_fidelityCancel.reset();
+    if (serial == m_fidelitySerial) {
+        m_fidelityDone = done;
+        m_fidelityTotal = total;
+    }
+    emit fidelityProgress(docId, done, total);
+}
+
+void ModelMemoryService::onFidelityReady(quint64 serial, const ui::FidelityCurves& curves)
+{
+    m_fidelityCache.insert(curves.docId, curves);
+    fidelityDone(serial, curves.docId);
+    emit fidelityReady(curves);
+}
+
+void ModelMemoryService::onFidelityStopped(quint64 serial, qint64 docId, const QString& error)
+{
+    if (!fidelityDone(serial, docId))
+        return;
+    if (error.isEmpty())
+        emit fidelityCancelled(docId);
+    else
+        emit fidelityFailed(docId, error);
+}
+
+bool ModelMemoryService::fidelityDone(quint64 serial, qint64 docId)
+{
+    const bool tell = serial == m_fidelitySerial || m_fidelityDoc != docId;
+    if (serial == m_fidelitySerial) {  // else superseded: the current one is still going
+        m_fidelityDoc = 0;
+        m_fidelityCancel.reset();
+    }
+    return tell;
 }
 
 void ModelMemoryService::cancelFidelity(qint64 docId)
@@ -767,7 +386,7 @@ void ModelMemoryService::cancelFidelity(qint64 docId)
         return;
     }
     if (m_fidelityDoc == docId && m_fidelityCancel)
-        m_fidelityCancel->store(true);  // the worker answers fidelityCancelled
+        m_fidelityCancel->store(true);  // the worker answers cancelled
 }
 
 }  // namespace mm::memoryui

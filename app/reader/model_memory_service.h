@@ -1,68 +1,51 @@
 // ModelMemoryService: the real MemoryService (ui/memory_service.h) over the memory
-// module (app/memory, mm::memory::DocumentMemory) and a loaded MemMamba model. It lives
-// outside mm_ui (which never links torch), in the small library mm_memory_ui.
+// library (app/memory) and a loaded MemMamba model. It lives outside mm_ui (which never
+// links torch), in the small library mm_memory_ui.
 //
-// Threads (nothing here runs on the GUI thread):
-//   "MemoryQueries" loads the model and tokenizer (shared, immutable afterwards), then
-//                   answers memory maps, pools, questions (streamed) and the Q&A history
-//                   with its own storage::Database connection and DocumentMemory;
-//   "MemoryIngest"  reads documents (one job at a time) and, when idle, prepares an ask
-//                   checkpoint at the reading position (DocumentMemory::prepareAt), with
-//                   its own Database connection and DocumentMemory;
-//   "MemoryCharts"  measures the fidelity curves of a document (engine/eval's fidelity
-//                   protocol on the document's text), with its own Database connection.
-// The ingest queue itself (jobs, pause = cancel and keep queued, resume, cancel) is kept
-// here on the GUI thread; the workers only run what they are handed. Cancel flags are
-// atomics the GUI thread sets directly, since the workers are busy when it matters.
-// See docs/ui.md, "The real service".
+// The service is thin: it keeps the reading queue (jobs; pause = cancel and keep queued,
+// resume, cancel) and the fidelity results on the GUI thread and hands every call of the
+// memory library to a worker, one per kind of work, each running on its own lane of a
+// thread pool (worker_lane.h) with its own library connection and reporting through
+// signals:
+//   loadReaderModel  loads the model (reader_model.h; every worker waits on its future)
+//   MapWorker        the memory map and the pools at the reading position
+//   QuestionWorker   questions, and the Q&A history
+//   IngestWorker     reading documents; when idle, an ask checkpoint at the position
+//   FidelityWorker   the fidelity curves of the Charts dock
+// Nothing here runs on the GUI thread. See docs/ui.md, "The real service".
 #pragma once
 
+#include "app/reader/reader_model.h"
 #include "ui/memory_service.h"
 
+#include <QFuture>
 #include <QHash>
-#include <QThread>
 #include <QVector>
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 
 class QTimer;
 
-namespace mm::memory {
-struct LoadedModel;
-}  // namespace mm::memory
-
 namespace mm::memoryui {
 
-struct ModelMemoryOptions {
-    QString databasePath;
-    QString modelDir;              ///< empty: the shipped model (resources/models/default)
-    QString device = QStringLiteral("auto");  ///< "auto", "cpu" or "cuda"
-    bool random = false;           ///< a randomly initialised model (tests)
-    QString randomConfig = QStringLiteral("{}");  ///< its config (JSON, may be partial)
-    qint64 checkpointEvery = 16384;  ///< ingest: at most this many tokens between checkpoints
-    int prepareDelayMs = 1500;     ///< reader settled this long at a position: prepareAt there
-    bool resumeUnfinished = true;  ///< re-queue documents whose reading was interrupted
-};
-
-class QueryWorker;
-class IngestWorker;
 class FidelityWorker;
+class IngestWorker;
+class MapWorker;
+class QuestionWorker;
 
 class ModelMemoryService : public ui::MemoryService {
     Q_OBJECT
 public:
     explicit ModelMemoryService(const ModelMemoryOptions& options, QObject* parent = nullptr);
-    /// Cancels a running ingest and answer, closes both connections on their threads,
-    /// then stops the threads (waits for a prepareAt in progress, a few seconds at most).
+    /// Cancels a running ingest, answer and measurement, closes every connection on its
+    /// lane, then waits for the lanes (a prepareAt in progress: a few seconds at most).
     ~ModelMemoryService() override;
 
-    /// Loads the model on the worker thread and opens the library; call once the library
+    /// Loads the model off the GUI thread and opens the library; call once the library
     /// exists (after LibraryService::databaseOpened: it may have to create or migrate it).
-    /// Requests made before are answered once the model is loaded.
+    /// Requests made after this are answered once the model is loaded.
     void start();
 
     ui::MemoryDevice device() const override { return m_device; }
@@ -93,31 +76,29 @@ signals:
     void prepared(qint64 docId, qint64 atChar, qint64 tokenPosition);
 
 private:
-    friend class QueryWorker;
-    friend class IngestWorker;
-    friend class FidelityWorker;
-
-    void onEngineLoaded(std::shared_ptr<const memory::LoadedModel> engine, const ui::MemoryDevice& device);
-    void onEngineFailed(const QString& message);
+    void onModelLoaded(const ReaderModel& loaded);
     void schedule();
     ui::IngestJob* job(qint64 jobId);
     void onIngestProgress(qint64 jobId, qint64 done, qint64 total, double tokensPerSecond);
     void onIngestDone(qint64 jobId, bool cancelled, qint64 done, qint64 total, double tokensPerSecond,
                       const QString& error);
+    void onPrepared(qint64 docId, qint64 atChar, qint64 position);
     void prepareSoon();
-    template <typename F> void toQueries(F f);
-    template <typename F> void toIngest(F f);
-    template <typename F> void toCharts(F f);
     void startFidelity(const ui::FidelityRequest& request);
-    void onFidelityDone(quint64 serial, qint64 docId);
+    void onFidelityProgress(quint64 serial, qint64 docId, int done, int total);
+    void onFidelityReady(quint64 serial, const ui::FidelityCurves& curves);
+    void onFidelityStopped(quint64 serial, qint64 docId, const QString& error);
+    /// The measurement `serial` is over: true when the panel should hear how it ended
+    /// (it is the current one, or its document is no longer being measured).
+    bool fidelityDone(quint64 serial, qint64 docId);
+    void connectWorkers();
 
     ModelMemoryOptions m_options;
-    QThread m_queryThread;
-    QThread m_ingestThread;
-    QThread m_chartsThread;
-    QueryWorker* m_queries;
+    MapWorker* m_map;
+    QuestionWorker* m_questions;
     IngestWorker* m_ingest;
     FidelityWorker* m_charts;
+    QFuture<ReaderModel> m_load;
     ui::MemoryDevice m_device;
     bool m_started = false;
     bool m_engineReady = false;
@@ -127,15 +108,7 @@ private:
     qint64 m_lastJobId = 0;
     qint64 m_runningJobId = 0;
     bool m_preparing = false;
-    std::atomic<bool> m_ingestCancel{false};
 
-    // Questions: the GUI thread marks an ask cancelled; the query thread checks.
-    std::mutex m_askMutex;
-    std::set<qint64> m_cancelledAsks;
-    std::atomic<qint64> m_currentAskId{0};
-    std::atomic<bool> m_currentAskCancel{false};
-
-    std::atomic<qint64> m_poolSerial{0};  ///< only the newest pool request is answered
     QTimer* m_prepareTimer;
     qint64 m_prepareDoc = 0;
     qint64 m_prepareChar = -1;

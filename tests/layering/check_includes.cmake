@@ -5,6 +5,8 @@
 #   both         a file outside app/memory includes an engine and a storage header
 #                (app/memory is the one place where the model meets the stored book)
 #   ui-engine    a file in ui/ or app/reader includes an engine header
+#   ui-memory    a file in ui/ includes an app/memory header other than memory_state.h
+#                (the panels share the library's MemoryState and nothing else of it)
 #   engine-qt    a file in engine/ includes a Qt header
 #   kernels-torch a file in kernels/ includes a LibTorch header (torch/, ATen/, c10/)
 # PENDING lists known violations still to be removed; a pending entry that no longer
@@ -30,6 +32,7 @@ foreach(path IN LISTS sources)
   set(storage OFF)
   set(qt OFF)
   set(torch OFF)
+  set(memory OFF)
   foreach(line IN LISTS lines)
     if(NOT line MATCHES "#[ \t]*include[ \t]*([<\"])([^>\"]+)[>\"]")
       continue()
@@ -39,6 +42,9 @@ foreach(path IN LISTS sources)
     # A quoted include without a folder is the including file's neighbour.
     if(quote STREQUAL "\"" AND NOT target MATCHES "/")
       set(target "${dir}/${target}")
+    endif()
+    if(target MATCHES "^app/memory/" AND NOT target STREQUAL "app/memory/memory_state.h")
+      set(memory ON)
     endif()
     if(target MATCHES "^engine/")
       set(engine ON)
@@ -55,6 +61,9 @@ foreach(path IN LISTS sources)
   endif()
   if(engine AND path MATCHES "^(ui|app/reader)/")
     list(APPEND found "ui-engine:${path}")
+  endif()
+  if(memory AND path MATCHES "^ui/")
+    list(APPEND found "ui-memory:${path}")
   endif()
   if(qt AND path MATCHES "^engine/")
     list(APPEND found "engine-qt:${path}")
