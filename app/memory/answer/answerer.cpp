@@ -7,6 +7,8 @@
 
 #include <QElapsedTimer>
 
+#include <algorithm>
+
 namespace mm::answer {
 namespace {
 
@@ -97,7 +99,9 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     scoring.start();
     QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
     classifyNames(m_db, docId, at, retrieval, candidates);
-    r.candidates = rankCandidates(r.analysis, retrieval, candidates);
+    const RankerModel* learned = options.scorer && options.scorer->valid() ? options.scorer : nullptr;
+    r.learnedScorer = learned != nullptr;
+    r.candidates = rankCandidates(r.analysis, retrieval, candidates, options.candidates, {}, learned);
     r.scoringMs = msSince(scoring);
 
     if (options.likelihood && r.candidates.size() >= 2 && retrieval.namesSeen) {
@@ -134,7 +138,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     } else if (r.candidates.isEmpty()) {
         r.notFound = QStringLiteral("not found before your position");
     } else {
-        r.confidence = confidenceOf(r.candidates, retrieval);
+        r.confidence = confidenceOf(r.candidates, retrieval, learned);
         const RankedAnswer& best = r.candidates.front();
         const ScoredSentence& s = retrieval.sentences[best.bestSentence];
         r.bestTotal = best.total;
@@ -161,7 +165,14 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
             evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
         }
         r.evidence = evidence;
-        if (r.confidence >= kMinConfidence) {
+        // "How old/long/far" is answered by a number written with its unit ("fifty-five years
+        // of age"), not by any number near the question's words.
+        const int unit = int(candidateFeatureNames().indexOf(QStringLiteral("unit_match")));
+        const bool unitMissing = r.analysis.measure && best.source == QLatin1String("number") && unit >= 0
+            && unit < best.features.size() && best.features[unit] == 0.0;
+        if (unitMissing)
+            r.confidence = std::min(r.confidence, 0.2);
+        if (r.confidence >= (learned ? learned->threshold() : kMinConfidence)) {
             r.found = true;
             r.answer = shortAnswer(best.text);
         } else {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "app/memory/answer/question.h"
+#include "app/memory/answer/ranker.h"
 #include "app/memory/answer/scoring.h"
 #include "app/memory/answer/whois.h"
 #include "storage/database.h"
@@ -44,6 +45,10 @@ struct AnswerOptions {
     int evidence = 3;               ///< passages returned
     LikelihoodFunction likelihood;  ///< none: no model term (--no-model)
     int modelCandidates = 5;        ///< the best this many are scored by the model
+    int candidates = 8;             ///< answers kept in AnswerResult::candidates
+    /// The learned scorer (ranker.h) and its confidence and "not found" threshold (by
+    /// default the shipped one); none or not valid: the hand-set weights and kMinConfidence.
+    const RankerModel* scorer = &RankerModel::shipped();
 };
 
 struct SupportSentence {
@@ -78,6 +83,7 @@ struct AnswerResult {
     QVector<RankedAnswer> candidates;  ///< best first (the answer is the first when found)
     std::optional<WhoIsCard> card;
     bool modelUsed = false;
+    bool learnedScorer = false;     ///< ranked by the learned scorer (ranker.h)
     QString modelNote;              ///< why the model term was not used, when asked for
     bool indexBuilt = false;        ///< this call built the sentence index
     double indexMs = 0;

@@ -273,6 +273,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.charStart = row.charStart + codePoints(row.text, ws[from].start);
             c.charEnd = row.charStart + codePoints(row.text, ws[to].end);
             c.distance = distanceTo(from, to);
+            if (!v.relation.isEmpty())
+                c.relationDistance = nearest(boundRelation, from, to);
             QStringList keyWords;
             for (int k = from; k <= to; ++k)
                 if (!ws[k].punctuation && !(isTitle(ws[k].lower) && ws[k].capitalized))
@@ -386,16 +388,24 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 out.push_back(make(from, to, AnswerKind::Date, "date"));
                 continue;
             }
-            if (!isNumberWord(w.lower) || w.lower == QLatin1String("one") || w.lower == QLatin1String("half"))
+            // "one" and "half" alone are rarely a count; "one hundred and forty-seven" is.
+            if (!isNumberWord(w.lower)
+                || ((w.lower == QLatin1String("one") || w.lower == QLatin1String("half"))
+                    && !(k + 1 < ws.size() && oneOf(ws[k + 1].lower, {"hundred", "thousand", "million", "dozen"}))))
                 continue;
             int from = k;
             int to = k;
-            while (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
-                                          || ws[to + 1].lower == QLatin1String("to"))
-                   && isNumberWord(ws[to + 2].lower))
-                to += 2;
-            while (to + 1 < ws.size() && isNumberWord(ws[to + 1].lower))
-                ++to;
+            // "eight or nine thousand", "one hundred and forty-seven": joined words and runs, in any order.
+            for (;;) {
+                if (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
+                                           || ws[to + 1].lower == QLatin1String("to"))
+                    && isNumberWord(ws[to + 2].lower))
+                    to += 2;
+                else if (to + 1 < ws.size() && isNumberWord(ws[to + 1].lower))
+                    ++to;
+                else
+                    break;
+            }
             if (from > 0 && ws[from - 1].lower == QLatin1String("between"))
                 --from;
             const bool year = w.lower.size() == 4 && w.lower.at(0).isDigit() && from == to;

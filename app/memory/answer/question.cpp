@@ -159,6 +159,14 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             } else if (isPersonNoun(next)) {
                 q.kind = AnswerKind::Person;
             }
+            // "What was the number on ...?", "What age ...?": the first noun after the question word.
+            int h = qi + 1;
+            while (h < ws.size() && (isAuxiliary(ws[h].lower) || isStopWord(ws[h].lower)))
+                ++h;
+            if (h < ws.size() && h <= qi + 3
+                && (ws[h].lower == QLatin1String("number") || ws[h].lower == QLatin1String("age")
+                    || ws[h].lower == QLatin1String("sum") || ws[h].lower == QLatin1String("price")))
+                q.kind = AnswerKind::Number;
             if (q.type != QuestionType::When && !isAuxiliary(next) && !next.isEmpty() && !isStopWord(next))
                 q.focus = next;
         }
@@ -198,7 +206,10 @@ QuestionAnalysis analyzeQuestion(const QString& question)
         const Word& w = ws[i];
         if (w.lower.size() < 2 && !w.lower.at(0).isDigit())
             continue;
-        if (isStopWord(w.lower) || isTitle(w.lower) || isQuestionWord(w.lower) || isAuxiliary(w.lower))
+        // A title before a name ("Lord Roberts") is not looked for; a kinship or rank word
+        // written as a noun ("Caroline's mother", "the captain of") is the question's relation.
+        const bool titleOfName = isTitle(w.lower) && w.capitalized && i + 1 < ws.size() && ws[i + 1].capitalized;
+        if (isStopWord(w.lower) || titleOfName || isQuestionWord(w.lower) || isAuxiliary(w.lower))
             continue;
         if (isQuantityWord(w.lower) && i > 0 && ws[i - 1].lower == QLatin1String("how"))
             continue;
@@ -230,6 +241,8 @@ QuestionAnalysis analyzeQuestion(const QString& question)
     // answer is given in.
     if (q.type == QuestionType::HowMany && qi >= 0 && qi + 1 < ws.size()) {
         const QString how = ws[qi + 1].lower;
+        q.measure = how == QLatin1String("old") || how == QLatin1String("long") || how == QLatin1String("far")
+            || how == QLatin1String("often");
         if (how == QLatin1String("old"))
             q.unitTerms << QStringLiteral("years") << QStringLiteral("old") << QStringLiteral("age");
         else if (how == QLatin1String("long"))
