@@ -32,8 +32,11 @@ public:
 
 constexpr int kMaxQuestionChars = 1000;
 constexpr int kMaxAnswerWords = 12;
-/// Below this confidence the answer is "not found before your position".
-constexpr double kMinConfidence = 0.45;
+/// Below this confidence (of the hand-set scorer) the answer is "not found before your
+/// position"; an answer whose support does not bind the question is never given.
+constexpr double kMinConfidence = 0.2;
+/// The confidence of an answer whose support does not bind the question (at most).
+constexpr double kUnboundConfidence = 0.15;
 
 /// The model's mean log-probability per token of each answer after the question, read
 /// from the state at the position (app/memory). Returns one value per answer, or none
@@ -84,6 +87,7 @@ struct AnswerResult {
     std::optional<WhoIsCard> card;
     bool modelUsed = false;
     bool learnedScorer = false;     ///< ranked by the learned scorer (ranker.h)
+    bool bound = false;             ///< the best answer's support binds the question (supportBindsQuestion)
     QString modelNote;              ///< why the model term was not used, when asked for
     bool indexBuilt = false;        ///< this call built the sentence index
     double indexMs = 0;

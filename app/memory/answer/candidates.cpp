@@ -67,6 +67,7 @@ struct SentenceView {
     QVector<Word> ws;
     QVector<int> matched;      ///< word indices matching a key term
     QVector<int> relation;     ///< word indices matching a relation term
+    bool centreRelation = false;  ///< a neighbour's retrieved sentence holds a relation term
 };
 
 }  // namespace
@@ -191,6 +192,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
         views.push_back(v);
     }
 
+    // A reply binds the relation its question asked about ("What's his name?" - "Bunsby").
+    QSet<int> relationCentres;
+    for (const SentenceView& v : views)
+        if (v.side == 0 && !v.relation.isEmpty())
+            relationCentres.insert(v.index);
+    for (SentenceView& v : views)
+        v.centreRelation = v.side != 0 && relationCentres.contains(v.index);
+
     for (const SentenceView& v : views) {
         const storage::SentenceRow& row = *v.row;
         if (row.heading)
@@ -275,6 +284,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.distance = distanceTo(from, to);
             if (!v.relation.isEmpty())
                 c.relationDistance = nearest(boundRelation, from, to);
+            else if (v.centreRelation)
+                c.relationDistance = c.distance;
             QStringList keyWords;
             for (int k = from; k <= to; ++k)
                 if (!ws[k].punctuation && !(isTitle(ws[k].lower) && ws[k].capitalized))
@@ -338,6 +349,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             if (sameEntity)
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
+            c.ordinary = true;
+            for (int j = from; j <= to; ++j)
+                if (!ws[j].punctuation && !isTitle(ws[j].lower) && !lowerSeen.contains(ws[j].lower)
+                    && !retrieval.ordinaryWords.contains(ws[j].lower))
+                    c.ordinary = false;
             c.initial = (ws[from].sentenceInitial || (from > 0 && isClauseEnd(ws[from - 1]) && ws[from - 1].text != QLatin1String(",")))
                 && from == to && !midCapitalised.contains(ws[from].lower);
             // "His name's Bunsby", "called Richards", "known as--say as Richards".

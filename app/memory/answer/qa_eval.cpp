@@ -212,6 +212,7 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"evidence_hit", evidenceHit},
                               {"evidence_before_position", evidenceSafe},
                               {"confidence", r.confidence},
+                              {"bound", r.bound},
                               {"score", {{"total", r.bestTotal}, {"margin", r.margin}, {"coverage", r.supportCoverage}}},
                               {"model_used", r.modelUsed},
                               {"answer_ms", r.answerMs},
@@ -266,6 +267,9 @@ QVector<RankingQuestion> rankingQuestions(const nlohmann::json& rows)
             continue;
         RankingQuestion q;
         q.spoiler = row.value("spoiler", false);
+        const QuestionAnalysis analysis = analyzeQuestion(QString::fromStdString(row.value("question", std::string())));
+        q.type = analysis.type;
+        q.measure = analysis.measure;
         for (const nlohmann::json& f : row.at("candidate_features")) {
             QVector<double> v;
             for (const nlohmann::json& x : f)

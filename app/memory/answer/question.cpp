@@ -77,7 +77,8 @@ bool isNegation(const QString& w)
 QStringList synonymsOf(const QString& term)
 {
     static const QVector<QStringList> groups = {
-        {"live", "lives", "lived", "living", "reside", "resides", "resided", "residence", "dwell", "dwelt", "dwelling", "home", "lodgings"},
+        {"live", "lives", "lived", "living", "reside", "resides", "resided", "residence", "dwell", "dwelt", "dwelling", "home", "lodgings",
+         "inhabit", "inhabits", "inhabited", "abode"},
         {"marry", "married", "marries", "marriage", "wed", "wedded", "wedding", "wife", "husband"},
         {"die", "died", "dies", "death", "dead", "killed", "perished", "fell"},
         {"kill", "killed", "kills", "murder", "murdered", "slew", "slain", "shot"},
@@ -90,6 +91,17 @@ QStringList synonymsOf(const QString& term)
         {"father", "papa"},
         {"mother", "mamma", "mama"},
         {"begin", "began", "begun", "start", "started", "commenced"},
+        // Irregular verbs: the book writes the past ("sent"), the question the present ("send").
+        {"send", "sent", "sends"}, {"go", "went", "gone", "goes"}, {"give", "gave", "given", "gives"},
+        {"take", "took", "taken", "takes"}, {"come", "came", "comes"}, {"see", "saw", "seen", "sees"},
+        {"leave", "left", "leaves"}, {"tell", "told", "tells"}, {"make", "made", "makes"}, {"bring", "brought", "brings"},
+        {"buy", "bought", "buys"}, {"find", "found", "finds"}, {"meet", "met", "meets"}, {"write", "wrote", "written", "writes"},
+        {"fight", "fought", "fights"}, {"fall", "fell", "fallen", "falls"}, {"know", "knew", "known", "knows"},
+        {"run", "ran", "runs"}, {"win", "won", "wins"}, {"lose", "lost", "loses"}, {"keep", "kept", "keeps"},
+        {"hold", "held", "holds"}, {"build", "built", "builds"}, {"speak", "spoke", "spoken", "speaks"},
+        {"strike", "struck", "strikes"}, {"wear", "wore", "worn", "wears"}, {"teach", "taught", "teaches"},
+        {"sell", "sold", "sells"}, {"steal", "stole", "stolen", "steals"}, {"flee", "fled", "flees"},
+        {"sit", "sat", "sits"}, {"stand", "stood", "stands"}, {"think", "thought", "thinks"}, {"catch", "caught", "catches"},
     };
     QStringList out;
     for (const QStringList& g : groups)

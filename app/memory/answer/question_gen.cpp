@@ -33,6 +33,7 @@ struct BookWords {
     QSet<QString> midCapital;
     QHash<QString, qint64> first;  ///< word (lower) -> charStart of the first sentence holding it
     QSet<QString> persons;         ///< written after a title or beside "said": a person's name
+    QSet<QString> places;          ///< written after "at", "in" or "from": a place's name
 };
 
 BookWords scanBook(const QVector<storage::SentenceRow>& sentences)
@@ -53,6 +54,8 @@ BookWords scanBook(const QVector<storage::SentenceRow>& sentences)
             if (w.capitalized && ((k > 0 && oneOf(ws[k - 1].lower, {"said", "replied", "cried", "asked"}))
                                   || (k + 1 < ws.size() && oneOf(ws[k + 1].lower, {"said", "replied", "cried", "asked"}))))
                 b.persons.insert(w.lower);
+            if (w.capitalized && k > 0 && oneOf(ws[k - 1].lower, {"at", "in", "from"}) && !w.sentenceInitial)
+                b.places.insert(w.lower);
             if (!w.capitalized)
                 b.lower.insert(w.lower);
             else if (!w.sentenceInitial && k > 0 && !(ws[k - 1].punctuation && ws[k - 1].text != QLatin1String(",")))
@@ -234,6 +237,38 @@ QVector<GeneratedQuestion> generateQuestions(const QVector<storage::SentenceRow>
                 if (place.from >= 0 && !place.possessive)
                     add(s, "where", "residence", QStringLiteral("Where was %1 born?").arg(n.text), place.last, n.words,
                         place.words.last());
+            } else if (oneOf(a, {"went", "returned", "travelled", "traveled", "hurried", "sailed", "drove", "rode", "fled", "removed"})
+                       && b == QLatin1String("to")) {
+                const Name place = nameAt(ws, e + 2, s.text, book);
+                if (place.from >= 0 && !place.possessive && book.places.contains(place.words.last())
+                    && !book.persons.contains(place.words.last()) && book.persons.contains(n.words.last()))
+                    add(s, "where", "journey", QStringLiteral("Where did %1 go?").arg(n.text), place.last, n.words,
+                        place.words.last());
+            } else if (!ws[e].punctuation && !ws[e].capitalized && a.size() > 4 && a.endsWith(QLatin1String("ed"))
+                       && !isStopWord(a) && book.persons.contains(n.words.last())) {
+                // "... Moore returned on Tuesday": When was it that Moore returned?
+                for (int d = e + 1; d + 1 < ws.size() && d <= e + 8; ++d) {
+                    if (ws[d].punctuation && ws[d].text != QLatin1String(","))
+                        break;
+                    if (oneOf(ws[d].lower, {"on", "in"}) && isDateWord(ws[d + 1].lower) && ws[d + 1].capitalized) {
+                        add(s, "when", "date", QStringLiteral("When was it that %1 %2?").arg(n.text, ws[e].text), ws[d + 1].text,
+                            n.words, QString());
+                        break;
+                    }
+                }
+                // "Moore brought a letter": What was it that Moore brought?
+                if (oneOf(a, {"brought", "carried", "bought", "received", "sent", "wore", "held", "showed", "produced", "opened"})
+                    && oneOf(b, {"a", "an", "the", "his", "her"}) && e + 2 < ws.size()) {
+                    int to = e + 2;
+                    while (to < ws.size() && !ws[to].punctuation && !ws[to].capitalized && !isStopWord(ws[to].lower) && to <= e + 4)
+                        ++to;
+                    if (to > e + 2 && (to == ws.size() || ws[to].punctuation || isStopWord(ws[to].lower))) {
+                        const QString thing = ws[to - 1].lower;
+                        if (thing.size() > 3 && !thing.endsWith(QLatin1String("ly")))
+                            add(s, "what", "thing", QStringLiteral("What was it that %1 %2?").arg(n.text, ws[e].text), thing,
+                                n.words, QString());
+                    }
+                }
             } else if (oneOf(a, {"was", "is"})) {
                 int end = 0;
                 const QString number = numberAt(ws, e + 1, &end);

@@ -10,6 +10,9 @@
 //   "Mr. Yorke was fifty-five years old"      -> How old was Mr. Yorke? (fifty-five)
 //   "Moore had two sisters"                   -> How many sisters did Moore have? (two)
 //   "a dog named Tartar"                      -> What was the dog called? (Tartar)
+//   "Moore went to Stilbro'"                  -> Where did Moore go? (Stilbro')
+//   "Moore returned on Tuesday"               -> When was it that Moore returned? (Tuesday)
+//   "Moore brought a letter"                  -> What was it that Moore brought? (letter)
 // Use it on training books only: never on the dev set's books or the sample book.
 #pragma once
 
@@ -21,8 +24,8 @@
 namespace mm::answer {
 
 struct GeneratedQuestion {
-    QString type;        ///< "who", "what", "where", "how many"
-    QString shape;       ///< "appositive", "whois", "copular", "residence", "age", "count", "named"
+    QString type;        ///< "who", "what", "where", "when", "how many"
+    QString shape;       ///< "appositive", "whois", "copular", "residence", "journey", "date", "thing", "age", "count", "named"
     QString question;
     qint64 atChar = 0;   ///< asked as of here
     QString gold;        ///< empty: a spoiler question ("not found" is right)

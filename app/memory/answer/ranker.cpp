@@ -301,6 +301,7 @@ struct RankerFitter {
         QVector<QVector<double>> x;
         QVector<double> y;
         QVector<bool> spoiler;
+        QVector<bool> bound;
         for (const RankingQuestion& q : questions) {
             if (q.candidates.isEmpty())
                 continue;
@@ -316,6 +317,7 @@ struct RankerFitter {
             x.push_back(confidenceFeatures(answers));
             y.push_back(!q.spoiler && q.right.value(answers.front().support) ? 1.0 : 0.0);
             spoiler.push_back(q.spoiler);
+            bound.push_back(supportBindsQuestion(q.type, q.measure, answers.front().features));
         }
         const int k = int(m.m_confFeatures.size());
         standardization(x, k, m.m_confMean, m.m_confScale);
@@ -339,19 +341,32 @@ struct RankerFitter {
                     m.m_confBias += v[c];
             }
         }
-        // The threshold: the lowest that keeps the wanted share of spoiler questions unanswered.
-        QVector<double> spoilerConf;
+        // The threshold (see RankerFitOptions::spoilerNotFound).
+        QVector<double> conf(x.size());
         for (int i = 0; i < x.size(); ++i)
-            if (spoiler[i])
-                spoilerConf.push_back(logistic(m.m_confBias + dot(m.m_confWeights, x[i], m.m_confMean, m.m_confScale)));
-        std::sort(spoilerConf.begin(), spoilerConf.end());
-        m.m_threshold = 0.5;
-        if (!spoilerConf.isEmpty()) {
-            const int keep = int(std::ceil(o.spoilerNotFound * double(spoilerConf.size())));
-            const double t = keep >= spoilerConf.size() ? spoilerConf.back() + 1e-6
-                                                        : 0.5 * (spoilerConf[std::max(0, keep - 1)] + spoilerConf[keep]);
-            m.m_threshold = std::clamp(t, 0.05, 0.95);
+            conf[i] = logistic(m.m_confBias + dot(m.m_confWeights, x[i], m.m_confMean, m.m_confScale));
+        const int spoilers = int(std::count(spoiler.begin(), spoiler.end(), true));
+        const int answerable = int(x.size()) - spoilers;
+        double bestSafe = -1, bestAny = -1;
+        double safeT = 0.5, anyT = 0.5;
+        for (int step = 1; step < 100; ++step) {
+            const double t = step / 100.0;
+            int right = 0, kept = 0;
+            for (int i = 0; i < x.size(); ++i) {
+                const bool found = bound[i] && conf[i] >= t;
+                if (spoiler[i])
+                    kept += found ? 0 : 1;
+                else
+                    right += found && y[i] > 0 ? 1 : 0;
+            }
+            const double acc = answerable ? double(right) / answerable : 0.0;
+            const double nf = spoilers ? double(kept) / spoilers : 1.0;
+            if (nf >= o.spoilerNotFound && acc > bestSafe)
+                bestSafe = acc, safeT = t;
+            if (acc + nf > bestAny)
+                bestAny = acc + nf, anyT = t;
         }
+        m.m_threshold = bestSafe >= 0 ? safeT : anyT;
         m.m_info = {{"questions", int(questions.size())}, {"ranked_questions", rankable}, {"l2_to_hand", o.l2},
                     {"iterations", o.iterations}, {"spoiler_not_found_target", o.spoilerNotFound}};
         return m;

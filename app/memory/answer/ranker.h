@@ -72,6 +72,8 @@ struct RankingQuestion {
     QVector<QVector<double>> candidates;
     QVector<bool> right;
     bool spoiler = false;
+    QuestionType type = QuestionType::Other;  ///< for supportBindsQuestion
+    bool measure = false;
 };
 
 struct RankerFitOptions {
@@ -79,8 +81,10 @@ struct RankerFitOptions {
     double confidenceL2 = 1e-2;  ///< penalty on the confidence's weights
     int iterations = 1500;
     double learningRate = 0.3;
-    /// The threshold is the lowest confidence that still leaves this share of the spoiler
-    /// questions "not found" (on the questions fitted).
+    /// The threshold: of those that keep at least this share of the spoiler questions "not
+    /// found" (answers whose support does not bind the question never count as found), the
+    /// one with the most right answers; when none does, the one with the most right
+    /// answers and spoilers not found together.
     double spoilerNotFound = 0.95;
 };
 

@@ -22,6 +22,7 @@ struct ScoredSentence {
     double windowCoverage = 0;    ///< the same over the sentence and its neighbours
     bool namesPresent = false;    ///< every question name is mentioned in the window
     bool phrase = false;          ///< holds the question's target phrase (or most of it)
+    bool relationBound = false;   ///< a relation word of the question within a few words of one of its names
     double score = 0;             ///< combined
     QVector<storage::SentenceRow> window;  ///< previous, this, next (those before the position)
 };

@@ -64,7 +64,7 @@ const QStringList& candidateFeatureNames()
         QStringLiteral("unit_match"), QStringLiteral("words"), QStringLiteral("sentence_rank"), QStringLiteral("hand_rank"),
         QStringLiteral("bm25"), QStringLiteral("person_q_name"), QStringLiteral("place_q_name"), QStringLiteral("thing_q_name"),
         QStringLiteral("description_q_description"), QStringLiteral("number_q_number"), QStringLiteral("date_q_date"),
-        QStringLiteral("reason_q_clause")};
+        QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name")};
     return names;
 }
 
@@ -218,7 +218,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       flag(k == AnswerKind::Description && (src == QLatin1String("appositive") || src == QLatin1String("copular"))),
                       flag(k == AnswerKind::Number && src == QLatin1String("number")),
                       flag(k == AnswerKind::Date && src == QLatin1String("date")),
-                      flag(k == AnswerKind::Reason && src == QLatin1String("clause"))};
+                      flag(k == AnswerKind::Reason && src == QLatin1String("clause")),
+                      flag(name && c.ordinary)};
         if (learned && learned->valid())
             a.score = a.total = learned->score(a.features);
         out.push_back(a);
@@ -228,6 +229,25 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
     if (out.size() > limit)
         out.resize(limit);
     return out;
+}
+
+bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features)
+{
+    const QStringList& names = candidateFeatureNames();
+    if (features.size() != names.size())
+        return true;
+    auto f = [&](const char* name) { return features[int(names.indexOf(QString::fromLatin1(name)))]; };
+    if (f("names_present") < 0)
+        return false;
+    if (type != QuestionType::YesNo && f("relation_absent") > 0)
+        return false;
+    if (type == QuestionType::Where
+        && (f("src_number") > 0 || f("src_date") > 0
+            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))))
+        return false;
+    if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
+        return false;
+    return true;
 }
 
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights)

@@ -62,6 +62,14 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                                      const ScoringWeights& weights = {}, const RankerModel* learned = nullptr);
 constexpr int kRerankPool = 20;
 
+/// Whether an answer's support binds the question (from its features): each of the
+/// question's names is in the supporting sentence or its neighbours; the sentence holds one
+/// of the question's relation words when it has any (not asked of yes/no questions); a
+/// "where" answer is a place's name (not a person's, not a word the book also writes in
+/// lower case, not a number or a date); a measure ("how old/long/far/often") is a number
+/// written with its unit ("fifty-five years of age").
+bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features);
+
 /// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
 /// re-sorts.
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods,
