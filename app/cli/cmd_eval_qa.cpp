@@ -67,6 +67,11 @@ int runEvalQa(const QStringList& args)
                       QStringLiteral("WHICH")});
     parser.addOption({QStringLiteral("features"), QStringLiteral("Rows carry every candidate's features (the scorer's training data).")});
     parser.addOption({QStringLiteral("fit"), QStringLiteral("Fit the learned scorer on the set's rows and write it to OUT."), QStringLiteral("OUT")});
+    parser.addOption({QStringLiteral("rows"), QStringLiteral("--fit: the rows of an earlier `--features --json` run of the set."),
+                      QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("calibrate"),
+                      QStringLiteral("--fit: choose the threshold for questions naming someone on these rows (`--features --json` of the dev set)."),
+                      QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("l2"), QStringLiteral("--fit: the penalty on moving away from the hand-set ranking (default 0.01)."), QStringLiteral("X")});
     parser.addOption({QStringLiteral("generate"), QStringLiteral("Generate a question set from this book file (repeatable; training books only)."),
                       QStringLiteral("BOOK")});
@@ -127,7 +132,21 @@ int runEvalQa(const QStringList& args)
     options.features = fit || parser.isSet(QStringLiteral("features"));
     if (fit)
         options.scorer = nullptr;  // the training data is the hand-set ranking's pool
-    nlohmann::json result = answer::runQaSet(db, set, options);
+    nlohmann::json result;
+    if (fit && parser.isSet(QStringLiteral("rows"))) {
+        // Rows saved by an earlier `--features --json` run of the same set: no need to answer again.
+        QFile rows(parser.value(QStringLiteral("rows")));
+        if (!rows.open(QIODevice::ReadOnly))
+            throw std::runtime_error("cannot read " + rows.fileName().toStdString() + ": " + rows.errorString().toStdString());
+        try {
+            result = nlohmann::json::parse(rows.readAll().toStdString());
+            (void)result.at("rows");
+        } catch (const nlohmann::json::exception& e) {
+            throw UsageError(rows.fileName().toStdString() + " is not the JSON of `eval qa --features --json`: " + e.what());
+        }
+    } else {
+        result = answer::runQaSet(db, set, options);
+    }
     if (fit) {
         answer::RankerFitOptions fitOptions;
         if (parser.isSet(QStringLiteral("l2"))) {
@@ -136,15 +155,26 @@ int runEvalQa(const QStringList& args)
             if (!ok || fitOptions.l2 < 0)
                 throw UsageError("--l2 must be a number >= 0");
         }
-        const answer::RankerModel fitted = answer::fitRanker(answer::rankingQuestions(result.at("rows")), fitOptions);
+        QVector<answer::RankingQuestion> calibration;
+        if (parser.isSet(QStringLiteral("calibrate"))) {
+            QFile rows(parser.value(QStringLiteral("calibrate")));
+            if (!rows.open(QIODevice::ReadOnly))
+                throw std::runtime_error("cannot read " + rows.fileName().toStdString() + ": " + rows.errorString().toStdString());
+            try {
+                calibration = answer::rankingQuestions(nlohmann::json::parse(rows.readAll().toStdString()).at("rows"));
+            } catch (const nlohmann::json::exception& e) {
+                throw UsageError(rows.fileName().toStdString() + " is not the JSON of `eval qa --features --json`: " + e.what());
+            }
+        }
+        const answer::RankerModel fitted = answer::fitRanker(answer::rankingQuestions(result.at("rows")), fitOptions, calibration);
         nlohmann::json j = fitted.toJson();
         j["info"]["set"] = setPath.toStdString();
         QFile out(parser.value(QStringLiteral("fit")));
         if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate))
             throw std::runtime_error("cannot write " + out.fileName().toStdString() + ": " + out.errorString().toStdString());
         out.write(QByteArray::fromStdString(j.dump(1)));
-        std::fprintf(stderr, "eval qa: the learned scorer is in %s (threshold %.3f)\n", out.fileName().toUtf8().constData(),
-                     fitted.threshold());
+        std::fprintf(stderr, "eval qa: the learned scorer is in %s (thresholds %.3f, %.3f with names)\n",
+                     out.fileName().toUtf8().constData(), fitted.threshold(false), fitted.threshold(true));
     }
     if (options.features && !parser.isSet(QStringLiteral("features")))
         for (nlohmann::json& row : result.at("rows")) {

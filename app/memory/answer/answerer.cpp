@@ -188,7 +188,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.bound = supportBindsQuestion(r.analysis.type, r.analysis.measure, best.features);
         if (!r.bound)
             r.confidence = std::min(r.confidence, kUnboundConfidence);
-        if (r.bound && r.confidence >= (learned ? learned->threshold() : kMinConfidence)) {
+        if (r.bound && r.confidence >= (learned ? learned->threshold(!r.analysis.names.isEmpty()) : kMinConfidence)) {
             r.found = true;
             r.answer = shortAnswer(best.text);
         } else {

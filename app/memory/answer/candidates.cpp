@@ -584,6 +584,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             if (a <= b && !ws[a].punctuation && !inQuestion(a)) {
                 Candidate c = make(a, b, question.kind == AnswerKind::Reason ? AnswerKind::Reason : AnswerKind::Thing, "clause");
                 c.distance = 0;
+                // A clause names a place when it holds a place word or a name the book never
+                // writes in lower case ("on Stilbro' Moor"), not when it is only words ("despised").
+                for (int k = a; k <= b; ++k)
+                    if (!ws[k].punctuation
+                        && (isPlaceWord(ws[k].lower)
+                            || (ws[k].capitalized && !ws[k].sentenceInitial && !isStopWord(ws[k].lower) && !isTitle(ws[k].lower)
+                                && !lowerSeen.contains(ws[k].lower) && !retrieval.ordinaryWords.contains(ws[k].lower))))
+                        c.placeLike = true;
                 out.push_back(c);
             }
         }

@@ -23,7 +23,7 @@ struct Candidate {
     qint64 charEnd = 0;
     int distance = 99;        ///< words to the nearest question term in its sentence
     bool personLike = false;  ///< a title before it, or it is the subject of a person's verb
-    bool placeLike = false;   ///< after "at/in/to/from", or a place word in it ("Moor", "Hill")
+    bool placeLike = false;   ///< after "at/in/to/from", or a place word in it ("Moor", "Hill"); a clause: holds one
     bool unitMatch = false;   ///< a number followed by what the question counts ("eighteen years old")
     bool initial = false;     ///< a name written only at a sentence start here (may be an ordinary word)
     bool ordinary = false;    ///< a name whose every word the book also writes in lower case ("Manager", "House")

@@ -270,6 +270,7 @@ QVector<RankingQuestion> rankingQuestions(const nlohmann::json& rows)
         const QuestionAnalysis analysis = analyzeQuestion(QString::fromStdString(row.value("question", std::string())));
         q.type = analysis.type;
         q.measure = analysis.measure;
+        q.named = !analysis.names.isEmpty();
         for (const nlohmann::json& f : row.at("candidate_features")) {
             QVector<double> v;
             for (const nlohmann::json& x : f)

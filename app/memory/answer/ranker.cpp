@@ -161,7 +161,8 @@ nlohmann::json RankerModel::toJson() const
               {"scale", toJsonArray(m_confScale)},
               {"weights", toJsonArray(m_confWeights)},
               {"bias", m_confBias},
-              {"threshold", m_threshold}}},
+              {"threshold", m_threshold},
+              {"threshold_named", m_thresholdNamed}}},
             {"info", m_info}};
 }
 
@@ -186,6 +187,7 @@ RankerModel RankerModel::fromJson(const nlohmann::json& j)
         m.m_confWeights = toVector(c, "weights", k);
         m.m_confBias = c.at("bias").get<double>();
         m.m_threshold = c.at("threshold").get<double>();
+        m.m_thresholdNamed = c.value("threshold_named", m.m_threshold);
         m.m_info = j.value("info", nlohmann::json::object());
     } catch (const nlohmann::json::exception& e) {
         throw RankerError(std::string("the scorer is malformed: ") + e.what());
@@ -237,7 +239,8 @@ const RankerModel* chooseScorer(const QString& which, RankerModel& fromFile)
 }
 
 struct RankerFitter {
-    static RankerModel fit(const QVector<RankingQuestion>& questions, const RankerFitOptions& o)
+    static RankerModel fit(const QVector<RankingQuestion>& questions, const QVector<RankingQuestion>& calibration,
+                           const RankerFitOptions& o)
     {
         RankerModel m;
         m.m_features = candidateFeatureNames();
@@ -298,27 +301,36 @@ struct RankerFitter {
         }
 
         // The confidence: answers re-ranked by the fitted scorer; label = the first is right.
-        QVector<QVector<double>> x;
-        QVector<double> y;
-        QVector<bool> spoiler;
-        QVector<bool> bound;
-        for (const RankingQuestion& q : questions) {
-            if (q.candidates.isEmpty())
-                continue;
-            QVector<RankedAnswer> answers;
-            for (int j = 0; j < q.candidates.size(); ++j) {
-                RankedAnswer a;
-                a.features = q.candidates[j];
-                a.total = a.score = dot(m.m_weights, a.features, m.m_mean, m.m_scale);
-                a.support = j;  // carries the candidate's index through the sort
-                answers.push_back(a);
+        struct Outcomes {
+            QVector<QVector<double>> x;
+            QVector<double> y;
+            QVector<bool> spoiler, bound, named;
+        };
+        auto outcomesOf = [&](const QVector<RankingQuestion>& list) {
+            Outcomes out;
+            for (const RankingQuestion& q : list) {
+                if (q.candidates.isEmpty())
+                    continue;
+                QVector<RankedAnswer> answers;
+                for (int j = 0; j < q.candidates.size(); ++j) {
+                    RankedAnswer a;
+                    a.features = q.candidates[j];
+                    a.total = a.score = dot(m.m_weights, a.features, m.m_mean, m.m_scale);
+                    a.support = j;  // carries the candidate's index through the sort
+                    answers.push_back(a);
+                }
+                std::stable_sort(answers.begin(), answers.end(), [](const RankedAnswer& a, const RankedAnswer& b) { return a.total > b.total; });
+                out.x.push_back(confidenceFeatures(answers));
+                out.y.push_back(!q.spoiler && q.right.value(answers.front().support) ? 1.0 : 0.0);
+                out.spoiler.push_back(q.spoiler);
+                out.bound.push_back(supportBindsQuestion(q.type, q.measure, answers.front().features));
+                out.named.push_back(q.named);
             }
-            std::stable_sort(answers.begin(), answers.end(), [](const RankedAnswer& a, const RankedAnswer& b) { return a.total > b.total; });
-            x.push_back(confidenceFeatures(answers));
-            y.push_back(!q.spoiler && q.right.value(answers.front().support) ? 1.0 : 0.0);
-            spoiler.push_back(q.spoiler);
-            bound.push_back(supportBindsQuestion(q.type, q.measure, answers.front().features));
-        }
+            return out;
+        };
+        const Outcomes fitted = outcomesOf(questions);
+        const QVector<QVector<double>>& x = fitted.x;
+        const QVector<double>& y = fitted.y;
         const int k = int(m.m_confFeatures.size());
         standardization(x, k, m.m_confMean, m.m_confScale);
         m.m_confWeights = QVector<double>(k, 0.0);
@@ -341,41 +353,54 @@ struct RankerFitter {
                     m.m_confBias += v[c];
             }
         }
-        // The threshold (see RankerFitOptions::spoilerNotFound).
-        QVector<double> conf(x.size());
-        for (int i = 0; i < x.size(); ++i)
-            conf[i] = logistic(m.m_confBias + dot(m.m_confWeights, x[i], m.m_confMean, m.m_confScale));
-        const int spoilers = int(std::count(spoiler.begin(), spoiler.end(), true));
-        const int answerable = int(x.size()) - spoilers;
-        double bestSafe = -1, bestAny = -1;
-        double safeT = 0.5, anyT = 0.5;
-        for (int step = 1; step < 100; ++step) {
-            const double t = step / 100.0;
-            int right = 0, kept = 0;
-            for (int i = 0; i < x.size(); ++i) {
-                const bool found = bound[i] && conf[i] >= t;
-                if (spoiler[i])
-                    kept += found ? 0 : 1;
-                else
-                    right += found && y[i] > 0 ? 1 : 0;
+        // The thresholds (see RankerFitOptions::spoilerNotFound), one for questions that name
+        // someone (the binding of names to the support already keeps most of their spoilers
+        // unanswered) and one for those that do not.
+        auto chooseThreshold = [&](const Outcomes& set, bool withNames) {
+            QVector<double> conf(set.x.size());
+            int spoilers = 0, answerable = 0;
+            for (int i = 0; i < set.x.size(); ++i) {
+                conf[i] = logistic(m.m_confBias + dot(m.m_confWeights, set.x[i], m.m_confMean, m.m_confScale));
+                if (set.named[i] == withNames)
+                    (set.spoiler[i] ? spoilers : answerable) += 1;
             }
-            const double acc = answerable ? double(right) / answerable : 0.0;
-            const double nf = spoilers ? double(kept) / spoilers : 1.0;
-            if (nf >= o.spoilerNotFound && acc > bestSafe)
-                bestSafe = acc, safeT = t;
-            if (acc + nf > bestAny)
-                bestAny = acc + nf, anyT = t;
-        }
-        m.m_threshold = bestSafe >= 0 ? safeT : anyT;
+            double bestSafe = -1, bestAny = -1, safeT = 0.5, anyT = 0.5;
+            for (int step = 0; step < 100; ++step) {
+                const double t = step / 100.0;
+                int right = 0, kept = 0;
+                for (int i = 0; i < set.x.size(); ++i) {
+                    if (set.named[i] != withNames)
+                        continue;
+                    const bool found = set.bound[i] && conf[i] >= t;
+                    if (set.spoiler[i])
+                        kept += found ? 0 : 1;
+                    else
+                        right += found && set.y[i] > 0 ? 1 : 0;
+                }
+                const double acc = answerable ? double(right) / answerable : 0.0;
+                const double nf = spoilers ? double(kept) / spoilers : 1.0;
+                if (nf >= o.spoilerNotFound && acc > bestSafe)
+                    bestSafe = acc, safeT = t;
+                if (acc + nf > bestAny)
+                    bestAny = acc + nf, anyT = t;
+            }
+            return bestSafe >= 0 ? safeT : anyT;
+        };
+        m.m_threshold = chooseThreshold(fitted, false);
+        m.m_thresholdNamed = chooseThreshold(fitted, true);
+        if (!calibration.isEmpty())
+            m.m_thresholdNamed = chooseThreshold(outcomesOf(calibration), true);
         m.m_info = {{"questions", int(questions.size())}, {"ranked_questions", rankable}, {"l2_to_hand", o.l2},
-                    {"iterations", o.iterations}, {"spoiler_not_found_target", o.spoilerNotFound}};
+                    {"iterations", o.iterations}, {"spoiler_not_found_target", o.spoilerNotFound},
+                    {"named_threshold_from", calibration.isEmpty() ? "the fitted questions" : "the calibration questions"}};
         return m;
     }
 };
 
-RankerModel fitRanker(const QVector<RankingQuestion>& questions, const RankerFitOptions& options)
+RankerModel fitRanker(const QVector<RankingQuestion>& questions, const RankerFitOptions& options,
+                      const QVector<RankingQuestion>& calibration)
 {
-    return RankerFitter::fit(questions, options);
+    return RankerFitter::fit(questions, calibration, options);
 }
 
 }  // namespace mm::answer

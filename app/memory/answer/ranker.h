@@ -37,8 +37,9 @@ public:
     double score(const QVector<double>& features) const;
     /// 0-1: the logistic confidence that the first answer is right.
     double confidence(const QVector<RankedAnswer>& answers) const;
-    /// Below this confidence the answer is "not found before your position".
-    double threshold() const { return m_threshold; }
+    /// Below this confidence the answer is "not found before your position": one threshold
+    /// for questions that name someone, one for those that do not.
+    double threshold(bool questionNames = false) const { return questionNames ? m_thresholdNamed : m_threshold; }
     const nlohmann::json& info() const { return m_info; }
 
     nlohmann::json toJson() const;
@@ -58,6 +59,7 @@ private:
     QVector<double> m_confMean, m_confScale, m_confWeights;
     double m_confBias = 0;
     double m_threshold = 0.5;
+    double m_thresholdNamed = 0.5;
     nlohmann::json m_info = nlohmann::json::object();
 };
 
@@ -74,6 +76,7 @@ struct RankingQuestion {
     bool spoiler = false;
     QuestionType type = QuestionType::Other;  ///< for supportBindsQuestion
     bool measure = false;
+    bool named = false;  ///< the question names someone or something
 };
 
 struct RankerFitOptions {
@@ -89,8 +92,11 @@ struct RankerFitOptions {
 };
 
 /// Fits both parts on the questions (softmax ranking on those with a right candidate;
-/// confidence on all, answers re-ranked by the fitted scorer). Throws RankerError when
-/// there is nothing to fit.
-RankerModel fitRanker(const QVector<RankingQuestion>& questions, const RankerFitOptions& options = {});
+/// confidence on all, answers re-ranked by the fitted scorer) and chooses the thresholds on
+/// them; with calibration questions (people's questions: the dev set), the threshold for
+/// questions that name someone is chosen on those instead. Throws RankerError when there is
+/// nothing to fit.
+RankerModel fitRanker(const QVector<RankingQuestion>& questions, const RankerFitOptions& options = {},
+                      const QVector<RankingQuestion>& calibration = {});
 
 }  // namespace mm::answer

@@ -243,7 +243,8 @@ bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>
         return false;
     if (type == QuestionType::Where
         && (f("src_number") > 0 || f("src_date") > 0
-            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))))
+            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))
+            || (f("src_clause") > 0 && f("place_like") == 0)))
         return false;
     if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
         return false;
