@@ -305,12 +305,21 @@ struct RankerFitter {
             QVector<QVector<double>> x;
             QVector<double> y;
             QVector<bool> spoiler, bound, named;
+            QVector<bool> fit;  ///< has candidates: a row of the confidence's regression
         };
         auto outcomesOf = [&](const QVector<RankingQuestion>& list) {
             Outcomes out;
             for (const RankingQuestion& q : list) {
-                if (q.candidates.isEmpty())
+                if (q.candidates.isEmpty()) {
+                    // No candidate: "not found" whatever the threshold (counted, not fitted).
+                    out.x.push_back(QVector<double>(m.m_confFeatures.size(), 0.0));
+                    out.y.push_back(0.0);
+                    out.spoiler.push_back(q.spoiler);
+                    out.bound.push_back(false);
+                    out.named.push_back(q.named);
+                    out.fit.push_back(false);
                     continue;
+                }
                 QVector<RankedAnswer> answers;
                 for (int j = 0; j < q.candidates.size(); ++j) {
                     RankedAnswer a;
@@ -325,12 +334,18 @@ struct RankerFitter {
                 out.spoiler.push_back(q.spoiler);
                 out.bound.push_back(supportBindsQuestion(q.type, q.measure, answers.front().features));
                 out.named.push_back(q.named);
+                out.fit.push_back(true);
             }
             return out;
         };
         const Outcomes fitted = outcomesOf(questions);
-        const QVector<QVector<double>>& x = fitted.x;
-        const QVector<double>& y = fitted.y;
+        QVector<QVector<double>> x;
+        QVector<double> y;
+        for (int i = 0; i < fitted.x.size(); ++i)
+            if (fitted.fit[i]) {
+                x.push_back(fitted.x[i]);
+                y.push_back(fitted.y[i]);
+            }
         const int k = int(m.m_confFeatures.size());
         standardization(x, k, m.m_confMean, m.m_confScale);
         m.m_confWeights = QVector<double>(k, 0.0);

@@ -155,6 +155,9 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         s.relationBound = relationNearName(ws);
         scored.push_back(s);
     }
+    QSet<QString> ordinaryNameWords;  ///< the question's name words that the book also writes in lower case
+    for (const QString& w : index.ordinaryWords(docId, question.nameWords))
+        ordinaryNameWords.insert(w);
     // Neighbours: coverage of the sentence with the one before and after.
     std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) {
         return a.coverage + 0.02 * a.bm25 > b.coverage + 0.02 * b.bm25;
@@ -169,10 +172,21 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
             if (w.ordinal != s.row.ordinal)
                 c += 0.7 * coverageOf(words(w.text), &found);
         s.windowCoverage = std::min(1.0, c / totalWeight);
+        // Each name of the question is mentioned: all its words, or one that is only a name
+        // ("Scott" for "Joe Scott": people are called by their surnames; but "Hall" alone is
+        // not "Cyril Hall" in a book that writes "hall" as a word).
         s.namesPresent = true;
-        for (const QString& nw : question.nameWords)
-            if (!found.contains(nw))
+        for (const QString& name : question.names) {
+            bool all = true, distinctive = false;
+            for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+                if (!found.contains(w))
+                    all = false;
+                else if (!ordinaryNameWords.contains(w))
+                    distinctive = true;
+            }
+            if (!all && !distinctive)
                 s.namesPresent = false;
+        }
         const double lengthPenalty = s.row.text.size() > 300 ? 0.1 : 0.0;
         s.score = 1.0 * s.coverage + 0.6 * s.windowCoverage + (s.phrase ? 0.25 : 0.0) + (s.relationBound ? kRelationBonus : 0.0)
             + 0.01 * s.bm25

@@ -248,6 +248,8 @@ bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>
         return false;
     if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
         return false;
+    if (type == QuestionType::When && f("src_date") == 0)
+        return false;  // "when": a date, a day, a feast or an hour, not a count
     return true;
 }
 

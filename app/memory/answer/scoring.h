@@ -67,7 +67,8 @@ constexpr int kRerankPool = 20;
 /// of the question's relation words when it has any (not asked of yes/no questions); a
 /// "where" answer is a place's name (not a person's, not a word the book also writes in
 /// lower case, not a number or a date); a measure ("how old/long/far/often") is a number
-/// written with its unit ("fifty-five years of age").
+/// written with its unit ("fifty-five years of age"); a "when" answer is a date, a day, a
+/// feast or an hour.
 bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features);
 
 /// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
