@@ -126,6 +126,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.modelMs = msSince(model);
     }
 
+    r.namesSeen = retrieval.namesSeen;
     if (!retrieval.namesSeen) {
         QStringList missing;
         for (const QString& name : r.analysis.names) {

@@ -88,6 +88,7 @@ struct AnswerResult {
     bool modelUsed = false;
     bool learnedScorer = false;     ///< ranked by the learned scorer (ranker.h)
     bool bound = false;             ///< the best answer's support binds the question (supportBindsQuestion)
+    bool namesSeen = true;          ///< every name of the question is mentioned in prose before the position
     QString modelNote;              ///< why the model term was not used, when asked for
     bool indexBuilt = false;        ///< this call built the sentence index
     double indexMs = 0;

@@ -228,7 +228,9 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
         if (options.features) {
             nlohmann::json features = nlohmann::json::array();
             nlohmann::json right = nlohmann::json::array();
-            for (const RankedAnswer& a : r.candidates) {
+            // A question naming someone not yet mentioned is "not found" before any scoring:
+            // its candidates are no training data for the threshold.
+            for (const RankedAnswer& a : r.namesSeen ? r.candidates : QVector<RankedAnswer>()) {
                 features.push_back(std::vector<double>(a.features.begin(), a.features.end()));
                 // Right for training: it holds a gold answer and is not much longer than it (a
                 // clause that happens to hold the word is not the answer a reader wants).
