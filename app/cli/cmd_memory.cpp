@@ -225,10 +225,13 @@ int runAsk(const QStringList& args)
     parser.addOption({QStringLiteral("at"), QStringLiteral("Answer as of this character position (default: the end)."),
                       QStringLiteral("POSITION")});
     parser.addOption({QStringLiteral("no-model"), QStringLiteral("Answer without the model's likelihood of each candidate.")});
+    parser.addOption({QStringLiteral("scorer"),
+                      QStringLiteral("hand (the hand-set weights), learned (the shipped learned scorer; the default) or a scorer JSON file."),
+                      QStringLiteral("WHICH")});
     parser.addPositionalArgument(QStringLiteral("QUESTION"), QStringLiteral("The question."));
     parseCommand(parser, args,
-                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--no-model] [--model DIR | --random] [--db PATH] "
-                                "[--json]"));
+                 QStringLiteral("memmamba ask --doc ID [--at POSITION] QUESTION [--no-model] [--scorer WHICH] [--model DIR | --random] "
+                                "[--db PATH] [--json]"));
     if (!parser.isSet(QStringLiteral("doc")))
         throw UsageError("ask needs --doc ID");
     const QString question = parser.positionalArguments().join(QLatin1Char(' ')).trimmed();
@@ -237,6 +240,12 @@ int runAsk(const QStringList& args)
     const qint64 docId = integerOption(parser, QStringLiteral("doc"), 0);
     answer::AnswerOptions options;
     options.atChar = atOption(parser);
+    answer::RankerModel scorerFile;
+    try {
+        options.scorer = answer::chooseScorer(parser.value(QStringLiteral("scorer")), scorerFile);
+    } catch (const answer::RankerError& e) {
+        throw UsageError(e.what());
+    }
 
     storage::Database db(databasePathFrom(parser));
     const std::optional<storage::DocumentRecord> doc = db.document(docId);

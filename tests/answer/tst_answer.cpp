@@ -1,12 +1,15 @@
 // Answers from the book, stage by stage (app/memory/answer): the sentence splitter and
 // words, question analysis, retrieval with the position bound inside the query, candidate
 // answers, who-is cards, scoring, the whole pipeline (spoiler-safe "not found", bad input),
-// and the dev set harness's gold matching.
+// the learned scorer (features, fitting, loading) and the question generator it is fitted
+// on, and the dev set harness's gold matching.
 #include "app/memory/answer/answer_json.h"
 #include "app/memory/answer/answerer.h"
 #include "app/memory/answer/candidates.h"
 #include "app/memory/answer/qa_eval.h"
 #include "app/memory/answer/question.h"
+#include "app/memory/answer/question_gen.h"
+#include "app/memory/answer/ranker.h"
 #include "app/memory/answer/retrieval.h"
 #include "app/memory/answer/scoring.h"
 #include "app/memory/answer/text.h"
@@ -15,8 +18,12 @@
 #include "storage/sentence_index.h"
 
 #include <QCryptographicHash>
+#include <QFile>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <cmath>
 
 using namespace mm;
 using namespace mm::answer;
@@ -34,7 +41,8 @@ const char* kBook =
     "creature. Moore had not struck a child in his mill.\n\n"
     "CHAPTER II.\n\nFIELDHEAD\n\n"
     "Shirley Keeldar, the heiress of Fieldhead, came home in March with Tartar. Shirley Keeldar had been "
-    "there a week when Mr. Yorke called. Mrs. Pryor was her governess.\n";
+    "there a week when Mr. Yorke called. Mrs. Pryor was her governess. It cost one hundred and forty-seven "
+    "shillings.\n";
 
 qint64 addBook(storage::Database& db, const QString& text)
 {
@@ -80,6 +88,12 @@ private slots:
     void badInputIsRefusedOrNotFound();
     void answerJsonHasTheContract();
     void goldMatching();
+    void unboundAnswersAreNotFound();
+    void candidateFeaturesAreNamedAndFinite();
+    void learnedScorerFitsSavesAndLoads();
+    void learnedScorerRejectsBadFiles();
+    void shippedScorerAnswers();
+    void generatorBuildsQuestionsFromASmallText();
 };
 
 void TestAnswer::wordsKeepPossessivesAndHyphens()
@@ -166,6 +180,16 @@ void TestAnswer::questionNamesAndTerms()
     QVERIFY(!q.whoIs);
     QCOMPARE(q.relationTerms, QStringList{"curate"});
     QVERIFY(!analyzeQuestion(QStringLiteral("Who is it?")).usable);
+    // A kinship or rank word asked about is a relation; before a name it is a title.
+    q = analyzeQuestion(QStringLiteral("Who was Caroline's father?"));
+    QCOMPARE(q.relationTerms, QStringList{"father"});
+    q = analyzeQuestion(QStringLiteral("Who was Lord Roberts's chief of staff?"));
+    QVERIFY(!q.keyTerms.contains(QStringLiteral("lord")));
+    QCOMPARE(q.relationTerms, (QStringList{"chief", "staff"}));
+    // "What was the number on ...?" asks for a number; "how old" for one with its unit.
+    QCOMPARE(answerKindName(analyzeQuestion(QStringLiteral("What was the number on Biler's badge?")).kind), QStringLiteral("number"));
+    QVERIFY(analyzeQuestion(QStringLiteral("How old was Mr. Yorke?")).measure);
+    QVERIFY(!analyzeQuestion(QStringLiteral("How many Misses Sykes are there?")).measure);
 }
 
 void TestAnswer::sentenceIndexBoundsThePositionInsideTheQuery()
@@ -236,6 +260,7 @@ void TestAnswer::candidatesFromNamesNumbersAndAppositives()
     QVERIFY(texts("Who is Hortense Moore?", QStringLiteral("appositive")).contains(QStringLiteral("Mr. Moore's sister")));
     QVERIFY(texts("Who is Tartar?", QStringLiteral("copular")).contains(QStringLiteral("the dog")));
     QVERIFY(texts("When did the wagons come from Stilbro'?", QStringLiteral("date")).contains(QStringLiteral("Tuesday")));
+    QVERIFY(texts("How many shillings did it cost?", QStringLiteral("number")).contains(QStringLiteral("one hundred and forty-seven")));
 }
 
 void TestAnswer::sentenceStartsAreNotNames()
@@ -361,6 +386,231 @@ void TestAnswer::goldMatching()
     QVERIFY(!matchesGold(QStringLiteral("nothing"), {QStringLiteral("no")}));
     QVERIFY(!matchesGold(QString(), {QStringLiteral("Donne")}));
     QVERIFY(matchesGold(QStringLiteral("eight or nine thousand"), {QStringLiteral("x"), QStringLiteral("nine thousand")}));
+}
+
+void TestAnswer::unboundAnswersAreNotFound()
+{
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const qint64 doc = addBook(db, QString::fromUtf8(kBook));
+    Answerer answerer(db);
+    AnswerOptions hand;
+    hand.scorer = nullptr;
+    // Caroline and Shirley are named together, but no sentence says who anyone's mother is.
+    AnswerResult r = answerer.answer(doc, QStringLiteral("Who is Caroline Helstone's mother?"), hand);
+    QVERIFY(!r.found);
+    QVERIFY(!r.bound);
+    QVERIFY(r.confidence <= kUnboundConfidence);
+    // "How old" needs a number written with its unit: "a week" is not an age.
+    r = answerer.answer(doc, QStringLiteral("How old was Shirley Keeldar?"), hand);
+    QVERIFY2(!r.found, qPrintable(r.answer));
+    // A bound answer is given.
+    r = answerer.answer(doc, QStringLiteral("Who is the curate of Whinbury?"), hand);
+    QVERIFY(r.bound);
+    QVERIFY(r.found && r.answer.contains(QStringLiteral("Donne")));
+    // "Where" is answered by a place's name, not by a person's.
+    QVector<double> features(candidateFeatureNames().size(), 0.0);
+    auto set = [&](const char* name, double v) { features[candidateFeatureNames().indexOf(QString::fromLatin1(name))] = v; };
+    set("names_present", 1);
+    set("src_name", 1);
+    set("person_like", 1);
+    QVERIFY(supportBindsQuestion(QuestionType::Who, false, features));
+    QVERIFY(!supportBindsQuestion(QuestionType::Where, false, features));
+    set("person_like", 0);
+    set("place_like", 1);
+    QVERIFY(supportBindsQuestion(QuestionType::Where, false, features));
+    set("ordinary_name", 1);  // "the House": a word the book also writes in lower case
+    QVERIFY(!supportBindsQuestion(QuestionType::Where, false, features));
+    set("ordinary_name", 0);
+    set("relation_absent", 1);
+    QVERIFY(!supportBindsQuestion(QuestionType::Where, false, features));
+    QVERIFY(supportBindsQuestion(QuestionType::YesNo, false, features));
+    QVERIFY(!supportBindsQuestion(QuestionType::HowMany, true, features));  // "how old": a number with its unit
+    set("src_name", 0);
+    set("src_number", 1);
+    set("relation_absent", 0);
+    QVERIFY(!supportBindsQuestion(QuestionType::HowMany, true, features));
+    set("unit_match", 1);
+    QVERIFY(supportBindsQuestion(QuestionType::HowMany, true, features));
+    set("names_present", -1);
+    QVERIFY(!supportBindsQuestion(QuestionType::YesNo, false, features));
+}
+
+void TestAnswer::candidateFeaturesAreNamedAndFinite()
+{
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const QString text = QString::fromUtf8(kBook);
+    const qint64 doc = addBook(db, text);
+    ensureSentenceIndex(db, doc);
+    const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who is the curate of Whinbury?"));
+    const Retrieval r = retrieve(db, doc, q, text.size());
+    const QVector<RankedAnswer> ranked = rankCandidates(q, r, extractCandidates(q, r));
+    QVERIFY(ranked.size() >= 2);
+    const QStringList& names = candidateFeatureNames();
+    QCOMPARE(names.size(), QSet<QString>(names.begin(), names.end()).size());
+    for (const RankedAnswer& a : ranked) {
+        QCOMPARE(a.features.size(), names.size());
+        for (double f : a.features)
+            QVERIFY(std::isfinite(f));
+        QCOMPARE(a.features[names.indexOf(QStringLiteral("hand"))], a.score);  // the hand-set score is one feature
+    }
+    const RankedAnswer& donne = ranked.front();
+    QVERIFY(donne.text.contains(QStringLiteral("Donne")));
+    QCOMPARE(donne.features[names.indexOf(QStringLiteral("src_name"))], 1.0);
+    QCOMPARE(donne.features[names.indexOf(QStringLiteral("person_q_name"))], 1.0);
+    QVERIFY(donne.features[names.indexOf(QStringLiteral("relation_near"))] > 0.5);  // "Donne, curate of"
+    QCOMPARE(donne.features[names.indexOf(QStringLiteral("relation_absent"))], 0.0);
+    // The confidence's inputs come from the ranked answers.
+    const QVector<double> c = confidenceFeatures(ranked);
+    QCOMPARE(c.size(), confidenceFeatureNames().size());
+    QVERIFY(c[confidenceFeatureNames().indexOf(QStringLiteral("top_share"))] > 0);
+    QVERIFY(c[confidenceFeatureNames().indexOf(QStringLiteral("top_share"))] <= 1);
+}
+
+void TestAnswer::learnedScorerFitsSavesAndLoads()
+{
+    // Questions where the right candidate is the one with "named" set, though the hand-set
+    // score prefers another: the fit must learn to put "named" first.
+    const QStringList& names = candidateFeatureNames();
+    const int hand = int(names.indexOf(QStringLiteral("hand")));
+    const int named = int(names.indexOf(QStringLiteral("named")));
+    const int coverage = int(names.indexOf(QStringLiteral("coverage")));
+    QVector<RankingQuestion> questions;
+    for (int i = 0; i < 60; ++i) {
+        RankingQuestion q;
+        q.type = QuestionType::What;
+        for (int j = 0; j < 4; ++j) {
+            QVector<double> f(names.size(), 0.0);
+            f[hand] = 1.0 - 0.1 * j;
+            f[coverage] = 0.5 + 0.1 * ((i + j) % 3);
+            f[named] = j == 2 ? 1.0 : 0.0;
+            q.candidates.push_back(f);
+            q.right.push_back(i % 5 != 0 && j == 2);
+        }
+        q.spoiler = i % 5 == 0;
+        questions.push_back(q);
+    }
+    const RankerModel m = fitRanker(questions);
+    QVERIFY(m.valid());
+    QVERIFY(m.score(questions[1].candidates[2]) > m.score(questions[1].candidates[0]));
+    QVERIFY(m.threshold() > 0 && m.threshold() < 1);
+    // Saved and loaded: the same scores.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("ranker.json"));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(QByteArray::fromStdString(m.toJson().dump()));
+    f.close();
+    RankerModel holder;
+    const RankerModel* loaded = chooseScorer(path, holder);
+    QVERIFY(loaded && loaded->valid());
+    for (const QVector<double>& c : questions[3].candidates)
+        QCOMPARE(loaded->score(c), m.score(c));
+    QCOMPARE(loaded->threshold(), m.threshold());
+    QVERIFY(!chooseScorer(QStringLiteral("hand"), holder));
+    // Nothing to fit: a clear error.
+    QVERIFY_THROWS_EXCEPTION(RankerError, fitRanker({}));
+}
+
+void TestAnswer::learnedScorerRejectsBadFiles()
+{
+    QTemporaryDir dir;
+    auto write = [&](const char* name, const QByteArray& bytes) {
+        const QString path = dir.filePath(QString::fromLatin1(name));
+        QFile f(path);
+        f.open(QIODevice::WriteOnly);
+        f.write(bytes);
+        return path;
+    };
+    RankerModel holder;
+    QVERIFY_THROWS_EXCEPTION(RankerError, chooseScorer(dir.filePath(QStringLiteral("missing.json")), holder));
+    QVERIFY_THROWS_EXCEPTION(RankerError, chooseScorer(write("bad.json", "{not json"), holder));
+    QVERIFY_THROWS_EXCEPTION(RankerError, chooseScorer(write("other.json", R"({"format": "something else"})"), holder));
+    // Fitted for other features: refused (its weights would be read against the wrong features).
+    nlohmann::json j = RankerModel::shipped().valid() ? RankerModel::shipped().toJson() : nlohmann::json();
+    if (!j.is_null()) {
+        j["features"][0] = "renamed";
+        QVERIFY_THROWS_EXCEPTION(RankerError, chooseScorer(write("renamed.json", QByteArray::fromStdString(j.dump())), holder));
+        j = RankerModel::shipped().toJson();
+        j["weights"].erase(0);
+        QVERIFY_THROWS_EXCEPTION(RankerError, chooseScorer(write("short.json", QByteArray::fromStdString(j.dump())), holder));
+    }
+}
+
+void TestAnswer::shippedScorerAnswers()
+{
+    const RankerModel& shipped = RankerModel::shipped();
+    QVERIFY2(shipped.valid(), "resources/answer/ranker.json is compiled in and fits these features");
+    QVERIFY(shipped.info().contains("questions"));
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const qint64 doc = addBook(db, QString::fromUtf8(kBook));
+    const AnswerResult r = Answerer(db).answer(doc, QStringLiteral("Who is the curate of Whinbury?"));
+    QVERIFY(r.learnedScorer);  // the default
+    QVERIFY(!r.candidates.isEmpty() && r.candidates.front().text.contains(QStringLiteral("Donne")));
+    QVERIFY(r.confidence > 0 && r.confidence <= 1);
+}
+
+void TestAnswer::generatorBuildsQuestionsFromASmallText()
+{
+    QString text = QStringLiteral("CHAPTER I.\n\nWhinbury is a town in the north, and Nunnely is another.\n\n");
+    for (int i = 0; i < 80; ++i)
+        text += QStringLiteral("The rain fell on the town all day long. ");
+    text += QStringLiteral(
+        "\n\nMr. Donne came to tea on a wet evening. Then Mr. Donne, the curate of Whinbury, sat down by the fire. "
+        "Mr. Yorke lived at Briarmains with his wife. They met Mr. Yorke in the lane. Mr. Yorke was fifty-five years old. "
+        "Caroline had a dog named Tartar in those days. \"Come,\" said Caroline.\n\n");
+    for (int i = 0; i < 80; ++i)
+        text += QStringLiteral("The wind blew over the moor all night. ");
+    text += QStringLiteral("\n\nAt last they spoke of Mr. Donne again, and of Whinbury.\n");
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const qint64 doc = addBook(db, text);
+    ensureSentenceIndex(db, doc);
+    storage::SentenceIndex index(db);
+    const QVector<storage::SentenceRow> rows = index.range(doc, 0, index.sentenceCount(doc), text.size());
+    const QVector<GeneratedQuestion> qs = generateQuestions(rows, text.size());
+    auto find = [&](const char* question, bool spoiler) -> const GeneratedQuestion* {
+        for (const GeneratedQuestion& q : qs)
+            if (q.question == QLatin1String(question) && q.gold.isEmpty() == spoiler)
+                return &q;
+        return nullptr;
+    };
+    QStringList all;
+    for (const GeneratedQuestion& q : qs)
+        all << q.question + QStringLiteral(" -> ") + (q.gold.isEmpty() ? QStringLiteral("(later ") + q.later + QLatin1Char(')') : q.gold);
+    const QString listing = all.join(QStringLiteral("; "));
+    const qint64 donne = offsetOf(text, "Mr. Donne, the curate");
+    const GeneratedQuestion* curate = find("Who was the curate of Whinbury?", false);
+    QVERIFY2(curate, qPrintable(listing));
+    QCOMPARE(curate->gold, QStringLiteral("Donne"));
+    QCOMPARE(curate->type, QStringLiteral("who"));
+    QVERIFY(curate->atChar >= donne && curate->atChar <= text.size());  // asked after its sentence
+    const GeneratedQuestion* whois = find("Who is Mr. Donne?", false);
+    QVERIFY2(whois && whois->gold == QLatin1String("curate"), qPrintable(listing));
+    const GeneratedQuestion* lives = find("Where did Mr. Yorke live?", false);
+    QVERIFY2(lives && lives->gold == QLatin1String("Briarmains") && lives->type == QLatin1String("where"), qPrintable(listing));
+    const GeneratedQuestion* age = find("How old was Mr. Yorke?", false);
+    QVERIFY2(age && age->gold == QLatin1String("fifty-five"), qPrintable(listing));
+    const GeneratedQuestion* dog = find("What was the dog called?", false);
+    QVERIFY2(dog && dog->gold == QLatin1String("Tartar"), qPrintable(listing));
+    // The spoiler version: asked after Whinbury is named and before Donne is.
+    const GeneratedQuestion* early = find("Who was the curate of Whinbury?", true);
+    QVERIFY2(early, qPrintable(listing));
+    QCOMPARE(early->later, QStringLiteral("Donne"));
+    QVERIFY(early->atChar < offsetOf(text, "Mr. Donne came"));
+    QVERIFY(early->atChar >= offsetOf(text, "Whinbury is"));
+    // Deterministic for a seed.
+    const QVector<GeneratedQuestion> again = generateQuestions(rows, text.size());
+    QCOMPARE(again.size(), qs.size());
+    for (int i = 0; i < qs.size(); ++i)
+        QCOMPARE(again[i].atChar, qs[i].atChar);
+    // The pipeline answers the generated question from the book.
+    AnswerOptions o;
+    o.atChar = curate->atChar;
+    const AnswerResult r = Answerer(db).answer(doc, curate->question, o);
+    QVERIFY(matchesGold(shortAnswer(r.candidates.value(0).text), {curate->gold}));
 }
 
 QTEST_GUILESS_MAIN(TestAnswer)

@@ -49,6 +49,8 @@ nlohmann::json answerJson(const AnswerResult& r)
                         {"expected", utf8(answerKindName(r.analysis.kind))},
                         {"key_terms", nlohmann::json::array()},
                         {"model_used", r.modelUsed},
+                        {"scorer", r.learnedScorer ? "learned" : "hand"},
+                        {"bound", r.bound},
                         {"answer_ms", r.answerMs},
                         {"retrieval_ms", r.retrievalMs},
                         {"scoring_ms", r.scoringMs},

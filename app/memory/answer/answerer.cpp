@@ -7,8 +7,12 @@
 
 #include <QElapsedTimer>
 
+#include <algorithm>
+
 namespace mm::answer {
 namespace {
+
+constexpr int kEvidenceRunnersUp = 1;
 
 double msSince(const QElapsedTimer& t)
 {
@@ -97,7 +101,9 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     scoring.start();
     QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
     classifyNames(m_db, docId, at, retrieval, candidates);
-    r.candidates = rankCandidates(r.analysis, retrieval, candidates);
+    const RankerModel* learned = options.scorer && options.scorer->valid() ? options.scorer : nullptr;
+    r.learnedScorer = learned != nullptr;
+    r.candidates = rankCandidates(r.analysis, retrieval, candidates, options.candidates, {}, learned);
     r.scoringMs = msSince(scoring);
 
     if (options.likelihood && r.candidates.size() >= 2 && retrieval.namesSeen) {
@@ -120,6 +126,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.modelMs = msSince(model);
     }
 
+    r.namesSeen = retrieval.namesSeen;
     if (!retrieval.namesSeen) {
         QStringList missing;
         for (const QString& name : r.analysis.names) {
@@ -134,34 +141,55 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     } else if (r.candidates.isEmpty()) {
         r.notFound = QStringLiteral("not found before your position");
     } else {
-        r.confidence = confidenceOf(r.candidates, retrieval);
+        r.confidence = confidenceOf(r.candidates, retrieval, learned);
         const RankedAnswer& best = r.candidates.front();
         const ScoredSentence& s = retrieval.sentences[best.bestSentence];
         r.bestTotal = best.total;
         r.margin = r.candidates.size() > 1 ? best.total - r.candidates[1].total : 0.5;
         r.supportCoverage = s.windowCoverage;
         r.support = SupportSentence{s.row.charStart, s.row.charEnd, s.row.chapterIndex, s.row.text.simplified()};
-        // Evidence: the passage holding the supporting sentence first, then the best others.
-        int holding = -1;
-        for (int i = 0; i < retrieval.passages.size(); ++i)
-            if (retrieval.passages[i].charStart <= s.row.charStart && s.row.charEnd <= retrieval.passages[i].charEnd)
-                holding = i;
+        // Evidence: the passage holding the answer's sentence first, then the one holding the
+        // runner-up's (the reader sees what the choice was between), then the best others.
         QVector<EvidencePassage> evidence;
-        if (holding >= 0) {
-            const Passage& p = retrieval.passages[holding];
-            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
-        } else if (!s.window.isEmpty()) {
-            const qint64 from = s.window.front().charStart, to = s.window.back().charEnd;
-            evidence.push_back({from, to, s.row.chapterIndex, chapterTitle(s.row.chapterIndex), m_db.documentText(docId, from, to), s.score});
-        }
-        for (int i = 0; i < retrieval.passages.size() && evidence.size() < options.evidence; ++i) {
-            const Passage& p = retrieval.passages[i];
-            if (i == holding || (!evidence.isEmpty() && p.charStart < evidence.front().charEnd && evidence.front().charStart < p.charEnd))
-                continue;
-            evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
-        }
+        auto overlaps = [&](qint64 from, qint64 to) {
+            for (const EvidencePassage& e : evidence)
+                if (from < e.charEnd && e.charStart < to)
+                    return true;
+            return false;
+        };
+        auto addSupportOf = [&](const RankedAnswer& a) {
+            if (a.bestSentence < 0 || evidence.size() >= options.evidence)
+                return;
+            const ScoredSentence& sentence = retrieval.sentences[a.bestSentence];
+            for (const Passage& p : retrieval.passages)
+                if (p.charStart <= sentence.row.charStart && sentence.row.charEnd <= p.charEnd) {
+                    if (!overlaps(p.charStart, p.charEnd))
+                        evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
+                    return;
+                }
+            if (sentence.window.isEmpty())
+                return;
+            const qint64 from = sentence.window.front().charStart, to = sentence.window.back().charEnd;
+            if (!overlaps(from, to))
+                evidence.push_back({from, to, sentence.row.chapterIndex, chapterTitle(sentence.row.chapterIndex),
+                                    m_db.documentText(docId, from, to), sentence.score});
+        };
+        addSupportOf(best);
+        for (int i = 1; i < r.candidates.size() && i <= kEvidenceRunnersUp; ++i)
+            addSupportOf(r.candidates[i]);
+        for (const Passage& p : retrieval.passages)
+            if (evidence.size() < options.evidence && !overlaps(p.charStart, p.charEnd))
+                evidence.push_back({p.charStart, p.charEnd, p.chapterIndex, chapterTitle(p.chapterIndex), p.text, p.score});
         r.evidence = evidence;
-        if (r.confidence >= kMinConfidence) {
+        // The answer's support must bind the question: every name it asks about is in the
+        // supporting sentence or its neighbours, and where it asks about a relation
+        // ("curate", "married", "mother"), the sentence says that relation ("how old": a number
+        // with its unit; "where": a place's name). An answer without
+        // that is a guess near the question's words: "not found" is the honest reply.
+        r.bound = supportBindsQuestion(r.analysis.type, r.analysis.measure, best.features);
+        if (!r.bound)
+            r.confidence = std::min(r.confidence, kUnboundConfidence);
+        if (r.bound && r.confidence >= (learned ? learned->threshold(!r.analysis.names.isEmpty()) : kMinConfidence)) {
             r.found = true;
             r.answer = shortAnswer(best.text);
         } else {

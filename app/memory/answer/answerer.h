@@ -8,6 +8,7 @@
 #pragma once
 
 #include "app/memory/answer/question.h"
+#include "app/memory/answer/ranker.h"
 #include "app/memory/answer/scoring.h"
 #include "app/memory/answer/whois.h"
 #include "storage/database.h"
@@ -31,8 +32,11 @@ public:
 
 constexpr int kMaxQuestionChars = 1000;
 constexpr int kMaxAnswerWords = 12;
-/// Below this confidence the answer is "not found before your position".
-constexpr double kMinConfidence = 0.45;
+/// Below this confidence (of the hand-set scorer) the answer is "not found before your
+/// position"; an answer whose support does not bind the question is never given.
+constexpr double kMinConfidence = 0.2;
+/// The confidence of an answer whose support does not bind the question (at most).
+constexpr double kUnboundConfidence = 0.15;
 
 /// The model's mean log-probability per token of each answer after the question, read
 /// from the state at the position (app/memory). Returns one value per answer, or none
@@ -44,6 +48,10 @@ struct AnswerOptions {
     int evidence = 3;               ///< passages returned
     LikelihoodFunction likelihood;  ///< none: no model term (--no-model)
     int modelCandidates = 5;        ///< the best this many are scored by the model
+    int candidates = 8;             ///< answers kept in AnswerResult::candidates
+    /// The learned scorer (ranker.h) and its confidence and "not found" threshold (by
+    /// default the shipped one); none or not valid: the hand-set weights and kMinConfidence.
+    const RankerModel* scorer = &RankerModel::shipped();
 };
 
 struct SupportSentence {
@@ -78,6 +86,9 @@ struct AnswerResult {
     QVector<RankedAnswer> candidates;  ///< best first (the answer is the first when found)
     std::optional<WhoIsCard> card;
     bool modelUsed = false;
+    bool learnedScorer = false;     ///< ranked by the learned scorer (ranker.h)
+    bool bound = false;             ///< the best answer's support binds the question (supportBindsQuestion)
+    bool namesSeen = true;          ///< every name of the question is mentioned in prose before the position
     QString modelNote;              ///< why the model term was not used, when asked for
     bool indexBuilt = false;        ///< this call built the sentence index
     double indexMs = 0;

@@ -67,6 +67,7 @@ struct SentenceView {
     QVector<Word> ws;
     QVector<int> matched;      ///< word indices matching a key term
     QVector<int> relation;     ///< word indices matching a relation term
+    bool centreRelation = false;  ///< a neighbour's retrieved sentence holds a relation term
 };
 
 }  // namespace
@@ -191,6 +192,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
         views.push_back(v);
     }
 
+    // A reply binds the relation its question asked about ("What's his name?" - "Bunsby").
+    QSet<int> relationCentres;
+    for (const SentenceView& v : views)
+        if (v.side == 0 && !v.relation.isEmpty())
+            relationCentres.insert(v.index);
+    for (SentenceView& v : views)
+        v.centreRelation = v.side != 0 && relationCentres.contains(v.index);
+
     for (const SentenceView& v : views) {
         const storage::SentenceRow& row = *v.row;
         if (row.heading)
@@ -273,6 +282,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.charStart = row.charStart + codePoints(row.text, ws[from].start);
             c.charEnd = row.charStart + codePoints(row.text, ws[to].end);
             c.distance = distanceTo(from, to);
+            if (!v.relation.isEmpty())
+                c.relationDistance = nearest(boundRelation, from, to);
+            else if (v.centreRelation)
+                c.relationDistance = c.distance;
             QStringList keyWords;
             for (int k = from; k <= to; ++k)
                 if (!ws[k].punctuation && !(isTitle(ws[k].lower) && ws[k].capitalized))
@@ -336,6 +349,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             if (sameEntity)
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
+            c.ordinary = true;
+            for (int j = from; j <= to; ++j)
+                if (!ws[j].punctuation && !isTitle(ws[j].lower) && !lowerSeen.contains(ws[j].lower)
+                    && !retrieval.ordinaryWords.contains(ws[j].lower))
+                    c.ordinary = false;
             c.initial = (ws[from].sentenceInitial || (from > 0 && isClauseEnd(ws[from - 1]) && ws[from - 1].text != QLatin1String(",")))
                 && from == to && !midCapitalised.contains(ws[from].lower);
             // "His name's Bunsby", "called Richards", "known as--say as Richards".
@@ -386,16 +404,24 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 out.push_back(make(from, to, AnswerKind::Date, "date"));
                 continue;
             }
-            if (!isNumberWord(w.lower) || w.lower == QLatin1String("one") || w.lower == QLatin1String("half"))
+            // "one" and "half" alone are rarely a count; "one hundred and forty-seven" is.
+            if (!isNumberWord(w.lower)
+                || ((w.lower == QLatin1String("one") || w.lower == QLatin1String("half"))
+                    && !(k + 1 < ws.size() && oneOf(ws[k + 1].lower, {"hundred", "thousand", "million", "dozen"}))))
                 continue;
             int from = k;
             int to = k;
-            while (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
-                                          || ws[to + 1].lower == QLatin1String("to"))
-                   && isNumberWord(ws[to + 2].lower))
-                to += 2;
-            while (to + 1 < ws.size() && isNumberWord(ws[to + 1].lower))
-                ++to;
+            // "eight or nine thousand", "one hundred and forty-seven": joined words and runs, in any order.
+            for (;;) {
+                if (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
+                                           || ws[to + 1].lower == QLatin1String("to"))
+                    && isNumberWord(ws[to + 2].lower))
+                    to += 2;
+                else if (to + 1 < ws.size() && isNumberWord(ws[to + 1].lower))
+                    ++to;
+                else
+                    break;
+            }
             if (from > 0 && ws[from - 1].lower == QLatin1String("between"))
                 --from;
             const bool year = w.lower.size() == 4 && w.lower.at(0).isDigit() && from == to;
@@ -558,6 +584,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             if (a <= b && !ws[a].punctuation && !inQuestion(a)) {
                 Candidate c = make(a, b, question.kind == AnswerKind::Reason ? AnswerKind::Reason : AnswerKind::Thing, "clause");
                 c.distance = 0;
+                // A clause names a place when it holds a place word or a name the book never
+                // writes in lower case ("on Stilbro' Moor"), not when it is only words ("despised").
+                for (int k = a; k <= b; ++k)
+                    if (!ws[k].punctuation
+                        && (isPlaceWord(ws[k].lower)
+                            || (ws[k].capitalized && !ws[k].sentenceInitial && !isStopWord(ws[k].lower) && !isTitle(ws[k].lower)
+                                && !lowerSeen.contains(ws[k].lower) && !retrieval.ordinaryWords.contains(ws[k].lower))))
+                        c.placeLike = true;
                 out.push_back(c);
             }
         }

@@ -23,11 +23,13 @@ struct Candidate {
     qint64 charEnd = 0;
     int distance = 99;        ///< words to the nearest question term in its sentence
     bool personLike = false;  ///< a title before it, or it is the subject of a person's verb
-    bool placeLike = false;   ///< after "at/in/to/from", or a place word in it ("Moor", "Hill")
-    bool unitMatch = false;
+    bool placeLike = false;   ///< after "at/in/to/from", or a place word in it ("Moor", "Hill"); a clause: holds one
+    bool unitMatch = false;   ///< a number followed by what the question counts ("eighteen years old")
     bool initial = false;     ///< a name written only at a sentence start here (may be an ordinary word)
+    bool ordinary = false;    ///< a name whose every word the book also writes in lower case ("Manager", "House")
     bool named = false;       ///< right after "name is", "called", "named", "known as"
-    int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one   ///< a number followed by what the question counts ("eighteen years old")
+    int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one
+    int relationDistance = 99;  ///< words to the nearest of the question's relation words in its sentence (99: none there)
 };
 
 /// Every candidate of every retrieved sentence (not grouped; scoring groups them).

@@ -163,6 +163,9 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
         ao.atChar = q.atChar;
         if (options.model)
             ao.likelihood = options.model(docId, q.atChar);
+        ao.scorer = options.scorer;
+        if (options.features)
+            ao.candidates = kRerankPool;
         AnswerResult r;
         QString error;
         try {
@@ -209,6 +212,7 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"evidence_hit", evidenceHit},
                               {"evidence_before_position", evidenceSafe},
                               {"confidence", r.confidence},
+                              {"bound", r.bound},
                               {"score", {{"total", r.bestTotal}, {"margin", r.margin}, {"coverage", r.supportCoverage}}},
                               {"model_used", r.modelUsed},
                               {"answer_ms", r.answerMs},
@@ -221,6 +225,25 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
         for (int i = 0; i < r.candidates.size() && i < 5; ++i)
             top.push_back(utf8(shortAnswer(r.candidates[i].text)));
         row["candidates"] = top;
+        if (options.features) {
+            nlohmann::json features = nlohmann::json::array();
+            nlohmann::json right = nlohmann::json::array();
+            // A question naming someone not yet mentioned is "not found" before any scoring:
+            // its candidates are no training data for the threshold.
+            for (const RankedAnswer& a : r.namesSeen ? r.candidates : QVector<RankedAnswer>()) {
+                features.push_back(std::vector<double>(a.features.begin(), a.features.end()));
+                // Right for training: it holds a gold answer and is not much longer than it (a
+                // clause that happens to hold the word is not the answer a reader wants).
+                const QString text = shortAnswer(a.text);
+                bool isRight = false;
+                for (const QString& g : q.gold)
+                    if (matchesGold(text, {g}) && text.count(QLatin1Char(' ')) <= g.count(QLatin1Char(' ')) + 4)
+                        isRight = true;
+                right.push_back(!spoiler && isRight);
+            }
+            row["candidate_features"] = features;
+            row["candidate_right"] = right;
+        }
         if (spoiler && !q.later.isEmpty())
             row["leak"] = leak;
         rows.push_back(row);
@@ -234,7 +257,69 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
         types[type] = tally.json();
     summary["per_type"] = types;
     summary["model"] = bool(options.model);
+    summary["scorer"] = options.scorer && options.scorer->valid() ? "learned" : "hand";
     return {{"rows", rows}, {"summary", summary}};
+}
+
+QVector<RankingQuestion> rankingQuestions(const nlohmann::json& rows)
+{
+    QVector<RankingQuestion> out;
+    for (const nlohmann::json& row : rows) {
+        if (!row.contains("candidate_features"))
+            continue;
+        RankingQuestion q;
+        q.spoiler = row.value("spoiler", false);
+        const QuestionAnalysis analysis = analyzeQuestion(QString::fromStdString(row.value("question", std::string())));
+        q.type = analysis.type;
+        q.measure = analysis.measure;
+        q.named = !analysis.names.isEmpty();
+        for (const nlohmann::json& f : row.at("candidate_features")) {
+            QVector<double> v;
+            for (const nlohmann::json& x : f)
+                v.push_back(x.get<double>());
+            q.candidates.push_back(v);
+        }
+        for (const nlohmann::json& x : row.at("candidate_right"))
+            q.right.push_back(x.get<bool>());
+        out.push_back(q);
+    }
+    return out;
+}
+
+nlohmann::json generateQaSet(storage::Database& db, const QStringList& bookFiles, const QaGenerateOptions& options)
+{
+    nlohmann::json books = nlohmann::json::object();
+    nlohmann::json questions = nlohmann::json::array();
+    for (const QString& path : bookFiles) {
+        if (!QFileInfo::exists(path))
+            throw QaSetError("no book file " + utf8(path));
+        const import::ImportResult imported = import::importFile(db, path);
+        ensureSentenceIndex(db, imported.docId);
+        storage::SentenceIndex index(db);
+        const QVector<storage::SentenceRow> sentences =
+            index.range(imported.docId, 0, index.sentenceCount(imported.docId), imported.characters);
+        GenerationOptions g = options.generation;
+        g.seed = options.generation.seed + quint32(qHash(QFileInfo(path).fileName()));
+        const QVector<GeneratedQuestion> generated = generateQuestions(sentences, imported.characters, g);
+        const QString id = QFileInfo(path).completeBaseName();
+        books[utf8(id)] = {{"file", utf8(QFileInfo(path).fileName())}, {"title", utf8(id)}, {"characters", imported.characters}};
+        int n = 0;
+        for (const GeneratedQuestion& q : generated) {
+            nlohmann::json j = {{"id", utf8(QStringLiteral("%1-%2").arg(id).arg(++n, 3, 10, QLatin1Char('0')))},
+                                {"book", utf8(id)},
+                                {"type", utf8(q.type)},
+                                {"shape", utf8(q.shape)},
+                                {"question", utf8(q.question)},
+                                {"at_char", q.atChar},
+                                {"gold", utf8(q.gold)}};
+            if (!q.later.isEmpty())
+                j["later"] = utf8(q.later);
+            questions.push_back(j);
+        }
+        if (options.progress)
+            options.progress(QStringLiteral("%1: %2 questions from %3 sentences").arg(id).arg(generated.size()).arg(sentences.size()));
+    }
+    return {{"books", books}, {"questions", questions}};
 }
 
 }  // namespace mm::answer

@@ -6,6 +6,8 @@
 #pragma once
 
 #include "app/memory/answer/answerer.h"
+#include "app/memory/answer/question_gen.h"
+#include "app/memory/answer/ranker.h"
 #include "storage/database.h"
 
 #include <nlohmann/json.hpp>
@@ -60,6 +62,10 @@ struct QaRunOptions {
     QStringList onlyBooks;            ///< set ids of the books to use; empty: all
     /// The likelihood function for a document and position; none: no model (--no-model).
     std::function<LikelihoodFunction(qint64 docId, qint64 atChar)> model;
+    const RankerModel* scorer = nullptr;  ///< the learned scorer; none: the hand-set weights
+    /// Rows also carry every candidate's features and whether it holds a gold answer
+    /// ("candidate_features", "candidate_right"): the learned scorer's training data.
+    bool features = false;
     std::function<void(const QString&)> progress;
     const std::atomic<bool>* cancel = nullptr;
 };
@@ -67,5 +73,18 @@ struct QaRunOptions {
 /// Imports the set's books into db (idempotent), answers every question and returns
 /// {"rows": [...], "summary": {...}}. Throws QaSetError for a missing or different book.
 nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOptions& options);
+
+/// The learned scorer's training questions from rows run with QaRunOptions::features.
+QVector<RankingQuestion> rankingQuestions(const nlohmann::json& rows);
+
+struct QaGenerateOptions {
+    GenerationOptions generation;
+    std::function<void(const QString&)> progress;
+};
+
+/// A question set (dev.json's layout) generated from book files (question_gen.h): each
+/// book imported into db, its sentence index built, its questions generated. Book ids are
+/// the file names without ".txt". Throws QaSetError for an unreadable book.
+nlohmann::json generateQaSet(storage::Database& db, const QStringList& bookFiles, const QaGenerateOptions& options);
 
 }  // namespace mm::answer

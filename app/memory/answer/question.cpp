@@ -77,7 +77,8 @@ bool isNegation(const QString& w)
 QStringList synonymsOf(const QString& term)
 {
     static const QVector<QStringList> groups = {
-        {"live", "lives", "lived", "living", "reside", "resides", "resided", "residence", "dwell", "dwelt", "dwelling", "home", "lodgings"},
+        {"live", "lives", "lived", "living", "reside", "resides", "resided", "residence", "dwell", "dwelt", "dwelling", "home", "lodgings",
+         "inhabit", "inhabits", "inhabited", "abode"},
         {"marry", "married", "marries", "marriage", "wed", "wedded", "wedding", "wife", "husband"},
         {"die", "died", "dies", "death", "dead", "killed", "perished", "fell"},
         {"kill", "killed", "kills", "murder", "murdered", "slew", "slain", "shot"},
@@ -90,6 +91,17 @@ QStringList synonymsOf(const QString& term)
         {"father", "papa"},
         {"mother", "mamma", "mama"},
         {"begin", "began", "begun", "start", "started", "commenced"},
+        // Irregular verbs: the book writes the past ("sent"), the question the present ("send").
+        {"send", "sent", "sends"}, {"go", "went", "gone", "goes"}, {"give", "gave", "given", "gives"},
+        {"take", "took", "taken", "takes"}, {"come", "came", "comes"}, {"see", "saw", "seen", "sees"},
+        {"leave", "left", "leaves"}, {"tell", "told", "tells"}, {"make", "made", "makes"}, {"bring", "brought", "brings"},
+        {"buy", "bought", "buys"}, {"find", "found", "finds"}, {"meet", "met", "meets"}, {"write", "wrote", "written", "writes"},
+        {"fight", "fought", "fights"}, {"fall", "fell", "fallen", "falls"}, {"know", "knew", "known", "knows"},
+        {"run", "ran", "runs"}, {"win", "won", "wins"}, {"lose", "lost", "loses"}, {"keep", "kept", "keeps"},
+        {"hold", "held", "holds"}, {"build", "built", "builds"}, {"speak", "spoke", "spoken", "speaks"},
+        {"strike", "struck", "strikes"}, {"wear", "wore", "worn", "wears"}, {"teach", "taught", "teaches"},
+        {"sell", "sold", "sells"}, {"steal", "stole", "stolen", "steals"}, {"flee", "fled", "flees"},
+        {"sit", "sat", "sits"}, {"stand", "stood", "stands"}, {"think", "thought", "thinks"}, {"catch", "caught", "catches"},
     };
     QStringList out;
     for (const QStringList& g : groups)
@@ -159,6 +171,14 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             } else if (isPersonNoun(next)) {
                 q.kind = AnswerKind::Person;
             }
+            // "What was the number on ...?", "What age ...?": the first noun after the question word.
+            int h = qi + 1;
+            while (h < ws.size() && (isAuxiliary(ws[h].lower) || isStopWord(ws[h].lower)))
+                ++h;
+            if (h < ws.size() && h <= qi + 3
+                && (ws[h].lower == QLatin1String("number") || ws[h].lower == QLatin1String("age")
+                    || ws[h].lower == QLatin1String("sum") || ws[h].lower == QLatin1String("price")))
+                q.kind = AnswerKind::Number;
             if (q.type != QuestionType::When && !isAuxiliary(next) && !next.isEmpty() && !isStopWord(next))
                 q.focus = next;
         }
@@ -198,7 +218,10 @@ QuestionAnalysis analyzeQuestion(const QString& question)
         const Word& w = ws[i];
         if (w.lower.size() < 2 && !w.lower.at(0).isDigit())
             continue;
-        if (isStopWord(w.lower) || isTitle(w.lower) || isQuestionWord(w.lower) || isAuxiliary(w.lower))
+        // A title before a name ("Lord Roberts") is not looked for; a kinship or rank word
+        // written as a noun ("Caroline's mother", "the captain of") is the question's relation.
+        const bool titleOfName = isTitle(w.lower) && w.capitalized && i + 1 < ws.size() && ws[i + 1].capitalized;
+        if (isStopWord(w.lower) || titleOfName || isQuestionWord(w.lower) || isAuxiliary(w.lower))
             continue;
         if (isQuantityWord(w.lower) && i > 0 && ws[i - 1].lower == QLatin1String("how"))
             continue;
@@ -230,6 +253,8 @@ QuestionAnalysis analyzeQuestion(const QString& question)
     // answer is given in.
     if (q.type == QuestionType::HowMany && qi >= 0 && qi + 1 < ws.size()) {
         const QString how = ws[qi + 1].lower;
+        q.measure = how == QLatin1String("old") || how == QLatin1String("long") || how == QLatin1String("far")
+            || how == QLatin1String("often");
         if (how == QLatin1String("old"))
             q.unitTerms << QStringLiteral("years") << QStringLiteral("old") << QStringLiteral("age");
         else if (how == QLatin1String("long"))

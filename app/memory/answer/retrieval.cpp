@@ -10,6 +10,9 @@
 namespace mm::answer {
 namespace {
 
+constexpr int kRelationSpan = 6;        ///< words between a relation word and a name word
+constexpr double kRelationBonus = 0.2;
+
 // The FTS5 prefix form of a term: "married" -> "marri"*; porter stems both sides, so
 // the plain quoted word is enough for most; a prefix catches "Stilbro'" vs "Stilbro".
 QString ftsTerm(const QString& term)
@@ -115,6 +118,31 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         return c;
     };
 
+    // The question's relation bound to its names in one sentence ("curate of Whinbury",
+    // "Miss Tox inhabited"): a relation word within a few words of a name word.
+    auto relationNearName = [&](const QVector<Word>& ws) {
+        if (question.relationTerms.isEmpty() || question.nameWords.isEmpty())
+            return false;
+        QVector<int> names, relations;
+        int at = 0;
+        for (const Word& w : ws) {
+            if (w.punctuation)
+                continue;
+            if (question.nameWords.contains(w.lower))
+                names.push_back(at);
+            for (const QString& t : question.relationTerms)
+                if (termMatches(w.lower, t, question)) {
+                    relations.push_back(at);
+                    break;
+                }
+            ++at;
+        }
+        for (int n : names)
+            for (int m : relations)
+                if (std::abs(n - m) <= kRelationSpan)
+                    return true;
+        return false;
+    };
     QVector<ScoredSentence> scored;
     for (const storage::SentenceRow& row : rows) {
         ScoredSentence s;
@@ -124,8 +152,12 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         const QVector<Word> ws = words(row.text);
         s.coverage = coverageOf(ws, &found) / totalWeight;
         s.phrase = near.contains(row.id);
+        s.relationBound = relationNearName(ws);
         scored.push_back(s);
     }
+    QSet<QString> ordinaryNameWords;  ///< the question's name words that the book also writes in lower case
+    for (const QString& w : index.ordinaryWords(docId, question.nameWords))
+        ordinaryNameWords.insert(w);
     // Neighbours: coverage of the sentence with the one before and after.
     std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) {
         return a.coverage + 0.02 * a.bm25 > b.coverage + 0.02 * b.bm25;
@@ -140,12 +172,24 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
             if (w.ordinal != s.row.ordinal)
                 c += 0.7 * coverageOf(words(w.text), &found);
         s.windowCoverage = std::min(1.0, c / totalWeight);
+        // Each name of the question is mentioned: all its words, or one that is only a name
+        // ("Scott" for "Joe Scott": people are called by their surnames; but "Hall" alone is
+        // not "Cyril Hall" in a book that writes "hall" as a word).
         s.namesPresent = true;
-        for (const QString& nw : question.nameWords)
-            if (!found.contains(nw))
+        for (const QString& name : question.names) {
+            bool all = true, distinctive = false;
+            for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+                if (!found.contains(w))
+                    all = false;
+                else if (!ordinaryNameWords.contains(w))
+                    distinctive = true;
+            }
+            if (!all && !distinctive)
                 s.namesPresent = false;
+        }
         const double lengthPenalty = s.row.text.size() > 300 ? 0.1 : 0.0;
-        s.score = 1.0 * s.coverage + 0.6 * s.windowCoverage + (s.phrase ? 0.25 : 0.0) + 0.01 * s.bm25
+        s.score = 1.0 * s.coverage + 0.6 * s.windowCoverage + (s.phrase ? 0.25 : 0.0) + (s.relationBound ? kRelationBonus : 0.0)
+            + 0.01 * s.bm25
             - lengthPenalty - (s.row.heading ? 0.5 : 0.0);
     }
     std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) { return a.score > b.score; });

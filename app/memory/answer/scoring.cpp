@@ -1,5 +1,7 @@
 #include "app/memory/answer/scoring.h"
 
+#include "app/memory/answer/ranker.h"
+
 #include <QHash>
 
 #include <algorithm>
@@ -50,8 +52,25 @@ double typeFit(const QuestionAnalysis& q, const Candidate& c, const ScoringWeigh
 
 }  // namespace
 
+const QStringList& candidateFeatureNames()
+{
+    static const QStringList names = {
+        QStringLiteral("hand"), QStringLiteral("coverage"), QStringLiteral("window_coverage"), QStringLiteral("proximity"),
+        QStringLiteral("no_anchor"), QStringLiteral("relation_near"), QStringLiteral("relation_absent"),
+        QStringLiteral("neighbour"), QStringLiteral("names_present"), QStringLiteral("phrase"), QStringLiteral("type_fit"),
+        QStringLiteral("named"), QStringLiteral("initial_unknown"), QStringLiteral("support"), QStringLiteral("rest"),
+        QStringLiteral("src_name"), QStringLiteral("src_number"), QStringLiteral("src_date"), QStringLiteral("src_appositive"),
+        QStringLiteral("src_copular"), QStringLiteral("src_clause"), QStringLiteral("person_like"), QStringLiteral("place_like"),
+        QStringLiteral("unit_match"), QStringLiteral("words"), QStringLiteral("sentence_rank"), QStringLiteral("hand_rank"),
+        QStringLiteral("bm25"), QStringLiteral("person_q_name"), QStringLiteral("place_q_name"), QStringLiteral("thing_q_name"),
+        QStringLiteral("description_q_description"), QStringLiteral("number_q_number"), QStringLiteral("date_q_date"),
+        QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name")};
+    return names;
+}
+
 QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Retrieval& retrieval,
-                                     const QVector<Candidate>& candidates, int limit, const ScoringWeights& weights)
+                                     const QVector<Candidate>& candidates, int limit, const ScoringWeights& weights,
+                                     const RankerModel* learned)
 {
     struct Group {
         RankedAnswer answer;
@@ -59,6 +78,9 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         double rest = 0;
         QVector<int> sentences;
         QHash<QString, int> spellings;
+        const Candidate* bestCandidate = nullptr;
+        double bestProximity = 0;
+        double bestTypeFit = 0;
     };
     // Name groups: a one-word name joins the longer name holding it ("White" -> "George White").
     QHash<QString, QString> keyOf;
@@ -79,6 +101,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         }
         keyOf.insert(key, target);
     }
+    const bool asksName = question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
+        || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive);
 
     QHash<QString, Group> groups;
     for (const Candidate& c : candidates) {
@@ -93,9 +117,9 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
             instance += s.namesPresent ? 0.1 : -0.1;
         if (s.phrase)
             instance += 0.05;
-        instance += typeFit(question, c, weights);
-        if (c.named && (question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
-                        || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive)))
+        const double fit = typeFit(question, c, weights);
+        instance += fit;
+        if (c.named && asksName)
             instance += 0.4;
         // A word seen only at sentence starts, that the book never uses for a person or a
         // place, is most likely not a name ("Hey", "Good-night").
@@ -115,6 +139,9 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
             g.answer.charStart = c.charStart;
             g.answer.charEnd = c.charEnd;
             g.answer.text = c.text;
+            g.bestCandidate = &c;
+            g.bestProximity = proximity;
+            g.bestTypeFit = fit;
         } else {
             g.rest += std::max(0.0, instance);
         }
@@ -122,6 +149,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         g.spellings[c.text] += 1;
     }
     QVector<RankedAnswer> ranked;
+    QVector<const Group*> groupOf;
     for (auto it = groups.begin(); it != groups.end(); ++it) {
         Group& g = it.value();
         RankedAnswer a = g.answer;
@@ -137,13 +165,92 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         }
         a.total = a.score;
         ranked.push_back(a);
+        groupOf.push_back(&g);
     }
-    std::sort(ranked.begin(), ranked.end(), [](const RankedAnswer& x, const RankedAnswer& y) {
-        return x.total != y.total ? x.total > y.total : x.charStart < y.charStart;
+    QVector<int> order(ranked.size());
+    for (int i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](int x, int y) {
+        return ranked[x].total != ranked[y].total ? ranked[x].total > ranked[y].total : ranked[x].charStart < ranked[y].charStart;
     });
-    if (ranked.size() > limit)
-        ranked.resize(limit);
-    return ranked;
+    const int pool = std::min<int>(int(order.size()), std::max(limit, kRerankPool));
+    QVector<RankedAnswer> out;
+    for (int r = 0; r < pool; ++r) {
+        RankedAnswer a = ranked[order[r]];
+        const Group& g = *groupOf[order[r]];
+        const Candidate& c = *g.bestCandidate;
+        const ScoredSentence& s = retrieval.sentences[c.sentence];
+        auto flag = [](bool b) { return b ? 1.0 : 0.0; };
+        const QString& src = c.source;
+        const bool name = src == QLatin1String("name");
+        const AnswerKind k = question.kind;
+        a.features = {a.score,
+                      s.coverage,
+                      s.windowCoverage,
+                      g.bestProximity,
+                      flag(c.distance >= 99),
+                      c.relationDistance >= 99 ? 0.0 : 1.0 / (1.0 + c.relationDistance / 3.0),
+                      flag(!question.relationTerms.isEmpty() && c.relationDistance >= 99),
+                      flag(c.side != 0),
+                      question.nameWords.isEmpty() ? 0.0 : (s.namesPresent ? 1.0 : -1.0),
+                      flag(s.phrase),
+                      g.bestTypeFit,
+                      flag(c.named && asksName),
+                      flag(name && c.initial && !c.personLike && !c.placeLike),
+                      std::log1p(double(a.support - 1)),
+                      std::log1p(g.rest),
+                      flag(name),
+                      flag(src == QLatin1String("number")),
+                      flag(src == QLatin1String("date")),
+                      flag(src == QLatin1String("appositive")),
+                      flag(src == QLatin1String("copular")),
+                      flag(src == QLatin1String("clause")),
+                      flag(c.personLike),
+                      flag(c.placeLike),
+                      flag(c.unitMatch),
+                      std::log1p(double(a.text.count(QLatin1Char(' ')) + 1)),
+                      std::log1p(double(c.sentence)),
+                      std::log1p(double(r)),
+                      std::min(s.bm25, 30.0) / 10.0,
+                      flag(k == AnswerKind::Person && name),
+                      flag(k == AnswerKind::Place && name),
+                      flag(k == AnswerKind::Thing && name),
+                      flag(k == AnswerKind::Description && (src == QLatin1String("appositive") || src == QLatin1String("copular"))),
+                      flag(k == AnswerKind::Number && src == QLatin1String("number")),
+                      flag(k == AnswerKind::Date && src == QLatin1String("date")),
+                      flag(k == AnswerKind::Reason && src == QLatin1String("clause")),
+                      flag(name && c.ordinary)};
+        if (learned && learned->valid())
+            a.score = a.total = learned->score(a.features);
+        out.push_back(a);
+    }
+    if (learned && learned->valid())
+        std::stable_sort(out.begin(), out.end(), [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
+    if (out.size() > limit)
+        out.resize(limit);
+    return out;
+}
+
+bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features)
+{
+    const QStringList& names = candidateFeatureNames();
+    if (features.size() != names.size())
+        return true;
+    auto f = [&](const char* name) { return features[int(names.indexOf(QString::fromLatin1(name)))]; };
+    if (f("names_present") < 0)
+        return false;
+    if (type != QuestionType::YesNo && f("relation_absent") > 0)
+        return false;
+    if (type == QuestionType::Where
+        && (f("src_number") > 0 || f("src_date") > 0
+            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))
+            || (f("src_clause") > 0 && f("place_like") == 0)))
+        return false;
+    if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
+        return false;
+    if (type == QuestionType::When && f("src_date") == 0)
+        return false;  // "when": a date, a day, a feast or an hour, not a count
+    return true;
 }
 
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights)
@@ -165,10 +272,12 @@ void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& lik
     std::sort(answers.begin(), answers.end(), [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
 }
 
-double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval)
+double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval, const RankerModel* learned)
 {
     if (answers.isEmpty())
         return 0;
+    if (learned && learned->valid())
+        return learned->confidence(answers);
     const RankedAnswer& best = answers.front();
     const double margin = answers.size() > 1 ? best.total - answers[1].total : 0.5;
     const double coverage = best.bestSentence >= 0 ? retrieval.sentences[best.bestSentence].windowCoverage : 0;

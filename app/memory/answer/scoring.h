@@ -10,6 +10,7 @@
 #include "app/memory/answer/retrieval.h"
 
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 namespace mm::answer {
@@ -26,7 +27,10 @@ struct RankedAnswer {
     int bestSentence = -1;    ///< index into Retrieval::sentences
     qint64 charStart = 0;     ///< the text's place in the document (in its best sentence)
     qint64 charEnd = 0;
+    QVector<double> features;  ///< candidateFeatureNames(), for the learned scorer (ranker.h)
 };
+
+class RankerModel;
 
 struct ScoringWeights {
     double coverage = 0.6;        ///< the sentence's share of the question's terms
@@ -47,10 +51,25 @@ constexpr double kConfidenceTotal = 1.18;
 constexpr double kConfidenceMargin = 1.15;
 constexpr double kConfidenceCoverage = 1.92;
 
-/// Groups and ranks candidates, best first (at most limit).
+/// The names of RankedAnswer::features, in order: the parts of the hand-set score of the
+/// answer's best sentence, its source and type, and its support.
+const QStringList& candidateFeatureNames();
+
+/// Groups and ranks candidates, best first (at most limit). With a learned model the best
+/// kRerankPool answers by the hand-set score are scored again by it (total = its score).
 QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Retrieval& retrieval,
                                      const QVector<Candidate>& candidates, int limit = 8,
-                                     const ScoringWeights& weights = {});
+                                     const ScoringWeights& weights = {}, const RankerModel* learned = nullptr);
+constexpr int kRerankPool = 20;
+
+/// Whether an answer's support binds the question (from its features): each of the
+/// question's names is in the supporting sentence or its neighbours; the sentence holds one
+/// of the question's relation words when it has any (not asked of yes/no questions); a
+/// "where" answer is a place's name (not a person's, not a word the book also writes in
+/// lower case, not a number or a date); a measure ("how old/long/far/often") is a number
+/// written with its unit ("fifty-five years of age"); a "when" answer is a date, a day, a
+/// feast or an hour.
+bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features);
 
 /// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
 /// re-sorts.
@@ -58,7 +77,8 @@ void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& lik
                       const ScoringWeights& weights = {});
 
 /// 0-1: how likely the best answer is right, from its total, its margin over the next and
-/// the coverage of its sentence; calibrated on the dev set (docs/answers.md).
-double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval);
+/// the coverage of its sentence; calibrated on the dev set (docs/answers.md). With a learned
+/// model, its confidence part (fitted on generated questions, ranker.h) instead.
+double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval, const RankerModel* learned = nullptr);
 
 }  // namespace mm::answer
