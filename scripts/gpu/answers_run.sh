@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run ON THE GPU MACHINE (device tool; carry .gpu-debs and .data/gpu-qa holding uga_821.txt,
+# uga_3069.txt and tmg_10800.txt from ../shared/corpus/valid.tar.xz): builds `memmamba`
+# (no GUI, -j16), runs the answer dev set without the model, reads the three books into
+# the model's memory on CUDA, runs the dev set with the model on CUDA, and times answers
+# deep in a ~1M-token book (eval/qa/deep_speed.json) with and without the model.
+# Summaries go to $OUT/answers.md, the JSON of each run into answers.tar.gz.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
+build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
+t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
+bash scripts/gpu/unpack_debs.sh > "$work/unpack.log" 2>&1 || { cat "$work/unpack.log"; exit 1; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
+prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+cmake -S . -B "$build" -G Ninja -DMEMMAMBA_BUILD_GUI=OFF -DMEMMAMBA_CUDA=ON -DMEMMAMBA_IMPORT_FORMATS=OFF \
+  -DMEMMAMBA_FUZZ=OFF -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$work/configure.log" 2>&1 \
+  || { tail -30 "$work/configure.log"; exit 1; }
+cmake --build "$build" -j16 --target memmamba > "$work/build.log" 2>&1 \
+  || { grep -E "error|Error" -A3 "$work/build.log" | head -60; exit 1; }
+stamp "memmamba built"
+mm="$build/bin/memmamba"
+lib="$work/lib.sqlite3"; books=(--books resources/books --books .data/gpu-qa)
+"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel.json" 2>"$work/dev-nomodel.err"
+stamp "dev set, no model rc=$?"
+for id in $("$mm" list --db "$lib" --json | python3 -c 'import json,sys;print(" ".join(str(d["id"]) for d in json.load(sys.stdin)["documents"]))'); do
+  /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$lib" --device cuda > "$work/ingest-$id.log" 2>&1
+  stamp "ingest doc $id rc=$? ($(tail -1 "$work/ingest-$id.log"))"
+done
+"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model.json" 2>"$work/dev-model.err"
+stamp "dev set, model on CUDA rc=$?"
+deep="$work/deep.sqlite3"
+"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --no-model --quiet --json > "$work/deep-nomodel.json" 2>"$work/deep-nomodel.err"
+for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print(" ".join(str(d["id"]) for d in json.load(sys.stdin)["documents"]))'); do
+  /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$deep" --device cuda > "$work/ingest-deep-$id.log" 2>&1
+  stamp "ingest deep doc $id rc=$? ($(tail -1 "$work/ingest-deep-$id.log"))"
+done
+"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model.json" 2>"$work/deep-model.err"
+stamp "deep speed rc=$?"
+python3 - "$work" > "$out/answers.md" <<'PY'
+import json, sys, os
+w = sys.argv[1]
+print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for name in ["dev-nomodel", "dev-model", "deep-nomodel", "deep-model"]:
+    try:
+        j = json.load(open(os.path.join(w, name + ".json")))
+    except Exception as e:
+        print(f"| {name} | failed: {e} |"); continue
+    s = j.get("summary", j)
+    g = lambda k: s.get(k, "-")
+    loads = sorted(r.get("state_load_ms", 0) or 0 for r in j.get("rows", []))
+    p95 = loads[int(0.95 * (len(loads) - 1))] if loads else "-"
+    print(f"| {name} | {g('accuracy')} | {g('evidence_at_3')} | {g('spoiler_not_found')} | {g('spoiler_leaks')} | "
+          f"{g('answer_ms_p50')} | {g('answer_ms_p95')} | {p95} |")
+    if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
+PY
+cat "$out/answers.md"
+tar -czf "$out/answers.tar.gz" -C "$work" $(cd "$work" && ls *.json *.log *.err 2>/dev/null)
+stamp done
