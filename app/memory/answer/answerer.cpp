@@ -126,6 +126,12 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         r.modelMs = msSince(model);
     }
 
+    // The expected kind of answer is a constraint, not a preference: "where" asks for a
+    // place, "when" for a date, "how old" for a number of years.
+    std::stable_partition(r.candidates.begin(), r.candidates.end(), [&](const RankedAnswer& a) {
+        return answerFitsType(r.analysis.type, r.analysis.measure, a.features);
+    });
+
     r.namesSeen = retrieval.namesSeen;
     if (!retrieval.namesSeen) {
         QStringList missing;

@@ -66,6 +66,7 @@ struct SentenceView {
     int index = 0;
     QVector<Word> ws;
     QVector<int> matched;      ///< word indices matching a key term
+    QVector<int> matchedTerm;  ///< for each of matched: which key term (index into keyTerms)
     QVector<int> relation;     ///< word indices matching a relation term
     bool centreRelation = false;  ///< a neighbour's retrieved sentence holds a relation term
 };
@@ -125,6 +126,97 @@ bool isDateWord(const QString& lower)
     return false;
 }
 
+namespace {
+
+// A relation word owned by someone the question does not name: "Moore's father" and "my
+// mother" (a speaker's) do not answer "Who was Caroline's father/mother?".
+bool ownedByAnother(const QVector<Word>& ws, int k, const QuestionAnalysis& question)
+{
+    if (question.names.isEmpty())
+        return false;
+    int b = k - 1;
+    while (b >= 0 && b >= k - 3 && oneOf(ws[b].lower, {"own", "dear", "poor", "late", "old", "little", "good", "eldest", "youngest"}))
+        --b;
+    if (b < 0 || ws[b].punctuation)
+        return false;
+    if (oneOf(ws[b].lower, {"my", "your", "our", "thy"}))
+        return true;
+    // "the Captain's friend" may be the question's Captain Cuttle; "Princess's Chapel" is a name.
+    return ws[b].text != ws[b].base && ws[b].capitalized && !ws[k].capitalized && !isTitle(ws[b].lower)
+        && !question.nameWords.contains(ws[b].lower);
+}
+
+bool isSpeechVerb(const QString& lower)
+{
+    return oneOf(lower, {"said", "cried", "asked", "replied", "returned", "exclaimed", "answered", "rejoined", "whispered",
+                         "observed", "inquired", "retorted", "murmured", "sobbed", "laughed"});
+}
+
+// The stop of "Mr." or "Dr.": not the end of a phrase.
+bool titleStop(const QVector<Word>& ws, int k)
+{
+    return ws[k].text == QLatin1String(".") && k > 0 && isTitle(ws[k - 1].lower);
+}
+
+// Whether the name ws[from..to] stands in apposition to a relation word (indices in
+// relation): after it ("X, the officer in command", "X, who was cook", "X (Y's residence)",
+// "X was a rather large ... dog") or before it ("her father, James Helstone", "the cook
+// Eliza", "the curate was Mr. Donne"). Only within the phrase: "X, said he; the curate ..."
+// binds nothing.
+bool apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<int>& relation)
+{
+    if (relation.isEmpty())
+        return false;
+    const int n = int(ws.size());
+    auto isRelation = [&](int k) { return relation.contains(k); };
+    auto phraseHolds = [&](int a, int limit, bool toParenthesis) {
+        for (int k = a, count = 0; k < n && count < limit; ++k) {
+            if (ws[k].punctuation) {
+                if (toParenthesis ? ws[k].text == QLatin1String(")") : (isClauseEnd(ws[k]) && !titleStop(ws, k)))
+                    return false;
+                continue;
+            }
+            if (isRelation(k))
+                return true;
+            ++count;
+        }
+        return false;
+    };
+    int j = to + 1;
+    if (j < n && ws[j].text == QLatin1String("(") && phraseHolds(j + 1, 8, true))
+        return true;
+    if (j + 1 < n && ws[j].text == QLatin1String(",")) {
+        int k = j + 1;
+        if (oneOf(ws[k].lower, {"who", "which"}) && k + 1 < n && oneOf(ws[k + 1].lower, {"was", "is"}))
+            k += 2;
+        else if (!isDeterminer(ws[k].lower) && !isRelation(k))  // "Mr. Donne, curate of Whinbury"
+            k = -1;
+        if (k >= 0 && phraseHolds(k, 8, false))
+            return true;
+    }
+    if (j + 1 < n && oneOf(ws[j].lower, {"was", "is"}) && isDeterminer(ws[j + 1].lower) && phraseHolds(j + 1, 10, false))
+        return true;
+    int b = from - 1;
+    if (b >= 0 && ws[b].text == QLatin1String(","))
+        --b;
+    if (b >= 0 && isRelation(b))
+        return true;
+    if (from >= 2 && oneOf(ws[from - 1].lower, {"was", "is"}))
+        for (int k = from - 2, count = 0; k >= 0 && count < 6; --k) {
+            if (ws[k].punctuation) {
+                if (isClauseEnd(ws[k]) && !titleStop(ws, k))
+                    break;
+                continue;
+            }
+            if (isRelation(k))
+                return true;
+            ++count;
+        }
+    return false;
+}
+
+}  // namespace
+
 QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Retrieval& retrieval)
 {
     QVector<Candidate> out;
@@ -147,10 +239,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             const Word& w = v.ws[k];
             if (w.punctuation)
                 continue;
-            for (const QString& t : question.keyTerms)
-                if (termMatches(w.lower, t, question)) {
+            for (int t = 0; t < question.keyTerms.size(); ++t)
+                if (termMatches(w.lower, question.keyTerms[t], question)) {
                     v.matched.push_back(k);
-                    if (question.relationTerms.contains(t))
+                    v.matchedTerm.push_back(t);
+                    if (question.relationTerms.contains(question.keyTerms[t]) && !ownedByAnother(v.ws, k, question))
                         v.relation.push_back(k);
                     break;
                 }
@@ -272,6 +365,29 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             const int d = nearest(boundRelation, from, to);
             return nameAnchors.isEmpty() ? d : std::min(99, d + nearest(nameAnchors, from, to) / 2);
         };
+        // The share of the question's key terms in the phrase (commas bound it) or the clause
+        // (";", ":", "--" and stops bound it) around [from, to]: "on Monday Mr. Malone ... came
+        // to breakfast; on Tuesday Mr. Sweeting ..." puts Monday, not Tuesday, with breakfast.
+        auto termShare = [&](int from, int to, bool phrase) {
+            auto bounds = [&](int k) {
+                const Word& w = ws[k];
+                if (!w.punctuation || titleStop(ws, k))
+                    return false;
+                if (w.text == QLatin1String(",") || w.text == QLatin1String("(") || w.text == QLatin1String(")"))
+                    return phrase;
+                return w.text != QLatin1String("'") && w.text != QString(QChar(0x2019));
+            };
+            int a = from, b = to;
+            while (a > 0 && !bounds(a - 1))
+                --a;
+            while (b + 1 < ws.size() && !bounds(b + 1))
+                ++b;
+            QSet<int> terms;
+            for (int m = 0; m < v.matched.size(); ++m)
+                if (v.matched[m] >= a && v.matched[m] <= b && (v.matched[m] < from || v.matched[m] > to))
+                    terms.insert(v.matchedTerm[m]);
+            return question.keyTerms.isEmpty() ? 0.0 : double(terms.size()) / double(question.keyTerms.size());
+        };
         auto make = [&](int from, int to, AnswerKind kind, const char* source) {
             Candidate c;
             c.text = row.text.mid(ws[from].start, ws[to].end - ws[from].start).simplified();
@@ -291,6 +407,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 if (!ws[k].punctuation && !(isTitle(ws[k].lower) && ws[k].capitalized))
                     keyWords << ws[k].lower;
             c.key = keyWords.join(QLatin1Char(' '));
+            c.phraseTerms = termShare(from, to, true);
+            c.clauseTerms = termShare(from, to, false);
             return c;
         };
         auto isNameWord = [&](int k) {
@@ -314,6 +432,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             for (;;) {
                 if (to + 1 < ws.size() && isNameWord(to + 1) && ws[to].text == ws[to].base) {
                     ++to;
+                } else if (to + 1 < ws.size() && isNameWord(to + 1) && isPlaceWord(ws[to + 1].lower)) {
+                    ++to;  // "Hollow's Mill", "Princess's Place": a possessive is part of a place's name
                 } else if (to + 2 < ws.size() && isTitle(ws[to].lower) && ws[to + 1].text == QLatin1String(".") && isNameWord(to + 2)) {
                     to += 2;  // "Mr. Donne"
                 } else {
@@ -335,12 +455,31 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 if (isPlaceWord(ws[j].lower))
                     placeWord = true;
             }
-            if (onlyTitles || allInQuestion || isDateWord(ws[from].lower))
+            // "Which chapel is in Princess's Place?": "Princess's Chapel" is an answer though
+            // its words are the question's; the question's own names are not.
+            QString nameKey;
+            for (int j = from; j <= to; ++j)
+                if (!ws[j].punctuation && !isTitle(ws[j].lower))
+                    nameKey += (nameKey.isEmpty() ? QString() : QStringLiteral(" ")) + ws[j].lower;
+            const bool focusName = !question.focus.isEmpty() && question.type == QuestionType::Which
+                && ws[to].lower == question.focus && from < to;
+            bool isQuestionName = false;
+            for (const QString& name : question.names)
+                if (name.toLower() == nameKey)
+                    isQuestionName = true;
+            if (onlyTitles || (allInQuestion && !(focusName && !isQuestionName)) || isDateWord(ws[from].lower))
                 continue;
             // The question's own person under a longer name ("Shirley Keeldar" for "Shirley's
             // governess"): the given name of a question name, or a one-word name, is in it.
             bool sameEntity = false;
+            int nameWordCount = 0;
+            for (int j = from; j <= to; ++j)
+                nameWordCount += !ws[j].punctuation && !isTitle(ws[j].lower) ? 1 : 0;
             for (const QString& name : question.names) {
+                if (question.ownName && nameWordCount > int(name.count(QLatin1Char(' '))) + 1)
+                    continue;  // "Paul Stephanus Kruger" for "Kruger's full name"
+                if (focusName)
+                    continue;
                 const QString firstWord = name.section(QLatin1Char(' '), 0, 0).toLower();
                 for (int j = from; j <= to; ++j)
                     if (!ws[j].punctuation && ws[j].lower == firstWord)
@@ -357,9 +496,13 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.initial = (ws[from].sentenceInitial || (from > 0 && isClauseEnd(ws[from - 1]) && ws[from - 1].text != QLatin1String(",")))
                 && from == to && !midCapitalised.contains(ws[from].lower);
             // "His name's Bunsby", "called Richards", "known as--say as Richards".
+            // Not across a stop or a quote: "'What's his name, Captain?' inquired Walter" names no one.
             for (int b = from - 1, seen = 0; b >= 0 && seen < 4; --b) {
-                if (ws[b].punctuation)
-                    continue;
+                if (ws[b].punctuation) {
+                    if (ws[b].text == QLatin1String(",") || ws[b].text.startsWith(QLatin1String("--")))
+                        continue;
+                    break;
+                }
                 ++seen;
                 const QString& l = ws[b].lower;
                 if (l == QLatin1String("name") || l == QLatin1String("named") || l == QLatin1String("called")
@@ -368,7 +511,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             }
             // "Shirley's" written: the answer is the name.
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
-            c.personLike = isPersonTitle(ws[from].lower);
+            c.apposed = focusName || apposedToRelation(ws, from, to, v.relation);
+            // A title before it, or a speaker: "said Harriet", "Harriet cried".
+            c.personLike = isPersonTitle(ws[from].lower)
+                || (from > 0 && isSpeechVerb(ws[from - 1].lower))
+                || (to + 1 < ws.size() && isSpeechVerb(ws[to + 1].lower));
             c.placeLike = placeWord || (from > 0 && isPlacePreposition(ws[from - 1].lower) && !c.personLike);
             c.kind = c.placeLike && !c.personLike ? AnswerKind::Place : AnswerKind::Person;
             out.push_back(c);
@@ -399,9 +546,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 continue;
             }
             if (w.lower == QLatin1String("half-past") || w.lower == QLatin1String("o'clock")) {
-                const int from = w.lower == QLatin1String("half-past") ? k : std::max(0, k - 1);
-                const int to = w.lower == QLatin1String("half-past") ? std::min<int>(int(ws.size()) - 1, k + 1) : k;
+                // "half-past five o'clock" is one time, not "half-past five" and "five o'clock".
+                const bool half = w.lower == QLatin1String("half-past");
+                const int from = half ? k : std::max(0, k - 1);
+                int to = half ? std::min<int>(int(ws.size()) - 1, k + 1) : k;
+                if (half && to + 1 < ws.size() && ws[to + 1].lower == QLatin1String("o'clock"))
+                    ++to;
                 out.push_back(make(from, to, AnswerKind::Date, "date"));
+                k = to;
                 continue;
             }
             // "one" and "half" alone are rarely a count; "one hundred and forty-seven" is.
@@ -411,6 +563,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 continue;
             int from = k;
             int to = k;
+            // "12,000" is one number, not "12" and "000".
+            while (w.lower.at(0).isDigit() && to + 2 < ws.size() && ws[to + 1].text == QLatin1String(",")
+                   && ws[to + 2].lower.size() == 3 && ws[to + 2].lower.at(0).isDigit() && ws[to + 1].start == ws[to].end
+                   && ws[to + 2].start == ws[to + 1].end)
+                to += 2;
             // "eight or nine thousand", "one hundred and forty-seven": joined words and runs, in any order.
             for (;;) {
                 if (to + 2 < ws.size() && (ws[to + 1].lower == QLatin1String("and") || ws[to + 1].lower == QLatin1String("or")
@@ -585,13 +742,22 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 Candidate c = make(a, b, question.kind == AnswerKind::Reason ? AnswerKind::Reason : AnswerKind::Thing, "clause");
                 c.distance = 0;
                 // A clause names a place when it holds a place word or a name the book never
-                // writes in lower case ("on Stilbro' Moor"), not when it is only words ("despised").
-                for (int k = a; k <= b; ++k)
-                    if (!ws[k].punctuation
-                        && (isPlaceWord(ws[k].lower)
-                            || (ws[k].capitalized && !ws[k].sentenceInitial && !isStopWord(ws[k].lower) && !isTitle(ws[k].lower)
-                                && !lowerSeen.contains(ws[k].lower) && !retrieval.ordinaryWords.contains(ws[k].lower))))
+                // writes in lower case after "at/in/to/from" ("on Stilbro' Moor", "at Dijon"), not
+                // when it is only words ("despised"), a capitalised common noun ("our House":
+                // Dombey's firm) or a person's name ("I know no Harriet Carker").
+                for (int k = a; k <= b; ++k) {
+                    if (ws[k].punctuation)
+                        continue;
+                    const bool properName = ws[k].capitalized && !ws[k].sentenceInitial && !isStopWord(ws[k].lower)
+                        && !isTitle(ws[k].lower) && !lowerSeen.contains(ws[k].lower) && !retrieval.ordinaryWords.contains(ws[k].lower);
+                    bool afterPreposition = false;
+                    for (int p = k - 1; p >= std::max(0, k - 3); --p)
+                        if (!ws[p].punctuation && isPlacePreposition(ws[p].lower))
+                            afterPreposition = true;
+                    if ((isPlaceWord(ws[k].lower) && !(ws[k].capitalized && retrieval.ordinaryWords.contains(ws[k].lower)))
+                        || (properName && afterPreposition))
                         c.placeLike = true;
+                }
                 out.push_back(c);
             }
         }

@@ -30,6 +30,12 @@ struct Candidate {
     bool named = false;       ///< right after "name is", "called", "named", "known as"
     int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one
     int relationDistance = 99;  ///< words to the nearest of the question's relation words in its sentence (99: none there)
+    /// The name stands in apposition to one of the question's relation words: "Baden-Powell,
+    /// the officer in command", "her father, James Helstone", "Eliza, who was cook", "Tartar
+    /// was a ... dog", "Briarmains (Mr. Yorke's residence)", "the curate was Mr. Donne".
+    bool apposed = false;
+    double phraseTerms = 0;   ///< share of the question's key terms in its phrase (between commas and stops)
+    double clauseTerms = 0;   ///< the same in its clause (between ";", ":", "--" and stops)
 };
 
 /// Every candidate of every retrieved sentence (not grouped; scoring groups them).

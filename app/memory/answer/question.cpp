@@ -7,6 +7,14 @@
 namespace mm::answer {
 namespace {
 
+bool oneOfWords(const QString& w, std::initializer_list<const char*> list)
+{
+    for (const char* x : list)
+        if (w == QLatin1String(x))
+            return true;
+    return false;
+}
+
 bool isAuxiliary(const QString& w)
 {
     static const QSet<QString> aux = {
@@ -281,6 +289,25 @@ QuestionAnalysis analyzeQuestion(const QString& question)
         q.target = q.text.mid(from);
         while (!q.target.isEmpty() && (q.target.endsWith(QLatin1Char('?')) || q.target.endsWith(QLatin1Char('.'))))
             q.target.chop(1);
+    }
+
+    // "What was Kruger's full name?", "What is Shirley's Christian name?": the question's
+    // person under a longer name is the answer, not a repetition of the question.
+    if (!q.names.isEmpty())
+        for (int i = 1; i < ws.size(); ++i)
+            if (ws[i].lower == QLatin1String("name")
+                && (oneOfWords(ws[i - 1].lower, {"full", "christian", "first", "real", "whole", "maiden", "given", "proper"})
+                    || (ws[i - 1].capitalized && ws[i - 1].text != ws[i - 1].base)))
+                q.ownName = true;
+    if (q.ownName) {
+        // The sentence that gives the name rarely says "name": look for the person alone.
+        for (const char* w : {"name", "full", "christian", "first", "real", "whole", "maiden", "given", "proper"}) {
+            q.keyTerms.removeAll(QLatin1String(w));
+            q.relationTerms.removeAll(QLatin1String(w));
+            q.synonyms.remove(QLatin1String(w));
+        }
+        if (q.keyTerms.isEmpty())
+            q.keyTerms = q.nameWords;
     }
 
     // "Who is X?" / "What is X?": every word after the auxiliary belongs to a name.

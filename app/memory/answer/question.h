@@ -24,6 +24,7 @@ struct QuestionAnalysis {
     QHash<QString, QStringList> synonyms;  ///< key term -> words the book may use instead ("live" -> "residence")
     QStringList unitTerms;        ///< what a number answer counts: "years" for "how old", "misses" for "how many Misses"
     bool measure = false;         ///< "how old/long/far/often": a number answers only with its unit
+    bool ownName = false;         ///< "What was Kruger's full name?": a longer name of the question's own person answers
     bool whoIs = false;           ///< "Who/What is X?" with X a name and nothing else: answer with a description
     bool negated = false;         ///< yes/no question containing a negation
     bool usable = false;          ///< at least one key term: something to look for

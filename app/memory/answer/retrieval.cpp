@@ -197,10 +197,12 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         scored.resize(options.keep);
     r.sentences = scored;
     QStringList starts;
+    // The neighbours too: candidates are taken from them ("the House" in the next sentence).
     for (const ScoredSentence& s : scored)
-        for (const Word& w : words(s.row.text))
-            if (!w.punctuation && w.capitalized && !starts.contains(w.lower))
-                starts << w.lower;
+        for (const storage::SentenceRow& row : s.window)
+            for (const Word& w : words(row.text))
+                if (!w.punctuation && w.capitalized && !starts.contains(w.lower))
+                    starts << w.lower;
     for (const QString& w : index.ordinaryWords(docId, starts))
         r.ordinaryWords.insert(w);
 

@@ -64,7 +64,8 @@ const QStringList& candidateFeatureNames()
         QStringLiteral("unit_match"), QStringLiteral("words"), QStringLiteral("sentence_rank"), QStringLiteral("hand_rank"),
         QStringLiteral("bm25"), QStringLiteral("person_q_name"), QStringLiteral("place_q_name"), QStringLiteral("thing_q_name"),
         QStringLiteral("description_q_description"), QStringLiteral("number_q_number"), QStringLiteral("date_q_date"),
-        QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name")};
+        QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name"), QStringLiteral("relation_apposed"),
+        QStringLiteral("phrase_terms"), QStringLiteral("clause_terms")};
     return names;
 }
 
@@ -81,6 +82,10 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         const Candidate* bestCandidate = nullptr;
         double bestProximity = 0;
         double bestTypeFit = 0;
+        bool personLike = false;
+        bool apposed = false;      ///< any of its mentions in apposition to the question's relation
+        double phraseTerms = 0;    ///< the most of the question's terms around one of its mentions
+        double clauseTerms = 0;
     };
     // Name groups: a one-word name joins the longer name holding it ("White" -> "George White").
     QHash<QString, QString> keyOf;
@@ -121,6 +126,11 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         instance += fit;
         if (c.named && asksName)
             instance += 0.4;
+        // The relation said of the name itself ("Baden-Powell, the officer in command"), and
+        // the question's words in the same phrase or clause as the answer, not only nearby.
+        if (c.apposed)
+            instance += 0.5;
+        instance += 0.3 * c.phraseTerms + 0.2 * c.clauseTerms;
         // A word seen only at sentence starts, that the book never uses for a person or a
         // place, is most likely not a name ("Hey", "Good-night").
         if (c.source == QLatin1String("name") && c.initial && !c.personLike && !c.placeLike)
@@ -147,6 +157,10 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         }
         g.answer.key = key;
         g.spellings[c.text] += 1;
+        g.apposed = g.apposed || c.apposed;
+        g.personLike = g.personLike || c.personLike;  // a name is a person's if it ever speaks
+        g.phraseTerms = std::max(g.phraseTerms, c.phraseTerms);
+        g.clauseTerms = std::max(g.clauseTerms, c.clauseTerms);
     }
     QVector<RankedAnswer> ranked;
     QVector<const Group*> groupOf;
@@ -205,7 +219,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       flag(src == QLatin1String("appositive")),
                       flag(src == QLatin1String("copular")),
                       flag(src == QLatin1String("clause")),
-                      flag(c.personLike),
+                      flag(g.personLike),
                       flag(c.placeLike),
                       flag(c.unitMatch),
                       std::log1p(double(a.text.count(QLatin1Char(' ')) + 1)),
@@ -219,7 +233,10 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       flag(k == AnswerKind::Number && src == QLatin1String("number")),
                       flag(k == AnswerKind::Date && src == QLatin1String("date")),
                       flag(k == AnswerKind::Reason && src == QLatin1String("clause")),
-                      flag(name && c.ordinary)};
+                      flag(name && c.ordinary),
+                      flag(g.apposed),
+                      g.phraseTerms,
+                      g.clauseTerms};
         if (learned && learned->valid())
             a.score = a.total = learned->score(a.features);
         out.push_back(a);
@@ -229,6 +246,24 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
     if (out.size() > limit)
         out.resize(limit);
     return out;
+}
+
+bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features)
+{
+    const QStringList& names = candidateFeatureNames();
+    if (features.size() != names.size())
+        return true;
+    auto f = [&](const char* name) { return features[int(names.indexOf(QString::fromLatin1(name)))]; };
+    if (type == QuestionType::Where
+        && (f("src_number") > 0 || f("src_date") > 0
+            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))
+            || (f("src_clause") > 0 && f("place_like") == 0)))
+        return false;
+    if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
+        return false;
+    if (type == QuestionType::When && f("src_date") == 0)
+        return false;  // "when": a date, a day, a feast or an hour, not a count
+    return true;
 }
 
 bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features)
@@ -241,16 +276,7 @@ bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>
         return false;
     if (type != QuestionType::YesNo && f("relation_absent") > 0)
         return false;
-    if (type == QuestionType::Where
-        && (f("src_number") > 0 || f("src_date") > 0
-            || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))
-            || (f("src_clause") > 0 && f("place_like") == 0)))
-        return false;
-    if (measure && !(f("src_number") > 0 && f("unit_match") > 0))
-        return false;
-    if (type == QuestionType::When && f("src_date") == 0)
-        return false;  // "when": a date, a day, a feast or an hour, not a count
-    return true;
+    return answerFitsType(type, measure, features);
 }
 
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights)

@@ -71,6 +71,11 @@ constexpr int kRerankPool = 20;
 /// feast or an hour.
 bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features);
 
+/// The type part of supportBindsQuestion: a "where" answer is a place, a "when" answer a
+/// date, a measure a number with its unit. An answer of the wrong kind never goes first
+/// while one of the right kind is ranked (answerer.cpp).
+bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features);
+
 /// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
 /// re-sorts.
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods,
