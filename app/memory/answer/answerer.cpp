@@ -131,6 +131,11 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     std::stable_partition(r.candidates.begin(), r.candidates.end(), [&](const RankedAnswer& a) {
         return answerFitsType(r.analysis.type, r.analysis.measure, a.features);
     });
+    // "Which mill ...?": where the book names one ("Hollow's Mill"), a name of that kind answers.
+    const int focusIndex = int(candidateFeatureNames().indexOf(QStringLiteral("focus_name")));
+    std::stable_partition(r.candidates.begin(), r.candidates.end(), [&](const RankedAnswer& a) {
+        return focusIndex >= 0 && focusIndex < a.features.size() && a.features[focusIndex] > 0;
+    });
 
     r.namesSeen = retrieval.namesSeen;
     if (!retrieval.namesSeen) {

@@ -511,6 +511,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             }
             // "Shirley's" written: the answer is the name.
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
+            c.focusName = focusName;
             c.apposed = focusName || apposedToRelation(ws, from, to, v.relation);
             // A title before it, or a speaker: "said Harriet", "Harriet cried".
             c.personLike = isPersonTitle(ws[from].lower)
@@ -637,7 +638,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                         if (!clauseThat
                             && !oneOf(l, {"said", "says", "cried", "asked", "replied", "returned", "who", "whom", "which",
                                           "and", "but", "he", "she", "they", "i", "you", "we", "sir", "ma'am", "if", "as",
-                                          "when", "though", "then", "is", "was", "with", "in", "on", "at", "to", "for",
+                                          "when", "though", "then", "is", "was", "were", "are", "am", "be", "with", "in", "on", "at", "to", "for",
                                           "had", "has", "have", "would", "could", "will", "shall", "did", "does", "do",
                                           "may", "might", "must", "should", "being", "been", "not", "so", "too", "now",
                                           "there", "here", "where", "while", "after", "before", "by", "from", "of", "or",

@@ -65,7 +65,7 @@ const QStringList& candidateFeatureNames()
         QStringLiteral("bm25"), QStringLiteral("person_q_name"), QStringLiteral("place_q_name"), QStringLiteral("thing_q_name"),
         QStringLiteral("description_q_description"), QStringLiteral("number_q_number"), QStringLiteral("date_q_date"),
         QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name"), QStringLiteral("relation_apposed"),
-        QStringLiteral("phrase_terms"), QStringLiteral("clause_terms")};
+        QStringLiteral("phrase_terms"), QStringLiteral("clause_terms"), QStringLiteral("focus_name")};
     return names;
 }
 
@@ -83,6 +83,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         double bestProximity = 0;
         double bestTypeFit = 0;
         bool personLike = false;
+        bool focusName = false;
         bool apposed = false;      ///< any of its mentions in apposition to the question's relation
         double phraseTerms = 0;    ///< the most of the question's terms around one of its mentions
         double clauseTerms = 0;
@@ -158,6 +159,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         g.answer.key = key;
         g.spellings[c.text] += 1;
         g.apposed = g.apposed || c.apposed;
+        g.focusName = g.focusName || c.focusName;
         g.personLike = g.personLike || c.personLike;  // a name is a person's if it ever speaks
         g.phraseTerms = std::max(g.phraseTerms, c.phraseTerms);
         g.clauseTerms = std::max(g.clauseTerms, c.clauseTerms);
@@ -236,7 +238,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       flag(name && c.ordinary),
                       flag(g.apposed),
                       g.phraseTerms,
-                      g.clauseTerms};
+                      g.clauseTerms,
+                      flag(g.focusName)};
         if (learned && learned->valid())
             a.score = a.total = learned->score(a.features);
         out.push_back(a);
