@@ -158,61 +158,65 @@ bool titleStop(const QVector<Word>& ws, int k)
     return ws[k].text == QLatin1String(".") && k > 0 && isTitle(ws[k - 1].lower);
 }
 
-// Whether the name ws[from..to] stands in apposition to a relation word (indices in
-// relation): after it ("X, the officer in command", "X, who was cook", "X (Y's residence)",
-// "X was a rather large ... dog") or before it ("her father, James Helstone", "the cook
-// Eliza", "the curate was Mr. Donne"). Only within the phrase: "X, said he; the curate ..."
-// binds nothing.
-bool apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<int>& relation)
+// How many of the question's relation words (indices in relation) stand in apposition to
+// the name ws[from..to]: after it ("X, the officer in command", "X, who was cook", "X (Y's
+// residence)", "X was a rather large ... dog") or before it ("her father, James Helstone",
+// "the cook Eliza", "the curate was Mr. Donne"); 0: none. Only within the phrase: "X, said
+// he; the curate ..." binds nothing.
+int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<int>& relation)
 {
     if (relation.isEmpty())
-        return false;
+        return 0;
     const int n = int(ws.size());
     auto isRelation = [&](int k) { return relation.contains(k); };
     auto phraseHolds = [&](int a, int limit, bool toParenthesis) {
+        int held = 0;
         for (int k = a, count = 0; k < n && count < limit; ++k) {
             if (ws[k].punctuation) {
                 if (toParenthesis ? ws[k].text == QLatin1String(")") : (isClauseEnd(ws[k]) && !titleStop(ws, k)))
-                    return false;
+                    break;
                 continue;
             }
-            if (isRelation(k))
-                return true;
+            held += isRelation(k) ? 1 : 0;
             ++count;
         }
-        return false;
+        return held;
     };
-    int j = to + 1;
-    if (j < n && ws[j].text == QLatin1String("(") && phraseHolds(j + 1, 8, true))
-        return true;
+    int held = 0;
+    const int j = to + 1;
+    if (j < n && ws[j].text == QLatin1String("("))
+        held = std::max(held, phraseHolds(j + 1, 8, true));
     if (j + 1 < n && ws[j].text == QLatin1String(",")) {
         int k = j + 1;
         if (oneOf(ws[k].lower, {"who", "which"}) && k + 1 < n && oneOf(ws[k + 1].lower, {"was", "is"}))
             k += 2;
         else if (!isDeterminer(ws[k].lower) && !isRelation(k))  // "Mr. Donne, curate of Whinbury"
             k = -1;
-        if (k >= 0 && phraseHolds(k, 8, false))
-            return true;
+        if (k >= 0)
+            held = std::max(held, phraseHolds(k, 8, false));
     }
-    if (j + 1 < n && oneOf(ws[j].lower, {"was", "is"}) && isDeterminer(ws[j + 1].lower) && phraseHolds(j + 1, 10, false))
-        return true;
+    if (j + 1 < n && oneOf(ws[j].lower, {"was", "is"}) && isDeterminer(ws[j + 1].lower))
+        held = std::max(held, phraseHolds(j + 1, 10, false));
+    // Before it: the relation word right before ("her father, James Helstone"), or a copula
+    // after the phrase that holds it ("the curate of Whinbury was Mr. Donne").
     int b = from - 1;
     if (b >= 0 && ws[b].text == QLatin1String(","))
         --b;
-    if (b >= 0 && isRelation(b))
-        return true;
-    if (from >= 2 && oneOf(ws[from - 1].lower, {"was", "is"}))
-        for (int k = from - 2, count = 0; k >= 0 && count < 6; --k) {
+    const bool copula = from >= 2 && oneOf(ws[from - 1].lower, {"was", "is"});
+    if ((b >= 0 && isRelation(b)) || copula) {
+        int before = 0;
+        for (int k = copula ? from - 2 : b, count = 0; k >= 0 && count < 6; --k) {
             if (ws[k].punctuation) {
                 if (isClauseEnd(ws[k]) && !titleStop(ws, k))
                     break;
                 continue;
             }
-            if (isRelation(k))
-                return true;
+            before += isRelation(k) ? 1 : 0;
             ++count;
         }
-    return false;
+        held = std::max(held, before);
+    }
+    return held;
 }
 
 }  // namespace
@@ -512,7 +516,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             // "Shirley's" written: the answer is the name.
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
             c.focusName = focusName;
-            c.apposed = focusName || apposedToRelation(ws, from, to, v.relation);
+            const int apposedWords = apposedToRelation(ws, from, to, v.relation);
+            c.apposed = focusName || apposedWords > 0;
+            c.apposedShare = focusName ? 1.0
+                : std::min(1.0, double(apposedWords) / double(std::max<qsizetype>(1, question.relationTerms.size())));
             // A title before it, or a speaker: "said Harriet", "Harriet cried".
             c.personLike = isPersonTitle(ws[from].lower)
                 || (from > 0 && isSpeechVerb(ws[from - 1].lower))

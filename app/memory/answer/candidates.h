@@ -34,6 +34,7 @@ struct Candidate {
     /// the officer in command", "her father, James Helstone", "Eliza, who was cook", "Tartar
     /// was a ... dog", "Briarmains (Mr. Yorke's residence)", "the curate was Mr. Donne".
     bool apposed = false;
+    double apposedShare = 0;  ///< the share of the question's relation words in that apposition
     bool focusName = false;   ///< "Which mill ...?": a name ending in the question's noun ("Hollow's Mill")
     double phraseTerms = 0;   ///< share of the question's key terms in its phrase (between commas and stops)
     double clauseTerms = 0;   ///< the same in its clause (between ";", ":", "--" and stops)

@@ -84,6 +84,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         double bestTypeFit = 0;
         bool personLike = false;
         bool focusName = false;
+        double apposedShare = 0;
         bool apposed = false;      ///< any of its mentions in apposition to the question's relation
         double phraseTerms = 0;    ///< the most of the question's terms around one of its mentions
         double clauseTerms = 0;
@@ -130,7 +131,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         // The relation said of the name itself ("Baden-Powell, the officer in command"), and
         // the question's words in the same phrase or clause as the answer, not only nearby.
         if (c.apposed)
-            instance += 0.5;
+            instance += 0.3 + 0.3 * c.apposedShare;
         instance += 0.3 * c.phraseTerms + 0.2 * c.clauseTerms;
         // A word seen only at sentence starts, that the book never uses for a person or a
         // place, is most likely not a name ("Hey", "Good-night").
@@ -159,6 +160,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         g.answer.key = key;
         g.spellings[c.text] += 1;
         g.apposed = g.apposed || c.apposed;
+        g.apposedShare = std::max(g.apposedShare, c.apposedShare);
         g.focusName = g.focusName || c.focusName;
         g.personLike = g.personLike || c.personLike;  // a name is a person's if it ever speaks
         g.phraseTerms = std::max(g.phraseTerms, c.phraseTerms);
@@ -236,7 +238,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       flag(k == AnswerKind::Date && src == QLatin1String("date")),
                       flag(k == AnswerKind::Reason && src == QLatin1String("clause")),
                       flag(name && c.ordinary),
-                      flag(g.apposed),
+                      g.apposedShare,
                       g.phraseTerms,
                       g.clauseTerms,
                       flag(g.focusName)};
