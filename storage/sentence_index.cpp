@@ -67,6 +67,13 @@ WHERE answer_sentences_fts MATCH ?1 AND s.doc_id = ?2 AND s.char_end <= ?3
 ORDER BY s.ordinal
 LIMIT 1)SQL";
 
+constexpr const char* kMentionsSql = R"SQL(
+SELECT s.id, s.ordinal, s.char_start, s.char_end, s.chapter_ordinal, s.heading, s.text, 0.0
+FROM answer_sentences_fts
+CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
+WHERE answer_sentences_fts MATCH ?1 AND s.doc_id = ?2 AND s.char_end <= ?3
+LIMIT ?4)SQL";
+
 constexpr const char* kCountSql = R"SQL(
 SELECT count(*)
 FROM answer_sentences_fts
@@ -201,6 +208,18 @@ QVector<SentenceRow> SentenceIndex::search(qint64 docId, const QString& ftsQuery
     if (ftsQuery.isEmpty() || limit <= 0 || !tablesExist())
         return rows;
     Statement s(m_db.handle(), kSearchSql);
+    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(limit));
+    while (s.step())
+        rows.push_back(rowOf(s));
+    return rows;
+}
+
+QVector<SentenceRow> SentenceIndex::mentions(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const
+{
+    QVector<SentenceRow> rows;
+    if (ftsQuery.isEmpty() || limit <= 0 || !tablesExist())
+        return rows;
+    Statement s(m_db.handle(), kMentionsSql);
     s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(limit));
     while (s.step())
         rows.push_back(rowOf(s));

@@ -62,6 +62,9 @@ public:
     /// Sentences matching an FTS5 query (built by the caller from words, never raw user
     /// text) that end at or before the position, best bm25 first.
     QVector<SentenceRow> search(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
+    /// The first sentences (in reading order, at most limit) that match and end at or before
+    /// the position: no ranking, so a frequent word costs only its own posting list.
+    QVector<SentenceRow> mentions(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
     /// Sentences with ordinals [first, last] that end at or before the position.
     QVector<SentenceRow> range(qint64 docId, int first, int last, qint64 before) const;
     /// How many sentences ending at or before the position match (prose only: headings and

@@ -23,7 +23,7 @@ mm="$build/bin/memmamba"
 lib="$work/lib.sqlite3"; books=(--books resources/books --books .data/gpu-qa)
 "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel.json" 2>"$work/dev-nomodel.err"
 stamp "dev set, no model rc=$?"
-for id in $("$mm" list --db "$lib" --json | python3 -c 'import json,sys;print(" ".join(str(d["id"]) for d in json.load(sys.stdin)["documents"]))'); do
+for id in $("$mm" list --db "$lib" --json | python3 -c 'import json,sys;print(" ".join(str(d["doc"]) for d in json.load(sys.stdin)["documents"]))'); do
   /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$lib" --device cuda > "$work/ingest-$id.log" 2>&1
   stamp "ingest doc $id rc=$? ($(tail -1 "$work/ingest-$id.log"))"
 done
@@ -31,7 +31,7 @@ done
 stamp "dev set, model on CUDA rc=$?"
 deep="$work/deep.sqlite3"
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --no-model --quiet --json > "$work/deep-nomodel.json" 2>"$work/deep-nomodel.err"
-for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print(" ".join(str(d["id"]) for d in json.load(sys.stdin)["documents"]))'); do
+for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print(" ".join(str(d["doc"]) for d in json.load(sys.stdin)["documents"]))'); do
   /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$deep" --device cuda > "$work/ingest-deep-$id.log" 2>&1
   stamp "ingest deep doc $id rc=$? ($(tail -1 "$work/ingest-deep-$id.log"))"
 done
