@@ -116,9 +116,12 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         const std::optional<QVector<double>> likelihoods = options.likelihood(simplified, texts);
         if (likelihoods && likelihoods->size() == n) {
             QVector<RankedAnswer> head = r.candidates.mid(0, n);
-            applyLikelihoods(head, *likelihoods);
+            applyLikelihoods(head, *likelihoods, {}, learned);
             for (int i = 0; i < n; ++i)
                 r.candidates[i] = head[i];
+            if (learned)  // the learned totals of the rest are on the same scale: one order
+                std::stable_sort(r.candidates.begin(), r.candidates.end(),
+                                 [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
             r.modelUsed = true;
         } else {
             r.modelNote = QStringLiteral("the model could not score the answers here");

@@ -65,7 +65,8 @@ const QStringList& candidateFeatureNames()
         QStringLiteral("bm25"), QStringLiteral("person_q_name"), QStringLiteral("place_q_name"), QStringLiteral("thing_q_name"),
         QStringLiteral("description_q_description"), QStringLiteral("number_q_number"), QStringLiteral("date_q_date"),
         QStringLiteral("reason_q_clause"), QStringLiteral("ordinary_name"), QStringLiteral("relation_apposed"),
-        QStringLiteral("phrase_terms"), QStringLiteral("clause_terms"), QStringLiteral("focus_name")};
+        QStringLiteral("phrase_terms"), QStringLiteral("clause_terms"), QStringLiteral("focus_name"),
+        QStringLiteral("model")};
     return names;
 }
 
@@ -241,7 +242,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       g.apposedShare,
                       g.phraseTerms,
                       g.clauseTerms,
-                      flag(g.focusName)};
+                      flag(g.focusName),
+                      0.0};  // "model": filled by applyLikelihoods (z-score of the likelihood)
         if (learned && learned->valid())
             a.score = a.total = learned->score(a.features);
         out.push_back(a);
@@ -284,7 +286,8 @@ bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>
     return answerFitsType(type, measure, features);
 }
 
-void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights)
+void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods, const ScoringWeights& weights,
+                      const RankerModel* learned)
 {
     if (likelihoods.size() != answers.size() || answers.size() < 2)
         return;
@@ -296,11 +299,18 @@ void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& lik
     for (double l : likelihoods)
         var += (l - mean) * (l - mean);
     const double sd = std::sqrt(var / double(likelihoods.size())) + 1e-6;
+    const int modelFeature = int(candidateFeatureNames().indexOf(QStringLiteral("model")));
     for (int i = 0; i < answers.size(); ++i) {
-        answers[i].likelihood = likelihoods[i];
-        answers[i].total = answers[i].score + weights.model * (likelihoods[i] - mean) / sd;
+        RankedAnswer& a = answers[i];
+        a.likelihood = likelihoods[i];
+        const double z = (likelihoods[i] - mean) / sd;
+        if (modelFeature >= 0 && modelFeature < a.features.size())
+            a.features[modelFeature] = z;
+        // The learned scorer weighs the model like any other feature (fitted on rows read
+        // with the model); the hand-set score adds it with a set weight.
+        a.total = learned && learned->valid() ? learned->score(a.features) : a.score + weights.model * z;
     }
-    std::sort(answers.begin(), answers.end(), [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
+    std::stable_sort(answers.begin(), answers.end(), [](const RankedAnswer& x, const RankedAnswer& y) { return x.total > y.total; });
 }
 
 double confidenceOf(const QVector<RankedAnswer>& answers, const Retrieval& retrieval, const RankerModel* learned)

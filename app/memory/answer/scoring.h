@@ -76,10 +76,11 @@ bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>
 /// while one of the right kind is ranked (answerer.cpp).
 bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features);
 
-/// Adds the model term (likelihoods: one per answer, mean log-probability per token) and
-/// re-sorts.
+/// Adds the model term (likelihoods: one per answer, mean log-probability per token; their
+/// z-scores become the "model" feature) and re-sorts: the learned scorer scores the answers
+/// again with it, the hand-set score adds weights.model per standard deviation.
 void applyLikelihoods(QVector<RankedAnswer>& answers, const QVector<double>& likelihoods,
-                      const ScoringWeights& weights = {});
+                      const ScoringWeights& weights = {}, const RankerModel* learned = nullptr);
 
 /// 0-1: how likely the best answer is right, from its total, its margin over the next and
 /// the coverage of its sentence; calibrated on the dev set (docs/answers.md). With a learned
