@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run ON THE GPU MACHINE (device tool; carry .gpu-debs, .data/gpu-qa, .data/train-xz holding
-# train-00.tar.xz and train-01.tar.xz from ../shared/corpus, and .data/qa holding
-# books.txt, gen-train.json and gen-holdout.json from scripts/fit_ranker.sh): fits the
+# Run ON THE GPU MACHINE (device tool; carry .gpu-debs, .data/dev-xz (a tar.xz of the dev
+# set's uga_821.txt and uga_3069.txt), .data/train-xz (a tar.xz of the 180 books listed in
+# .data/qa/books.txt: the whole shards do not fit the 64 MiB a call carries), and
+# .data/qa/books.txt, gen-train.json and gen-holdout.json from scripts/fit_ranker.sh): fits the
 # learned answer scorer with the model's likelihood as a feature. Reads the 135 fitting
 # books, the 45 held-out books and the dev set's three books into the model's memory on
 # CUDA, answers every generated question with the model (features on), fits, and measures
@@ -23,6 +24,7 @@ stamp "memmamba built"
 mm="$build/bin/memmamba"
 train=.data/train; mkdir -p "$train"
 for t in .data/train-xz/*.tar.xz; do tar -xJf "$t" -C "$train"; done
+mkdir -p .data/gpu-qa; for t in .data/dev-xz/*.tar.xz; do tar -xJf "$t" -C .data/gpu-qa; done
 fit=(); held=(); n=0
 while read -r b; do
   n=$((n + 1))
