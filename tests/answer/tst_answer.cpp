@@ -6,6 +6,7 @@
 #include "app/memory/answer/answer_json.h"
 #include "app/memory/answer/answerer.h"
 #include "app/memory/answer/candidates.h"
+#include "app/memory/answer/names.h"
 #include "app/memory/answer/qa_eval.h"
 #include "app/memory/answer/question.h"
 #include "app/memory/answer/question_gen.h"
@@ -81,6 +82,7 @@ private slots:
     void retrievalRanksTheAnsweringSentence();
     void candidatesFromNamesNumbersAndAppositives();
     void sentenceStartsAreNotNames();
+    void candidatesBindRelationsAndKinds();
     void whoIsCardCountsMentionsBeforeThePosition();
     void pipelineAnswers_data();
     void pipelineAnswers();
@@ -274,6 +276,103 @@ void TestAnswer::sentenceStartsAreNotNames()
     for (const Candidate& c : extractCandidates(q, retrieve(db, doc, q, text.size())))
         if (c.source == QLatin1String("name"))
             QVERIFY2(c.text == QLatin1String("Donne"), qPrintable(c.text));
+}
+
+void TestAnswer::candidatesBindRelationsAndKinds()
+{
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const QString text = QStringLiteral(
+        "The siege began in October. Mafeking was held by Baden-Powell, the officer in command, with a "
+        "small garrison. Plumer is an officer of experience, who marched from the north.\n\n"
+        "Caroline sat by the window. She saw the image of her own father, James Helstone, in the dark. "
+        "Caroline remembered that Moore's father, Constantine Gerard, was a merchant.\n\n"
+        "It is half-past five o'clock when the reader meets them. The defending force could not place more "
+        "than 12,000 men in the line.\n\n"
+        "In Princess's Place was Princess's Chapel, with a tinkling bell.\n\n"
+        "The President was old. His full name was Paul Stephanus Kruger, and Kruger ruled the Transvaal.\n\n"
+        "On Monday Mr. Malone came to breakfast and stayed; on Tuesday Mr. Sweeting came to tea.\n\n"
+        "'I know no Harriet Carker,' said Harriet. He said that Carker was at Dijon.\n\n");
+    const qint64 doc = addBook(db, text);
+    ensureSentenceIndex(db, doc);
+    auto candidates = [&](const char* question) {
+        const QuestionAnalysis q = analyzeQuestion(QString::fromUtf8(question));
+        const Retrieval r = retrieve(db, doc, q, text.size());
+        QVector<Candidate> cs = extractCandidates(q, r);
+        classifyNames(db, doc, text.size(), r, cs);
+        return cs;
+    };
+    auto find = [](const QVector<Candidate>& cs, const QString& what) -> const Candidate* {
+        for (const Candidate& c : cs)
+            if (c.text == what)
+                return &c;
+        return nullptr;
+    };
+    auto listed = [](const QVector<Candidate>& cs) {
+        QStringList out;
+        for (const Candidate& c : cs)
+            out << c.source + QLatin1Char(':') + c.text;
+        return out.join(QLatin1Char('|')).toUtf8();
+    };
+
+    // Apposition to the question's relation words, graded by how many it holds.
+    QVector<Candidate> cs = candidates("Who was the officer in command at Mafeking?");
+    const Candidate* baden = find(cs, QStringLiteral("Baden-Powell"));
+    const Candidate* plumer = find(cs, QStringLiteral("Plumer"));
+    QVERIFY2(baden && plumer, listed(cs).constData());
+    QVERIFY(baden->apposed && plumer->apposed);
+    QVERIFY(baden->apposedShare > plumer->apposedShare);
+
+    // "her own father, James Helstone" binds; "Moore's father" is someone else's.
+    cs = candidates("Who was Caroline's father?");
+    const Candidate* james = find(cs, QStringLiteral("James Helstone"));
+    const Candidate* gerard = find(cs, QStringLiteral("Constantine Gerard"));
+    QVERIFY2(james && gerard, listed(cs).constData());
+    QVERIFY(james->apposed);
+    QVERIFY(!gerard->apposed);
+    QCOMPARE(gerard->relationDistance, 99);
+
+    // One time, one number.
+    cs = candidates("When does the reader meet them?");
+    QVERIFY2(find(cs, QStringLiteral("half-past five o'clock")), listed(cs).constData());
+    QVERIFY(!find(cs, QStringLiteral("five o'clock")));
+    cs = candidates("How many men could the defending force place in the line?");
+    QVERIFY2(find(cs, QStringLiteral("12,000")), listed(cs).constData());
+    QVERIFY(!find(cs, QStringLiteral("000")));
+
+    // "Which chapel": a place's name through a possessive, ending in the question's noun.
+    cs = candidates("Which chapel is in Princess's Place?");
+    const Candidate* chapel = find(cs, QStringLiteral("Princess's Chapel"));
+    QVERIFY2(chapel, listed(cs).constData());
+    QVERIFY(chapel->focusName);
+    QVERIFY(!find(cs, QStringLiteral("Princess's Place")));  // the question's own name
+
+    // "X's full name": the longer name of the question's person answers.
+    const QuestionAnalysis full = analyzeQuestion(QStringLiteral("What was Kruger's full name?"));
+    QVERIFY(full.ownName);
+    QVERIFY(!full.keyTerms.contains(QStringLiteral("name")));
+    cs = candidates("What was Kruger's full name?");
+    QVERIFY2(find(cs, QStringLiteral("Paul Stephanus Kruger")), listed(cs).constData());
+
+    // The question's terms in the answer's own phrase: Monday came to breakfast, not Tuesday.
+    cs = candidates("When did Mr. Malone come to breakfast?");
+    const Candidate* monday = find(cs, QStringLiteral("Monday"));
+    const Candidate* tuesday = find(cs, QStringLiteral("Tuesday"));
+    QVERIFY2(monday && tuesday, listed(cs).constData());
+    QVERIFY(monday->clauseTerms > tuesday->clauseTerms);
+
+    // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
+    cs = candidates("Where is Carker?");
+    for (const Candidate& c : cs) {
+        if (c.text.contains(QStringLiteral("Harriet")))
+            QVERIFY2(!c.placeLike, qPrintable(c.text));
+        if (c.source == QLatin1String("name") && c.text == QLatin1String("Harriet"))
+            QVERIFY(c.personLike);
+    }
+    bool dijon = false;
+    for (const Candidate& c : cs)
+        dijon = dijon || (c.text.contains(QStringLiteral("Dijon")) && c.placeLike);
+    QVERIFY2(dijon, listed(cs).constData());
 }
 
 void TestAnswer::whoIsCardCountsMentionsBeforeThePosition()
