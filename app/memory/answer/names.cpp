@@ -12,7 +12,50 @@ const char* const kPersonTitles[] = {"mr", "mrs", "miss", "sir", "lord", "lady",
                                      "major", "doctor", "dr", "uncle", "aunt", "master", "madame", "monsieur",
                                      "king", "queen", "president", "lieutenant", "commandant", "mistress", "rev"};
 const char* const kPlaceWords[] = {"at", "in", "to", "from", "near", "towards"};
-constexpr int kMentionsRead = 150;  ///< enough to tell a person from a place
+constexpr int kMentionsRead = 80;  ///< enough to tell a person from a place
+
+template <typename List>
+bool oneOf(const QString& w, const List& list)
+{
+    for (const char* x : list)
+        if (w == QLatin1String(x))
+            return true;
+    return false;
+}
+
+// The word just before text[at] (lower case already), skipping spaces and the stop of a
+// title ("mr. x" gives "mr"); empty when a mark other than that stop comes first.
+QString wordBefore(const QString& text, qsizetype at)
+{
+    qsizetype i = at - 1;
+    while (i >= 0 && text.at(i).isSpace())
+        --i;
+    if (i >= 0 && text.at(i) == QLatin1Char('.'))
+        --i;
+    const qsizetype end = i + 1;
+    while (i >= 0 && text.at(i).isLetter())
+        --i;
+    return text.mid(i + 1, end - i - 1);
+}
+
+bool beforeTitleStop(const QString& text, qsizetype at)
+{
+    qsizetype i = at - 1;
+    while (i >= 0 && text.at(i).isSpace())
+        --i;
+    return i >= 0 && text.at(i) == QLatin1Char('.');
+}
+
+QString wordAfter(const QString& text, qsizetype end)
+{
+    qsizetype i = end;
+    while (i < text.size() && text.at(i).isSpace())
+        ++i;
+    const qsizetype start = i;
+    while (i < text.size() && text.at(i).isLetter())
+        ++i;
+    return text.mid(start, i - start);
+}
 
 }  // namespace
 
@@ -24,15 +67,9 @@ void classifyNames(const storage::Database& db, qint64 docId, qint64 before, con
         qint64 person = 0;
         qint64 place = 0;
     };
-    auto oneOf = [](const QString& w, const auto& list) {
-        for (const char* x : list)
-            if (w == QLatin1String(x))
-                return true;
-        return false;
-    };
     // The name's first mentions in reading order (no ranking: only the name's own posting
-    // list is read), classified here: after a title or beside "said" -> a person's; after
-    // at/in/to/from -> a place's. Phrase queries such as "Mr X" OR ... read the posting lists
+    // list is read), classified by the words either side: after a title or beside "said" -> a
+    // person's; after at/in/to/from -> a place's. Phrase queries such as "Mr X" OR ... read the posting lists
     // of "mr" and "said", thousands of rows in a long book: 2 ms a name instead of 20-40.
     QHash<QString, Evidence> evidence;
     for (Candidate& c : candidates) {
@@ -45,22 +82,18 @@ void classifyNames(const storage::Database& db, qint64 docId, qint64 before, con
             Evidence e;
             const bool ordinary = retrieval.ordinaryWords.contains(last);
             for (const storage::SentenceRow& row : index.mentions(docId, storage::SentenceIndex::quoted(last), before, kMentionsRead)) {
-                const QVector<Word> ws = words(row.text);
                 bool person = false, place = false;
-                for (int k = 0; k < ws.size(); ++k) {
-                    if (ws[k].punctuation || ws[k].lower != last)
-                        continue;
-                    int p = k - 1;
-                    if (p >= 0 && ws[p].text == QLatin1String("."))
-                        --p;  // "Mr. X"
-                    if (p >= 0 && !ws[p].punctuation && oneOf(ws[p].lower, kPersonTitles))
-                        person = true;
-                    if (k > 0 && ws[k - 1].lower == QLatin1String("said"))
-                        person = true;
-                    if (k + 1 < ws.size() && ws[k + 1].lower == QLatin1String("said"))
+                const QString text = row.text.toLower();
+                for (qsizetype at = text.indexOf(last); at >= 0; at = text.indexOf(last, at + last.size())) {
+                    const qsizetype end = at + last.size();
+                    if ((at > 0 && text.at(at - 1).isLetterOrNumber()) || (end < text.size() && text.at(end).isLetterOrNumber()))
+                        continue;  // inside another word
+                    const QString before = wordBefore(text, at);
+                    const QString after = wordAfter(text, end);
+                    if (oneOf(before, kPersonTitles) || before == QLatin1String("said") || after == QLatin1String("said"))
                         person = true;
                     // A name that is also an ordinary word ("White", "Hall") is read after "in" as that word.
-                    if (!ordinary && k > 0 && !ws[k - 1].punctuation && oneOf(ws[k - 1].lower, kPlaceWords))
+                    if (!ordinary && !beforeTitleStop(text, at) && oneOf(before, kPlaceWords))
                         place = true;
                 }
                 e.person += person ? 1 : 0;
