@@ -1,7 +1,5 @@
 #include "app/memory/answer/text.h"
 
-#include <QHash>
-
 #include <QSet>
 
 namespace mm::answer {
@@ -102,27 +100,7 @@ bool isTitle(const QString& lowerWord)
     return titles().contains(lowerWord);
 }
 
-namespace {
-QString stemUncached(const QString& w);
-}  // namespace
-
-// Stems are asked for the same few thousand words again and again (every word of every
-// retrieved sentence against every term): a per-thread cache, emptied when it grows large.
 QString stem(const QString& w)
-{
-    thread_local QHash<QString, QString> cache;
-    const auto it = cache.constFind(w);
-    if (it != cache.constEnd())
-        return it.value();
-    if (cache.size() > 50000)
-        cache.clear();
-    const QString s = stemUncached(w);
-    cache.insert(w, s);
-    return s;
-}
-
-namespace {
-QString stemUncached(const QString& w)
 {
     QString s = w;
     auto strip = [&](const char* suffix, qsizetype keep) {
@@ -157,7 +135,6 @@ QString stemUncached(const QString& w)
         s.chop(1);
     return s;
 }
-}  // namespace
 
 QVector<Word> words(const QString& text)
 {
