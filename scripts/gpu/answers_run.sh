@@ -10,14 +10,8 @@ cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
 build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
 t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
-bash scripts/gpu/unpack_debs.sh > "$work/unpack.log" 2>&1 || { cat "$work/unpack.log"; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
-prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-cmake -S . -B "$build" -G Ninja -DMEMMAMBA_BUILD_GUI=OFF -DMEMMAMBA_CUDA=ON -DMEMMAMBA_IMPORT_FORMATS=OFF \
-  -DMEMMAMBA_FUZZ=OFF -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CUDA_ARCHITECTURES=90 > "$work/configure.log" 2>&1 \
-  || { tail -30 "$work/configure.log"; exit 1; }
-cmake --build "$build" -j16 --target memmamba > "$work/build.log" 2>&1 \
-  || { grep -E "error|Error" -A3 "$work/build.log" | head -60; exit 1; }
+bash scripts/gpu/build_cli.sh "$build" "$work" || exit 1
 stamp "memmamba built"
 mm="$build/bin/memmamba"
 lib="$work/lib.sqlite3"; books=(--books resources/books --books .data/gpu-qa)
