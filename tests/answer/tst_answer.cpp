@@ -172,7 +172,13 @@ void TestAnswer::questionNamesAndTerms()
     QCOMPARE(q.names, QStringList{"Shirley"});
     QCOMPARE(q.keyTerms, (QStringList{"shirley", "dog"}));
     QCOMPARE(q.focus, QStringLiteral("dog"));
+    // A noun of the question: its plural counts, a verb's "-ed" does not ("dogged Moore").
+    QCOMPARE(q.nounTerms, QStringList{"dog"});
+    QVERIFY(termMatches(QStringLiteral("dogs"), QStringLiteral("dog"), q));
+    QVERIFY(!termMatches(QStringLiteral("dogged"), QStringLiteral("dog"), q));
+    QVERIFY(termMatches(QStringLiteral("dogged"), QStringLiteral("dog")));  // without the question: the stem
     q = analyzeQuestion(QStringLiteral("Whom did Mr. Helstone marry?"));
+    QVERIFY(termMatches(QStringLiteral("married"), QStringLiteral("marry"), q));  // a verb keeps its forms
     QCOMPARE(q.names, QStringList{"Helstone"});  // the title is not part of the name
     QCOMPARE(q.relationTerms, QStringList{"marry"});
     q = analyzeQuestion(QStringLiteral("Who is Caroline Helstone?"));

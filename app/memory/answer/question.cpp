@@ -235,6 +235,12 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             continue;
         if (!q.keyTerms.contains(w.lower))
             q.keyTerms << w.lower;
+        // After a determiner or a possessive ("the cook", "Shirley's dog"): a noun.
+        if (i > 0 && !ws[i - 1].punctuation && !w.capitalized
+            && (oneOfWords(ws[i - 1].lower, {"the", "a", "an", "his", "her", "their", "its", "my", "your", "our"})
+                || ws[i - 1].text != ws[i - 1].base)
+            && !q.nounTerms.contains(w.lower))
+            q.nounTerms << w.lower;
         if (!q.nameWords.contains(w.lower) && !q.relationTerms.contains(w.lower))
             q.relationTerms << w.lower;
     }

@@ -19,6 +19,7 @@ struct QuestionAnalysis {
     QStringList names;            ///< capitalised phrases of the question, titles dropped ("Caroline Helstone")
     QStringList nameWords;        ///< their words, lower case
     QStringList relationTerms;    ///< key terms that are not name words ("curate", "marry")
+    QStringList nounTerms;        ///< key terms the question uses as nouns ("the dog", "Shirley's dog"): "dogged" is not one
     QString target;               ///< the question after its question and auxiliary words ("the curate of Whinbury")
     QString focus;                ///< the noun asked about: "dog" in "What is the name of Shirley's dog?", "school" in "Which school ..."
     QHash<QString, QStringList> synonyms;  ///< key term -> words the book may use instead ("live" -> "residence")

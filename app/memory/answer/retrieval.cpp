@@ -49,7 +49,11 @@ bool termMatches(const QString& wordLower, const QString& term)
 
 bool termMatches(const QString& wordLower, const QString& term, const QuestionAnalysis& question)
 {
-    if (termMatches(wordLower, term))
+    // A noun of the question is not matched by a verb's "-ed" or "-ing" ("dogged Moore" for
+    // "Shirley's dog"); its plural and possessive still are.
+    const bool verbForm = wordLower != term && (wordLower.endsWith(QLatin1String("ed")) || wordLower.endsWith(QLatin1String("ing")))
+        && question.nounTerms.contains(term);
+    if (!verbForm && termMatches(wordLower, term))
         return true;
     const auto it = question.synonyms.constFind(term);
     if (it != question.synonyms.constEnd())
