@@ -88,12 +88,12 @@ void classifyNames(const storage::Database& db, qint64 docId, qint64 before, con
                     const qsizetype end = at + last.size();
                     if ((at > 0 && text.at(at - 1).isLetterOrNumber()) || (end < text.size() && text.at(end).isLetterOrNumber()))
                         continue;  // inside another word
-                    const QString before = wordBefore(text, at);
-                    const QString after = wordAfter(text, end);
-                    if (oneOf(before, kPersonTitles) || before == QLatin1String("said") || after == QLatin1String("said"))
+                    const QString previous = wordBefore(text, at);
+                    const QString next = wordAfter(text, end);
+                    if (oneOf(previous, kPersonTitles) || previous == QLatin1String("said") || next == QLatin1String("said"))
                         person = true;
                     // A name that is also an ordinary word ("White", "Hall") is read after "in" as that word.
-                    if (!ordinary && !beforeTitleStop(text, at) && oneOf(before, kPlaceWords))
+                    if (!ordinary && !beforeTitleStop(text, at) && oneOf(previous, kPlaceWords))
                         place = true;
                 }
                 e.person += person ? 1 : 0;
