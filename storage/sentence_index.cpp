@@ -202,28 +202,27 @@ QStringList SentenceIndex::ordinaryWords(qint64 docId, const QStringList& words)
     return found;
 }
 
-QVector<SentenceRow> SentenceIndex::search(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const
+QVector<SentenceRow> SentenceIndex::matching(const char* sql, qint64 docId, const QString& ftsQuery, qint64 before,
+                                             int limit) const
 {
     QVector<SentenceRow> rows;
     if (ftsQuery.isEmpty() || limit <= 0 || !tablesExist())
         return rows;
-    Statement s(m_db.handle(), kSearchSql);
+    Statement s(m_db.handle(), sql);
     s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(limit));
     while (s.step())
         rows.push_back(rowOf(s));
     return rows;
 }
 
+QVector<SentenceRow> SentenceIndex::search(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const
+{
+    return matching(kSearchSql, docId, ftsQuery, before, limit);
+}
+
 QVector<SentenceRow> SentenceIndex::mentions(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const
 {
-    QVector<SentenceRow> rows;
-    if (ftsQuery.isEmpty() || limit <= 0 || !tablesExist())
-        return rows;
-    Statement s(m_db.handle(), kMentionsSql);
-    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(limit));
-    while (s.step())
-        rows.push_back(rowOf(s));
-    return rows;
+    return matching(kMentionsSql, docId, ftsQuery, before, limit);
 }
 
 QVector<SentenceRow> SentenceIndex::range(qint64 docId, int first, int last, qint64 before) const

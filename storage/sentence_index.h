@@ -77,6 +77,8 @@ public:
 
 private:
     bool tablesExist() const;
+    /// The rows of an FTS5 query statement (?1 query, ?2 document, ?3 position, ?4 limit).
+    QVector<SentenceRow> matching(const char* sql, qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
     Database& m_db;
 };
 

@@ -135,9 +135,8 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         return answerFitsType(r.analysis.type, r.analysis.measure, a.features);
     });
     // "Which mill ...?": where the book names one ("Hollow's Mill"), a name of that kind answers.
-    const int focusIndex = int(candidateFeatureNames().indexOf(QStringLiteral("focus_name")));
-    std::stable_partition(r.candidates.begin(), r.candidates.end(), [&](const RankedAnswer& a) {
-        return focusIndex >= 0 && focusIndex < a.features.size() && a.features[focusIndex] > 0;
+    std::stable_partition(r.candidates.begin(), r.candidates.end(), [](const RankedAnswer& a) {
+        return featureValue(a.features, QStringLiteral("focus_name")) > 0;
     });
 
     r.namesSeen = retrieval.namesSeen;

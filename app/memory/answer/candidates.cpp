@@ -10,14 +10,6 @@
 namespace mm::answer {
 namespace {
 
-bool oneOf(const QString& w, std::initializer_list<const char*> list)
-{
-    for (const char* x : list)
-        if (w == QLatin1String(x))
-            return true;
-    return false;
-}
-
 bool isPlaceWord(const QString& lower)
 {
     return oneOf(lower, {"moor", "hill", "place", "mill", "street", "lane", "hall", "house", "park", "river",

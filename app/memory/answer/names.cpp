@@ -8,20 +8,18 @@
 namespace mm::answer {
 namespace {
 
-const char* const kPersonTitles[] = {"mr", "mrs", "miss", "sir", "lord", "lady", "captain", "general", "colonel",
-                                     "major", "doctor", "dr", "uncle", "aunt", "master", "madame", "monsieur",
-                                     "king", "queen", "president", "lieutenant", "commandant", "mistress", "rev"};
-const char* const kPlaceWords[] = {"at", "in", "to", "from", "near", "towards"};
-constexpr int kMentionsRead = 80;  ///< enough to tell a person from a place
-
-template <typename List>
-bool oneOf(const QString& w, const List& list)
+bool isPersonTitleWord(const QString& lower)
 {
-    for (const char* x : list)
-        if (w == QLatin1String(x))
-            return true;
-    return false;
+    return oneOf(lower, {"mr", "mrs", "miss", "sir", "lord", "lady", "captain", "general", "colonel", "major", "doctor",
+                         "dr", "uncle", "aunt", "master", "madame", "monsieur", "king", "queen", "president", "lieutenant",
+                         "commandant", "mistress", "rev"});
 }
+
+bool isPlaceWordBefore(const QString& lower)
+{
+    return oneOf(lower, {"at", "in", "to", "from", "near", "towards"});
+}
+constexpr int kMentionsRead = 80;  ///< enough to tell a person from a place
 
 // The word just before text[at] (lower case already), skipping spaces and the stop of a
 // title ("mr. x" gives "mr"); empty when a mark other than that stop comes first.
@@ -69,8 +67,8 @@ void classifyNames(const storage::Database& db, qint64 docId, qint64 before, con
     };
     // The name's first mentions in reading order (no ranking: only the name's own posting
     // list is read), classified by the words either side: after a title or beside "said" -> a
-    // person's; after at/in/to/from -> a place's. Phrase queries such as "Mr X" OR ... read the posting lists
-    // of "mr" and "said", thousands of rows in a long book: 2 ms a name instead of 20-40.
+    // person's; after at/in/to/from -> a place's. Phrase queries such as "Mr X" OR ... read
+    // the posting lists of "mr" and "said", thousands of rows in a long book.
     QHash<QString, Evidence> evidence;
     for (Candidate& c : candidates) {
         if (c.source != QLatin1String("name") || c.key.isEmpty())
@@ -90,10 +88,10 @@ void classifyNames(const storage::Database& db, qint64 docId, qint64 before, con
                         continue;  // inside another word
                     const QString previous = wordBefore(text, at);
                     const QString next = wordAfter(text, end);
-                    if (oneOf(previous, kPersonTitles) || previous == QLatin1String("said") || next == QLatin1String("said"))
+                    if (isPersonTitleWord(previous) || previous == QLatin1String("said") || next == QLatin1String("said"))
                         person = true;
                     // A name that is also an ordinary word ("White", "Hall") is read after "in" as that word.
-                    if (!ordinary && !beforeTitleStop(text, at) && oneOf(previous, kPlaceWords))
+                    if (!ordinary && !beforeTitleStop(text, at) && isPlaceWordBefore(previous))
                         place = true;
                 }
                 e.person += person ? 1 : 0;

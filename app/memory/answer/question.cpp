@@ -7,14 +7,6 @@
 namespace mm::answer {
 namespace {
 
-bool oneOfWords(const QString& w, std::initializer_list<const char*> list)
-{
-    for (const char* x : list)
-        if (w == QLatin1String(x))
-            return true;
-    return false;
-}
-
 bool isAuxiliary(const QString& w)
 {
     static const QSet<QString> aux = {
@@ -237,7 +229,7 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             q.keyTerms << w.lower;
         // After a determiner or a possessive ("the cook", "Shirley's dog"): a noun.
         if (i > 0 && !ws[i - 1].punctuation && !w.capitalized
-            && (oneOfWords(ws[i - 1].lower, {"the", "a", "an", "his", "her", "their", "its", "my", "your", "our"})
+            && (oneOf(ws[i - 1].lower, {"the", "a", "an", "his", "her", "their", "its", "my", "your", "our"})
                 || ws[i - 1].text != ws[i - 1].base)
             && !q.nounTerms.contains(w.lower))
             q.nounTerms << w.lower;
@@ -302,7 +294,7 @@ QuestionAnalysis analyzeQuestion(const QString& question)
     if (!q.names.isEmpty())
         for (int i = 1; i < ws.size(); ++i)
             if (ws[i].lower == QLatin1String("name")
-                && (oneOfWords(ws[i - 1].lower, {"full", "christian", "first", "real", "whole", "maiden", "given", "proper"})
+                && (oneOf(ws[i - 1].lower, {"full", "christian", "first", "real", "whole", "maiden", "given", "proper"})
                     || (ws[i - 1].capitalized && ws[i - 1].text != ws[i - 1].base)))
                 q.ownName = true;
     if (q.ownName) {

@@ -13,14 +13,6 @@
 namespace mm::answer {
 namespace {
 
-bool oneOf(const QString& w, std::initializer_list<const char*> list)
-{
-    for (const char* x : list)
-        if (w == QLatin1String(x))
-            return true;
-    return false;
-}
-
 bool endsClause(const Word& w)
 {
     return w.punctuation && !oneOf(w.text, {"'", "\u2019"});

@@ -201,12 +201,15 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         scored.resize(options.keep);
     r.sentences = scored;
     QStringList starts;
+    QSet<QString> seen;
     // The neighbours too: candidates are taken from them ("the House" in the next sentence).
     for (const ScoredSentence& s : scored)
         for (const storage::SentenceRow& row : s.window)
             for (const Word& w : words(row.text))
-                if (!w.punctuation && w.capitalized && !starts.contains(w.lower))
+                if (!w.punctuation && w.capitalized && !seen.contains(w.lower)) {
+                    seen.insert(w.lower);
                     starts << w.lower;
+                }
     for (const QString& w : index.ordinaryWords(docId, starts))
         r.ordinaryWords.insert(w);
 

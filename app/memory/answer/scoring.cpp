@@ -255,12 +255,18 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
     return out;
 }
 
-bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features)
+double featureValue(const QVector<double>& features, const QString& name)
 {
     const QStringList& names = candidateFeatureNames();
-    if (features.size() != names.size())
+    const int i = int(names.indexOf(name));
+    return features.size() == names.size() && i >= 0 ? features[i] : 0.0;
+}
+
+bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features)
+{
+    if (features.size() != candidateFeatureNames().size())
         return true;
-    auto f = [&](const char* name) { return features[int(names.indexOf(QString::fromLatin1(name)))]; };
+    auto f = [&](const char* name) { return featureValue(features, QString::fromLatin1(name)); };
     if (type == QuestionType::Where
         && (f("src_number") > 0 || f("src_date") > 0
             || (f("src_name") > 0 && (f("ordinary_name") > 0 || (f("person_like") > 0 && f("place_like") == 0)))
@@ -275,13 +281,11 @@ bool answerFitsType(QuestionType type, bool measure, const QVector<double>& feat
 
 bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features)
 {
-    const QStringList& names = candidateFeatureNames();
-    if (features.size() != names.size())
+    if (features.size() != candidateFeatureNames().size())
         return true;
-    auto f = [&](const char* name) { return features[int(names.indexOf(QString::fromLatin1(name)))]; };
-    if (f("names_present") < 0)
+    if (featureValue(features, QStringLiteral("names_present")) < 0)
         return false;
-    if (type != QuestionType::YesNo && f("relation_absent") > 0)
+    if (type != QuestionType::YesNo && featureValue(features, QStringLiteral("relation_absent")) > 0)
         return false;
     return answerFitsType(type, measure, features);
 }

@@ -62,6 +62,10 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                                      const ScoringWeights& weights = {}, const RankerModel* learned = nullptr);
 constexpr int kRerankPool = 20;
 
+/// The value of the named feature (candidateFeatureNames()) in features; 0 when features is
+/// not of that list (a scorer's rows of another version) or the name is unknown.
+double featureValue(const QVector<double>& features, const QString& name);
+
 /// Whether an answer's support binds the question (from its features): each of the
 /// question's names is in the supporting sentence or its neighbours; the sentence holds one
 /// of the question's relation words when it has any (not asked of yes/no questions); a

@@ -100,6 +100,14 @@ bool isTitle(const QString& lowerWord)
     return titles().contains(lowerWord);
 }
 
+bool oneOf(const QString& w, std::initializer_list<const char*> list)
+{
+    for (const char* x : list)
+        if (w == QLatin1String(x))
+            return true;
+    return false;
+}
+
 QString stem(const QString& w)
 {
     QString s = w;

@@ -33,6 +33,9 @@ QVector<Word> words(const QString& text);
 /// matching a question's words against a sentence's ("married" ~ "marry" ~ "marries").
 QString stem(const QString& lowerWord);
 
+/// Whether the word is one of these (lower case words: oneOf(w, {"was", "is"})).
+bool oneOf(const QString& word, std::initializer_list<const char*> list);
+
 /// Common English function words ("the", "of", "was", "who", ...).
 bool isStopWord(const QString& lowerWord);
 /// Titles that precede names ("mr", "mrs", "captain", "doctor", "sir", ...), lower case,
