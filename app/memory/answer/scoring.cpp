@@ -85,8 +85,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         double bestTypeFit = 0;
         bool personLike = false;
         bool focusName = false;
-        double apposedShare = 0;
-        bool apposed = false;      ///< any of its mentions in apposition to the question's relation
+        double apposedShare = 0;   ///< the most of the question's relation apposed to one of its mentions
         double phraseTerms = 0;    ///< the most of the question's terms around one of its mentions
         double clauseTerms = 0;
     };
@@ -160,7 +159,6 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         }
         g.answer.key = key;
         g.spellings[c.text] += 1;
-        g.apposed = g.apposed || c.apposed;
         g.apposedShare = std::max(g.apposedShare, c.apposedShare);
         g.focusName = g.focusName || c.focusName;
         g.personLike = g.personLike || c.personLike;  // a name is a person's if it ever speaks
