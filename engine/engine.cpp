@@ -14,6 +14,8 @@
 #include <torch/version.h>
 #if defined(MEMMAMBA_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #endif
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <sys/stat.h>
 
 namespace mm {
@@ -401,7 +404,10 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
             const int64_t T = std::min(segmentTokens, total - done);
             // Short pieces are all overhead: one thread avoids waiting on the second at
             // every parallel region (see IntraOpThreads).
-            const IntraOpThreads threads(T < kMinTokensForThreads ? 1 : at::get_num_threads());
+            // (On CUDA the count is left alone: readEach's threads read at once, and the
+            // count is process-wide.)
+            const IntraOpThreads threads(T < kMinTokensForThreads && !m.options.device().is_cuda() ? 1
+                                                                                                : at::get_num_threads());
             const at::Tensor ids = all.narrow(0, done, T);
             const at::Tensor prevHidden = work.last_hidden;  // (D) or undefined
             engine::ForwardTrace trace;
@@ -497,6 +503,54 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
         result.poolAttention.push_back(
             {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), weight});
     return result;
+}
+
+std::vector<ReadResult> Model::readEach(const State& from, const std::vector<std::vector<int32_t>>& continuations,
+                                        const ReadOptions& options) const
+{
+    checkStateFits(*d, from.impl(), "readEach");
+    // read() replaces the state's tensors instead of writing into them, so a shallow copy
+    // of `from` is a copy each reader may advance: no device copies.
+    auto copyOf = [&] { return State(std::make_unique<State::Impl>(State::Impl{from.impl()})); };
+    std::vector<ReadResult> results(continuations.size());
+#if defined(MEMMAMBA_WITH_CUDA)
+    // MEMMAMBA_READ_EACH=serial: one after another on CUDA too (to measure what this saves).
+    static const bool serial = [] {
+        const char* v = std::getenv("MEMMAMBA_READ_EACH");
+        return v && std::string(v) == "serial";
+    }();
+    if (d->options.device().is_cuda() && continuations.size() > 1 && !serial) {
+        // The copies share `from`'s tensors: they must be written before other streams read them.
+        c10::cuda::getCurrentCUDAStream().synchronize();
+        std::vector<std::exception_ptr> errors(continuations.size());
+        std::vector<std::thread> readers;
+        readers.reserve(continuations.size());
+        const c10::DeviceIndex device = d->options.device().index() < 0 ? 0 : d->options.device().index();
+        for (size_t i = 0; i < continuations.size(); ++i)
+            readers.emplace_back([&, i] {
+                try {
+                    const c10::cuda::CUDAStreamGuard stream(c10::cuda::getStreamFromPool(false, device));
+                    State copy = copyOf();
+                    results[i] = read(copy, continuations[i], options);
+                    // Its tensors die with this thread: their stream must be done with them.
+                    c10::cuda::getCurrentCUDAStream().synchronize();
+                } catch (...) {
+                    errors[i] = std::current_exception();
+                }
+            });
+        for (std::thread& t : readers)
+            t.join();
+        for (const std::exception_ptr& e : errors)
+            if (e)
+                std::rethrow_exception(e);
+        return results;
+    }
+#endif
+    for (size_t i = 0; i < continuations.size(); ++i) {
+        State copy = copyOf();
+        results[i] = read(copy, continuations[i], options);
+    }
+    return results;
 }
 
 std::vector<PoolSlot> Model::pool(const State& state, int32_t layer) const

@@ -238,6 +238,15 @@ public:
     /// (result.tokensRead tokens) and result.cancelled is true.
     ReadResult read(State& state, const std::vector<int32_t>& tokens, const ReadOptions& options = {}) const;
 
+    /// Reads each continuation into its own copy of `from` and returns one result per
+    /// continuation, in order; `from` is left unchanged. For scoring alternatives after one
+    /// prompt ("<q> question <a>", then each candidate answer). A read of a few tokens is
+    /// all launch overhead on the GPU, so on CUDA the copies read at once, each on a
+    /// thread and a stream of its own (options' callbacks are then called from those
+    /// threads); on the CPU one after another. Throws as read() does (the first failure).
+    std::vector<ReadResult> readEach(const State& from, const std::vector<std::vector<int32_t>>& continuations,
+                                     const ReadOptions& options = {}) const;
+
     /// Generates from the state's last token (the state must have read at least one
     /// token, else EngineError). Every emitted token is read into the state, so afterwards
     /// state equals prompt + result.tokens. On an exception the state holds the tokens

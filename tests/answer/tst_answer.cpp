@@ -11,6 +11,7 @@
 #include "app/memory/answer/question.h"
 #include "app/memory/answer/question_gen.h"
 #include "app/memory/answer/ranker.h"
+#include "app/memory/answer/reference.h"
 #include "app/memory/answer/retrieval.h"
 #include "app/memory/answer/scoring.h"
 #include "app/memory/answer/text.h"
@@ -91,6 +92,7 @@ private slots:
     void answerJsonHasTheContract();
     void goldMatching();
     void unboundAnswersAreNotFound();
+    void referencesBindPronounsAndChapterTitles();
     void candidateFeaturesAreNamedAndFinite();
     void learnedScorerFitsSavesAndLoads();
     void learnedScorerRejectsBadFiles();
@@ -539,6 +541,76 @@ void TestAnswer::unboundAnswersAreNotFound()
     QVERIFY(supportBindsQuestion(QuestionType::HowMany, true, features));
     set("names_present", -1);
     QVERIFY(!supportBindsQuestion(QuestionType::YesNo, false, features));
+}
+
+void TestAnswer::referencesBindPronounsAndChapterTitles()
+{
+    // A name the answering sentence does not write: "she" for Lettice (the nearest woman
+    // before it, past a man), and a chapter titled with its place.
+    const QString book = QStringLiteral(
+        "CHAPTER I.\n\nTHE SIEGE OF KESTRELTON\n\n"
+        "Kestrelton lies in a wide plain. The garrison was small and the walls were old. "
+        "Nobody thought the town could hold for a week. The officer in command was Ashby, a patient man.\n\n"
+        "CHAPTER II.\n\nAT HOME\n\n"
+        "Miss Lettice Grey came to the rectory in May. Lettice said she would stay the summer. "
+        "Mrs. Hale kept the house. Lettice walked in the garden, and she was happy there. "
+        "Mr. Bramwell came in with his dog. Mr. Bramwell said he was tired. "
+        "Lettice sat at the window. The rain fell all afternoon. "
+        "She remembered the image of her own father, James Grey, and wept.\n\n"
+        "Mrs. Hale came in. She remembered her brother, Tobias Hale, a sailor.\n");
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    storage::NewDocument doc;
+    doc.contentHash = QStringLiteral("references");
+    doc.title = QStringLiteral("References");
+    doc.format = QStringLiteral("txt");
+    doc.sourcePath = QStringLiteral("references.txt");
+    doc.bytes = book.toUtf8().size();
+    doc.text = book;
+    doc.chapters = {{0, QStringLiteral("CHAPTER I. THE SIEGE OF KESTRELTON"), 0},
+                    {1, QStringLiteral("CHAPTER II. AT HOME"), qint64(book.indexOf(QStringLiteral("CHAPTER II.")))}};
+    const qint64 id = db.addDocument(doc).docId;
+    QVERIFY(ensureSentenceIndex(db, id));
+    const qint64 end = book.size();
+    References refs(db, id, end);
+    QCOMPARE(int(refs.genderOf(QStringLiteral("lettice"))), int(Gender::Female));
+    QCOMPARE(int(refs.genderOf(QStringLiteral("bramwell"))), int(Gender::Male));
+    QCOMPARE(int(refs.genderOf(QStringLiteral("kestrelton"))), int(Gender::Unknown));
+
+    storage::SentenceIndex index(db);
+    auto sentenceWith = [&](const char* text) {
+        const qint64 at = offsetOf(book, text);
+        for (const storage::SentenceRow& row : index.range(id, 0, 1000, end))
+            if (row.charStart <= at && at < row.charEnd)
+                return row;
+        return storage::SentenceRow{};
+    };
+    const storage::SentenceRow father = sentenceWith("She remembered the image");
+    QVERIFY(refs.refersTo(father, QStringLiteral("Lettice")));
+    QVERIFY(refs.refersTo(father, QStringLiteral("Lettice Grey")));
+    QVERIFY(!refs.refersTo(father, QStringLiteral("Bramwell")));  // a man: not "she"
+    // Mrs. Hale stands between Lettice and the "she" of the last sentence: it is hers.
+    const storage::SentenceRow hale = sentenceWith("She remembered her brother");
+    QVERIFY(!refs.refersTo(hale, QStringLiteral("Lettice")));
+    QVERIFY(refs.refersTo(hale, QStringLiteral("Hale")));
+    // The chapter's title names its place; another chapter's sentences are not about it.
+    QVERIFY(refs.refersTo(sentenceWith("The officer in command"), QStringLiteral("Kestrelton")));
+    QVERIFY(!refs.refersTo(sentenceWith("Lettice sat at the window"), QStringLiteral("Kestrelton")));
+
+    // End to end: bound through the pronoun, and still "not found" before the answer is written.
+    Answerer answerer(db);
+    AnswerResult r = answerer.answer(id, QStringLiteral("Who was Lettice's father?"));
+    QString seen;
+    for (const RankedAnswer& a : r.candidates)
+        seen += a.text + QStringLiteral(" (") + QString::number(featureValue(a.features, QStringLiteral("names_present"))) + QStringLiteral(") ");
+    QVERIFY2(r.found && r.answer.contains(QStringLiteral("James Grey")), qPrintable(r.answer + r.notFound + QStringLiteral(" conf ") + QString::number(r.confidence) + seen));
+    QVERIFY(r.bound);
+    AnswerOptions early;
+    early.atChar = offsetOf(book, "She remembered the image");
+    r = answerer.answer(id, QStringLiteral("Who was Lettice's father?"), early);
+    QVERIFY2(!r.found, qPrintable(r.answer));
+    r = answerer.answer(id, QStringLiteral("Who was the officer in command at Kestrelton?"));
+    QVERIFY2(r.found && r.answer.contains(QStringLiteral("Ashby")), qPrintable(r.answer + r.notFound));
 }
 
 void TestAnswer::candidateFeaturesAreNamedAndFinite()

@@ -304,6 +304,49 @@ private slots:
         QCOMPARE(s.position(), int64_t(100));
     }
 
+    void checkReadEach(const Model& model)
+    {
+        // Each continuation read from its own copy equals clone + read, and the source
+        // state is left as it was (on CUDA the copies read at once on their own streams).
+        State from = model.newState();
+        model.read(from, test::randomTokens(150, 64, 8));
+        const auto before = model.saveState(from);
+        std::vector<std::vector<int32_t>> continuations;
+        for (int64_t n : {1, 3, 7, 40, 130, 2})  // a single token (the step path), and reads that close note chunks
+            continuations.push_back(test::randomTokens(n, 64, static_cast<uint64_t>(n)));
+        continuations.push_back(continuations[2]);  // the same twice: the same result
+        ReadOptions opt;
+        opt.importance = false;
+        const std::vector<ReadResult> each = model.readEach(from, continuations, opt);
+        QCOMPARE(each.size(), continuations.size());
+        for (size_t i = 0; i < continuations.size(); ++i) {
+            State alone = from.clone();
+            const ReadResult r = model.read(alone, continuations[i], opt);
+            QCOMPARE(each[i].surprisal.size(), continuations[i].size());
+            QCOMPARE(each[i].startPosition, from.position());
+            QCOMPARE(each[i].notes.size(), r.notes.size());
+            for (size_t t = 0; t < r.surprisal.size(); ++t)
+                QVERIFY2(std::abs(each[i].surprisal[t] - r.surprisal[t]) < 1e-5,
+                         qPrintable(QStringLiteral("continuation %1 token %2: %3 vs %4")
+                                        .arg(i).arg(t).arg(each[i].surprisal[t]).arg(r.surprisal[t])));
+        }
+        QVERIFY(each[2].surprisal == each.back().surprisal);
+        QVERIFY(model.saveState(from) == before);
+        QVERIFY(model.readEach(from, {}, opt).empty());
+        const std::string err = errorOf([&] { model.readEach(from, {{1, 2}, {3, 64}}, opt); });
+        QVERIFY2(err.find("token 1 has id 64") != std::string::npos, err.c_str());
+        QVERIFY(model.saveState(from) == before);
+    }
+
+    void readEachReadsFromCopies() { checkReadEach(*test::perturbedModel(test::smallConfig(), 21)); }
+
+    void readEachOnCuda()
+    {
+        if (!runtimeInfo().cudaAvailable)
+            QSKIP("no CUDA device");
+        checkReadEach(*Model::createRandom(test::smallConfig(), 21, "cuda"));
+    }
+
     void readRejectsBadTokensAndKeepsState()
     {
         auto model = test::perturbedModel(test::smallConfig(), 2);

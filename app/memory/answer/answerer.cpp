@@ -58,6 +58,8 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     r.indexMs = msSince(timer);
     timer.restart();
 
+    if (options.likelihood.prepare)
+        options.likelihood.prepare(simplified);
     r.analysis = analyzeQuestion(simplified);
     const QVector<storage::ChapterRecord> chapters = m_db.chapters(docId);
     auto chapterTitle = [&](int index) {
@@ -113,7 +115,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         QStringList texts;
         for (int i = 0; i < n; ++i)
             texts << shortAnswer(r.candidates[i].text);
-        const std::optional<QVector<double>> likelihoods = options.likelihood(simplified, texts);
+        const std::optional<QVector<double>> likelihoods = options.likelihood.score(simplified, texts);
         if (likelihoods && likelihoods->size() == n) {
             QVector<RankedAnswer> head = r.candidates.mid(0, n);
             applyLikelihoods(head, *likelihoods, {}, learned);
@@ -128,6 +130,8 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
         }
         r.modelMs = msSince(model);
     }
+    if (options.likelihood.stateLoadMs)
+        r.stateLoadMs = options.likelihood.stateLoadMs();
 
     // The expected kind of answer is a constraint, not a preference: "where" asks for a
     // place, "when" for a date, "how old" for a number of years.

@@ -43,10 +43,20 @@ constexpr double kUnboundConfidence = 0.15;
 /// when the model cannot score (the document not read that far, say).
 using LikelihoodFunction = std::function<std::optional<QVector<double>>(const QString& question, const QStringList& answers)>;
 
+/// The model's part in an answer. `prepare` (optional) is called with the question as
+/// soon as it is accepted, so the model's own work (the state, the question's tokens) can
+/// run while the text pipeline ranks candidates; `score` then rates the best answers.
+struct Likelihood {
+    std::function<void(const QString& question)> prepare;
+    LikelihoodFunction score;
+    std::function<double()> stateLoadMs;  ///< of the last prepare (optional)
+    explicit operator bool() const { return bool(score); }
+};
+
 struct AnswerOptions {
     std::optional<qint64> atChar;   ///< as of this code point; none: the end
     int evidence = 3;               ///< passages returned
-    LikelihoodFunction likelihood;  ///< none: no model term (--no-model)
+    Likelihood likelihood;          ///< none: no model term (--no-model)
     int modelCandidates = 5;        ///< the best this many are scored by the model
     int candidates = 8;             ///< answers kept in AnswerResult::candidates
     /// The learned scorer (ranker.h) and its confidence and "not found" threshold (by
@@ -95,6 +105,7 @@ struct AnswerResult {
     double retrievalMs = 0;
     double scoringMs = 0;
     double modelMs = 0;
+    double stateLoadMs = 0;  ///< loading the stored state for the model (part of answerMs)
     double answerMs = 0;            ///< the whole call (index building excluded)
 };
 

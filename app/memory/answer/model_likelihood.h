@@ -4,6 +4,10 @@
 // one state load and a few dozen tokens). The prompt is the memory's question layout,
 // "<q> question <a> answer" (docs/memory.md). Spoiler-safe: the state has read nothing
 // after the position.
+//
+// Latency: prepare() loads the state and starts reading "<q> question <a>" on a thread
+// of its own while the text pipeline retrieves and ranks; score() then reads the answers
+// at once (Model::readEach: concurrently on CUDA).
 #pragma once
 
 #include "app/memory/answer/answerer.h"
@@ -11,6 +15,8 @@
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "storage/database.h"
+
+#include <QFuture>
 
 #include <memory>
 #include <optional>
@@ -20,20 +26,27 @@ namespace mm::answer {
 class ModelLikelihood {
 public:
     ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer);
-    ~ModelLikelihood();
+    ~ModelLikelihood();  ///< waits for a question still being read
 
-    /// The likelihood function for questions about docId at atChar. It returns none when
-    /// the document's memory cannot serve (not read by this model, stale, not read as far
-    /// as the nearest checkpoint); the answer is then scored without the model.
-    LikelihoodFunction at(qint64 docId, qint64 atChar);
+    /// The model's part for questions about docId at atChar: prepare + score. score gives
+    /// none when the document's memory cannot serve (not read by this model, stale, not
+    /// read as far as the nearest checkpoint); the answer is then scored without the model.
+    Likelihood at(qint64 docId, qint64 atChar);
 
+    /// Loads the checkpoint at or before atChar (on this thread: the database is this
+    /// thread's) and starts reading "<q> question <a>" from it on another.
+    void prepare(qint64 docId, qint64 atChar, const QString& question);
     /// Mean log-probability per token of each answer after "<q> question <a>" from the
-    /// checkpoint at or before atChar; none when there is no usable checkpoint.
+    /// checkpoint at or before atChar; none when there is no usable checkpoint. Uses the
+    /// prepared question when it matches, else prepares it first.
     std::optional<QVector<double>> score(qint64 docId, qint64 atChar, const QString& question, const QStringList& answers);
 
     double lastStateLoadMs() const { return m_stateLoadMs; }
 
 private:
+    struct Prompted;
+    std::shared_ptr<Prompted> promptedFor(qint64 docId, qint64 atChar, const QString& question);
+
     storage::Database& m_db;
     const Model& m_model;
     const Tokenizer& m_tokenizer;
@@ -41,7 +54,12 @@ private:
     // The last checkpoint's state, kept: questions at nearby positions share it.
     qint64 m_cachedDoc = -1;
     qint64 m_cachedPosition = -1;
-    std::unique_ptr<State> m_cached;
+    std::shared_ptr<const State> m_cached;
+    // The question being read (prepare) and for what.
+    qint64 m_pendingDoc = -1;
+    qint64 m_pendingAt = -1;
+    QString m_pendingQuestion;
+    QFuture<std::shared_ptr<Prompted>> m_pending;
     double m_stateLoadMs = 0;
 };
 

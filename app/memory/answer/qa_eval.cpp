@@ -218,7 +218,7 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"answer_ms", r.answerMs},
                               {"retrieval_ms", r.retrievalMs},
                               {"scoring_ms", r.scoringMs},
-                              {"model_ms", r.modelMs}};
+                              {"model_ms", r.modelMs}, {"state_load_ms", r.stateLoadMs}};
         if (!error.isEmpty())
             row["error"] = utf8(error);
         nlohmann::json top = nlohmann::json::array();

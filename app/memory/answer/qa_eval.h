@@ -61,7 +61,7 @@ struct QaRunOptions {
     int limit = 0;                    ///< 0: every question; n: the first n of each book
     QStringList onlyBooks;            ///< set ids of the books to use; empty: all
     /// The likelihood function for a document and position; none: no model (--no-model).
-    std::function<LikelihoodFunction(qint64 docId, qint64 atChar)> model;
+    std::function<Likelihood(qint64 docId, qint64 atChar)> model;
     const RankerModel* scorer = nullptr;  ///< the learned scorer; none: the hand-set weights
     /// Rows also carry every candidate's features and whether it holds a gold answer
     /// ("candidate_features", "candidate_right"): the learned scorer's training data.

@@ -1,5 +1,6 @@
 #include "app/memory/answer/retrieval.h"
 
+#include "app/memory/answer/reference.h"
 #include "app/memory/answer/text.h"
 
 #include <QSet>
@@ -180,6 +181,7 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         // ("Scott" for "Joe Scott": people are called by their surnames; but "Hall" alone is
         // not "Cyril Hall" in a book that writes "hall" as a word).
         s.namesPresent = true;
+        s.namesMissing.clear();
         for (const QString& name : question.names) {
             bool all = true, distinctive = false;
             for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
@@ -188,8 +190,10 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
                 else if (!ordinaryNameWords.contains(w))
                     distinctive = true;
             }
-            if (!all && !distinctive)
+            if (!all && !distinctive) {
                 s.namesPresent = false;
+                s.namesMissing << name;
+            }
         }
         const double lengthPenalty = s.row.text.size() > 300 ? 0.1 : 0.0;
         s.score = 1.0 * s.coverage + 0.6 * s.windowCoverage + (s.phrase ? 0.25 : 0.0) + (s.relationBound ? kRelationBonus : 0.0)
@@ -199,6 +203,23 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     std::sort(scored.begin(), scored.end(), [](const ScoredSentence& a, const ScoredSentence& b) { return a.score > b.score; });
     if (scored.size() > options.keep)
         scored.resize(options.keep);
+    // A name the sentence does not write may still be what it speaks of: "she" for the
+    // question's Caroline, or the chapter's title (reference.h).
+    References references(db, docId, before);
+    for (ScoredSentence& s : scored) {
+        if (s.namesPresent || s.namesMissing.isEmpty())
+            continue;
+        bool all = true;
+        for (const QString& name : s.namesMissing)
+            if (!references.refersTo(s.row, name)) {
+                all = false;
+                break;
+            }
+        if (all) {
+            s.namesPresent = true;
+            s.namesByReference = true;
+        }
+    }
     r.sentences = scored;
     QStringList starts;
     QSet<QString> seen;

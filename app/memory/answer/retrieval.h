@@ -20,7 +20,9 @@ struct ScoredSentence {
     double bm25 = 0;              ///< -bm25 (higher is better)
     double coverage = 0;          ///< weighted share of key terms in the sentence (0-1)
     double windowCoverage = 0;    ///< the same over the sentence and its neighbours
-    bool namesPresent = false;    ///< every question name is mentioned in the window (by one of its words at least)
+    bool namesPresent = false;    ///< every question name is mentioned in the window (by one of its words at least) or referred to
+    bool namesByReference = false;  ///< ... some of them only by reference (a pronoun, the chapter's title: reference.h)
+    QStringList namesMissing;     ///< the question's names the window does not write
     bool phrase = false;          ///< holds the question's target phrase (or most of it)
     bool relationBound = false;   ///< a relation word of the question within a few words of one of its names
     double score = 0;             ///< combined

@@ -50,6 +50,14 @@ double typeFit(const QuestionAnalysis& q, const Candidate& c, const ScoringWeigh
     return 0;
 }
 
+// The question's names are spoken of where the candidate stands: a name the sentence
+// only refers to ("she", reference.h) binds that sentence's own candidates, not its
+// neighbours' (the date of the sentence before "he compelled the surrender" is not his).
+bool namesPresentFor(const ScoredSentence& s, const Candidate& c)
+{
+    return s.namesPresent && !(s.namesByReference && c.side != 0);
+}
+
 }  // namespace
 
 const QStringList& candidateFeatureNames()
@@ -121,7 +129,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
             * ((1.0 - weights.proximity) + weights.proximity * proximity) * (c.side != 0 ? weights.neighbour : 1.0);
         // The answer's sentence (with its neighbours) should speak of whom the question names.
         if (!question.nameWords.isEmpty())
-            instance += s.namesPresent ? 0.1 : -0.1;
+            instance += namesPresentFor(s, c) ? 0.1 : -0.1;
         if (s.phrase)
             instance += 0.05;
         const double fit = typeFit(question, c, weights);
@@ -209,7 +217,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
                       c.relationDistance >= 99 ? 0.0 : 1.0 / (1.0 + c.relationDistance / 3.0),
                       flag(!question.relationTerms.isEmpty() && c.relationDistance >= 99),
                       flag(c.side != 0),
-                      question.nameWords.isEmpty() ? 0.0 : (s.namesPresent ? 1.0 : -1.0),
+                      question.nameWords.isEmpty() ? 0.0 : (namesPresentFor(s, c) ? 1.0 : -1.0),
                       flag(s.phrase),
                       g.bestTypeFit,
                       flag(c.named && asksName),

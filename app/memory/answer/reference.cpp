@@ -1,0 +1,193 @@
+#include "app/memory/answer/reference.h"
+
+#include "app/memory/answer/text.h"
+
+#include <QSet>
+#include <QStringList>
+
+#include <optional>
+
+namespace mm::answer {
+namespace {
+
+constexpr int kMentionsRead = 80;      ///< a name's first mentions read for its gender
+constexpr int kWordsAfterMention = 15; ///< how far after a mention its pronoun is looked for
+constexpr int kGenderLookups = 8;      ///< other names whose gender one reference may read
+
+// The word before ws[k] is a title, its stop skipped ("Mr. Helstone").
+int titleBefore(const QVector<Word>& ws, int k)
+{
+    int j = k - 1;
+    if (j >= 0 && ws[j].punctuation && ws[j].text == QLatin1String("."))
+        --j;
+    return j >= 0 && isTitle(ws[j].lower) ? j : -1;
+}
+
+// Capitalised, not a sentence's first word (unless after a title: the splitter reads the
+// title's stop as an end), not a title, pronoun or stop word: a name's word.
+bool looksLikeName(const QVector<Word>& ws, int k)
+{
+    const Word& w = ws[k];
+    return !w.punctuation && w.capitalized && (!w.sentenceInitial || titleBefore(ws, k) >= 0) && !isStopWord(w.lower)
+        && !isTitle(w.lower) && pronounGender(w.lower) == Gender::Unknown && w.lower != QLatin1String("i");
+}
+
+}  // namespace
+
+Gender pronounGender(const QString& w)
+{
+    if (oneOf(w, {"he", "him", "his", "himself"}))
+        return Gender::Male;
+    if (oneOf(w, {"she", "her", "hers", "herself"}))
+        return Gender::Female;
+    return Gender::Unknown;
+}
+
+Gender titleGender(const QString& w)
+{
+    if (oneOf(w, {"mr", "sir", "lord", "master", "monsieur", "king", "uncle", "father", "brother", "rev", "reverend"}))
+        return Gender::Male;
+    if (oneOf(w, {"mrs", "miss", "lady", "madame", "mistress", "queen", "aunt", "mother", "sister", "mademoiselle", "dame"}))
+        return Gender::Female;
+    return Gender::Unknown;
+}
+
+References::References(const storage::Database& db, qint64 docId, qint64 before)
+    : m_db(db), m_index(const_cast<storage::Database&>(db)), m_docId(docId), m_before(before)
+{
+}
+
+Gender References::genderOf(const QString& nameWord)
+{
+    const auto cached = m_gender.constFind(nameWord);
+    if (cached != m_gender.constEnd())
+        return cached.value();
+    // Titles are near-certain ("Mrs. Pryor"); the first pronoun after a mention is a vote
+    // ("Caroline ... she"), stopped by another name or title in between.
+    int male = 0, female = 0;
+    for (const storage::SentenceRow& row :
+         m_index.mentions(m_docId, storage::SentenceIndex::quoted(nameWord), m_before, kMentionsRead)) {
+        const QVector<Word> ws = words(row.text);
+        for (int i = 0; i < ws.size(); ++i) {
+            if (ws[i].lower != nameWord)
+                continue;
+            int j = i;
+            while (j > 0 && looksLikeName(ws, j - 1))  // "Mrs. Hortense Moore": the title before the name
+                --j;
+            j = titleBefore(ws, j) >= 0 ? titleBefore(ws, j) : j - 1;
+            if (j >= 0) {
+                const Gender t = titleGender(ws[j].lower);
+                male += t == Gender::Male ? 3 : 0;
+                female += t == Gender::Female ? 3 : 0;
+                if (t != Gender::Unknown)
+                    continue;
+            }
+            // After "at", "of", "to" a name is a place's ("the relief of Mafeking, he said"):
+            // the pronoun that follows is not its.
+            if (j >= 0 && oneOf(ws[j].lower, {"at", "in", "to", "from", "near", "towards", "of", "into", "upon", "on", "by", "round"}))
+                continue;
+            for (int k = i + 1; k < ws.size() && k <= i + kWordsAfterMention; ++k) {
+                if (isTitle(ws[k].lower) || (looksLikeName(ws, k) && k > i + 1))
+                    break;
+                const Gender p = pronounGender(ws[k].lower);
+                if (p != Gender::Unknown) {
+                    male += p == Gender::Male ? 1 : 0;
+                    female += p == Gender::Female ? 1 : 0;
+                    break;
+                }
+            }
+        }
+    }
+    Gender g = Gender::Unknown;
+    if (male >= 2 && male >= 2 * female)
+        g = Gender::Male;
+    else if (female >= 2 && female >= 2 * male)
+        g = Gender::Female;
+    m_gender.insert(nameWord, g);
+    return g;
+}
+
+bool References::inChapterTitle(int chapterIndex, const QStringList& nameWords)
+{
+    if (!m_chaptersRead) {
+        for (const storage::ChapterRecord& c : m_db.chapters(m_docId))
+            m_chapterTitles << c.title.toLower();
+        m_chaptersRead = true;
+    }
+    if (chapterIndex < 0 || chapterIndex >= m_chapterTitles.size())
+        return false;
+    QSet<QString> title;
+    for (const Word& w : words(m_chapterTitles[chapterIndex]))
+        title.insert(w.lower);
+    for (const QString& w : nameWords)
+        if (!title.contains(w))
+            return false;
+    return !nameWords.isEmpty();
+}
+
+bool References::pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords)
+{
+    Gender gender = Gender::Unknown;
+    for (const QString& w : nameWords)
+        if ((gender = genderOf(w)) != Gender::Unknown)
+            break;
+    if (gender == Gender::Unknown)
+        return false;
+    const QVector<Word> own = words(sentence.text);
+    int pronoun = -1;
+    for (int i = 0; i < own.size() && pronoun < 0; ++i)
+        if (pronounGender(own[i].lower) == gender)
+            pronoun = i;
+    if (pronoun < 0)
+        return false;
+    int lookups = 0;
+    // The nearest person of that gender before the pronoun, walking back: true when it is the
+    // name, false when it is someone else (or when it cannot tell within its budget).
+    auto antecedentIn = [&](const QVector<Word>& ws, int end) -> std::optional<bool> {
+        for (int i = end - 1; i >= 0; --i) {
+            const Word& w = ws[i];
+            if (nameWords.contains(w.lower) && w.capitalized)
+                return true;
+            if (w.capitalized && titleGender(w.lower) == gender)
+                return false;  // "Mr. Helstone" for "he": someone else
+            if (!looksLikeName(ws, i))
+                continue;
+            if (lookups++ >= kGenderLookups)
+                return false;
+            if (genderOf(w.lower) == gender)
+                return false;
+        }
+        return std::nullopt;
+    };
+    if (const std::optional<bool> here = antecedentIn(own, pronoun))
+        return *here;
+    const QVector<storage::SentenceRow> before =
+        m_index.range(m_docId, sentence.ordinal - kAntecedentSentences, sentence.ordinal - 1, m_before);
+    for (auto it = before.rbegin(); it != before.rend(); ++it) {
+        if (it->chapterIndex != sentence.chapterIndex || it->heading)
+            return false;
+        const QVector<Word> ws = words(it->text);
+        if (const std::optional<bool> found = antecedentIn(ws, int(ws.size())))
+            return *found;
+    }
+    return false;
+}
+
+bool References::refersTo(const storage::SentenceRow& sentence, const QString& name)
+{
+    QStringList nameWords;
+    for (const Word& w : words(name))
+        if (!w.punctuation && !isTitle(w.lower))
+            nameWords << w.lower;
+    if (nameWords.isEmpty())
+        return false;
+    // A chapter titled with a place or an event is about it throughout ("THE SIEGE OF
+    // MAFEKING"); one titled with a person has many sentences about others ("Paul's
+    // Introduction to a New Scene"): a person is only found through a pronoun.
+    bool person = false;
+    for (const QString& w : nameWords)
+        person = person || genderOf(w) != Gender::Unknown;
+    return (!person && inChapterTitle(sentence.chapterIndex, nameWords)) || pronounRefersTo(sentence, nameWords);
+}
+
+}  // namespace mm::answer

@@ -1,0 +1,57 @@
+// Whether a sentence that does not write a name of the question still speaks of it: the
+// binding rule (scoring.h supportBindsQuestion) asks that every name the question gives
+// be in the supporting sentence or its neighbours, which misses what a reader resolves
+// without thinking: "she" three sentences after "Caroline" ("the image of her own father,
+// James Helstone"), and a chapter that names its subject once, in its title ("THE SIEGE OF
+// MAFEKING" ... "Baden-Powell, the officer in command").
+#pragma once
+
+#include "storage/database.h"
+#include "storage/sentence_index.h"
+
+#include <QHash>
+#include <QString>
+
+namespace mm::answer {
+
+enum class Gender { Unknown, Male, Female };
+
+/// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
+Gender pronounGender(const QString& lowerWord);
+/// "mr", "sir", "lord", ... -> Male; "mrs", "miss", "lady", ... -> Female (lower case).
+Gender titleGender(const QString& lowerWord);
+
+/// Resolves references for one question about one document as of a position; caches the
+/// book's evidence per name (a name's gender is read once).
+class References {
+public:
+    References(const storage::Database& db, qint64 docId, qint64 before);
+
+    /// The gender the book gives the name (one of its words, lower case): by the titles
+    /// written before its first mentions, else by the personal pronoun that first follows
+    /// them in their sentences; Unknown when they disagree or there is no sign (a place).
+    Gender genderOf(const QString& nameWord);
+
+    /// Whether `name` (the question's, "Caroline" or "Shirley Keeldar") is what the sentence
+    /// speaks of without writing it: the title of the sentence's chapter holds every word of
+    /// the name, or the sentence has a personal pronoun whose nearest antecedent (a person
+    /// of that gender written before it in the sentence or in the kAntecedentSentences
+    /// sentences before, within the chapter) is the name.
+    bool refersTo(const storage::SentenceRow& sentence, const QString& name);
+
+    static constexpr int kAntecedentSentences = 10;
+
+private:
+    bool inChapterTitle(int chapterIndex, const QStringList& nameWords);
+    bool pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords);
+
+    const storage::Database& m_db;
+    storage::SentenceIndex m_index;
+    qint64 m_docId;
+    qint64 m_before;
+    QHash<QString, Gender> m_gender;
+    QStringList m_chapterTitles;  ///< lower case, read on first use
+    bool m_chaptersRead = false;
+};
+
+}  // namespace mm::answer
