@@ -3,6 +3,8 @@
 #include "storage/sqlite_util.h"
 
 #include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
 
 namespace mm::storage {
 namespace {
@@ -106,8 +108,12 @@ SentenceIndex::SentenceIndex(Database& db) : m_db(db) {}
 
 bool SentenceIndex::tablesExist() const
 {
+    // Asked before every query; the tables are never dropped, so once seen they stay.
+    if (m_tablesSeen)
+        return true;
     Statement s(m_db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'answer_index'");
-    return s.step() && s.int64(0) > 0;
+    m_tablesSeen = s.step() && s.int64(0) > 0;
+    return m_tablesSeen;
 }
 
 bool SentenceIndex::isBuilt(qint64 docId, int splitterVersion) const
@@ -187,18 +193,26 @@ void SentenceIndex::build(qint64 docId, int splitterVersion, const QString& text
     transaction.commit();
 }
 
+namespace {
+
+// A JSON array of the values, for "IN (SELECT value FROM json_each(?))": one statement
+// for a list of any length.
+QString jsonArray(const QStringList& values)
+{
+    return QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(values)).toJson(QJsonDocument::Compact));
+}
+
+}  // namespace
+
 QStringList SentenceIndex::ordinaryWords(qint64 docId, const QStringList& words) const
 {
     QStringList found;
     if (words.isEmpty() || !tablesExist())
         return found;
-    Statement s(m_db.handle(), "SELECT 1 FROM answer_words WHERE doc_id = ?1 AND word = ?2");
-    for (const QString& w : words) {
-        s.reset();
-        s.bind(1, docId).bind(2, w);
-        if (s.step())
-            found << w;
-    }
+    Statement s(m_db.handle(), "SELECT word FROM answer_words WHERE doc_id = ?1 AND word IN (SELECT value FROM json_each(?2))");
+    s.bind(1, docId).bind(2, jsonArray(words));
+    while (s.step())
+        found << s.text(0);
     return found;
 }
 
@@ -232,6 +246,23 @@ QVector<SentenceRow> SentenceIndex::range(qint64 docId, int first, int last, qin
         return rows;
     Statement s(m_db.handle(), kRangeSql);
     s.bind(1, docId).bind(2, first).bind(3, last).bind(4, before);
+    while (s.step())
+        rows.push_back(rowOf(s));
+    return rows;
+}
+
+QVector<SentenceRow> SentenceIndex::atOrdinals(qint64 docId, const QVector<int>& ordinals, qint64 before) const
+{
+    QVector<SentenceRow> rows;
+    if (ordinals.isEmpty() || !tablesExist())
+        return rows;
+    QStringList list;
+    for (int o : ordinals)
+        list << QString::number(o);
+    Statement s(m_db.handle(),
+                "SELECT id, ordinal, char_start, char_end, chapter_ordinal, heading, text, 0.0 FROM answer_sentences "
+                "WHERE doc_id = ?1 AND ordinal IN (SELECT value FROM json_each(?2)) AND char_end <= ?3 ORDER BY ordinal");
+    s.bind(1, docId).bind(2, QLatin1Char('[') + list.join(QLatin1Char(',')) + QLatin1Char(']')).bind(3, before);
     while (s.step())
         rows.push_back(rowOf(s));
     return rows;

@@ -67,6 +67,9 @@ public:
     QVector<SentenceRow> mentions(qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
     /// Sentences with ordinals [first, last] that end at or before the position.
     QVector<SentenceRow> range(qint64 docId, int first, int last, qint64 before) const;
+    /// The sentences with these ordinals (any order, repeats allowed) that end at or before
+    /// the position, in reading order: one query for many windows.
+    QVector<SentenceRow> atOrdinals(qint64 docId, const QVector<int>& ordinals, qint64 before) const;
     /// How many sentences ending at or before the position match (prose only: headings and
     /// contents lines left out), and the first of them.
     qint64 count(qint64 docId, const QString& ftsQuery, qint64 before, bool proseOnly = false) const;
@@ -77,6 +80,7 @@ public:
 
 private:
     bool tablesExist() const;
+    mutable bool m_tablesSeen = false;  ///< they existed once: they do for this object's life
     /// The rows of an FTS5 query statement (?1 query, ?2 document, ?3 position, ?4 limit).
     QVector<SentenceRow> matching(const char* sql, qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
     Database& m_db;

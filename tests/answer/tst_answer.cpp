@@ -223,6 +223,22 @@ void TestAnswer::sentenceIndexBoundsThePositionInsideTheQuery()
     QVERIFY(rows[0].charEnd <= offsetOf(text, "These are"));
     for (const storage::SentenceRow& r : index.search(doc, common, offsetOf(text, "Mrs. Pryor"), 50))
         QVERIFY(r.charEnd <= offsetOf(text, "Mrs. Pryor"));
+    // Many windows in one query: in reading order, once each, none past the position;
+    // the same rows as ranges; ordinary words looked up in one query.
+    const qint64 middle = offsetOf(text, "Tartar was the dog");
+    const QVector<storage::SentenceRow> all = index.range(doc, 0, 1000, middle);
+    QVERIFY(all.size() > 6);
+    const QVector<storage::SentenceRow> picked = index.atOrdinals(doc, {5, 2, 3, 2, -1, 999}, middle);
+    QCOMPARE(picked.size(), 3);
+    QCOMPARE(picked[0].ordinal, 2);
+    QCOMPARE(picked[1].ordinal, 3);
+    QCOMPARE(picked[2].ordinal, 5);
+    QCOMPARE(picked[1].text, all[3].text);
+    QCOMPARE(index.atOrdinals(doc, {all.back().ordinal + 1}, middle).size(), 0);  // ends after the position
+    QVERIFY(index.atOrdinals(doc, {}, middle).isEmpty());
+    QStringList ordinary = index.ordinaryWords(doc, {QStringLiteral("curate"), QStringLiteral("whinbury"), QStringLiteral("dog"), QStringLiteral("a\"b")});
+    ordinary.sort();
+    QCOMPARE(ordinary, (QStringList{"curate", "dog"}));
     // The index goes with its document.
     db.removeDocument(doc);
     QCOMPARE(index.sentenceCount(doc), 0);

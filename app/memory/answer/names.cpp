@@ -19,7 +19,7 @@ bool isPlaceWordBefore(const QString& lower)
 {
     return oneOf(lower, {"at", "in", "to", "from", "near", "towards"});
 }
-constexpr int kMentionsRead = 80;  ///< enough to tell a person from a place
+constexpr int kMentionsRead = 40;  ///< enough to tell a person from a place
 
 // The word just before text[at] (lower case already), skipping spaces and the stop of a
 // title ("mr. x" gives "mr"); empty when a mark other than that stop comes first.

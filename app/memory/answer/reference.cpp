@@ -5,12 +5,13 @@
 #include <QSet>
 #include <QStringList>
 
+#include <algorithm>
 #include <optional>
 
 namespace mm::answer {
 namespace {
 
-constexpr int kMentionsRead = 80;      ///< a name's first mentions read for its gender
+constexpr int kMentionsRead = 24;      ///< a name's first mentions read for its gender
 constexpr int kWordsAfterMention = 15; ///< how far after a mention its pronoun is looked for
 constexpr int kGenderLookups = 8;      ///< other names whose gender one reference may read
 
@@ -161,16 +162,43 @@ bool References::pronounRefersTo(const storage::SentenceRow& sentence, const QSt
     };
     if (const std::optional<bool> here = antecedentIn(own, pronoun))
         return *here;
-    const QVector<storage::SentenceRow> before =
-        m_index.range(m_docId, sentence.ordinal - kAntecedentSentences, sentence.ordinal - 1, m_before);
-    for (auto it = before.rbegin(); it != before.rend(); ++it) {
-        if (it->chapterIndex != sentence.chapterIndex || it->heading)
+    prefetch({sentence.ordinal});
+    for (int o = sentence.ordinal - 1; o >= sentence.ordinal - kAntecedentSentences && o >= 0; --o) {
+        const Sentence* before = sentenceAt(o);
+        if (!before || before->row.chapterIndex != sentence.chapterIndex || before->row.heading)
             return false;
-        const QVector<Word> ws = words(it->text);
-        if (const std::optional<bool> found = antecedentIn(ws, int(ws.size())))
+        if (const std::optional<bool> found = antecedentIn(before->words, int(before->words.size())))
             return *found;
     }
     return false;
+}
+
+void References::prefetch(const QVector<int>& ordinals)
+{
+    QVector<int> wanted;
+    for (int o : ordinals)
+        for (int b = std::max(0, o - kAntecedentSentences); b < o; ++b)
+            if (!m_sentences.contains(b) && !m_absent.contains(b))
+                wanted << b;
+    if (wanted.isEmpty())
+        return;
+    for (const storage::SentenceRow& row : m_index.atOrdinals(m_docId, wanted, m_before))
+        m_sentences.insert(row.ordinal, Sentence{row, {}, false});
+    for (int o : wanted)
+        if (!m_sentences.contains(o))
+            m_absent.insert(o);
+}
+
+const References::Sentence* References::sentenceAt(int ordinal)
+{
+    const auto it = m_sentences.find(ordinal);
+    if (it == m_sentences.end())
+        return nullptr;
+    if (!it->split) {  // cut into words when first walked through
+        it->words = words(it->row.text);
+        it->split = true;
+    }
+    return &it.value();
 }
 
 bool References::refersTo(const storage::SentenceRow& sentence, const QString& name)

@@ -7,9 +7,11 @@
 #pragma once
 
 #include "storage/database.h"
+#include "app/memory/answer/text.h"
 #include "storage/sentence_index.h"
 
 #include <QHash>
+#include <QSet>
 #include <QString>
 
 namespace mm::answer {
@@ -42,6 +44,14 @@ public:
     static constexpr int kAntecedentSentences = 10;
 
 private:
+    /// Reads the sentences before these (by ordinal) not read yet, in one query.
+    void prefetch(const QVector<int>& ordinals);
+    struct Sentence {
+        storage::SentenceRow row;
+        QVector<Word> words;
+        bool split = false;
+    };
+    const Sentence* sentenceAt(int ordinal);
     bool inChapterTitle(int chapterIndex, const QStringList& nameWords);
     bool pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords);
 
@@ -50,6 +60,8 @@ private:
     qint64 m_docId;
     qint64 m_before;
     QHash<QString, Gender> m_gender;
+    QHash<int, Sentence> m_sentences;  ///< read so far, by ordinal
+    QSet<int> m_absent;                ///< ordinals asked for that end after the position (or none)
     QStringList m_chapterTitles;  ///< lower case, read on first use
     bool m_chaptersRead = false;
 };

@@ -37,10 +37,15 @@ bool termMatches(const QString& wordLower, const QString& term)
         return true;
     if (wordLower.size() < 3 || term.size() < 3)
         return false;
+    // stem() only shortens a word's end and keeps at least two letters: words that differ
+    // in their first two cannot share a stem (most pairs: no stemming, no allocation).
+    const bool hyphenated = wordLower.contains(QLatin1Char('-'));
+    if (!hyphenated && (wordLower.at(0) != term.at(0) || wordLower.at(1) != term.at(1)))
+        return false;
     if (stem(wordLower) == stem(term))
         return true;
     // "wagon-loads" holds "wagon"; "Whit-Tuesday" holds "tuesday".
-    if (wordLower.contains(QLatin1Char('-'))) {
+    if (hyphenated) {
         for (const QString& part : wordLower.split(QLatin1Char('-'), Qt::SkipEmptyParts))
             if (part == term || (part.size() >= 3 && stem(part) == stem(term)))
                 return true;
@@ -169,13 +174,30 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     });
     if (scored.size() > options.keep * 2)
         scored.resize(options.keep * 2);
+    // Every window in one query; each sentence cut into words once.
+    QVector<int> windowOrdinals;
+    for (const ScoredSentence& s : scored)
+        windowOrdinals << s.row.ordinal - 1 << s.row.ordinal << s.row.ordinal + 1;
+    QHash<int, storage::SentenceRow> byOrdinal;
+    for (const storage::SentenceRow& row : index.atOrdinals(docId, windowOrdinals, before))
+        byOrdinal.insert(row.ordinal, row);
+    QHash<int, QVector<Word>> wordsOf;
+    auto wordsAt = [&](const storage::SentenceRow& row) -> const QVector<Word>& {
+        auto it = wordsOf.find(row.ordinal);
+        if (it == wordsOf.end())
+            it = wordsOf.insert(row.ordinal, words(row.text));
+        return it.value();
+    };
     for (ScoredSentence& s : scored) {
-        s.window = index.range(docId, s.row.ordinal - 1, s.row.ordinal + 1, before);
+        s.window.clear();
+        for (int o = s.row.ordinal - 1; o <= s.row.ordinal + 1; ++o)
+            if (const auto it = byOrdinal.constFind(o); it != byOrdinal.constEnd())
+                s.window.push_back(it.value());
         QSet<QString> found;
-        double c = coverageOf(words(s.row.text), &found);
+        double c = coverageOf(wordsAt(s.row), &found);
         for (const storage::SentenceRow& w : s.window)
             if (w.ordinal != s.row.ordinal)
-                c += 0.7 * coverageOf(words(w.text), &found);
+                c += 0.7 * coverageOf(wordsAt(w), &found);
         s.windowCoverage = std::min(1.0, c / totalWeight);
         // Each name of the question is mentioned: all its words, or one that is only a name
         // ("Scott" for "Joe Scott": people are called by their surnames; but "Hall" alone is
