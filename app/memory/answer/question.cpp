@@ -49,7 +49,13 @@ bool isPlaceNoun(const QString& w)
     static const QSet<QString> t = {QStringLiteral("place"), QStringLiteral("town"), QStringLiteral("city"),
                                     QStringLiteral("country"), QStringLiteral("village"), QStringLiteral("house"),
                                     QStringLiteral("street"), QStringLiteral("county"), QStringLiteral("river"),
-                                    QStringLiteral("island"), QStringLiteral("port"), QStringLiteral("land")};
+                                    QStringLiteral("island"), QStringLiteral("port"), QStringLiteral("land"),
+                                    QStringLiteral("parish"), QStringLiteral("mill"), QStringLiteral("school"),
+                                    QStringLiteral("church"), QStringLiteral("inn"), QStringLiteral("farm"),
+                                    QStringLiteral("district"), QStringLiteral("province"), QStringLiteral("region"),
+                                    QStringLiteral("valley"), QStringLiteral("hill"), QStringLiteral("lake"),
+                                    QStringLiteral("colony"), QStringLiteral("kingdom"), QStringLiteral("castle"),
+                                    QStringLiteral("estate"), QStringLiteral("hotel"), QStringLiteral("square")};
     return t.contains(w);
 }
 
