@@ -151,7 +151,8 @@ void TestAnswer::questionTypesAndKinds_data()
     QTest::newRow("what year") << "What year did the war begin?" << "when" << "date";
     QTest::newRow("how many") << "How many curates were there?" << "how many" << "number";
     QTest::newRow("how old") << "How old is Caroline?" << "how many" << "number";
-    QTest::newRow("which") << "Which parish is Mr. Malone the curate of?" << "which" << "thing";
+    QTest::newRow("which place") << "Which parish is Mr. Malone the curate of?" << "which" << "place";
+    QTest::newRow("which") << "Which book did Shirley read?" << "which" << "thing";
     QTest::newRow("why") << "Why did Moore sleep at the mill?" << "why" << "reason";
     QTest::newRow("yes/no") << "Is Miss Ainley selfish?" << "yes/no" << "yes/no";
     QTest::newRow("what") << "What did the wagons bring?" << "what" << "thing";
