@@ -4,7 +4,9 @@
 // state equals one after re-reading the book; memory of another model is refused; the
 // pool rebuilt from stored note events equals the engine's live pool; asking changes
 // nothing but the history; a library written before the question-and-answer record
-// (tests/data/memory/library-v4.sqlite3) migrates on open, losing nothing.
+// (tests/data/memory/library-v4.sqlite3) migrates on open, losing nothing; the answer
+// pipeline's model term (answer::ModelLikelihood) reads the checkpoint before the position.
+#include "app/memory/answer/model_likelihood.h"
 #include "app/memory/memory.h"
 #include "engine/engine.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -457,6 +459,60 @@ private slots:
                 QCOMPARE(asks, memory::DocumentMemory::kAskCheckpointsKept);
             }
         }
+    }
+
+    void modelLikelihoodReadsTheCheckpointBeforeThePosition()
+    {
+        // The answer pipeline's model term: each answer's mean log-probability after
+        // "<q> question <a>" from the checkpoint at or before the position, the question read
+        // beside the text pipeline (prepare) and the answers read at once (readEach), equal
+        // to reading it all one answer at a time; none for a document not read.
+        Library l = library(QStringLiteral("likelihood.sqlite3"));
+        memory::DocumentMemory mem(*l.db, *m_model, *m_tok);
+        answer::ModelLikelihood likelihood(*l.db, *m_model, *m_tok);
+        const QString question = QStringLiteral("Who watched the harbour wall?");
+        const QStringList answers = {QStringLiteral("the keeper"), QStringLiteral("Mr. Brand"), QStringLiteral("gulls")};
+        QVERIFY(!likelihood.score(l.doc, 3000, question, answers));  // not read into memory yet
+        memory::IngestOptions o;
+        o.checkpointEvery = 512;
+        mem.ingest(l.doc, o);
+
+        std::optional<storage::CheckpointRecord> checkpoint;
+        for (const storage::CheckpointRecord& c : storage::MemoryStore(*l.db).checkpoints(l.doc, QString::fromStdString(mem.producer())))
+            if (c.charOffset <= 3000 && (!checkpoint || c.position > checkpoint->position))
+                checkpoint = c;
+        QVERIFY(checkpoint && checkpoint->position > 0);
+        State prompted = mem.checkpointState(l.doc, checkpoint->position);
+        std::vector<int32_t> prompt{m_tok->questionId()};
+        for (int32_t id : m_tok->encode(question.toStdString()))
+            prompt.push_back(id);
+        prompt.push_back(m_tok->answerId());
+        m_model->read(prompted, prompt);
+        QVector<double> expected;
+        for (const QString& a : answers) {
+            State s = prompted.clone();
+            std::vector<int32_t> ids = m_tok->encode((QStringLiteral(" ") + a).toStdString());
+            ids.push_back(m_tok->eosId());
+            double sum = 0;
+            for (float v : m_model->read(s, ids).surprisal)
+                sum += double(v);
+            expected << -sum / double(ids.size());
+        }
+        likelihood.prepare(l.doc, 3000, question);
+        const std::optional<QVector<double>> got = likelihood.score(l.doc, 3000, question, answers);
+        QVERIFY(got);
+        QCOMPARE(got->size(), expected.size());
+        for (int i = 0; i < expected.size(); ++i)
+            QVERIFY2(std::abs((*got)[i] - expected[i]) < 1e-5, qPrintable(QString::number((*got)[i] - expected[i])));
+        QVERIFY(likelihood.lastStateLoadMs() >= 0);
+        // Unprepared, or prepared for another question: the same values.
+        likelihood.prepare(l.doc, 3000, QStringLiteral("Where is the harbour?"));
+        const std::optional<QVector<double>> again = likelihood.score(l.doc, 3000, question, answers);
+        QVERIFY(again && *again == *got);
+        // Through the answer pipeline's interface.
+        const answer::Likelihood viaAt = likelihood.at(l.doc, 3000);
+        viaAt.prepare(question);
+        QVERIFY(viaAt.score(question, answers) == got);
     }
 
     void damagedCheckpointIsSkipped()
