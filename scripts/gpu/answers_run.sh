@@ -39,9 +39,11 @@ for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print("
 done
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model.json" 2>"$work/deep-model.err"
 stamp "deep speed rc=$?"
-MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" \
-  --device cuda --quiet --json > "$work/deep-model-serial.json" 2>"$work/deep-model-serial.err"
-stamp "deep speed, serial rc=$?"
+if [ -n "${DEEP_SERIAL:-}" ]; then
+  MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" \
+    --device cuda --quiet --json > "$work/deep-model-serial.json" 2>"$work/deep-model-serial.err"
+  stamp "deep speed, serial rc=$?"
+fi
 python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
