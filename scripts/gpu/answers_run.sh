@@ -11,8 +11,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
 build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
+# Each run's JSON goes straight to $OUT (a run cut short by the device's limit still returns
+# what it finished); logs stay in $work.
+res="$out"
 t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$work/gpu.log"
 EXTRA_TARGETS=tst_engine_model bash scripts/gpu/build_cli.sh "$build" "$work" || exit 1
 stamp "memmamba built"
 # Model::readEach on CUDA (concurrent streams) against clone + read, and the CUDA path against the CPU.
@@ -20,42 +23,42 @@ stamp "memmamba built"
 stamp "tst_engine_model rc=$? ($(grep -E '^Totals' "$out/tst_engine_model.txt"))"
 mm="$build/bin/memmamba"
 lib="$work/lib.sqlite3"; books=(--books resources/books --books .data/gpu-qa)
-"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel.json" 2>"$work/dev-nomodel.err"
+"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$res/dev-nomodel.json" 2>"$work/dev-nomodel.err"
 stamp "dev set, no model rc=$?"
 for id in $("$mm" list --db "$lib" --json | python3 -c 'import json,sys;print(" ".join(str(d["doc"]) for d in json.load(sys.stdin)["documents"]))'); do
   /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$lib" --device cuda > "$work/ingest-$id.log" 2>&1
   stamp "ingest doc $id rc=$? ($(tail -1 "$work/ingest-$id.log"))"
 done
-"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model.json" 2>"$work/dev-model.err"
+"$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$res/dev-model.json" 2>"$work/dev-model.err"
 stamp "dev set, model on CUDA rc=$?"
-# The same without the two latency measures (answers identical; only the time differs):
-# the question read before the text pipeline instead of beside it, the answers one by one.
-if [ -z "${NO_SERIAL:-}" ]; then
-  MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" \
-    --device cuda --quiet --json > "$work/dev-model-serial.json" 2>"$work/dev-model-serial.err"
-  stamp "dev set, model on CUDA, serial rc=$?"
-fi
 deep="$work/deep.sqlite3"
-"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --no-model --quiet --json > "$work/deep-nomodel.json" 2>"$work/deep-nomodel.err"
+"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --no-model --quiet --json > "$res/deep-nomodel.json" 2>"$work/deep-nomodel.err"
 for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print(" ".join(str(d["doc"]) for d in json.load(sys.stdin)["documents"]))'); do
   /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$deep" --device cuda > "$work/ingest-deep-$id.log" 2>&1
   stamp "ingest deep doc $id rc=$? ($(tail -1 "$work/ingest-deep-$id.log"))"
 done
-"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model.json" 2>"$work/deep-model.err"
+"$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$res/deep-model.json" 2>"$work/deep-model.err"
 stamp "deep speed rc=$?"
+# The same without the two latency measures (answers identical; only the time differs):
+# the question read before the text pipeline instead of beside it, the answers one by one.
+if [ -z "${NO_SERIAL:-}" ]; then
+  MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" \
+    --device cuda --quiet --json > "$res/dev-model-serial.json" 2>"$work/dev-model-serial.err"
+  stamp "dev set, model on CUDA, serial rc=$?"
+fi
 if [ -n "${DEEP_SERIAL:-}" ]; then
   MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" \
-    --device cuda --quiet --json > "$work/deep-model-serial.json" 2>"$work/deep-model-serial.err"
+    --device cuda --quiet --json > "$res/deep-model-serial.json" 2>"$work/deep-model-serial.err"
   stamp "deep speed, serial rc=$?"
 fi
-python3 - "$work" > "$out/answers.md" <<'PY'
+RES="$res" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
 print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name in ["dev-nomodel", "dev-model", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]:
     try:
-        j = json.load(open(os.path.join(w, name + ".json")))
+        j = json.load(open(os.path.join(os.environ["RES"], name + ".json")))
     except Exception as e:
         print(f"| {name} | failed: {e} |"); continue
     s = j.get("summary", j)
@@ -68,5 +71,5 @@ for name in ["dev-nomodel", "dev-model", "dev-model-serial", "deep-nomodel", "de
     if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
 PY
 cat "$out/answers.md"
-tar -czf "$out/answers.tar.gz" -C "$work" $(cd "$work" && ls *.json *.log *.err 2>/dev/null)
+tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err 2>/dev/null)
 stamp done
