@@ -236,6 +236,22 @@ private:
     std::unique_ptr<Impl> d;
 };
 
+/// While it lives, the connection's reads share one read transaction: one snapshot and one
+/// lock instead of one per statement (a question runs a few hundred statements; each would
+/// take and drop the file lock). Nothing if a transaction is already open on the connection.
+/// Writes inside it upgrade it as SQLite does; it ends with COMMIT.
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(const Database& db);
+    ~ReadSnapshot();
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+private:
+    sqlite3* m_db;
+    bool m_began = false;
+};
+
 /// Default library location: QStandardPaths::AppDataLocation/library.sqlite3.
 QString defaultDatabasePath();
 

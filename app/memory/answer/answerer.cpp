@@ -57,6 +57,7 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     r.indexBuilt = ensureSentenceIndex(m_db, docId);
     r.indexMs = msSince(timer);
     timer.restart();
+    const storage::ReadSnapshot snapshot(m_db);  // the answer's reads: one lock, one snapshot
 
     if (options.likelihood.prepare)
         options.likelihood.prepare(simplified);
