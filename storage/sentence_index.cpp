@@ -88,6 +88,12 @@ FROM answer_sentences
 WHERE doc_id = ?1 AND ordinal BETWEEN ?2 AND ?3 AND char_end <= ?4
 ORDER BY ordinal)SQL";
 
+constexpr const char* kAtOrdinalsSql = R"SQL(
+SELECT id, ordinal, char_start, char_end, chapter_ordinal, heading, text, 0.0
+FROM answer_sentences
+WHERE doc_id = ?1 AND ordinal IN (SELECT value FROM json_each(?2)) AND char_end <= ?3
+ORDER BY ordinal)SQL";
+
 SentenceRow rowOf(const Statement& s)
 {
     SentenceRow r;
@@ -195,11 +201,11 @@ void SentenceIndex::build(qint64 docId, int splitterVersion, const QString& text
 
 namespace {
 
-// A JSON array of the values, for "IN (SELECT value FROM json_each(?))": one statement
-// for a list of any length.
-QString jsonArray(const QStringList& values)
+// A JSON array, for "IN (SELECT value FROM json_each(?))": one statement for a list of any
+// length.
+QString jsonText(const QJsonArray& values)
 {
-    return QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(values)).toJson(QJsonDocument::Compact));
+    return QString::fromUtf8(QJsonDocument(values).toJson(QJsonDocument::Compact));
 }
 
 }  // namespace
@@ -210,7 +216,7 @@ QStringList SentenceIndex::ordinaryWords(qint64 docId, const QStringList& words)
     if (words.isEmpty() || !tablesExist())
         return found;
     Statement s(m_db.handle(), "SELECT word FROM answer_words WHERE doc_id = ?1 AND word IN (SELECT value FROM json_each(?2))");
-    s.bind(1, docId).bind(2, jsonArray(words));
+    s.bind(1, docId).bind(2, jsonText(QJsonArray::fromStringList(words)));
     while (s.step())
         found << s.text(0);
     return found;
@@ -256,13 +262,11 @@ QVector<SentenceRow> SentenceIndex::atOrdinals(qint64 docId, const QVector<int>&
     QVector<SentenceRow> rows;
     if (ordinals.isEmpty() || !tablesExist())
         return rows;
-    QStringList list;
+    QJsonArray list;
     for (int o : ordinals)
-        list << QString::number(o);
-    Statement s(m_db.handle(),
-                "SELECT id, ordinal, char_start, char_end, chapter_ordinal, heading, text, 0.0 FROM answer_sentences "
-                "WHERE doc_id = ?1 AND ordinal IN (SELECT value FROM json_each(?2)) AND char_end <= ?3 ORDER BY ordinal");
-    s.bind(1, docId).bind(2, QLatin1Char('[') + list.join(QLatin1Char(',')) + QLatin1Char(']')).bind(3, before);
+        list.append(o);
+    Statement s(m_db.handle(), kAtOrdinalsSql);
+    s.bind(1, docId).bind(2, jsonText(list)).bind(3, before);
     while (s.step())
         rows.push_back(rowOf(s));
     return rows;

@@ -9,11 +9,6 @@
 
 namespace mm::answer {
 
-// The state after "<q> question <a>", or none when the memory cannot serve.
-struct ModelLikelihood::Prompted {
-    std::optional<State> state;
-};
-
 ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer)
     : m_db(db), m_model(model), m_tokenizer(tokenizer), m_memory(db, model, tokenizer)
 {
@@ -68,7 +63,7 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
     }
     m_stateLoadMs = double(timer.nsecsElapsed()) / 1e6;
     if (!start) {
-        m_pending = QtFuture::makeReadyFuture(std::make_shared<Prompted>());
+        m_pending = QtFuture::makeReadyFuture(std::shared_ptr<const State>());
         return;
     }
     std::vector<int32_t> prompt{m_tokenizer.questionId()};
@@ -76,8 +71,7 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
         prompt.push_back(id);
     prompt.push_back(m_tokenizer.answerId());
     // The model only reads here (no database): safe beside the text pipeline's queries.
-    auto readPrompt = [model = &m_model, start, prompt = std::move(prompt)] {
-        auto out = std::make_shared<Prompted>();
+    auto readPrompt = [model = &m_model, start, prompt = std::move(prompt)]() -> std::shared_ptr<const State> {
         try {
             ReadOptions quiet;
             quiet.importance = false;
@@ -85,11 +79,10 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             quiet.surprisal = false;
             State s = start->clone();
             model->read(s, prompt, quiet);
-            out->state = std::move(s);
+            return std::make_shared<const State>(std::move(s));
         } catch (const EngineError&) {
-            out->state.reset();
+            return nullptr;
         }
-        return out;
     };
     // MEMMAMBA_ANSWER_OVERLAP=off: read the question here, before the text pipeline (to
     // measure what the overlap saves).
@@ -100,8 +93,7 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
         m_pending = QtFuture::makeReadyFuture(readPrompt());
 }
 
-std::shared_ptr<ModelLikelihood::Prompted> ModelLikelihood::promptedFor(qint64 docId, qint64 atChar,
-                                                                         const QString& question)
+std::shared_ptr<const State> ModelLikelihood::promptedFor(qint64 docId, qint64 atChar, const QString& question)
 {
     if (!m_pending.isValid() || m_pendingDoc != docId || m_pendingAt != atChar || m_pendingQuestion != question)
         prepare(docId, atChar, question);
@@ -111,8 +103,8 @@ std::shared_ptr<ModelLikelihood::Prompted> ModelLikelihood::promptedFor(qint64 d
 std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atChar, const QString& question,
                                                       const QStringList& answers)
 {
-    const std::shared_ptr<Prompted> prompted = promptedFor(docId, atChar, question);
-    if (!prompted || !prompted->state)
+    const std::shared_ptr<const State> prompted = promptedFor(docId, atChar, question);
+    if (!prompted)
         return std::nullopt;
     std::vector<std::vector<int32_t>> reads;
     for (const QString& answer : answers) {
@@ -125,7 +117,7 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     quiet.noteEvents = false;
     try {
         QVector<double> out;
-        for (const ReadResult& r : m_model.readEach(*prompted->state, reads, quiet)) {
+        for (const ReadResult& r : m_model.readEach(*prompted, reads, quiet)) {
             double sum = 0;
             int n = 0;
             for (float v : r.surprisal)

@@ -44,8 +44,8 @@ public:
     double lastStateLoadMs() const { return m_stateLoadMs; }
 
 private:
-    struct Prompted;
-    std::shared_ptr<Prompted> promptedFor(qint64 docId, qint64 atChar, const QString& question);
+    /// The state after "<q> question <a>" (prepared now if it was not); null when the memory cannot serve.
+    std::shared_ptr<const State> promptedFor(qint64 docId, qint64 atChar, const QString& question);
 
     storage::Database& m_db;
     const Model& m_model;
@@ -59,7 +59,7 @@ private:
     qint64 m_pendingDoc = -1;
     qint64 m_pendingAt = -1;
     QString m_pendingQuestion;
-    QFuture<std::shared_ptr<Prompted>> m_pending;
+    QFuture<std::shared_ptr<const State>> m_pending;
     double m_stateLoadMs = 0;
 };
 

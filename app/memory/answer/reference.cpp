@@ -111,15 +111,17 @@ Gender References::genderOf(const QString& nameWord)
 bool References::inChapterTitle(int chapterIndex, const QStringList& nameWords)
 {
     if (!m_chaptersRead) {
-        for (const storage::ChapterRecord& c : m_db.chapters(m_docId))
-            m_chapterTitles << c.title.toLower();
+        for (const storage::ChapterRecord& c : m_db.chapters(m_docId)) {
+            QSet<QString> title;
+            for (const Word& w : words(c.title))
+                title.insert(w.lower);
+            m_chapterTitles << title;
+        }
         m_chaptersRead = true;
     }
     if (chapterIndex < 0 || chapterIndex >= m_chapterTitles.size())
         return false;
-    QSet<QString> title;
-    for (const Word& w : words(m_chapterTitles[chapterIndex]))
-        title.insert(w.lower);
+    const QSet<QString>& title = m_chapterTitles[chapterIndex];
     for (const QString& w : nameWords)
         if (!title.contains(w))
             return false;
@@ -134,7 +136,7 @@ bool References::pronounRefersTo(const storage::SentenceRow& sentence, const QSt
             break;
     if (gender == Gender::Unknown)
         return false;
-    const QVector<Word> own = words(sentence.text);
+    const QVector<Word> own = wordsOf(sentence);  // shared, not copied: readBefore may rehash the cache
     int pronoun = -1;
     for (int i = 0; i < own.size() && pronoun < 0; ++i)
         if (pronounGender(own[i].lower) == gender)
@@ -162,7 +164,7 @@ bool References::pronounRefersTo(const storage::SentenceRow& sentence, const QSt
     };
     if (const std::optional<bool> here = antecedentIn(own, pronoun))
         return *here;
-    prefetch({sentence.ordinal});
+    readBefore(sentence.ordinal);
     for (int o = sentence.ordinal - 1; o >= sentence.ordinal - kAntecedentSentences && o >= 0; --o) {
         const Sentence* before = sentenceAt(o);
         if (!before || before->row.chapterIndex != sentence.chapterIndex || before->row.heading)
@@ -173,32 +175,35 @@ bool References::pronounRefersTo(const storage::SentenceRow& sentence, const QSt
     return false;
 }
 
-void References::prefetch(const QVector<int>& ordinals)
+void References::readBefore(int ordinal)
 {
     QVector<int> wanted;
-    for (int o : ordinals)
-        for (int b = std::max(0, o - kAntecedentSentences); b < o; ++b)
-            if (!m_sentences.contains(b) && !m_absent.contains(b))
-                wanted << b;
+    for (int b = std::max(0, ordinal - kAntecedentSentences); b < ordinal; ++b)
+        if (!m_sentences.contains(b))
+            wanted << b;
     if (wanted.isEmpty())
         return;
     for (const storage::SentenceRow& row : m_index.atOrdinals(m_docId, wanted, m_before))
         m_sentences.insert(row.ordinal, Sentence{row, {}, false});
-    for (int o : wanted)
-        if (!m_sentences.contains(o))
-            m_absent.insert(o);
 }
 
-const References::Sentence* References::sentenceAt(int ordinal)
+References::Sentence* References::sentenceAt(int ordinal)
 {
     const auto it = m_sentences.find(ordinal);
     if (it == m_sentences.end())
         return nullptr;
-    if (!it->split) {  // cut into words when first walked through
+    if (!it->split) {
         it->words = words(it->row.text);
         it->split = true;
     }
     return &it.value();
+}
+
+const QVector<Word>& References::wordsOf(const storage::SentenceRow& row)
+{
+    if (!m_sentences.contains(row.ordinal))
+        m_sentences.insert(row.ordinal, Sentence{row, {}, false});
+    return sentenceAt(row.ordinal)->words;
 }
 
 bool References::refersTo(const storage::SentenceRow& sentence, const QString& name)

@@ -44,14 +44,16 @@ public:
     static constexpr int kAntecedentSentences = 10;
 
 private:
-    /// Reads the sentences before these (by ordinal) not read yet, in one query.
-    void prefetch(const QVector<int>& ordinals);
     struct Sentence {
         storage::SentenceRow row;
-        QVector<Word> words;
+        QVector<Word> words;  ///< cut when first walked through
         bool split = false;
     };
-    const Sentence* sentenceAt(int ordinal);
+    /// Reads the kAntecedentSentences sentences before this one that are not read yet (one query).
+    void readBefore(int ordinal);
+    /// A sentence read so far (or given), its words cut once; none if not read.
+    Sentence* sentenceAt(int ordinal);
+    const QVector<Word>& wordsOf(const storage::SentenceRow& row);
     bool inChapterTitle(int chapterIndex, const QStringList& nameWords);
     bool pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords);
 
@@ -60,9 +62,8 @@ private:
     qint64 m_docId;
     qint64 m_before;
     QHash<QString, Gender> m_gender;
-    QHash<int, Sentence> m_sentences;  ///< read so far, by ordinal
-    QSet<int> m_absent;                ///< ordinals asked for that end after the position (or none)
-    QStringList m_chapterTitles;  ///< lower case, read on first use
+    QHash<int, Sentence> m_sentences;         ///< read so far, by ordinal
+    QVector<QSet<QString>> m_chapterTitles;   ///< each chapter title's words, lower case, read on first use
     bool m_chaptersRead = false;
 };
 

@@ -153,13 +153,21 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
                     return true;
         return false;
     };
+    // Each sentence cut into words once (the kept ones are met again in the windows below).
+    QHash<int, QVector<Word>> wordsOf;
+    auto wordsAt = [&](const storage::SentenceRow& row) -> const QVector<Word>& {
+        auto it = wordsOf.find(row.ordinal);
+        if (it == wordsOf.end())
+            it = wordsOf.insert(row.ordinal, words(row.text));
+        return it.value();
+    };
     QVector<ScoredSentence> scored;
     for (const storage::SentenceRow& row : rows) {
         ScoredSentence s;
         s.row = row;
         s.bm25 = -row.bm25;
         QSet<QString> found;
-        const QVector<Word> ws = words(row.text);
+        const QVector<Word> ws = wordsAt(row);
         s.coverage = coverageOf(ws, &found) / totalWeight;
         s.phrase = near.contains(row.id);
         s.relationBound = relationNearName(ws);
@@ -174,20 +182,13 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     });
     if (scored.size() > options.keep * 2)
         scored.resize(options.keep * 2);
-    // Every window in one query; each sentence cut into words once.
+    // Every window in one query.
     QVector<int> windowOrdinals;
     for (const ScoredSentence& s : scored)
         windowOrdinals << s.row.ordinal - 1 << s.row.ordinal << s.row.ordinal + 1;
     QHash<int, storage::SentenceRow> byOrdinal;
     for (const storage::SentenceRow& row : index.atOrdinals(docId, windowOrdinals, before))
         byOrdinal.insert(row.ordinal, row);
-    QHash<int, QVector<Word>> wordsOf;
-    auto wordsAt = [&](const storage::SentenceRow& row) -> const QVector<Word>& {
-        auto it = wordsOf.find(row.ordinal);
-        if (it == wordsOf.end())
-            it = wordsOf.insert(row.ordinal, words(row.text));
-        return it.value();
-    };
     for (ScoredSentence& s : scored) {
         s.window.clear();
         for (int o = s.row.ordinal - 1; o <= s.row.ordinal + 1; ++o)
@@ -248,7 +249,7 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     // The neighbours too: candidates are taken from them ("the House" in the next sentence).
     for (const ScoredSentence& s : scored)
         for (const storage::SentenceRow& row : s.window)
-            for (const Word& w : words(row.text))
+            for (const Word& w : wordsAt(row))
                 if (!w.punctuation && w.capitalized && !seen.contains(w.lower)) {
                     seen.insert(w.lower);
                     starts << w.lower;
