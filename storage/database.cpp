@@ -323,12 +323,6 @@ Database::Database(const QString& path) : d(std::make_unique<Impl>())
     if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)
         throw StorageError(message(QStringLiteral("cannot switch the library '%1' to WAL mode (journal mode is '%2')").arg(d->path, mode)));
     sql::exec(d->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", "cannot configure the library");
-    // A question reads a few thousand pages of the sentence index (FTS5 posting lists, the
-    // sentences): with SQLite's default 2 MB page cache every question reads them again
-    // through pread, which costs 2-4x the whole answer on a machine whose system calls are
-    // slow (the GPU hosts, docs/results.md "Answers"). 64 MB of cache and the file mapped
-    // keep them in memory; the mapping is read-only (writes still go through the WAL).
-    sql::exec(d->db, "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;", "cannot configure the library");
 
     migrate(d->db, migrationSteps(), kApplicationId);
     d->schemaVersion = int(sql::queryInt(d->db, "PRAGMA user_version"));
