@@ -317,7 +317,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "In Princess's Place was Princess's Chapel, with a tinkling bell.\n\n"
         "The President was old. His full name was Paul Stephanus Kruger, and Kruger ruled the Transvaal.\n\n"
         "On Monday Mr. Malone came to breakfast and stayed; on Tuesday Mr. Sweeting came to tea.\n\n"
-        "'I know no Harriet Carker,' said Harriet. He said that Carker was at Dijon.\n\n");
+        "'I know no Harriet Carker,' said Harriet. He said that Carker was at Dijon.\n\n"
+        "Curates were scarce then: there was no Additional Curates' Society. Allow me to introduce them: "
+        "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -386,6 +388,21 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY2(monday && tuesday, listed(cs).constData());
     QVERIFY(monday->clauseTerms > tuesday->clauseTerms);
 
+    // The relation completed for the question's own person: "Mr. Malone, curate of
+    // Briarfield" binds Briarfield as firmly as an apposition; Nunnely is Mr. Sweeting's.
+    cs = candidates("Which parish is Mr. Malone the curate of?");
+    const Candidate* briarfield = find(cs, QStringLiteral("Briarfield"));
+    const Candidate* nunnely = find(cs, QStringLiteral("Nunnely"));
+    QVERIFY2(briarfield && nunnely, listed(cs).constData());
+    QVERIFY(briarfield->apposed);
+    QCOMPARE(briarfield->apposedShare, 1.0);
+    QVERIFY(!nunnely->apposed);
+    cs = candidates("Which parish is Mr. Sweeting the curate of?");
+    nunnely = find(cs, QStringLiteral("Nunnely"));
+    briarfield = find(cs, QStringLiteral("Briarfield"));
+    QVERIFY2(briarfield && nunnely, listed(cs).constData());
+    QVERIFY(nunnely->apposed && !briarfield->apposed);
+
     // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
     cs = candidates("Where is Carker?");
     for (const Candidate& c : cs) {
@@ -422,6 +439,9 @@ void TestAnswer::pipelineAnswers_data()
     QTest::addColumn<QString>("question");
     QTest::addColumn<QString>("expected");
     QTest::newRow("who (relation)") << "Who is the curate of Whinbury?" << "Donne";
+    // The relation's object said of the question's person, in a list of the same relation.
+    QTest::newRow("which (relation of)") << "Which parish is Mr. Malone the curate of?" << "Briarfield";
+    QTest::newRow("which (relation of, last)") << "Which parish is Mr. Sweeting the curate of?" << "Nunnely";
     QTest::newRow("who is") << "Who is Caroline Helstone?" << "niece";
     QTest::newRow("how old") << "How old is Caroline Helstone?" << "eighteen";
     QTest::newRow("name of") << "What is the name of the dog?" << "Tartar";

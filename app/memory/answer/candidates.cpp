@@ -144,6 +144,31 @@ bool isSpeechVerb(const QString& lower)
                          "observed", "inquired", "retorted", "murmured", "sobbed", "laughed"});
 }
 
+// The name ws[from..to] completes a relation said of the question's own person: "Mr. Malone,
+// curate of Briarfield" or "Malone was the curate of Briarfield" answers "Which parish is Mr.
+// Malone the curate of?" (the relation word, a preposition, the name; before the relation
+// only a comma, a copula or a determiner back to the person). "Mr. Sweeting, curate of
+// Nunnely" in the same list does not: its relation is said of someone else.
+bool completesRelationOf(const QVector<Word>& ws, int from, const QVector<int>& relation, const QVector<int>& person)
+{
+    if (relation.isEmpty() || person.isEmpty() || from < 2)
+        return false;
+    int k = from - 1;
+    if (!oneOf(ws[k].lower, {"of", "at", "in", "to", "for"}))
+        return false;
+    --k;
+    if (k < 0 || !relation.contains(k))
+        return false;
+    for (int back = k - 1, skipped = 0; back >= 0 && skipped < 3; --back, ++skipped) {
+        if (person.contains(back))
+            return true;
+        const Word& w = ws[back];
+        if (!(w.text == QLatin1String(",") || isDeterminer(w.lower) || oneOf(w.lower, {"was", "is", "became"})))
+            return false;
+    }
+    return false;
+}
+
 // The stop of "Mr." or "Dr.": not the end of a phrase.
 bool titleStop(const QVector<Word>& ws, int k)
 {
@@ -509,8 +534,9 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
             c.focusName = focusName;
             const int apposedWords = apposedToRelation(ws, from, to, v.relation);
-            c.apposed = focusName || apposedWords > 0;
-            c.apposedShare = focusName ? 1.0
+            const bool completes = completesRelationOf(ws, from, v.relation, nameAnchors);
+            c.apposed = focusName || completes || apposedWords > 0;
+            c.apposedShare = focusName || completes ? 1.0
                 : std::min(1.0, double(apposedWords) / double(std::max<qsizetype>(1, question.relationTerms.size())));
             // A title before it, or a speaker: "said Harriet", "Harriet cried".
             c.personLike = isPersonTitle(ws[from].lower)
