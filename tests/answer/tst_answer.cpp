@@ -318,6 +318,7 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "The President was old. His full name was Paul Stephanus Kruger, and Kruger ruled the Transvaal.\n\n"
         "On Monday Mr. Malone came to breakfast and stayed; on Tuesday Mr. Sweeting came to tea.\n\n"
         "'I know no Harriet Carker,' said Harriet. He said that Carker was at Dijon.\n\n"
+        "Rover was a rather large, strong, and fierce-looking dog, very ugly.\n\n"
         "Curates were scarce then: there was no Additional Curates' Society. Allow me to introduce them: "
         "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n");
     const qint64 doc = addBook(db, text);
@@ -387,6 +388,12 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     const Candidate* tuesday = find(cs, QStringLiteral("Tuesday"));
     QVERIFY2(monday && tuesday, listed(cs).constData());
     QVERIFY(monday->clauseTerms > tuesday->clauseTerms);
+
+    // A copula's predicate lists its adjectives with commas: the dog is still Rover's.
+    cs = candidates("What was the name of the dog?");
+    const Candidate* rover = find(cs, QStringLiteral("Rover"));
+    QVERIFY2(rover, listed(cs).constData());
+    QVERIFY(rover->apposed);
 
     // The relation completed for the question's own person: "Mr. Malone, curate of
     // Briarfield" binds Briarfield as firmly as an apposition; Nunnely is Mr. Sweeting's.
@@ -594,7 +601,8 @@ void TestAnswer::referencesBindPronounsAndChapterTitles()
         "Mr. Bramwell came in with his dog. Mr. Bramwell said he was tired. "
         "Lettice sat at the window. The rain fell all afternoon. "
         "She remembered the image of her own father, James Grey, and wept.\n\n"
-        "Mrs. Hale came in. She remembered her brother, Tobias Hale, a sailor.\n");
+        "Mrs. Hale came in. She remembered her brother, Tobias Hale, a sailor.\n\n"
+        "Lettice Grey wrote to her aunt. Mr. Grey, her uncle, read the letter. Miss Grey kept a white cat.\n");
     QTemporaryDir dir;
     storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
     storage::NewDocument doc;
@@ -630,6 +638,12 @@ void TestAnswer::referencesBindPronounsAndChapterTitles()
     const storage::SentenceRow hale = sentenceWith("She remembered her brother");
     QVERIFY(!refs.refersTo(hale, QStringLiteral("Lettice")));
     QVERIFY(refs.refersTo(hale, QStringLiteral("Hale")));
+    // A given name written by its title and surname: "Miss Grey" is Lettice, "Mr. Grey" is not.
+    QCOMPARE(refs.surnameOf(QStringLiteral("lettice")), QStringLiteral("grey"));
+    QVERIFY(refs.surnameOf(QStringLiteral("bramwell")).isEmpty());
+    QVERIFY(refs.writesByTitle(QStringLiteral("Lettice"), words(QStringLiteral("Miss Grey kept a white cat."))));
+    QVERIFY(!refs.writesByTitle(QStringLiteral("Lettice"), words(QStringLiteral("Mr. Grey, her uncle, read the letter."))));
+    QVERIFY(!refs.writesByTitle(QStringLiteral("Lettice Grey"), words(QStringLiteral("Miss Grey kept a white cat."))));
     // The chapter's title names its place; another chapter's sentences are not about it.
     QVERIFY(refs.refersTo(sentenceWith("The officer in command"), QStringLiteral("Kestrelton")));
     QVERIFY(!refs.refersTo(sentenceWith("Lettice sat at the window"), QStringLiteral("Kestrelton")));

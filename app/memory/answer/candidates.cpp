@@ -186,10 +186,12 @@ int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<i
         return 0;
     const int n = int(ws.size());
     auto isRelation = [&](int k) { return relation.contains(k); };
-    auto phraseHolds = [&](int a, int limit, bool toParenthesis) {
+    auto phraseHolds = [&](int a, int limit, bool toParenthesis, bool throughCommas = false) {
         int held = 0;
         for (int k = a, count = 0; k < n && count < limit; ++k) {
             if (ws[k].punctuation) {
+                if (throughCommas && ws[k].text == QLatin1String(","))
+                    continue;
                 if (toParenthesis ? ws[k].text == QLatin1String(")") : (isClauseEnd(ws[k]) && !titleStop(ws, k)))
                     break;
                 continue;
@@ -212,8 +214,10 @@ int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<i
         if (k >= 0)
             held = std::max(held, phraseHolds(k, 8, false));
     }
+    // The predicate's adjectives may be listed with commas ("a rather large, strong, and
+    // fierce-looking dog"); ten words bound it.
     if (j + 1 < n && oneOf(ws[j].lower, {"was", "is"}) && isDeterminer(ws[j + 1].lower))
-        held = std::max(held, phraseHolds(j + 1, 10, false));
+        held = std::max(held, phraseHolds(j + 1, 10, false, true));
     // Before it: the relation word right before ("her father, James Helstone"), or a copula
     // after the phrase that holds it ("the curate of Whinbury was Mr. Donne").
     int b = from - 1;

@@ -60,18 +60,52 @@ References::References(const storage::Database& db, qint64 docId, qint64 before)
 
 Gender References::genderOf(const QString& nameWord)
 {
-    const auto cached = m_gender.constFind(nameWord);
-    if (cached != m_gender.constEnd())
-        return cached.value();
+    if (!m_gender.contains(nameWord))
+        readName(nameWord);
+    return m_gender.value(nameWord);
+}
+
+QString References::surnameOf(const QString& givenName)
+{
+    if (!m_surname.contains(givenName))
+        readName(givenName);
+    return m_surname.value(givenName);
+}
+
+bool References::writesByTitle(const QString& name, const QVector<Word>& ws)
+{
+    if (name.contains(QLatin1Char(' ')))
+        return false;
+    const QString given = name.toLower();
+    const QString surname = surnameOf(given);
+    if (surname.isEmpty())
+        return false;
+    const Gender gender = genderOf(given);
+    if (gender == Gender::Unknown)
+        return false;
+    for (int k = 0; k < ws.size(); ++k)
+        if (ws[k].lower == surname && ws[k].capitalized) {
+            const int t = titleBefore(ws, k);
+            if (t >= 0 && titleGender(ws[t].lower) == gender)
+                return true;
+        }
+    return false;
+}
+
+void References::readName(const QString& nameWord)
+{
     // Titles are near-certain ("Mrs. Pryor"); the first pronoun after a mention is a vote
     // ("Caroline ... she"), stopped by another name or title in between.
     int male = 0, female = 0;
+    QHash<QString, int> surnames;
     for (const storage::SentenceRow& row :
          m_index.mentions(m_docId, storage::SentenceIndex::quoted(nameWord), m_before, kMentionsRead)) {
         const QVector<Word> ws = words(row.text);
         for (int i = 0; i < ws.size(); ++i) {
             if (ws[i].lower != nameWord)
                 continue;
+            if (i + 1 < ws.size() && ws[i].text == ws[i].base && looksLikeName(ws, i + 1))
+                surnames[ws[i + 1].lower] += 1;  // "Shirley Keeldar", not "Shirley's Tartar"
             int j = i;
             while (j > 0 && looksLikeName(ws, j - 1))  // "Mrs. Hortense Moore": the title before the name
                 --j;
@@ -105,7 +139,18 @@ Gender References::genderOf(const QString& nameWord)
     else if (female >= 2 && female >= 2 * male)
         g = Gender::Female;
     m_gender.insert(nameWord, g);
-    return g;
+    QString surname;
+    int most = 1, runnerUp = 0;
+    for (auto it = surnames.constBegin(); it != surnames.constEnd(); ++it) {
+        if (it.value() > most) {
+            runnerUp = std::max(runnerUp, most);
+            most = it.value();
+            surname = it.key();
+        } else {
+            runnerUp = std::max(runnerUp, it.value());
+        }
+    }
+    m_surname.insert(nameWord, most > runnerUp ? surname : QString());
 }
 
 bool References::inChapterTitle(int chapterIndex, const QStringList& nameWords)

@@ -34,6 +34,14 @@ public:
     /// them in their sentences; Unknown when they disagree or there is no sign (a place).
     Gender genderOf(const QString& nameWord);
 
+    /// The surname the book writes after a given name in its first mentions ("keeldar" for
+    /// "shirley": "Shirley Keeldar" at least twice, more often than any other); empty if none.
+    QString surnameOf(const QString& givenName);
+
+    /// Whether the words write the one-word `name` ("Shirley") by its title and surname: "Miss
+    /// Keeldar", the title of the name's own gender ("Mr. Helstone" is not Caroline Helstone).
+    bool writesByTitle(const QString& name, const QVector<Word>& ws);
+
     /// Whether `name` (the question's, "Caroline" or "Shirley Keeldar") is what the sentence
     /// speaks of without writing it: the title of the sentence's chapter holds every word of
     /// the name, or the sentence has a personal pronoun whose nearest antecedent (a person
@@ -61,7 +69,11 @@ private:
     storage::SentenceIndex m_index;
     qint64 m_docId;
     qint64 m_before;
+    /// Reads a name's first mentions once: its gender and the surname written after it.
+    void readName(const QString& nameWord);
+
     QHash<QString, Gender> m_gender;
+    QHash<QString, QString> m_surname;
     QHash<int, Sentence> m_sentences;         ///< read so far, by ordinal
     QVector<QSet<QString>> m_chapterTitles;   ///< each chapter title's words, lower case, read on first use
     bool m_chaptersRead = false;

@@ -228,19 +228,27 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         scored.resize(options.keep);
     // A name the sentence does not write may still be what it speaks of: "she" for the
     // question's Caroline, or the chapter's title (reference.h).
+    // A given name is also written by its title and surname ("Miss Keeldar" for Shirley).
     References references(db, docId, before);
     for (ScoredSentence& s : scored) {
         if (s.namesPresent || s.namesMissing.isEmpty())
             continue;
-        bool all = true;
-        for (const QString& name : s.namesMissing)
+        bool all = true, byReference = false;
+        for (const QString& name : s.namesMissing) {
+            bool written = false;
+            for (const storage::SentenceRow& row : s.window)
+                written = written || references.writesByTitle(name, wordsAt(row));
+            if (written)
+                continue;
             if (!references.refersTo(s.row, name)) {
                 all = false;
                 break;
             }
+            byReference = true;
+        }
         if (all) {
             s.namesPresent = true;
-            s.namesByReference = true;
+            s.namesByReference = byReference;
         }
     }
     r.sentences = scored;
