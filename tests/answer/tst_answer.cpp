@@ -319,6 +319,7 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "On Monday Mr. Malone came to breakfast and stayed; on Tuesday Mr. Sweeting came to tea.\n\n"
         "'I know no Harriet Carker,' said Harriet. He said that Carker was at Dijon.\n\n"
         "Rover was a rather large, strong, and fierce-looking dog, very ugly.\n\n"
+        "\"What news of the wagons, Joe?\" The wagons, Joe said, would come at night.\n\n"
         "Curates were scarce then: there was no Additional Curates' Society. Allow me to introduce them: "
         "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n");
     const qint64 doc = addBook(db, text);
@@ -394,6 +395,14 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     const Candidate* rover = find(cs, QStringLiteral("Rover"));
     QVERIFY2(rover, listed(cs).constData());
     QVERIFY(rover->apposed);
+
+    // The one spoken to is not in apposition: "What news of the wagons, Joe?"
+    cs = candidates("What did the wagons bring?");
+    const Candidate* joe = find(cs, QStringLiteral("Joe"));
+    QVERIFY2(joe, listed(cs).constData());
+    for (const Candidate& c : cs)
+        if (c.text == QLatin1String("Joe"))
+            QVERIFY(!c.apposed);
 
     // The relation completed for the question's own person: "Mr. Malone, curate of
     // Briarfield" binds Briarfield as firmly as an apposition; Nunnely is Mr. Sweeting's.
@@ -583,6 +592,10 @@ void TestAnswer::unboundAnswersAreNotFound()
     QVERIFY(!supportBindsQuestion(QuestionType::HowMany, true, features));
     set("unit_match", 1);
     QVERIFY(supportBindsQuestion(QuestionType::HowMany, true, features));
+    // "What did the wagons bring?" is not answered by "two"; "What was the number on ...?" is.
+    QVERIFY(!supportBindsQuestion(QuestionType::What, false, features));
+    set("number_q_number", 1);
+    QVERIFY(supportBindsQuestion(QuestionType::What, false, features));
     set("names_present", -1);
     QVERIFY(!supportBindsQuestion(QuestionType::YesNo, false, features));
 }

@@ -221,8 +221,13 @@ int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<i
     // Before it: the relation word right before ("her father, James Helstone"), or a copula
     // after the phrase that holds it ("the curate of Whinbury was Mr. Donne").
     int b = from - 1;
-    if (b >= 0 && ws[b].text == QLatin1String(","))
+    if (b >= 0 && ws[b].text == QLatin1String(",")) {
+        // "What news of the wagons, Joe?": a name that closes a question or an exclamation
+        // after a comma is the one spoken to, not the wagons; "the wagons, Joe said," the speaker.
+        if (j < n && (ws[j].text == QLatin1String("?") || ws[j].text == QLatin1String("!") || isSpeechVerb(ws[j].lower)))
+            return held;
         --b;
+    }
     const bool copula = from >= 2 && oneOf(ws[from - 1].lower, {"was", "is"});
     if ((b >= 0 && isRelation(b)) || copula) {
         int before = 0;
