@@ -63,6 +63,11 @@ State DocumentMemory::checkpointState(int64_t docId, int64_t position)
     return memory::checkpointState(*d, docId, position);
 }
 
+std::function<State()> DocumentMemory::checkpointReader(int64_t docId, int64_t position)
+{
+    return memory::checkpointReader(*d, docId, position);
+}
+
 NotesView DocumentMemory::notes(int64_t docId, int layer, std::optional<int64_t> atChar, int contextChars)
 {
     return notesAt(*d, docId, layer, atChar, contextChars);

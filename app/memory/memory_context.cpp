@@ -76,9 +76,14 @@ std::vector<Block> MemoryContext::blocksIn(int64_t docId, int64_t from, int64_t 
 
 State MemoryContext::loadCheckpoint(int64_t docId, const CheckpointRecord& c) const
 {
+    return decodeCheckpoint(docId, c, store.checkpointBlob(c.id));
+}
+
+State MemoryContext::decodeCheckpoint(int64_t docId, const CheckpointRecord& c, const QByteArray& blob) const
+{
     const std::string what = "checkpoint at token " + std::to_string(c.position) + " of document " +
                              std::to_string(docId);
-    const std::vector<uint8_t> raw = decompress(store.checkpointBlob(c.id), c.rawBytes, what);
+    const std::vector<uint8_t> raw = decompress(blob, c.rawBytes, what);
     if (sha256Hex(raw.data(), raw.size()) != c.checksum.toStdString())
         throw MemoryError(what + " fails its checksum (the library file is damaged); read the document again");
     try {

@@ -56,6 +56,9 @@ struct MemoryContext {
     std::vector<Block> blocksIn(int64_t docId, int64_t from, int64_t to) const;
     /// Throws StaleMemoryError (state of another model) or MemoryError (damaged).
     State loadCheckpoint(int64_t docId, const storage::CheckpointRecord& c) const;
+    /// loadCheckpoint's second half, from the stored bytes already read: no database, so
+    /// any thread may run it.
+    State decodeCheckpoint(int64_t docId, const storage::CheckpointRecord& c, const QByteArray& blob) const;
     /// The state of the last loadable checkpoint at or before maxPos (span ends only, or
     /// ask checkpoints too). A damaged checkpoint (zstd, checksum, engine format) is
     /// skipped and counted, so the caller replays from an earlier one; memory of another

@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -46,6 +47,10 @@ int64_t prepareAt(MemoryContext& memory, int64_t docId, int64_t atChar);
 
 /// The state of the checkpoint stored at exactly this token position (tests, tools).
 State checkpointState(MemoryContext& memory, int64_t docId, int64_t position);
+/// checkpointState in two halves: reads the checkpoint's stored bytes now (the context's
+/// database, this thread) and returns what decodes them into the state (no database: any
+/// thread, while the context lives).
+std::function<State()> checkpointReader(MemoryContext& memory, int64_t docId, int64_t position);
 
 /// Token position reached after the characters [0, atChar) (tokens starting before it).
 int64_t tokenPositionAt(MemoryContext& memory, int64_t docId, int64_t atChar);

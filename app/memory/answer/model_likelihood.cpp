@@ -6,6 +6,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
+#include <functional>
 
 namespace mm::answer {
 
@@ -16,7 +17,7 @@ ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, cons
 
 ModelLikelihood::~ModelLikelihood()
 {
-    m_pending.waitForFinished();
+    m_pending.waitForFinished();  // its decode uses m_memory
 }
 
 Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
@@ -32,13 +33,17 @@ Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
 
 void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& question)
 {
-    m_pending.waitForFinished();  // one question at a time: the cached state is shared
+    harvest();  // one question at a time: the cached state is shared
     m_pendingDoc = docId;
     m_pendingAt = atChar;
     m_pendingQuestion = question;
     QElapsedTimer timer;
     timer.start();
-    std::shared_ptr<const State> start;
+    // The start state: the cached one, or the checkpoint's bytes read here (this thread's
+    // database) and decoded beside the text pipeline (decode).
+    std::shared_ptr<const State> cached;
+    std::function<State()> decode;
+    qint64 checkpointPosition = -1;
     try {
         const memory::MemoryStatus status = m_memory.status(docId);
         if (status.state == memory::MemoryState::Ready || status.state == memory::MemoryState::Reading) {
@@ -50,42 +55,51 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
                 if (c.charOffset <= atChar && (!checkpoint || c.position > checkpoint->position))
                     checkpoint = c;
             if (checkpoint) {
-                if (!m_cached || m_cachedDoc != docId || m_cachedPosition != checkpoint->position) {
-                    m_cached = std::make_shared<const State>(m_memory.checkpointState(docId, checkpoint->position));
-                    m_cachedDoc = docId;
-                    m_cachedPosition = checkpoint->position;
-                }
-                start = m_cached;
+                checkpointPosition = checkpoint->position;
+                if (m_cached && m_cachedDoc == docId && m_cachedPosition == checkpointPosition)
+                    cached = m_cached;
+                else
+                    decode = m_memory.checkpointReader(docId, checkpointPosition);
             }
         }
     } catch (const memory::MemoryError&) {
-        start.reset();  // stale, damaged or not read: answered without the model
+        decode = nullptr;  // stale, damaged or not read: answered without the model
     }
-    m_stateLoadMs = double(timer.nsecsElapsed()) / 1e6;
-    if (!start) {
-        m_pending = QtFuture::makeReadyFuture(std::shared_ptr<const State>());
+    m_readMs = double(timer.nsecsElapsed()) / 1e6;
+    m_stateLoadMs = m_readMs;
+    if (!cached && !decode) {
+        m_pending = QtFuture::makeReadyFuture(Prompted{});
         return;
     }
     std::vector<int32_t> prompt{m_tokenizer.questionId()};
     for (int32_t id : m_tokenizer.encode(question.toStdString()))
         prompt.push_back(id);
     prompt.push_back(m_tokenizer.answerId());
-    // The model only reads here (no database): safe beside the text pipeline's queries.
-    auto readPrompt = [model = &m_model, start, prompt = std::move(prompt)]() -> std::shared_ptr<const State> {
+    // No database from here: safe beside the text pipeline's queries.
+    auto readPrompt = [model = &m_model, cached, decode = std::move(decode), prompt = std::move(prompt), docId,
+                       checkpointPosition]() -> Prompted {
+        Prompted out;
+        out.docId = docId;
+        out.position = checkpointPosition;
         try {
+            QElapsedTimer decoding;
+            decoding.start();
+            out.start = cached ? cached : std::make_shared<const State>(decode());
+            out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             ReadOptions quiet;
             quiet.importance = false;
             quiet.noteEvents = false;
             quiet.surprisal = false;
-            State s = start->clone();
+            State s = out.start->clone();
             model->read(s, prompt, quiet);
-            return std::make_shared<const State>(std::move(s));
-        } catch (const EngineError&) {
-            return nullptr;
+            out.prompted = std::make_shared<const State>(std::move(s));
+        } catch (const std::exception&) {
+            out.prompted.reset();  // damaged checkpoint or engine error: answered without the model
         }
+        return out;
     };
-    // MEMMAMBA_ANSWER_OVERLAP=off: read the question here, before the text pipeline (to
-    // measure what the overlap saves).
+    // MEMMAMBA_ANSWER_OVERLAP=off: decode the state and read the question here, before the
+    // text pipeline (to measure what the overlap saves).
     static const bool overlap = qEnvironmentVariable("MEMMAMBA_ANSWER_OVERLAP") != QLatin1String("off");
     if (overlap)
         m_pending = QtConcurrent::run(std::move(readPrompt));
@@ -93,11 +107,26 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
         m_pending = QtFuture::makeReadyFuture(readPrompt());
 }
 
+void ModelLikelihood::harvest()
+{
+    if (!m_pending.isValid())
+        return;
+    m_pending.waitForFinished();
+    const Prompted& p = m_pending.result();
+    if (p.start) {
+        m_cached = p.start;
+        m_cachedDoc = p.docId;
+        m_cachedPosition = p.position;
+    }
+    m_stateLoadMs = m_readMs + p.decodeMs;
+}
+
 std::shared_ptr<const State> ModelLikelihood::promptedFor(qint64 docId, qint64 atChar, const QString& question)
 {
     if (!m_pending.isValid() || m_pendingDoc != docId || m_pendingAt != atChar || m_pendingQuestion != question)
         prepare(docId, atChar, question);
-    return m_pending.result();
+    harvest();
+    return m_pending.result().prompted;
 }
 
 std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atChar, const QString& question,

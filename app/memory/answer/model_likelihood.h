@@ -5,9 +5,10 @@
 // "<q> question <a> answer" (docs/memory.md). Spoiler-safe: the state has read nothing
 // after the position.
 //
-// Latency: prepare() loads the state and starts reading "<q> question <a>" on a thread
-// of its own while the text pipeline retrieves and ranks; score() then reads the answers
-// at once (Model::readEach: concurrently on CUDA).
+// Latency: prepare() reads the checkpoint's bytes from the library and starts decoding
+// them and reading "<q> question <a>" on a thread of its own while the text pipeline
+// retrieves and ranks; score() then reads the answers at once (Model::readEach:
+// concurrently on CUDA).
 #pragma once
 
 #include "app/memory/answer/answerer.h"
@@ -33,8 +34,8 @@ public:
     /// read as far as the nearest checkpoint); the answer is then scored without the model.
     Likelihood at(qint64 docId, qint64 atChar);
 
-    /// Loads the checkpoint at or before atChar (on this thread: the database is this
-    /// thread's) and starts reading "<q> question <a>" from it on another.
+    /// Reads the checkpoint at or before atChar (on this thread: the database is this
+    /// thread's) and starts decoding it and reading "<q> question <a>" from it on another.
     void prepare(qint64 docId, qint64 atChar, const QString& question);
     /// Mean log-probability per token of each answer after "<q> question <a>" from the
     /// checkpoint at or before atChar; none when there is no usable checkpoint. Uses the
@@ -44,8 +45,19 @@ public:
     double lastStateLoadMs() const { return m_stateLoadMs; }
 
 private:
+    /// What the thread of prepare() gives back: the start state (kept for the next
+    /// question at the same checkpoint) and the state after "<q> question <a>".
+    struct Prompted {
+        std::shared_ptr<const State> start;
+        std::shared_ptr<const State> prompted;  ///< null when the memory cannot serve
+        qint64 docId = -1;
+        qint64 position = -1;                   ///< the checkpoint's token position
+        double decodeMs = 0;
+    };
     /// The state after "<q> question <a>" (prepared now if it was not); null when the memory cannot serve.
     std::shared_ptr<const State> promptedFor(qint64 docId, qint64 atChar, const QString& question);
+    /// Waits for the question being read; keeps its start state and the load time.
+    void harvest();
 
     storage::Database& m_db;
     const Model& m_model;
@@ -59,8 +71,9 @@ private:
     qint64 m_pendingDoc = -1;
     qint64 m_pendingAt = -1;
     QString m_pendingQuestion;
-    QFuture<std::shared_ptr<const State>> m_pending;
-    double m_stateLoadMs = 0;
+    QFuture<Prompted> m_pending;
+    double m_readMs = 0;       ///< reading the checkpoint's bytes (this thread)
+    double m_stateLoadMs = 0;  ///< that and decoding them (the other)
 };
 
 }  // namespace mm::answer
