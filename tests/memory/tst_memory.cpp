@@ -513,6 +513,13 @@ private slots:
         const answer::Likelihood viaAt = likelihood.at(l.doc, 3000);
         viaAt.prepare(question);
         QVERIFY(viaAt.score(question, answers) == got);
+        // A damaged checkpoint (decoded on the question's thread) scores nothing, and throws nothing.
+        const QByteArray damage = QStringLiteral("UPDATE model_states SET state = x'28b52ffd00' WHERE position = %1")
+                                      .arg(checkpoint->position).toUtf8();
+        QCOMPARE(sqlite3_exec(l.db->handle(), damage.constData(), nullptr, nullptr, nullptr), SQLITE_OK);
+        answer::ModelLikelihood fresh(*l.db, *m_model, *m_tok);
+        fresh.prepare(l.doc, 3000, question);
+        QVERIFY(!fresh.score(l.doc, 3000, question, answers));
     }
 
     void damagedCheckpointIsSkipped()
