@@ -313,7 +313,7 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "Caroline sat by the window. She saw the image of her own father, James Helstone, in the dark. "
         "Caroline remembered that Moore's father, Constantine Gerard, was a merchant.\n\n"
         "It is half-past five o'clock when the reader meets them. The defending force could not place more "
-        "than 12,000 men in the line.\n\n"
+        "than 12,000 men in the line. A detachment of between three and four thousand was sent to Dundee.\n\n"
         "In Princess's Place was Princess's Chapel, with a tinkling bell.\n\n"
         "The President was old. His full name was Paul Stephanus Kruger, and Kruger ruled the Transvaal.\n\n"
         "On Monday Mr. Malone came to breakfast and stayed; on Tuesday Mr. Sweeting came to tea.\n\n"
@@ -368,6 +368,15 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     cs = candidates("How many men could the defending force place in the line?");
     QVERIFY2(find(cs, QStringLiteral("12,000")), listed(cs).constData());
     QVERIFY(!find(cs, QStringLiteral("000")));
+    // Men counted by the body they form: "a detachment of between three and four thousand".
+    cs = candidates("How many men were sent to Dundee?");
+    const Candidate* detachment = find(cs, QStringLiteral("between three and four thousand"));
+    QVERIFY2(detachment, listed(cs).constData());
+    QVERIFY(detachment->unitMatch);
+    cs = candidates("How many guns were sent to Dundee?");
+    detachment = find(cs, QStringLiteral("between three and four thousand"));
+    QVERIFY2(detachment, listed(cs).constData());
+    QVERIFY(!detachment->unitMatch);
 
     // "Which chapel": a place's name through a possessive, ending in the question's noun.
     cs = candidates("Which chapel is in Princess's Place?");

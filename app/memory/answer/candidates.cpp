@@ -169,6 +169,23 @@ bool completesRelationOf(const QVector<Word>& ws, int from, const QVector<int>& 
     return false;
 }
 
+// "How many men/soldiers/people": a count of people.
+bool countsPeople(const QStringList& unitTerms)
+{
+    for (const QString& u : unitTerms)
+        if (oneOf(u, {"men", "soldiers", "troops", "people", "persons", "infantry", "cavalry", "riflemen"}))
+            return true;
+    return false;
+}
+
+// A noun for a body of people that a count follows ("a detachment of 3,000").
+bool isBodyOfPeople(const QString& lower)
+{
+    return oneOf(lower, {"detachment", "force", "garrison", "column", "brigade", "army", "body", "contingent", "division",
+                         "regiment", "battalion", "crew", "company", "party", "band", "corps", "host", "commando",
+                         "reinforcement", "reinforcements", "total", "strength"});
+}
+
 // The stop of "Mr." or "Dr.": not the end of a phrase.
 bool titleStop(const QVector<Word>& ws, int k)
 {
@@ -626,6 +643,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (termMatches(ws[u].lower, unit))
                         c.unitMatch = true;
             }
+            // Men counted by the body they form: "a detachment of between three and four
+            // thousand", "a garrison of 1,200".
+            if (from >= 2 && ws[from - 1].lower == QLatin1String("of") && countsPeople(question.unitTerms)
+                && isBodyOfPeople(ws[from - 2].lower))
+                c.unitMatch = true;
             out.push_back(c);
             k = to;
         }
