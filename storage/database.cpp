@@ -258,8 +258,13 @@ struct Database::Impl {
     QString path;
     sqlite3* db = nullptr;
     int schemaVersion = 0;
+    std::unique_ptr<sql::StatementCache> statements;
 
-    ~Impl() { sqlite3_close_v2(db); }
+    ~Impl()
+    {
+        statements.reset();  // its statements are finalized before the connection closes
+        sqlite3_close_v2(db);
+    }
 
     qint64 ensureCollection(const QString& name) { return ensureCollectionIn(db, name); }
 
@@ -288,6 +293,7 @@ Database::Database(const QString& path) : d(std::make_unique<Impl>())
         sql::fail(d->db, QStringLiteral("cannot open the library '%1'").arg(d->path));
     sqlite3_extended_result_codes(d->db, 1);
     sqlite3_busy_timeout(d->db, kBusyTimeoutMs);
+    d->statements = std::make_unique<sql::StatementCache>(d->db);
 
     // Identify the file before writing anything to it: a foreign or newer file is left
     // exactly as it was.
@@ -362,6 +368,11 @@ ReadSnapshot::~ReadSnapshot()
 sqlite3* Database::handle() const
 {
     return d->db;
+}
+
+sql::StatementCache& Database::statements() const
+{
+    return *d->statements;
 }
 
 // ---- collections
@@ -590,7 +601,7 @@ QVector<DocumentRecord> Database::documents(qint64 collectionId) const
 
 QString Database::documentText(qint64 docId, qint64 from, qint64 to) const
 {
-    Statement length(d->db, kDocumentLengthSql);
+    Statement length(*d->statements, kDocumentLengthSql);
     length.bind(1, docId);
     if (!length.step())
         throw StorageError(message(QStringLiteral("no document with id %1").arg(docId)));
@@ -603,7 +614,7 @@ QString Database::documentText(qint64 docId, qint64 from, qint64 to) const
         return {};
 
     // The passages tile the text: join those overlapping the range, then cut it out.
-    Statement s(d->db, kTextRangeSql);
+    Statement s(*d->statements, kTextRangeSql);
     s.bind(1, docId).bind(2, from).bind(3, end);
     QString joined;
     qint64 joinedStart = -1;

@@ -24,6 +24,10 @@ struct sqlite3;
 
 namespace mm::storage {
 
+namespace sql {
+class StatementCache;
+}
+
 class StorageError : public std::runtime_error {
 public:
     /// What went wrong underneath, so a caller can react (retry when Busy, tell the user
@@ -191,6 +195,8 @@ public:
 
     /// The raw handle, for storage's own modules (migrations, blobs) and tests.
     sqlite3* handle() const;
+    /// This connection's kept prepared statements (sqlite_util.h; storage's own modules).
+    sql::StatementCache& statements() const;
 
 private:
     struct Impl;

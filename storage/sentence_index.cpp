@@ -117,7 +117,7 @@ bool SentenceIndex::tablesExist() const
     // Asked before every query; the tables are never dropped, so once seen they stay.
     if (m_tablesSeen)
         return true;
-    Statement s(m_db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'answer_index'");
+    Statement s(m_db.statements(), "SELECT count(*) FROM sqlite_master WHERE name = 'answer_index'");
     m_tablesSeen = s.step() && s.int64(0) > 0;
     return m_tablesSeen;
 }
@@ -126,7 +126,7 @@ bool SentenceIndex::isBuilt(qint64 docId, int splitterVersion) const
 {
     if (!tablesExist())
         return false;
-    Statement s(m_db.handle(), "SELECT version FROM answer_index WHERE doc_id = ?1");
+    Statement s(m_db.statements(), "SELECT version FROM answer_index WHERE doc_id = ?1");
     s.bind(1, docId);
     return s.step() && s.int64(0) == splitterVersion;
 }
@@ -135,7 +135,7 @@ int SentenceIndex::sentenceCount(qint64 docId) const
 {
     if (!tablesExist())
         return 0;
-    Statement s(m_db.handle(), "SELECT count(*) FROM answer_sentences WHERE doc_id = ?1");
+    Statement s(m_db.statements(), "SELECT count(*) FROM answer_sentences WHERE doc_id = ?1");
     s.bind(1, docId);
     return s.step() ? int(s.int64(0)) : 0;
 }
@@ -144,7 +144,7 @@ qint64 SentenceIndex::countBefore(qint64 docId, qint64 before) const
 {
     if (!tablesExist())
         return 0;
-    Statement s(m_db.handle(), "SELECT count(*) FROM answer_sentences WHERE doc_id = ?1 AND char_end <= ?2");
+    Statement s(m_db.statements(), "SELECT count(*) FROM answer_sentences WHERE doc_id = ?1 AND char_end <= ?2");
     s.bind(1, docId).bind(2, before);
     return s.step() ? s.int64(0) : 0;
 }
@@ -215,7 +215,7 @@ QStringList SentenceIndex::ordinaryWords(qint64 docId, const QStringList& words)
     QStringList found;
     if (words.isEmpty() || !tablesExist())
         return found;
-    Statement s(m_db.handle(), "SELECT word FROM answer_words WHERE doc_id = ?1 AND word IN (SELECT value FROM json_each(?2))");
+    Statement s(m_db.statements(), "SELECT word FROM answer_words WHERE doc_id = ?1 AND word IN (SELECT value FROM json_each(?2))");
     s.bind(1, docId).bind(2, jsonText(QJsonArray::fromStringList(words)));
     while (s.step())
         found << s.text(0);
@@ -228,7 +228,7 @@ QVector<SentenceRow> SentenceIndex::matching(const char* sql, qint64 docId, cons
     QVector<SentenceRow> rows;
     if (ftsQuery.isEmpty() || limit <= 0 || !tablesExist())
         return rows;
-    Statement s(m_db.handle(), sql);
+    Statement s(m_db.statements(), sql);
     s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(limit));
     while (s.step())
         rows.push_back(rowOf(s));
@@ -250,7 +250,7 @@ QVector<SentenceRow> SentenceIndex::range(qint64 docId, int first, int last, qin
     QVector<SentenceRow> rows;
     if (last < first || !tablesExist())
         return rows;
-    Statement s(m_db.handle(), kRangeSql);
+    Statement s(m_db.statements(), kRangeSql);
     s.bind(1, docId).bind(2, first).bind(3, last).bind(4, before);
     while (s.step())
         rows.push_back(rowOf(s));
@@ -265,7 +265,7 @@ QVector<SentenceRow> SentenceIndex::atOrdinals(qint64 docId, const QVector<int>&
     QJsonArray list;
     for (int o : ordinals)
         list.append(o);
-    Statement s(m_db.handle(), kAtOrdinalsSql);
+    Statement s(m_db.statements(), kAtOrdinalsSql);
     s.bind(1, docId).bind(2, jsonText(list)).bind(3, before);
     while (s.step())
         rows.push_back(rowOf(s));
@@ -276,7 +276,7 @@ qint64 SentenceIndex::count(qint64 docId, const QString& ftsQuery, qint64 before
 {
     if (ftsQuery.isEmpty() || !tablesExist())
         return 0;
-    Statement s(m_db.handle(), kCountSql);
+    Statement s(m_db.statements(), kCountSql);
     s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(proseOnly ? 0 : 1));
     return s.step() ? s.int64(0) : 0;
 }
@@ -285,7 +285,7 @@ std::optional<SentenceRow> SentenceIndex::first(qint64 docId, const QString& fts
 {
     if (ftsQuery.isEmpty() || !tablesExist())
         return std::nullopt;
-    Statement s(m_db.handle(), kFirstSql);
+    Statement s(m_db.statements(), kFirstSql);
     s.bind(1, ftsQuery).bind(2, docId).bind(3, before);
     if (!s.step())
         return std::nullopt;

@@ -82,15 +82,55 @@ qint64 queryInt(sqlite3* db, const char* sqlText)
     return stmt.step() ? stmt.int64(0) : 0;
 }
 
+static sqlite3_stmt* prepare(sqlite3* db, const char* sqlText)
+{
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sqlText, -1, &stmt, nullptr) != SQLITE_OK)
+        fail(db, QStringLiteral("cannot prepare \"%1\"").arg(QString::fromUtf8(sqlText).simplified().left(80)));
+    return stmt;
+}
+
+StatementCache::~StatementCache()
+{
+    for (sqlite3_stmt* stmt : std::as_const(m_kept))
+        sqlite3_finalize(stmt);
+}
+
+sqlite3_stmt* StatementCache::take(const char* sqlText)
+{
+    if (sqlite3_stmt* kept = m_kept.take(sqlText))
+        return kept;
+    return prepare(m_db, sqlText);
+}
+
+void StatementCache::giveBack(const char* sqlText, sqlite3_stmt* stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (m_kept.contains(sqlText))
+        sqlite3_finalize(stmt);
+    else
+        m_kept.insert(sqlText, stmt);
+}
+
 Statement::Statement(sqlite3* db, const char* sqlText) : m_db(db), m_sql(sqlText)
 {
-    if (sqlite3_prepare_v2(db, sqlText, -1, &m_stmt, nullptr) != SQLITE_OK)
-        fail(db, QStringLiteral("cannot prepare \"%1\"").arg(QString::fromUtf8(sqlText).simplified().left(80)));
+    m_stmt = prepare(db, sqlText);
+}
+
+Statement::Statement(StatementCache& cache, const char* sqlText)
+    : m_db(nullptr), m_sql(sqlText), m_cache(&cache)
+{
+    m_stmt = cache.take(sqlText);
+    m_db = sqlite3_db_handle(m_stmt);
 }
 
 Statement::~Statement()
 {
-    sqlite3_finalize(m_stmt);
+    if (m_cache)
+        m_cache->giveBack(m_sql, m_stmt);
+    else
+        sqlite3_finalize(m_stmt);
 }
 
 static void checkBind(sqlite3* db, int rc, const char* sqlText)

@@ -6,6 +6,7 @@
 #include "storage/database.h"
 
 #include <QByteArray>
+#include <QHash>
 #include <QString>
 
 struct sqlite3_stmt;
@@ -28,9 +29,33 @@ StorageError::Cause causeOf(int sqliteCode);
 /// The user's message for a failure with that code (see fail()).
 StorageError errorFor(int sqliteCode, const QString& what, const QString& sqliteMessage);
 
+/// A connection's prepared statements kept for reuse: the answer pipeline runs the same
+/// few queries (FTS5 searches, sentence windows) dozens of times a question, and preparing
+/// an FTS5 query costs about as much as running it. Keyed by the SQL text's address (the
+/// queries are constants); one connection, one thread, as the connection itself.
+class StatementCache {
+public:
+    explicit StatementCache(sqlite3* db) : m_db(db) {}
+    ~StatementCache();  ///< finalizes what it keeps: before the connection closes
+    StatementCache(const StatementCache&) = delete;
+    StatementCache& operator=(const StatementCache&) = delete;
+
+    /// The kept statement for sqlText, or a new one (a statement in use is not shared:
+    /// a query made while another with the same text is open gets its own).
+    sqlite3_stmt* take(const char* sqlText);
+    /// Reset, unbound and kept (one per text; an extra one is finalized).
+    void giveBack(const char* sqlText, sqlite3_stmt* stmt);
+
+private:
+    sqlite3* m_db;
+    QHash<const char*, sqlite3_stmt*> m_kept;
+};
+
 class Statement {
 public:
     Statement(sqlite3* db, const char* sqlText);
+    /// A statement from (and given back to) the connection's cache.
+    Statement(StatementCache& cache, const char* sqlText);
     ~Statement();
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
@@ -58,6 +83,7 @@ private:
     sqlite3* m_db;
     sqlite3_stmt* m_stmt = nullptr;
     const char* m_sql;
+    StatementCache* m_cache = nullptr;
 };
 
 /// BEGIN IMMEDIATE: takes the write lock at once (waiting up to the busy timeout), so a

@@ -2,6 +2,7 @@
 // documents and text ranges, FTS5 search, sessions, and two processes writing at once.
 #include "storage/database.h"
 #include "storage/schema.h"
+#include "storage/sqlite_util.h"
 #include "storage/text_offsets.h"
 
 #include <QCoreApplication>
@@ -128,6 +129,8 @@ private slots:
             QCOMPARE(rawInt(db.handle(), "PRAGMA foreign_keys"), qint64(1));
             QCOMPARE(rawInt(db.handle(), "PRAGMA synchronous"), qint64(1));  // NORMAL
             QVERIFY(rawInt(db.handle(), "PRAGMA busy_timeout") >= 5000);
+            QCOMPARE(rawInt(db.handle(), "PRAGMA cache_size"), qint64(-65536));  // 64 MB: the answer pipeline's pages
+            QCOMPARE(rawInt(db.handle(), "PRAGMA mmap_size"), qint64(0));        // no mapping: I/O errors stay errors
             QCOMPARE(rawInt(db.handle(), "SELECT count(*) FROM sqlite_master WHERE name = 'passages_fts'"), qint64(1));
             QCOMPARE(db.integrityCheck(), QStringLiteral("ok"));
         }
@@ -140,6 +143,36 @@ private slots:
         QCOMPARE(sqlite3_step(stmt), SQLITE_ROW);
         QCOMPARE(QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))), QStringLiteral("wal"));
         sqlite3_finalize(stmt);
+    }
+
+    void keptStatementsAreReusedAndNotShared()
+    {
+        // The connection's kept statements: the same query twice gives the same rows with
+        // new bindings, a query made while the same one is open gets its own statement, and
+        // a kept statement survives a schema change (SQLite prepares it again).
+        Database db(m_dir.filePath(QStringLiteral("kept.sqlite3")));
+        sql::exec(db.handle(), "CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1), (2), (3);", "test table");
+        static const char* const kSql = "SELECT x FROM t WHERE x >= ?1 ORDER BY x";
+        auto rows = [&](qint64 from) {
+            QList<qint64> out;
+            sql::Statement s(db.statements(), kSql);
+            s.bind(1, from);
+            while (s.step())
+                out << s.int64(0);
+            return out;
+        };
+        QCOMPARE(rows(2), (QList<qint64>{2, 3}));
+        QCOMPARE(rows(1), (QList<qint64>{1, 2, 3}));  // kept, reset, bound again
+        {
+            sql::Statement outer(db.statements(), kSql);
+            outer.bind(1, qint64(1));
+            QList<qint64> pairs;
+            while (outer.step())
+                pairs << outer.int64(0) * 10 + rows(3).size();  // the same query inside
+            QCOMPARE(pairs, (QList<qint64>{11, 21, 31}));
+        }
+        sql::exec(db.handle(), "ALTER TABLE t ADD COLUMN y TEXT; INSERT INTO t(x) VALUES (4);", "schema change");
+        QCOMPARE(rows(3), (QList<qint64>{3, 4}));
     }
 
     void migratesVersionZeroFile()
