@@ -187,6 +187,9 @@ void TestAnswer::questionNamesAndTerms()
     q = analyzeQuestion(QStringLiteral("Who is Caroline Helstone?"));
     QVERIFY(q.whoIs);
     QCOMPARE(q.names, QStringList{"Caroline Helstone"});
+    q = analyzeQuestion(QStringLiteral("Who was little Biler?"));  // a familiar form of a name
+    QVERIFY(q.whoIs);
+    QCOMPARE(answerKindName(q.kind), QStringLiteral("description"));
     q = analyzeQuestion(QStringLiteral("Who is the curate of Whinbury?"));
     QVERIFY(!q.whoIs);
     QCOMPARE(q.relationTerms, QStringList{"curate"});
@@ -602,7 +605,9 @@ void TestAnswer::unboundAnswersAreNotFound()
     set("unit_match", 1);
     QVERIFY(supportBindsQuestion(QuestionType::HowMany, true, features));
     // "What did the wagons bring?" is not answered by "two"; "What was the number on ...?" is.
+    // "Who" never by a number.
     QVERIFY(!supportBindsQuestion(QuestionType::What, false, features));
+    QVERIFY(!supportBindsQuestion(QuestionType::Who, false, features));
     set("number_q_number", 1);
     QVERIFY(supportBindsQuestion(QuestionType::What, false, features));
     set("names_present", -1);

@@ -314,12 +314,17 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             q.keyTerms = q.nameWords;
     }
 
-    // "Who is X?" / "What is X?": every word after the auxiliary belongs to a name.
+    // "Who is X?" / "What is X?": every word after the auxiliary belongs to a name, or to a
+    // familiar form of one ("little Biler", "old Sol", "young Walter").
     if ((q.type == QuestionType::Who || q.type == QuestionType::What) && qi == 0 && ws.size() >= 3
         && isAuxiliary(ws[1].lower) && ws[1].lower != QLatin1String("did") && ws[1].lower != QLatin1String("does")
         && ws[1].lower != QLatin1String("do")) {
         bool allName = true;
-        for (int i = 2; i < ws.size(); ++i)
+        int nameFrom = 2;
+        while (nameFrom + 1 < ws.size() && !ws[nameFrom].capitalized
+               && oneOf(ws[nameFrom].lower, {"little", "old", "young", "poor", "dear", "big"}))
+            ++nameFrom;
+        for (int i = nameFrom; i < ws.size(); ++i)
             if (!(ws[i].capitalized || (isTitle(ws[i].lower) && ws[i].capitalized))) {
                 allName = false;
                 break;

@@ -282,6 +282,8 @@ bool answerFitsType(QuestionType type, bool measure, const QVector<double>& feat
         return false;
     if (type == QuestionType::When && f("src_date") == 0)
         return false;  // "when": a date, a day, a feast or an hour, not a count
+    if (type == QuestionType::Who && (f("src_number") > 0 || f("src_date") > 0))
+        return false;  // "who": a person or what they are, never "26"
     if (type == QuestionType::What && f("src_number") > 0 && f("number_q_number") == 0)
         return false;  // "what did the wagons bring": not "two" (but "what was the number on ...")
     return true;

@@ -76,7 +76,8 @@ double featureValue(const QVector<double>& features, const QString& name);
 bool supportBindsQuestion(QuestionType type, bool measure, const QVector<double>& features);
 
 /// The type part of supportBindsQuestion: a "where" answer is a place, a "when" answer a
-/// date, a measure a number with its unit, a "what" a bare number only where it asks for one.
+/// date, a measure a number with its unit, a "who" never a number or a date, a "what" a
+/// bare number only where it asks for one.
 /// An answer of the wrong kind never goes first while one of the right kind is ranked
 /// (answerer.cpp).
 bool answerFitsType(QuestionType type, bool measure, const QVector<double>& features);
