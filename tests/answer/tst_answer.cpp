@@ -304,6 +304,21 @@ void TestAnswer::sentenceStartsAreNotNames()
     for (const Candidate& c : extractCandidates(q, retrieve(db, doc, q, text.size())))
         if (c.source == QLatin1String("name"))
             QVERIFY2(c.text == QLatin1String("Donne"), qPrintable(c.text));
+
+    // A contents line is not prose, even when its chapter number ends it with a stop.
+    const QString contents = QStringLiteral(
+        "CONTENTS\n\nA Bird's-eye Glimpse of Miss Tox's Dwelling-place; also of the State of Miss Tox's Affections 8.\n\n"
+        "Miss Tox lived in a dark little house in Princess's Place.\n");
+    const qint64 book = addBook(db, contents);
+    ensureSentenceIndex(db, book);
+    const QuestionAnalysis where = analyzeQuestion(QStringLiteral("Where does Miss Tox live?"));
+    QStringList names;
+    for (const Candidate& c : extractCandidates(where, retrieve(db, book, where, contents.size())))
+        if (c.source == QLatin1String("name"))
+            names << c.text;
+    QVERIFY2(names.contains(QStringLiteral("Princess's Place")), qPrintable(names.join(QLatin1Char('|'))));
+    QVERIFY2(!names.contains(QStringLiteral("Dwelling-place")) && !names.contains(QStringLiteral("Bird's-eye")),
+             qPrintable(names.join(QLatin1Char('|'))));
 }
 
 void TestAnswer::candidatesBindRelationsAndKinds()

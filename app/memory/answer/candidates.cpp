@@ -353,8 +353,15 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 capitalised += w.capitalized ? 1 : 0;
             }
         const QChar last = row.text.isEmpty() ? QChar() : row.text.at(row.text.size() - 1);
-        const bool stopped = last == QLatin1Char('.') || last == QLatin1Char('!') || last == QLatin1Char('?')
-            || last == QLatin1Char('"') || last == QChar(0x201D) || last == QChar(0x2019) || last == QLatin1Char('\'');
+        // A contents line ends with its chapter's or page's number, stop or not ("... of Miss
+        // Tox's Affections 8.").
+        int lastWord = int(ws.size()) - 1;
+        while (lastWord >= 0 && ws[lastWord].punctuation)
+            --lastWord;
+        const bool numbered = lastWord >= 0 && ws[lastWord].lower.at(0).isDigit();
+        const bool stopped = !numbered
+            && (last == QLatin1Char('.') || last == QLatin1Char('!') || last == QLatin1Char('?') || last == QLatin1Char('"')
+                || last == QChar(0x201D) || last == QChar(0x2019) || last == QLatin1Char('\''));
         if (wordCount >= 4 && capitalised * 4 >= wordCount * 3 && !stopped)
             continue;
         // Words between [from, to] and the nearest of the anchors; a ";", ":" or "--" between
