@@ -76,10 +76,9 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
         prompt.push_back(id);
     prompt.push_back(m_tokenizer.answerId());
     // No database from here: safe beside the text pipeline's queries.
-    auto readPrompt = [model = &m_model, cached, decode = std::move(decode), prompt = std::move(prompt), docId,
+    auto readPrompt = [model = &m_model, cached, decode = std::move(decode), prompt = std::move(prompt),
                        checkpointPosition]() -> Prompted {
         Prompted out;
-        out.docId = docId;
         out.position = checkpointPosition;
         try {
             QElapsedTimer decoding;
@@ -115,7 +114,7 @@ void ModelLikelihood::harvest()
     const Prompted& p = m_pending.result();
     if (p.start) {
         m_cached = p.start;
-        m_cachedDoc = p.docId;
+        m_cachedDoc = m_pendingDoc;
         m_cachedPosition = p.position;
     }
     m_stateLoadMs = m_readMs + p.decodeMs;

@@ -50,8 +50,7 @@ private:
     struct Prompted {
         std::shared_ptr<const State> start;
         std::shared_ptr<const State> prompted;  ///< null when the memory cannot serve
-        qint64 docId = -1;
-        qint64 position = -1;                   ///< the checkpoint's token position
+        qint64 position = -1;                   ///< the checkpoint's token position (of m_pendingDoc)
         double decodeMs = 0;
     };
     /// The state after "<q> question <a>" (prepared now if it was not); null when the memory cannot serve.

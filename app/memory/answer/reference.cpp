@@ -139,18 +139,20 @@ void References::readName(const QString& nameWord)
     else if (female >= 2 && female >= 2 * male)
         g = Gender::Female;
     m_gender.insert(nameWord, g);
+    // The surname written most often, at least twice and more often than any other.
     QString surname;
-    int most = 1, runnerUp = 0;
+    int most = 0;
+    bool tied = false;
     for (auto it = surnames.constBegin(); it != surnames.constEnd(); ++it) {
         if (it.value() > most) {
-            runnerUp = std::max(runnerUp, most);
             most = it.value();
             surname = it.key();
-        } else {
-            runnerUp = std::max(runnerUp, it.value());
+            tied = false;
+        } else if (it.value() == most) {
+            tied = true;
         }
     }
-    m_surname.insert(nameWord, most > runnerUp ? surname : QString());
+    m_surname.insert(nameWord, most >= 2 && !tied ? surname : QString());
 }
 
 bool References::inChapterTitle(int chapterIndex, const QStringList& nameWords)

@@ -61,7 +61,10 @@ private:
     void readBefore(int ordinal);
     /// A sentence read so far (or given), its words cut once; none if not read.
     Sentence* sentenceAt(int ordinal);
+    /// The sentence's words through the same cache (kept for the walks back from later ones).
     const QVector<Word>& wordsOf(const storage::SentenceRow& row);
+    /// Reads a name's first mentions once: its gender and the surname written after it.
+    void readName(const QString& nameWord);
     bool inChapterTitle(int chapterIndex, const QStringList& nameWords);
     bool pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords);
 
@@ -69,9 +72,6 @@ private:
     storage::SentenceIndex m_index;
     qint64 m_docId;
     qint64 m_before;
-    /// Reads a name's first mentions once: its gender and the surname written after it.
-    void readName(const QString& nameWord);
-
     QHash<QString, Gender> m_gender;
     QHash<QString, QString> m_surname;
     QHash<int, Sentence> m_sentences;         ///< read so far, by ordinal
