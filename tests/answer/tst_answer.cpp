@@ -339,7 +339,10 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "Rover was a rather large, strong, and fierce-looking dog, very ugly.\n\n"
         "\"What news of the wagons, Joe?\" The wagons, Joe said, would come at night.\n\n"
         "Curates were scarce then: there was no Additional Curates' Society. Allow me to introduce them: "
-        "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n");
+        "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n"
+        "Mrs. Bates, the widow of a former vicar of Highbury, was very old. Mr. Elton, the vicar of Highbury, was young.\n\n"
+        "Mr. Weston married Miss Taylor in October. Mrs. Weston was happy at Randalls, and Mr. Weston was happy too.\n\n"
+        "A Harriet Smith, therefore, was a valuable friend. Harriet Smith, the natural daughter of somebody, was pretty.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -445,6 +448,40 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     briarfield = find(cs, QStringLiteral("Briarfield"));
     QVERIFY2(briarfield && nunnely, listed(cs).constData());
     QVERIFY(nunnely->apposed && !briarfield->apposed);
+
+    // The appositive's head holds the relation, not a word after its "of": Mrs. Bates is
+    // a vicar's widow, Mr. Elton the vicar.
+    cs = candidates("Who was the vicar of Highbury?");
+    const Candidate* bates = find(cs, QStringLiteral("Mrs. Bates"));
+    const Candidate* elton = find(cs, QStringLiteral("Mr. Elton"));
+    QVERIFY2(bates && elton, listed(cs).constData());
+    QVERIFY(elton->apposed);
+    QVERIFY(!bates->apposed);
+
+    // The question's name under a title of the other gender is another person: his wife is
+    // an answer, he is not; their mentions are two answers, not one.
+    cs = candidates("Whom did Mr. Weston marry?");
+    const Candidate* wife = find(cs, QStringLiteral("Mrs. Weston"));
+    QVERIFY2(wife && find(cs, QStringLiteral("Miss Taylor")), listed(cs).constData());
+    QVERIFY(wife->titleGender == Gender::Female);
+    QVERIFY2(!find(cs, QStringLiteral("Mr. Weston")), listed(cs).constData());
+    {
+        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was happy at Randalls?"));
+        QCOMPARE(q.nameTitles.value(QStringLiteral("Randalls")), QString());
+        const QuestionAnalysis titled = analyzeQuestion(QStringLiteral("Whom did Mr. Weston marry?"));
+        QCOMPARE(titled.nameTitles.value(QStringLiteral("Weston")), QStringLiteral("mr"));
+        const Retrieval r = retrieve(db, doc, q, text.size());
+        QStringList answers;
+        for (const RankedAnswer& a : rankCandidates(q, r, extractCandidates(q, r)))
+            answers << a.text;
+        QVERIFY2(answers.contains(QStringLiteral("Mrs. Weston")) && answers.contains(QStringLiteral("Mr. Weston")),
+                 qPrintable(answers.join(QLatin1Char('|'))));
+    }
+
+    // A sentence adverb after a name is not its description.
+    cs = candidates("Who is Harriet Smith?");
+    QVERIFY2(find(cs, QStringLiteral("the natural daughter of somebody")), listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("therefore")), listed(cs).constData());
 
     // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
     cs = candidates("Where is Carker?");

@@ -196,7 +196,8 @@ bool titleStop(const QVector<Word>& ws, int k)
 // the name ws[from..to]: after it ("X, the officer in command", "X, who was cook", "X (Y's
 // residence)", "X was a rather large ... dog") or before it ("her father, James Helstone",
 // "the cook Eliza", "the curate was Mr. Donne"); 0: none. Only within the phrase: "X, said
-// he; the curate ..." binds nothing.
+// he; the curate ..." binds nothing; and only through the phrase's head, not the words after
+// its "of" ("X, a friend of the curate" is not the curate).
 int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<int>& relation)
 {
     if (relation.isEmpty())
@@ -213,6 +214,10 @@ int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<i
                     break;
                 continue;
             }
+            // The phrase's head comes before its "of": "X, the widow of a former vicar of
+            // Highbury" is no vicar; "X, the commander of the forces" is a commander.
+            if (held == 0 && ws[k].lower == QLatin1String("of"))
+                break;
             held += isRelation(k) ? 1 : 0;
             ++count;
         }
@@ -512,16 +517,29 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             // "Which chapel is in Princess's Place?": "Princess's Chapel" is an answer though
             // its words are the question's; the question's own names are not.
             QString nameKey;
-            for (int j = from; j <= to; ++j)
+            Gender gender = Gender::Unknown;
+            for (int j = from; j <= to; ++j) {
                 if (!ws[j].punctuation && !isTitle(ws[j].lower))
                     nameKey += (nameKey.isEmpty() ? QString() : QStringLiteral(" ")) + ws[j].lower;
+                else if (ws[j].capitalized && gender == Gender::Unknown)
+                    gender = titleGender(ws[j].lower);
+            }
+            // "Mrs. Weston" for "Whom did Mr. Weston marry?": the question's name under a title
+            // of the other gender is another person (his wife, her father).
+            bool otherPerson = false;
+            for (const QString& name : question.names) {
+                const Gender asked = titleGender(question.nameTitles.value(name));
+                if (gender != Gender::Unknown && asked != Gender::Unknown && asked != gender
+                    && (nameKey == name.toLower() || nameKey.endsWith(QLatin1Char(' ') + name.toLower())))
+                    otherPerson = true;
+            }
             const bool focusName = !question.focus.isEmpty() && question.type == QuestionType::Which
                 && ws[to].lower == question.focus && from < to;
             bool isQuestionName = false;
             for (const QString& name : question.names)
                 if (name.toLower() == nameKey)
                     isQuestionName = true;
-            if (onlyTitles || (allInQuestion && !(focusName && !isQuestionName)) || isDateWord(ws[from].lower))
+            if (onlyTitles || (allInQuestion && !otherPerson && !(focusName && !isQuestionName)) || isDateWord(ws[from].lower))
                 continue;
             // The question's own person under a longer name ("Shirley Keeldar" for "Shirley's
             // governess"): the given name of a question name, or a one-word name, is in it.
@@ -539,9 +557,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (!ws[j].punctuation && ws[j].lower == firstWord)
                         sameEntity = true;
             }
-            if (sameEntity)
+            if (sameEntity && !otherPerson)
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
+            c.titleGender = gender;
             c.ordinary = true;
             for (int j = from; j <= to; ++j)
                 if (!ws[j].punctuation && !isTitle(ws[j].lower) && !lowerSeen.contains(ws[j].lower)
@@ -705,7 +724,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                                           "had", "has", "have", "would", "could", "will", "shall", "did", "does", "do",
                                           "may", "might", "must", "should", "being", "been", "not", "so", "too", "now",
                                           "there", "here", "where", "while", "after", "before", "by", "from", "of", "or",
-                                          "nor", "yet", "still", "only", "just", "even", "also", "indeed", "however"}))
+                                          "nor", "yet", "still", "only", "just", "even", "also", "indeed", "however", "therefore",
+                                          "thus", "perhaps", "moreover", "besides", "certainly", "surely", "again", "hence",
+                                          "accordingly", "consequently", "nevertheless", "meanwhile", "instead", "rather",
+                                          "though", "no", "yes", "alas", "it", "himself", "herself", "themselves"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})

@@ -7,6 +7,7 @@
 
 #include "app/memory/answer/question.h"
 #include "app/memory/answer/retrieval.h"
+#include "app/memory/answer/text.h"
 
 #include <QString>
 #include <QVector>
@@ -28,6 +29,7 @@ struct Candidate {
     bool initial = false;     ///< a name written only at a sentence start here (may be an ordinary word)
     bool ordinary = false;    ///< a name whose every word the book also writes in lower case ("Manager", "House")
     bool named = false;       ///< right after "name is", "called", "named", "known as"
+    Gender titleGender = Gender::Unknown;  ///< a name's title's gender: "Mrs. Weston" is not "Mr. Weston"
     int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one
     int relationDistance = 99;  ///< words to the nearest of the question's relation words in its sentence (99: none there)
     /// The name stands in apposition to one of the question's relation words: "Baden-Powell,

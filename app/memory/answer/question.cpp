@@ -193,19 +193,31 @@ QuestionAnalysis analyzeQuestion(const QString& question)
     // Names: capitalised words that are not the question's first word or a question word,
     // joined when adjacent; titles dropped.
     QStringList current;
+    QString title, currentTitle;  // the title written before the name ("mr" in "Mr. Weston")
     auto flush = [&] {
-        if (!current.isEmpty())
+        if (!current.isEmpty()) {
             q.names << current.join(QLatin1Char(' '));
+            if (!currentTitle.isEmpty())
+                q.nameTitles.insert(q.names.back(), currentTitle);
+        }
         current.clear();
+        currentTitle.clear();
     };
     int prevIndex = -2;
     for (int i = 0; i < ws.size(); ++i) {
         const Word& w = ws[i];
         const bool name = w.capitalized && i > 0 && !isQuestionWord(w.lower) && !isTitle(w.lower)
             && !(w.lower == QLatin1String("i"));
+        if (w.capitalized && isTitle(w.lower))
+            title = w.lower;
+        else if (!name && w.text != QLatin1String("."))
+            title.clear();
         if (name) {
             if (prevIndex != i - 1)
                 flush();
+            if (current.isEmpty())
+                currentTitle = title;
+            title.clear();
             current << w.base;
             q.nameWords << w.lower;
             prevIndex = i;

@@ -18,6 +18,7 @@ struct QuestionAnalysis {
     QStringList keyTerms;         ///< content words, lower case, possessives dropped, no stop words or titles
     QStringList names;            ///< capitalised phrases of the question, titles dropped ("Caroline Helstone")
     QStringList nameWords;        ///< their words, lower case
+    QHash<QString, QString> nameTitles;  ///< name -> the title written before it, lower case ("mr" for "Mr. Weston")
     QStringList relationTerms;    ///< key terms that are not name words ("curate", "marry")
     QStringList nounTerms;        ///< key terms the question uses as nouns ("the dog", "Shirley's dog"): "dogged" is not one
     QString target;               ///< the question after its question and auxiliary words ("the curate of Whinbury")

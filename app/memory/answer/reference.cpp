@@ -35,24 +35,6 @@ bool looksLikeName(const QVector<Word>& ws, int k)
 
 }  // namespace
 
-Gender pronounGender(const QString& w)
-{
-    if (oneOf(w, {"he", "him", "his", "himself"}))
-        return Gender::Male;
-    if (oneOf(w, {"she", "her", "hers", "herself"}))
-        return Gender::Female;
-    return Gender::Unknown;
-}
-
-Gender titleGender(const QString& w)
-{
-    if (oneOf(w, {"mr", "sir", "lord", "master", "monsieur", "king", "uncle", "father", "brother", "rev", "reverend"}))
-        return Gender::Male;
-    if (oneOf(w, {"mrs", "miss", "lady", "madame", "mistress", "queen", "aunt", "mother", "sister", "mademoiselle", "dame"}))
-        return Gender::Female;
-    return Gender::Unknown;
-}
-
 References::References(const storage::Database& db, qint64 docId, qint64 before)
     : m_db(db), m_index(const_cast<storage::Database&>(db)), m_docId(docId), m_before(before)
 {

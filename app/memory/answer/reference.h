@@ -16,13 +16,6 @@
 
 namespace mm::answer {
 
-enum class Gender { Unknown, Male, Female };
-
-/// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
-Gender pronounGender(const QString& lowerWord);
-/// "mr", "sir", "lord", ... -> Male; "mrs", "miss", "lady", ... -> Female (lower case).
-Gender titleGender(const QString& lowerWord);
-
 /// Resolves references for one question about one document as of a position; caches the
 /// book's evidence per name (a name's gender is read once).
 class References {

@@ -116,6 +116,18 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         }
         keyOf.insert(key, target);
     }
+    // A group written both "Mr. Weston" and "Mrs. Weston" is two people (husband and wife,
+    // father and daughter): its mentions under a woman's title form their own group.
+    QHash<QString, int> titledGenders;  // group -> bit 1: a man's title seen, bit 2: a woman's
+    for (const Candidate& c : candidates)
+        if (c.source == QLatin1String("name") && c.titleGender != Gender::Unknown)
+            titledGenders[keyOf.value(c.key, c.key)] |= c.titleGender == Gender::Male ? 1 : 2;
+    auto groupKeyOf = [&](const Candidate& c) {
+        if (c.source != QLatin1String("name"))
+            return c.source + QLatin1Char(':') + c.key;
+        const QString key = keyOf.value(c.key, c.key);
+        return c.titleGender == Gender::Female && titledGenders.value(key) == 3 ? QStringLiteral("her:") + key : key;
+    };
     const bool asksName = question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
         || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive);
 
@@ -145,7 +157,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         // place, is most likely not a name ("Hey", "Good-night").
         if (c.source == QLatin1String("name") && c.initial && !c.personLike && !c.placeLike)
             instance -= 0.2;
-        const QString key = c.source == QLatin1String("name") ? keyOf.value(c.key, c.key) : c.source + QLatin1Char(':') + c.key;
+        const QString key = groupKeyOf(c);
         Group& g = groups[key];
         if (!g.sentences.contains(c.sentence))
             g.sentences.push_back(c.sentence);

@@ -108,6 +108,24 @@ bool oneOf(const QString& w, std::initializer_list<const char*> list)
     return false;
 }
 
+Gender pronounGender(const QString& w)
+{
+    if (oneOf(w, {"he", "him", "his", "himself"}))
+        return Gender::Male;
+    if (oneOf(w, {"she", "her", "hers", "herself"}))
+        return Gender::Female;
+    return Gender::Unknown;
+}
+
+Gender titleGender(const QString& w)
+{
+    if (oneOf(w, {"mr", "sir", "lord", "master", "monsieur", "king", "uncle", "father", "brother", "rev", "reverend"}))
+        return Gender::Male;
+    if (oneOf(w, {"mrs", "miss", "lady", "madame", "mistress", "queen", "aunt", "mother", "sister", "mademoiselle", "dame"}))
+        return Gender::Female;
+    return Gender::Unknown;
+}
+
 QString stem(const QString& w)
 {
     QString s = w;

@@ -42,6 +42,12 @@ bool isStopWord(const QString& lowerWord);
 /// without the full stop.
 bool isTitle(const QString& lowerWord);
 
+enum class Gender { Unknown, Male, Female };
+/// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
+Gender pronounGender(const QString& lowerWord);
+/// "mr", "sir", "lord", ... -> Male; "mrs", "miss", "lady", ... -> Female (lower case).
+Gender titleGender(const QString& lowerWord);
+
 /// Splits a document's text into sentences: paragraph breaks, [.!?] before a capital or a
 /// quote (not after "Mr." or an initial), and over-long sentences cut at ";" or ":". Heading
 /// lines (short, one line, no final stop, or all capitals) are marked. chapterStarts are
