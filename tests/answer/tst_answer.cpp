@@ -342,7 +342,10 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "Mr. Donne, curate of Whinbury; Mr. Malone, curate of Briarfield; Mr. Sweeting, curate of Nunnely.\n\n"
         "Mrs. Bates, the widow of a former vicar of Highbury, was very old. Mr. Elton, the vicar of Highbury, was young.\n\n"
         "Mr. Weston married Miss Taylor in October. Mrs. Weston was happy at Randalls, and Mr. Weston was happy too.\n\n"
-        "A Harriet Smith, therefore, was a valuable friend. Harriet Smith, the natural daughter of somebody, was pretty.\n\n");
+        "A Harriet Smith, therefore, was a valuable friend. Harriet Smith, the natural daughter of somebody, was pretty.\n\n"
+        "Mr. Utterson the lawyer was a man of a rugged countenance. \"Ah, Mr. Utterson, that's talking!\" cried the butler. "
+        "At the sight of Mr. Utterson, the housemaid broke into hysterical whimpering. He was bound to Mr. Richard Enfield, "
+        "his distant kinsman.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -482,6 +485,22 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     cs = candidates("Who is Harriet Smith?");
     QVERIFY2(find(cs, QStringLiteral("the natural daughter of somebody")), listed(cs).constData());
     QVERIFY2(!find(cs, QStringLiteral("therefore")), listed(cs).constData());
+
+    // Descriptions, and what only looks like one: "X the lawyer was", a surname asked alone
+    // ("Richard Enfield, his distant kinsman"), not a contraction said to X ("Ah, Mr. Utterson,
+    // that's talking!") nor the subject after a phrase put before its clause ("At the sight of
+    // Mr. Utterson, the housemaid ...").
+    cs = candidates("Who is Mr. Utterson?");
+    QVERIFY2(find(cs, QStringLiteral("the lawyer")), listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("the housemaid broke into hysterical whimpering")), listed(cs).constData());
+    for (const Candidate& c : cs)
+        QVERIFY2(!c.text.contains(QStringLiteral("talking")), listed(cs).constData());
+    cs = candidates("Who is Enfield?");
+    QVERIFY2(find(cs, QStringLiteral("his distant kinsman")), listed(cs).constData());
+    cs = candidates("Who is Richard Enfield?");
+    QVERIFY2(find(cs, QStringLiteral("his distant kinsman")), listed(cs).constData());
+    cs = candidates("Who is John Enfield?");  // another Enfield
+    QVERIFY2(!find(cs, QStringLiteral("his distant kinsman")), listed(cs).constData());
 
     // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
     cs = candidates("Where is Carker?");

@@ -186,6 +186,53 @@ bool isBodyOfPeople(const QString& lower)
                          "reinforcement", "reinforcements", "total", "strength"});
 }
 
+bool titleStop(const QVector<Word>& ws, int k);
+
+// "that's", "you'll", "I'm": a pronoun or a stop word with its verb, not a possessive.
+bool isContraction(const Word& w)
+{
+    return w.text != w.base && isStopWord(w.base.toLower());
+}
+
+// The question names this word only as a one-word name: "Enfield" in "Who is Enfield?".
+bool surnameOnly(const QuestionAnalysis& question, const QString& lowerWord)
+{
+    for (const QString& name : question.names)
+        if (name.toLower() == lowerWord)
+            return true;
+    return false;
+}
+
+// The name at ws[k] ends a phrase of "of" put before its clause with a preposition: "At the
+// sight of Mr. Utterson,", "but in place of the name of Edward Hyde," (what follows the name
+// is the clause's subject, not its appositive). After a comma it may be the end of the
+// sentence's own object ("by licence, to the Earl of Hartfield, the lover of her choice");
+// with a verb between, the name is the clause's own ("At Fieldhead lived Shirley Keeldar").
+bool closesFrontedPhrase(const QVector<Word>& ws, int k)
+{
+    int b = k - 1;
+    bool of = false;
+    for (int seen = 0; b >= 0 && seen < 10; --b) {
+        if (ws[b].punctuation && !titleStop(ws, b))
+            break;
+        if (ws[b].punctuation)
+            continue;
+        ++seen;
+        const QString& l = ws[b].lower;
+        of = of || l == QLatin1String("of");
+        if (l.endsWith(QLatin1String("ed")) || oneOf(l, {"was", "is", "were", "are", "had", "has", "lived", "came", "went", "saw",
+                                                          "met", "sat", "stood", "lay", "told"}))
+            return false;
+    }
+    if (!of || (b >= 0 && !(ws[b].punctuation && isClauseEnd(ws[b]) && ws[b].text != QLatin1String(","))))
+        return false;
+    int first = b + 1;
+    while (first < k && (ws[first].punctuation || oneOf(ws[first].lower, {"but", "and", "or", "yet", "then", "so"})))
+        ++first;
+    return first < k && oneOf(ws[first].lower, {"in", "on", "at", "to", "from", "with", "by", "into", "upon", "under",
+                                                "through", "like", "before", "after", "towards", "toward", "beside", "behind"});
+}
+
 // The stop of "Mr." or "Dr.": not the end of a phrase.
 bool titleStop(const QVector<Word>& ws, int k)
 {
@@ -694,8 +741,16 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     continue;
                 }
                 // "Robert Moore" is not "Hortense Moore": a given name that is not the question's.
+                // A question that names only the surname ("Who is Enfield?") is answered by
+                // "Richard Enfield, his distant kinsman".
                 if (k > 0 && !ws[k - 1].punctuation && ws[k - 1].capitalized && !isTitle(ws[k - 1].lower)
-                    && !question.nameWords.contains(ws[k - 1].lower)) {
+                    && !question.nameWords.contains(ws[k - 1].lower) && !surnameOnly(question, ws[k].lower)) {
+                    k = end;
+                    continue;
+                }
+                // A name that closes a phrase put before its clause ("At the sight of Mr.
+                // Utterson, the housemaid broke ...") has the clause's subject after it.
+                if (closesFrontedPhrase(ws, k)) {
                     k = end;
                     continue;
                 }
@@ -710,7 +765,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 }
                 const char* source = nullptr;
                 int from = -1;
-                if (j < ws.size() && ws[j].text == QLatin1String(",") && j + 1 < ws.size() && !ws[j + 1].punctuation) {
+                if (j < ws.size() && ws[j].text == QLatin1String(",") && j + 1 < ws.size() && !ws[j + 1].punctuation
+                    && !isContraction(ws[j + 1])) {
                     const QString& l = ws[j + 1].lower;
                     if (isDeterminer(l) || !ws[j + 1].capitalized || ws[j + 1].text != ws[j + 1].base
                         || (j + 2 < ws.size() && ws[j + 2].text != ws[j + 2].base && !ws[j + 2].punctuation)) {
@@ -727,7 +783,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                                           "nor", "yet", "still", "only", "just", "even", "also", "indeed", "however", "therefore",
                                           "thus", "perhaps", "moreover", "besides", "certainly", "surely", "again", "hence",
                                           "accordingly", "consequently", "nevertheless", "meanwhile", "instead", "rather",
-                                          "though", "no", "yes", "alas", "it", "himself", "herself", "themselves"}))
+                                          "though", "no", "yes", "alas", "it", "himself", "herself", "themselves", "what", "how",
+                                          "why", "whose"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})
@@ -736,6 +793,13 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 } else if (j + 1 < ws.size() && oneOf(ws[j].lower, {"was", "is", "had been"})
                            && !ws[j + 1].punctuation && (isDeterminer(ws[j + 1].lower) || ws[j + 1].lower == QLatin1String("one"))) {
                     from = j + 1, source = "copular";
+                } else if (const int head = unmarkedAppositiveEnd(ws, j); head > j) {
+                    // "Mr. Utterson the lawyer was a man of a rugged countenance".
+                    Candidate c = make(j, head, AnswerKind::Description, "appositive");
+                    c.distance = 0;
+                    out.push_back(c);
+                    k = end;
+                    continue;
                 }
                 if (from < 0 || from >= ws.size()) {
                     k = end;

@@ -126,6 +126,24 @@ Gender titleGender(const QString& w)
     return Gender::Unknown;
 }
 
+// "Mr. Utterson the lawyer was ...": "the" and one or two lower-case words, then a copula,
+// "had" or "who" (not a comma: "gave Hyde the money, and" is an object); the index of the
+// last word of the appositive, or -1.
+int unmarkedAppositiveEnd(const QVector<Word>& ws, int j)
+{
+    if (j + 2 >= ws.size() || ws[j].lower != QLatin1String("the"))
+        return -1;
+    for (int e = j + 1; e <= j + 2 && e + 1 < ws.size(); ++e) {
+        const Word& w = ws[e];
+        if (w.punctuation || w.capitalized || isStopWord(w.lower) || w.text != w.base)
+            return -1;
+        const Word& next = ws[e + 1];
+        if (oneOf(next.lower, {"was", "is", "had", "has", "who"}))
+            return e;
+    }
+    return -1;
+}
+
 QString stem(const QString& w)
 {
     QString s = w;

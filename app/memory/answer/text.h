@@ -42,6 +42,10 @@ bool isStopWord(const QString& lowerWord);
 /// without the full stop.
 bool isTitle(const QString& lowerWord);
 
+/// After a name at ws[j]: "the" and one or two lower-case words, then a copula, "had" or
+/// "who" ("Mr. Utterson the lawyer was ..."); the index of the appositive's last word, or -1.
+int unmarkedAppositiveEnd(const QVector<Word>& words, int j);
+
 enum class Gender { Unknown, Male, Female };
 /// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
 Gender pronounGender(const QString& lowerWord);

@@ -52,10 +52,11 @@ std::optional<WhoIsCard> whoIsCard(const storage::Database& db, qint64 docId, co
                 && (ws[j + 1].lower == QLatin1String("the") || ws[j + 1].lower == QLatin1String("a")
                     || ws[j + 1].lower == QLatin1String("an") || ws[j + 1].lower == QLatin1String("that")
                     || ws[j + 1].lower == QLatin1String("his") || ws[j + 1].lower == QLatin1String("her"));
+            const bool unmarked = unmarkedAppositiveEnd(ws, j) > j;  // "Mr. Utterson the lawyer was"
             const bool copular = j + 1 < ws.size() && (ws[j].lower == QLatin1String("was") || ws[j].lower == QLatin1String("is"))
                 && (ws[j + 1].lower == QLatin1String("a") || ws[j + 1].lower == QLatin1String("an")
                     || ws[j + 1].lower == QLatin1String("the"));
-            if ((appositive || copular) && card.descriptions.size() < maxDescriptions) {
+            if ((appositive || unmarked || copular) && card.descriptions.size() < maxDescriptions) {
                 bool seen = false;
                 for (const storage::SentenceRow& d : card.descriptions)
                     if (d.id == row.id)
