@@ -345,7 +345,10 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "A Harriet Smith, therefore, was a valuable friend. Harriet Smith, the natural daughter of somebody, was pretty.\n\n"
         "Mr. Utterson the lawyer was a man of a rugged countenance. \"Ah, Mr. Utterson, that's talking!\" cried the butler. "
         "At the sight of Mr. Utterson, the housemaid broke into hysterical whimpering. He was bound to Mr. Richard Enfield, "
-        "his distant kinsman.\n\n");
+        "his distant kinsman.\n\n"
+        "\"Good-evening, Uncle Ebenezer,\" said I. This Alan Breck is a bold, desperate customer, and well known. "
+        "\"Step in by,\" says Cluny. I have a venture with this man Hoseason, the captain of a trading brig, the Covenant. "
+        "Mrs. Hoseason kept the inn.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -501,6 +504,26 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY2(find(cs, QStringLiteral("his distant kinsman")), listed(cs).constData());
     cs = candidates("Who is John Enfield?");  // another Enfield
     QVERIFY2(!find(cs, QStringLiteral("his distant kinsman")), listed(cs).constData());
+    // A copula's adjectives listed with commas; nothing but descriptions for "Who is X?".
+    cs = candidates("Who is Alan Breck?");
+    QVERIFY2(find(cs, QStringLiteral("a bold, desperate customer")), listed(cs).constData());
+    cs = candidates("Who is Cluny?");
+    for (const Candidate& c : cs)
+        QVERIFY2(c.source != QLatin1String("clause"), listed(cs).constData());
+
+    // The relation as the name's title: "Uncle Ebenezer" is the uncle asked for.
+    cs = candidates("Who is David's uncle?");
+    const Candidate* uncle = find(cs, QStringLiteral("Uncle Ebenezer"));
+    QVERIFY2(uncle, listed(cs).constData());
+    QVERIFY(uncle->apposed);
+    // A man written without a title is not shown under his wife's: "Hoseason, the captain".
+    {
+        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was the captain of the Covenant?"));
+        const Retrieval r = retrieve(db, doc, q, text.size());
+        const QVector<RankedAnswer> ranked = rankCandidates(q, r, extractCandidates(q, r));
+        QVERIFY(!ranked.isEmpty());
+        QCOMPARE(ranked.front().text, QStringLiteral("Hoseason"));
+    }
 
     // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
     cs = candidates("Where is Carker?");

@@ -5,6 +5,7 @@
 #include <QSet>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 
 namespace mm::answer {
@@ -632,7 +633,12 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             // "Shirley's" written: the answer is the name.
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
             c.focusName = focusName;
-            const int apposedWords = apposedToRelation(ws, from, to, v.relation);
+            // The relation as the name's own title: "Uncle Ebenezer" for "Who is David's
+            // uncle?", "Captain Hoseason" for "Who was the captain of the Covenant?".
+            int titledWords = 0;
+            for (int j = from; j < to; ++j)
+                titledWords += isTitle(ws[j].lower) && v.relation.contains(j) ? 1 : 0;
+            const int apposedWords = std::max(apposedToRelation(ws, from, to, v.relation), titledWords);
             const bool completes = completesRelationOf(ws, from, v.relation, nameAnchors);
             c.apposed = focusName || completes || apposedWords > 0;
             c.apposedShare = focusName || completes ? 1.0
@@ -744,7 +750,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 // A question that names only the surname ("Who is Enfield?") is answered by
                 // "Richard Enfield, his distant kinsman".
                 if (k > 0 && !ws[k - 1].punctuation && ws[k - 1].capitalized && !isTitle(ws[k - 1].lower)
-                    && !question.nameWords.contains(ws[k - 1].lower) && !surnameOnly(question, ws[k].lower)) {
+                    && !isStopWord(ws[k - 1].lower) && !question.nameWords.contains(ws[k - 1].lower)
+                    && !surnameOnly(question, ws[k].lower)) {
                     k = end;
                     continue;
                 }
@@ -807,11 +814,22 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 }
                 int to = from;
                 int count = 1;
-                while (to + 1 < ws.size() && (!isClauseEnd(ws[to + 1]) || (ws[to + 1].text == QLatin1String(".") && isTitle(ws[to].lower)))
-                       && count < 10) {
-                    ++to;
-                    if (!ws[to].punctuation)
-                        ++count;
+                for (;;) {
+                    while (to + 1 < ws.size() && (!isClauseEnd(ws[to + 1]) || (ws[to + 1].text == QLatin1String(".") && isTitle(ws[to].lower)))
+                           && count < 10) {
+                        ++to;
+                        if (!ws[to].punctuation)
+                            ++count;
+                    }
+                    // A copula's adjectives listed with commas: "this Alan Breck is a bold,
+                    // desperate customer" (not "a bold").
+                    if (std::strcmp(source, "copular") == 0 && count <= 3 && to + 2 < ws.size() && ws[to + 1].text == QLatin1String(",")
+                        && !ws[to + 2].punctuation && !ws[to + 2].capitalized && !isStopWord(ws[to + 2].lower)) {
+                        to += 2;
+                        count += 1;
+                        continue;
+                    }
+                    break;
                 }
                 while (to > from && ws[to].punctuation)
                     --to;
@@ -829,9 +847,12 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             }
         }
 
-        // A clause of the sentence: for things, reasons and manners that are not names.
-        if (question.kind == AnswerKind::Thing || question.kind == AnswerKind::Reason
-            || question.kind == AnswerKind::Description || question.kind == AnswerKind::Place) {
+        // A clause of the sentence: for things, reasons and manners that are not names. Not
+        // for "Who is X?": what is said beside X's name ("says Cluny", "Mr. Riach had
+        // prepared") does not say who X is; only a description does.
+        if (!question.whoIs
+            && (question.kind == AnswerKind::Thing || question.kind == AnswerKind::Reason
+                || question.kind == AnswerKind::Description || question.kind == AnswerKind::Place)) {
             if (v.matched.isEmpty())
                 continue;
             // The clause (between marks) holding the most question words, then the words

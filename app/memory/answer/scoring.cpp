@@ -192,11 +192,18 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         RankedAnswer a = g.answer;
         a.support = int(g.sentences.size());
         a.score = g.best + weights.agreement * std::log1p(double(a.support - 1)) + 0.05 * std::log1p(g.rest);
-        // The longest spelling of a name group ("Mr. Donne" over "Donne") when it is frequent.
+        // The longest spelling of a name group ("Mr. Donne" over "Donne") when it is frequent;
+        // not a woman's title added to a name written without one ("Hoseason, the captain"
+        // is not "Mrs. Hoseason").
         if (a.source == QLatin1String("name")) {
+            auto titleOf = [](const QString& spelling) {
+                return titleGender(spelling.section(QLatin1Char(' '), 0, 0).remove(QLatin1Char('.')).toLower());
+            };
+            const bool herOwn = titleOf(a.text) == Gender::Female;
             QString longest = a.text;
             for (auto sp = g.spellings.constBegin(); sp != g.spellings.constEnd(); ++sp)
-                if (sp.key().size() > longest.size() && sp.value() * 3 >= g.spellings.value(a.text))
+                if (sp.key().size() > longest.size() && sp.value() * 3 >= g.spellings.value(a.text)
+                    && (herOwn || titleOf(sp.key()) != Gender::Female))
                     longest = sp.key();
             a.text = longest;
         }

@@ -119,9 +119,14 @@ Gender pronounGender(const QString& w)
 
 Gender titleGender(const QString& w)
 {
-    if (oneOf(w, {"mr", "sir", "lord", "master", "monsieur", "king", "uncle", "father", "brother", "rev", "reverend"}))
+    // Ranks were men's in the books this reads ("Captain Hoseason" is not "Mrs. Hoseason").
+    if (oneOf(w, {"mr", "sir", "lord", "master", "monsieur", "king", "uncle", "father", "brother", "rev", "reverend",
+                  "captain", "colonel", "general", "major", "admiral", "lieutenant", "sergeant", "corporal", "bishop",
+                  "duke", "earl", "count", "baron", "prince", "emperor", "cardinal", "herr", "signor", "senor", "don",
+                  "doctor", "dr", "capt", "col", "gen", "lieut", "brigadier", "commandant"}))
         return Gender::Male;
-    if (oneOf(w, {"mrs", "miss", "lady", "madame", "mistress", "queen", "aunt", "mother", "sister", "mademoiselle", "dame"}))
+    if (oneOf(w, {"mrs", "miss", "lady", "madame", "mistress", "queen", "aunt", "mother", "sister", "mademoiselle", "dame",
+                  "princess", "countess", "duchess", "frau", "madam", "ms"}))
         return Gender::Female;
     return Gender::Unknown;
 }
