@@ -137,6 +137,25 @@ void TestAnswer::splitterHonoursAbbreviationsAndHeadings()
     QCOMPARE(spans.front().chapterIndex, 0);
     for (int i = 1; i < spans.size(); ++i)
         QVERIFY(spans[i].charStart >= spans[i - 1].charEnd);
+
+    // A list of illustrations: a line of capitals is its own heading though no blank line
+    // follows it, and a picture's title is no prose; the text under it stays prose.
+    const QString pictures = QStringLiteral(
+        "THE SIEGE OF THE ROUND-HOUSE                               84\n"
+        "     It came all of a sudden when it did, with a rush of feet\n     and a roar.\n\n"
+        "[Illustration: THE WRECK OF THE \u201CCOVENANT\u201D\n\n_It was the spare yard I had got hold of._]\n");
+    QStringList parts, headed;
+    for (const storage::SentenceSpan& sp : splitSentences(pictures, {})) {
+        parts << pictures.mid(sp.charStart, sp.charEnd - sp.charStart).simplified();
+        if (sp.heading)
+            headed << parts.back();
+    }
+    QVERIFY2(parts.contains(QStringLiteral("THE SIEGE OF THE ROUND-HOUSE 84")), qPrintable(parts.join(QLatin1Char('|'))));
+    QVERIFY2(parts.contains(QStringLiteral("It came all of a sudden when it did, with a rush of feet and a roar.")),
+             qPrintable(parts.join(QLatin1Char('|'))));
+    QVERIFY2(headed.contains(QStringLiteral("THE SIEGE OF THE ROUND-HOUSE 84"))
+                 && headed.contains(QStringLiteral("[Illustration: THE WRECK OF THE \u201CCOVENANT\u201D")),
+             qPrintable(headed.join(QLatin1Char('|'))));
 }
 
 void TestAnswer::questionTypesAndKinds_data()

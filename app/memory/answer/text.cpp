@@ -266,6 +266,19 @@ qint64 codePoints(const QString& text, qsizetype utf16Index)
     return cp;
 }
 
+// text[from, to) is one line with at least three letters and none in lower case.
+bool isCapitalsLine(const QString& text, qsizetype from, qsizetype to)
+{
+    int letters = 0;
+    for (qsizetype k = from; k < to; ++k) {
+        const QChar c = text.at(k);
+        if (c == QLatin1Char('\n') || c.isLower())
+            return false;
+        letters += c.isLetter() ? 1 : 0;
+    }
+    return letters >= 3;
+}
+
 QVector<storage::SentenceSpan> splitSentences(const QString& text, const QVector<qint64>& chapterStarts)
 {
     constexpr qsizetype kLongSentence = 400;
@@ -307,10 +320,12 @@ QVector<storage::SentenceSpan> splitSentences(const QString& text, const QVector
                 allCaps = false;
                 break;
             }
-        span.heading = oneLine && s.size() < 100
+        // A picture's title ("[Illustration: THE WRECK OF THE COVENANT") is no prose either.
+        span.heading = (oneLine && s.startsWith(QLatin1String("[Illustration"), Qt::CaseInsensitive))
+            || (oneLine && s.size() < 100
             && (allCaps || !(last == QLatin1Char('.') || last == QLatin1Char('!') || last == QLatin1Char('?')
                              || last == QLatin1Char('"') || last == QChar(0x201D) || last == QChar(0x2019)
-                             || last == QLatin1Char(',') || last == QLatin1Char(';') || last == QLatin1Char(':')));
+                             || last == QLatin1Char(',') || last == QLatin1Char(';') || last == QLatin1Char(':'))));
         spans.push_back(span);
     };
     // Emits [from, to), cutting a long piece at ";" or ":" (then ", ") near its middle parts.
@@ -343,6 +358,17 @@ QVector<storage::SentenceSpan> splitSentences(const QString& text, const QVector
             while (j < n && (text.at(j) == QLatin1Char(' ') || text.at(j) == QLatin1Char('\t') || text.at(j) == QLatin1Char('\r')))
                 ++j;
             if (j < n && text.at(j) == QLatin1Char('\n')) {
+                emitPiece(start, i);
+                while (j < n && text.at(j).isSpace())
+                    ++j;
+                start = j;
+                i = j;
+                continue;
+            }
+            // A line of capitals that the sentence began with is a heading of its own, even
+            // with no blank line after it: "THE SIEGE OF THE ROUND-HOUSE    84" above its
+            // caption in a list of illustrations.
+            if (isCapitalsLine(text, start, i)) {
                 emitPiece(start, i);
                 while (j < n && text.at(j).isSpace())
                     ++j;

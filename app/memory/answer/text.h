@@ -12,7 +12,7 @@
 namespace mm::answer {
 
 /// Bump when the splitter's output changes: indexes built by another version are rebuilt.
-constexpr int kSplitterVersion = 2;
+constexpr int kSplitterVersion = 4;
 
 struct Word {
     qsizetype start = 0;     ///< UTF-16 index in the text it was taken from
