@@ -367,7 +367,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "his distant kinsman.\n\n"
         "\"Good-evening, Uncle Ebenezer,\" said I. This Alan Breck is a bold, desperate customer, and well known. "
         "\"Step in by,\" says Cluny. I have a venture with this man Hoseason, the captain of a trading brig, the Covenant. "
-        "Mrs. Hoseason kept the inn.\n\n");
+        "Mrs. Hoseason kept the inn.\n\n"
+        "Mr. Knightley, a sensible man about seven or eight-and-thirty, was an old friend. Miss Smith was a girl of "
+        "seventeen, and she had four sisters. \"You like Mr. Elton, papa.\" \"And Mr. Elton, my dear, likes you.\"\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -529,6 +531,23 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     cs = candidates("Who is Cluny?");
     for (const Candidate& c : cs)
         QVERIFY2(c.source != QLatin1String("clause"), listed(cs).constData());
+
+    // An age said of a person, with or without "years".
+    QVERIFY(isNumberWord(QStringLiteral("eight-and-thirty")));
+    QVERIFY(!isNumberWord(QStringLiteral("and-thirty")));
+    cs = candidates("How old was Mr. Knightley?");
+    const Candidate* age = find(cs, QStringLiteral("seven or eight-and-thirty"));
+    QVERIFY2(age, listed(cs).constData());
+    QVERIFY(age->unitMatch);
+    cs = candidates("How old was Miss Smith?");
+    const Candidate* seventeen = find(cs, QStringLiteral("seventeen"));
+    const Candidate* four = find(cs, QStringLiteral("four"));
+    QVERIFY2(seventeen && four, listed(cs).constData());
+    QVERIFY(seventeen->unitMatch && !four->unitMatch);
+    // A name said to is not described: "Mr. Elton, papa", "Mr. Elton, my dear".
+    cs = candidates("Who is Mr. Elton?");
+    QVERIFY2(find(cs, QStringLiteral("the vicar of Highbury")), listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("papa")) && !find(cs, QStringLiteral("my dear")), listed(cs).constData());
 
     // The relation as the name's title: "Uncle Ebenezer" is the uncle asked for.
     cs = candidates("Who is David's uncle?");

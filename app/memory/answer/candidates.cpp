@@ -90,11 +90,12 @@ bool isNumberWord(const QString& lower)
         return true;
     if (numbers.contains(lower))
         return true;
-    if (lower.contains(QLatin1Char('-'))) {
-        for (const QString& part : lower.split(QLatin1Char('-'), Qt::SkipEmptyParts))
-            if (!numbers.contains(part))
+    if (lower.contains(QLatin1Char('-'))) {  // "forty-seven", "eight-and-thirty"
+        const QStringList parts = lower.split(QLatin1Char('-'), Qt::SkipEmptyParts);
+        for (int i = 0; i < parts.size(); ++i)
+            if (!numbers.contains(parts[i]) && !(parts[i] == QLatin1String("and") && i > 0 && i + 1 < parts.size()))
                 return false;
-        return true;
+        return !parts.isEmpty();
     }
     return false;
 }
@@ -722,6 +723,14 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (termMatches(ws[u].lower, unit))
                         c.unitMatch = true;
             }
+            // An age said of a person: "a girl of seventeen", "a sensible man about seven or
+            // eight-and-thirty", "aged forty", "at the age of ten".
+            if (question.unitTerms.contains(QLatin1String("age")) && from >= 1
+                && (ws[from - 1].lower == QLatin1String("aged")
+                    || (from >= 2 && oneOf(ws[from - 1].lower, {"of", "about", "nearly", "almost", "past", "some"})
+                        && oneOf(ws[from - 2].lower, {"girl", "boy", "man", "woman", "lad", "lass", "youth", "child", "age",
+                                                      "gentleman", "lady", "fellow", "maiden"}))))
+                c.unitMatch = true;
             // Men counted by the body they form: "a detachment of between three and four
             // thousand", "a garrison of 1,200".
             if (from >= 2 && ws[from - 1].lower == QLatin1String("of") && countsPeople(question.unitTerms)
@@ -791,7 +800,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                                           "thus", "perhaps", "moreover", "besides", "certainly", "surely", "again", "hence",
                                           "accordingly", "consequently", "nevertheless", "meanwhile", "instead", "rather",
                                           "though", "no", "yes", "alas", "it", "himself", "herself", "themselves", "what", "how",
-                                          "why", "whose"}))
+                                          "why", "whose", "papa", "mamma", "mama", "darling"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})
@@ -838,7 +847,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 const QString& head = ws[from].lower;
                 const bool verbLike = !isDeterminer(head) && !ws[from].capitalized
                     && (head.endsWith(QLatin1String("ing")) || head.endsWith(QLatin1String("ed")) || head.endsWith(QLatin1String("ly")));
-                if (!verbLike && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
+                // "You like Mr. Elton, my dear": said to someone, not of Mr. Elton.
+                const bool endearment = head == QLatin1String("my") && to - from <= 2
+                    && oneOf(ws[to].lower, {"dear", "love", "boy", "girl", "child", "lord", "lady", "darling", "fellow", "lad"});
+                if (!verbLike && !endearment && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
                     Candidate c = make(from, to, AnswerKind::Description, source);
                     c.distance = 0;
                     out.push_back(c);

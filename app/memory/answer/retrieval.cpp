@@ -99,6 +99,9 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     QStringList searchTerms = question.keyTerms;
     for (auto it = question.synonyms.constBegin(); it != question.synonyms.constEnd(); ++it)
         searchTerms << it.value();
+    // "How old is Harriet?": the sentences that say "years" or "age" are looked for too.
+    if (question.measure)
+        searchTerms << question.unitTerms;
     const QVector<storage::SentenceRow> rows = index.search(docId, orQuery(searchTerms), before, options.candidatesFromIndex);
     if (rows.isEmpty())
         return r;
