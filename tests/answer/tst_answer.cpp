@@ -369,7 +369,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "\"Step in by,\" says Cluny. I have a venture with this man Hoseason, the captain of a trading brig, the Covenant. "
         "Mrs. Hoseason kept the inn.\n\n"
         "Mr. Knightley, a sensible man about seven or eight-and-thirty, was an old friend. Miss Smith was a girl of "
-        "seventeen, and she had four sisters. \"You like Mr. Elton, papa.\" \"And Mr. Elton, my dear, likes you.\"\n\n");
+        "seventeen, and she had four sisters. \"You like Mr. Elton, papa.\" \"And Mr. Elton, my dear, likes you.\"\n\n"
+        "Emma thought of Jane Fairfax, this charming Mr. Dixon, and Ireland. Jane Fairfax was an orphan. No sooner was it "
+        "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -548,6 +550,12 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     cs = candidates("Who is Mr. Elton?");
     QVERIFY2(find(cs, QStringLiteral("the vicar of Highbury")), listed(cs).constData());
     QVERIFY2(!find(cs, QStringLiteral("papa")) && !find(cs, QStringLiteral("my dear")), listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("than it was removed")) && !find(cs, QStringLiteral("the new bride")), listed(cs).constData());
+    cs = candidates("Who is Mrs. Elton?");  // not what is said of Mr. Elton
+    QVERIFY2(find(cs, QStringLiteral("the new bride")) && !find(cs, QStringLiteral("the vicar of Highbury")), listed(cs).constData());
+    // The next item of a list is no description.
+    cs = candidates("Who is Jane Fairfax?");
+    QVERIFY2(find(cs, QStringLiteral("an orphan")) && !find(cs, QStringLiteral("this charming Mr. Dixon")), listed(cs).constData());
 
     // The relation as the name's title: "Uncle Ebenezer" is the uncle asked for.
     cs = candidates("Who is David's uncle?");

@@ -764,9 +764,20 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     k = end;
                     continue;
                 }
+                // "Who is Mrs. Elton?" is not answered by what is said of Mr. Elton.
+                bool otherPerson = false;
+                if (k >= 2 && titleStop(ws, k - 1)) {
+                    const Gender written = titleGender(ws[k - 2].lower);
+                    for (const QString& name : question.names) {
+                        const Gender asked = titleGender(question.nameTitles.value(name));
+                        if (written != Gender::Unknown && asked != Gender::Unknown && written != asked
+                            && name.toLower().split(QLatin1Char(' ')).contains(ws[k].lower))
+                            otherPerson = true;
+                    }
+                }
                 // A name that closes a phrase put before its clause ("At the sight of Mr.
                 // Utterson, the housemaid broke ...") has the clause's subject after it.
-                if (closesFrontedPhrase(ws, k)) {
+                if (otherPerson || closesFrontedPhrase(ws, k)) {
                     k = end;
                     continue;
                 }
@@ -800,7 +811,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                                           "thus", "perhaps", "moreover", "besides", "certainly", "surely", "again", "hence",
                                           "accordingly", "consequently", "nevertheless", "meanwhile", "instead", "rather",
                                           "though", "no", "yes", "alas", "it", "himself", "herself", "themselves", "what", "how",
-                                          "why", "whose", "papa", "mamma", "mama", "darling"}))
+                                          "why", "whose", "papa", "mamma", "mama", "darling", "than", "because",
+                                          "unless", "until", "whether", "lest"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})
@@ -850,7 +862,13 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 // "You like Mr. Elton, my dear": said to someone, not of Mr. Elton.
                 const bool endearment = head == QLatin1String("my") && to - from <= 2
                     && oneOf(ws[to].lower, {"dear", "love", "boy", "girl", "child", "lord", "lady", "darling", "fellow", "lad"});
-                if (!verbLike && !endearment && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
+                // A phrase whose head is a name is the next item of a list ("Jane Fairfax, this
+                // charming Mr. Dixon, and ..."), not a description.
+                bool listItem = ws[to].capitalized && (!ws[to].sentenceInitial || titleStop(ws, to - 1))
+                    && ws[to].text == ws[to].base && to > from && !isTitle(ws[to].lower);
+                for (int m = from; m < to && listItem; ++m)  // "the tutor of Eudemon" is a description
+                    listItem = !oneOf(ws[m].lower, {"of", "to", "for", "with", "from", "by", "in", "at", "on"});
+                if (!verbLike && !endearment && !listItem && !ws[to].punctuation && !isStopWord(ws[to].lower)) {
                     Candidate c = make(from, to, AnswerKind::Description, source);
                     c.distance = 0;
                     out.push_back(c);
