@@ -596,9 +596,19 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             int nameWordCount = 0;
             for (int j = from; j <= to; ++j)
                 nameWordCount += !ws[j].punctuation && !isTitle(ws[j].lower) ? 1 : 0;
+            // "Who is Cluny?": only the person's own longer name ("Cluny Macpherson") answers
+            // among the names; the others beside it are not who Cluny is.
+            bool longerOwnName = false;
             for (const QString& name : question.names) {
-                if (question.ownName && nameWordCount > int(name.count(QLatin1Char(' '))) + 1)
-                    continue;  // "Paul Stephanus Kruger" for "Kruger's full name"
+                if ((question.ownName || question.whoIs) && nameWordCount > int(name.count(QLatin1Char(' '))) + 1) {
+                    bool holds = true;
+                    for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts))
+                        holds = holds && nameKey.split(QLatin1Char(' ')).contains(w);
+                    if (holds) {
+                        longerOwnName = true;
+                        continue;  // "Paul Stephanus Kruger" for "Kruger's full name"
+                    }
+                }
                 if (focusName)
                     continue;
                 const QString firstWord = name.section(QLatin1Char(' '), 0, 0).toLower();
@@ -606,7 +616,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (!ws[j].punctuation && ws[j].lower == firstWord)
                         sameEntity = true;
             }
-            if (sameEntity && !otherPerson)
+            if ((sameEntity && !otherPerson) || (question.whoIs && !longerOwnName))
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
             c.titleGender = gender;
@@ -988,6 +998,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             out.push_back(c);
         }
     }
+    // "Who is X?" is answered by what X is, not by a number or a date beside the name.
+    if (question.whoIs)
+        out.erase(std::remove_if(out.begin(), out.end(),
+                                 [](const Candidate& c) { return c.source == QLatin1String("number") || c.source == QLatin1String("date"); }),
+                  out.end());
     return out;
 }
 
