@@ -371,7 +371,8 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "Mr. Knightley, a sensible man about seven or eight-and-thirty, was an old friend. Miss Smith was a girl of "
         "seventeen, and she had four sisters. \"You like Mr. Elton, papa.\" \"And Mr. Elton, my dear, likes you.\"\n\n"
         "Emma thought of Jane Fairfax, this charming Mr. Dixon, and Ireland. Jane Fairfax was an orphan. No sooner was it "
-        "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n");
+        "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n"
+        "Jane was to go as governess to Mrs. Smallridge's children. Miss Taylor had been Emma's governess.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -535,6 +536,21 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     for (const Candidate& c : cs)
         QVERIFY2(c.source != QLatin1String("clause") && c.source != QLatin1String("number") && c.text != QLatin1String("Ben Alder"),
                  listed(cs).constData());
+
+    // The owner of something else is not the one asked for: Mrs. Smallridge owns the
+    // children; "Emma's governess" owns the governess asked for and is no answer either way.
+    cs = candidates("Who was Emma's governess?");
+    const Candidate* owner = find(cs, QStringLiteral("Mrs. Smallridge"));
+    const Candidate* taylor = find(cs, QStringLiteral("Miss Taylor"));
+    QVERIFY2(owner && taylor, listed(cs).constData());
+    QVERIFY(owner->possessor && !taylor->possessor);
+    {
+        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was Emma's governess?"));
+        const Retrieval r = retrieve(db, doc, q, text.size());
+        const QVector<RankedAnswer> ranked = rankCandidates(q, r, extractCandidates(q, r));
+        QVERIFY(!ranked.isEmpty());
+        QCOMPARE(ranked.front().text, QStringLiteral("Miss Taylor"));
+    }
 
     // An age said of a person, with or without "years".
     QVERIFY(isNumberWord(QStringLiteral("eight-and-thirty")));

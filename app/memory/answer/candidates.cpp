@@ -641,7 +641,9 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     || l == QLatin1String("christened") || l == QLatin1String("known") || l == QLatin1String("nicknamed"))
                     c.named = true;
             }
-            // "Shirley's" written: the answer is the name.
+            // "Shirley's" written: the answer is the name; what it owns, if not the question's
+            // relation ("governess to Mrs. Smallridge's children"), makes it someone else.
+            c.possessor = ws[to].text != ws[to].base && !(to + 1 < ws.size() && v.relation.contains(to + 1));
             c.text = row.text.mid(ws[from].start, ws[to].start - ws[from].start) + ws[to].base;
             c.focusName = focusName;
             // The relation as the name's own title: "Uncle Ebenezer" for "Who is David's

@@ -128,6 +128,7 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         const QString key = keyOf.value(c.key, c.key);
         return c.titleGender == Gender::Female && titledGenders.value(key) == 3 ? QStringLiteral("her:") + key : key;
     };
+    const bool asksWhose = question.text.startsWith(QLatin1String("whose"), Qt::CaseInsensitive);
     const bool asksName = question.text.contains(QLatin1String("name"), Qt::CaseInsensitive)
         || question.text.contains(QLatin1String("call"), Qt::CaseInsensitive);
 
@@ -152,6 +153,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         // the question's words in the same phrase or clause as the answer, not only nearby.
         if (c.apposed)
             instance += 0.3 + 0.3 * c.apposedShare;
+        else if (c.possessor && question.type == QuestionType::Who && !asksWhose)
+            instance -= 0.25;
         instance += 0.3 * c.phraseTerms + 0.2 * c.clauseTerms;
         // A word seen only at sentence starts, that the book never uses for a person or a
         // place, is most likely not a name ("Hey", "Good-night").
