@@ -847,6 +847,39 @@ void TestAnswer::referencesBindPronounsAndChapterTitles()
     QVERIFY2(!r.found, qPrintable(r.answer));
     r = answerer.answer(id, QStringLiteral("Who was the officer in command at Kestrelton?"));
     QVERIFY2(r.found && r.answer.contains(QStringLiteral("Ashby")), qPrintable(r.answer + r.notFound));
+    QVERIFY(!refs.narrates(QStringLiteral("lettice")));  // told in the third person
+
+    // A book told in the first person: its narrator is the one the others speak to and who
+    // never "says" (he "says I"); "my" in the narration, or in his own speech, is his.
+    const QString memoir = QStringLiteral(
+        "\u201CGood morning, David,\u201D said Alan. I went down the road with him. \u201CWell, David,\u201D said "
+        "Alan, \u201Ccome with me.\u201D \u201CI will,\u201D said I. We walked on. \u201CMy father was Alexander Balfour, "
+        "schoolmaster of Essendean,\u201D said I. Alan laughed. \u201CMy father was a Stewart,\u201D said he. "
+        "\u201CWhere now?\u201D said I. I saw my uncle at the door.\n");
+    storage::NewDocument told;
+    told.contentHash = QStringLiteral("memoir");
+    told.title = QStringLiteral("Memoir");
+    told.format = QStringLiteral("txt");
+    told.sourcePath = QStringLiteral("memoir.txt");
+    told.bytes = memoir.toUtf8().size();
+    told.text = memoir;
+    const qint64 memoirId = db.addDocument(told).docId;
+    QVERIFY(ensureSentenceIndex(db, memoirId));
+    References narration(db, memoirId, memoir.size());
+    QVERIFY(narration.narrates(QStringLiteral("david")));
+    QVERIFY(!narration.narrates(QStringLiteral("alan")));
+    auto memoirSentence = [&](const char* text) {
+        const qint64 at = memoir.indexOf(QString::fromUtf8(text));
+        for (const storage::SentenceRow& row : index.range(memoirId, 0, 1000, memoir.size()))
+            if (row.charStart <= at && at < row.charEnd)
+                return row;
+        return storage::SentenceRow{};
+    };
+    QVERIFY(narration.refersTo(memoirSentence("I saw my uncle"), QStringLiteral("David")));
+    QVERIFY(narration.refersTo(memoirSentence("My father was Alexander"), QStringLiteral("David")));
+    QVERIFY(!narration.refersTo(memoirSentence("My father was a Stewart"), QStringLiteral("David")));  // Alan's "my"
+    r = answerer.answer(memoirId, QStringLiteral("Who was David's father?"));
+    QVERIFY2(r.found && r.answer.contains(QStringLiteral("Alexander Balfour")), qPrintable(r.answer + r.notFound));
 }
 
 void TestAnswer::candidateFeaturesAreNamedAndFinite()

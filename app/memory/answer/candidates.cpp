@@ -124,7 +124,7 @@ namespace {
 
 // A relation word owned by someone the question does not name: "Moore's father" and "my
 // mother" (a speaker's) do not answer "Who was Caroline's father/mother?".
-bool ownedByAnother(const QVector<Word>& ws, int k, const QuestionAnalysis& question)
+bool ownedByAnother(const QVector<Word>& ws, int k, const QuestionAnalysis& question, bool narratorAsked)
 {
     if (question.names.isEmpty())
         return false;
@@ -133,11 +133,16 @@ bool ownedByAnother(const QVector<Word>& ws, int k, const QuestionAnalysis& ques
         --b;
     if (b < 0 || ws[b].punctuation)
         return false;
+    // A speaker's "my mother" is someone else's, unless the narrator is the one asked about
+    // ("My father was Alexander Balfour," said I: David's).
+    if (ws[b].lower == QLatin1String("my") && narratorAsked && isNarratorWord(ws, b))
+        return false;
     if (oneOf(ws[b].lower, {"my", "your", "our", "thy"}))
         return true;
-    // "the Captain's friend" may be the question's Captain Cuttle; "Princess's Chapel" is a name.
-    return ws[b].text != ws[b].base && ws[b].capitalized && !ws[k].capitalized && !isTitle(ws[b].lower)
-        && !question.nameWords.contains(ws[b].lower);
+    // "the captain's mother" is not David's; "the Captain's friend" may be the question's
+    // Captain Cuttle, "the rector's niece" is the question's own; "Princess's Chapel" is a name.
+    return ws[b].text != ws[b].base && !ws[k].capitalized && !isTitle(ws[b].lower) && !question.nameWords.contains(ws[b].lower)
+        && !question.keyTerms.contains(ws[b].lower);
 }
 
 bool isSpeechVerb(const QString& lower)
@@ -344,7 +349,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 if (termMatches(w.lower, question.keyTerms[t], question)) {
                     v.matched.push_back(k);
                     v.matchedTerm.push_back(t);
-                    if (question.relationTerms.contains(question.keyTerms[t]) && !ownedByAnother(v.ws, k, question))
+                    if (question.relationTerms.contains(question.keyTerms[t]) && !ownedByAnother(v.ws, k, question, retrieval.narratorAsked))
                         v.relation.push_back(k);
                     break;
                 }

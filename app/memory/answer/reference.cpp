@@ -2,6 +2,8 @@
 
 #include "app/memory/answer/text.h"
 
+#include <QMutex>
+#include <QPair>
 #include <QSet>
 #include <QStringList>
 
@@ -31,6 +33,12 @@ bool looksLikeName(const QVector<Word>& ws, int k)
     const Word& w = ws[k];
     return !w.punctuation && w.capitalized && (!w.sentenceInitial || titleBefore(ws, k) >= 0) && !isStopWord(w.lower)
         && !isTitle(w.lower) && pronounGender(w.lower) == Gender::Unknown && w.lower != QLatin1String("i");
+}
+
+bool isSpeechVerb(const QString& lower)
+{
+    return oneOf(lower, {"said", "cried", "asked", "replied", "returned", "exclaimed", "answered", "rejoined", "says", "cries",
+                         "asks", "replies", "whispered", "inquired", "observed", "continued", "added", "echoed"});
 }
 
 }  // namespace
@@ -86,6 +94,12 @@ void References::readName(const QString& nameWord)
         for (int i = 0; i < ws.size(); ++i) {
             if (ws[i].lower != nameWord)
                 continue;
+            // "Good-evening, David," / "said Alan": said to the name, or said by it.
+            if ((i > 0 && isSpeechVerb(ws[i - 1].lower)) || (i + 1 < ws.size() && isSpeechVerb(ws[i + 1].lower)))
+                m_speaking[nameWord] += 1;
+            else if (i > 0 && i + 1 < ws.size() && ws[i - 1].punctuation && ws[i + 1].punctuation && insideQuotes(ws, i)
+                     && oneOf(ws[i + 1].text, {",", "!", "?", "."}))
+                m_addressed[nameWord] += 1;
             if (i + 1 < ws.size() && ws[i].text == ws[i].base && looksLikeName(ws, i + 1))
                 surnames[ws[i + 1].lower] += 1;  // "Shirley Keeldar", not "Shirley's Tartar"
             int j = i;
@@ -135,6 +149,37 @@ void References::readName(const QString& nameWord)
         }
     }
     m_surname.insert(nameWord, most >= 2 && !tied ? surname : QString());
+}
+
+bool References::firstPersonBook()
+{
+    if (m_firstPerson)
+        return *m_firstPerson;
+    // Whether a book is told in the first person is no secret of its later pages and does not
+    // change as it is read: known once per library and document in this process (the count
+    // reads the posting lists of "said" and "i" across the library: milliseconds).
+    static QMutex mutex;
+    static QHash<QPair<QString, qint64>, bool> known;
+    const QPair<QString, qint64> key{m_db.path(), m_docId};
+    {
+        const QMutexLocker lock(&mutex);
+        if (const auto it = known.constFind(key); it != known.constEnd())
+            return *(m_firstPerson = it.value());
+    }
+    const qint64 saidI = m_index.count(m_docId, QStringLiteral("\"said i\""), m_before);
+    m_firstPerson = saidI >= 3 && saidI * 200 >= m_index.countBefore(m_docId, m_before);
+    const QMutexLocker lock(&mutex);
+    known.insert(key, *m_firstPerson);
+    return *m_firstPerson;
+}
+
+bool References::narrates(const QString& nameWord)
+{
+    if (!firstPersonBook())
+        return false;
+    if (!m_gender.contains(nameWord))
+        readName(nameWord);
+    return m_addressed.value(nameWord) >= 2 && m_speaking.value(nameWord) == 0;
 }
 
 bool References::inChapterTitle(int chapterIndex, const QStringList& nameWords)
@@ -249,7 +294,19 @@ bool References::refersTo(const storage::SentenceRow& sentence, const QString& n
     bool person = false;
     for (const QString& w : nameWords)
         person = person || genderOf(w) != Gender::Unknown;
-    return (!person && inChapterTitle(sentence.chapterIndex, nameWords)) || pronounRefersTo(sentence, nameWords);
+    if ((!person && inChapterTitle(sentence.chapterIndex, nameWords)) || pronounRefersTo(sentence, nameWords))
+        return true;
+    // The narrator of a book told in the first person: "I", "me", "my" in the narration.
+    bool narrator = false;
+    for (const QString& w : nameWords)
+        narrator = narrator || narrates(w);
+    if (!narrator)
+        return false;
+    const QVector<Word>& ws = wordsOf(sentence);
+    for (int i = 0; i < ws.size(); ++i)
+        if (isNarratorWord(ws, i))
+            return true;
+    return false;
 }
 
 }  // namespace mm::answer

@@ -14,6 +14,8 @@
 #include <QSet>
 #include <QString>
 
+#include <optional>
+
 namespace mm::answer {
 
 /// Resolves references for one question about one document as of a position; caches the
@@ -42,6 +44,12 @@ public:
     /// sentences before, within the chapter) is the name.
     bool refersTo(const storage::SentenceRow& sentence, const QString& name);
 
+    /// Whether the book is told in the first person ("said I" in at least one sentence in
+    /// two hundred before the position, and three times) and the name is its narrator's: the
+    /// others address it in their speech and the book never writes it beside a speech verb
+    /// (the narrator's own words are "said I"). Then "I", "me", "my" outside quotes are it.
+    bool narrates(const QString& nameWord);
+
     static constexpr int kAntecedentSentences = 10;
 
 private:
@@ -60,6 +68,7 @@ private:
     void readName(const QString& nameWord);
     bool inChapterTitle(int chapterIndex, const QStringList& nameWords);
     bool pronounRefersTo(const storage::SentenceRow& sentence, const QStringList& nameWords);
+    bool firstPersonBook();
 
     const storage::Database& m_db;
     storage::SentenceIndex m_index;
@@ -67,6 +76,9 @@ private:
     qint64 m_before;
     QHash<QString, Gender> m_gender;
     QHash<QString, QString> m_surname;
+    QHash<QString, int> m_addressed;          ///< a name's first mentions that are said to it in speech
+    QHash<QString, int> m_speaking;           ///< ... that stand beside a speech verb ("said Alan")
+    std::optional<bool> m_firstPerson;
     QHash<int, Sentence> m_sentences;         ///< read so far, by ordinal
     QVector<QSet<QString>> m_chapterTitles;   ///< each chapter title's words, lower case, read on first use
     bool m_chaptersRead = false;

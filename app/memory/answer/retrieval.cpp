@@ -115,18 +115,32 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         for (const storage::SentenceRow& row : index.search(docId, nearQuery, before, 40))
             near.insert(row.id);
     }
+    // The narrator of a book told in the first person is "I", "me", "my" in its narration
+    // (reference.h narrates): "my father" is David's father in Kidnapped.
+    References references(db, docId, before);
+    QSet<QString> narratorWords;
+    for (const QString& name : question.names)
+        for (const QString& w : name.toLower().split(QLatin1Char(' '), Qt::SkipEmptyParts))
+            if (references.narrates(w))
+                narratorWords.insert(w);
+    r.narratorAsked = !narratorWords.isEmpty();
     auto coverageOf = [&](const QVector<Word>& ws, QSet<QString>* found) {
         double c = 0;
         for (const QString& t : question.keyTerms) {
             if (found && found->contains(t))
                 continue;
-            for (const Word& w : ws)
-                if (!w.punctuation && termMatches(w.lower, t, question)) {
+            const bool narrator = narratorWords.contains(t);
+            for (int k = 0; k < ws.size(); ++k) {
+                const Word& w = ws[k];
+                if (!w.punctuation
+                    && (termMatches(w.lower, t, question)
+                        || (narrator && isNarratorWord(ws, k)))) {
                     c += std::max(r.termWeight.value(t), 0.5);
                     if (found)
                         found->insert(t);
                     break;
                 }
+            }
         }
         return c;
     };
@@ -232,7 +246,6 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
     // A name the sentence does not write may still be what it speaks of: "she" for the
     // question's Caroline, or the chapter's title (reference.h).
     // A given name is also written by its title and surname ("Miss Keeldar" for Shirley).
-    References references(db, docId, before);
     for (ScoredSentence& s : scored) {
         if (s.namesPresent || s.namesMissing.isEmpty())
             continue;

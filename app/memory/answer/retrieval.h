@@ -45,6 +45,7 @@ struct Retrieval {
     QHash<QString, qint64> termCount;   ///< key term -> sentences holding it before the position
     bool namesSeen = true;              ///< each question name occurs before the position
     QSet<QString> ordinaryWords;        ///< capitalised sentence starts of the sentences that the book also writes in lower case
+    bool narratorAsked = false;         ///< a name of the question is the first-person narrator's (reference.h narrates)
 };
 
 struct RetrievalOptions {

@@ -149,6 +149,45 @@ int unmarkedAppositiveEnd(const QVector<Word>& ws, int j)
     return -1;
 }
 
+// Whether ws[k] is inside quotation marks: the curly quotes opened and not closed before
+// it; a sentence whose first mark closes a quote began inside one (the second sentence of
+// a speech). Straight double quotes toggle.
+bool insideQuotes(const QVector<Word>& ws, int k)
+{
+    int depth = 0;
+    for (const Word& w : ws)
+        if (w.punctuation && (w.text == QString(QChar(0x201C)) || w.text == QString(QChar(0x201D)) || w.text == QLatin1String("\""))) {
+            depth = w.text == QString(QChar(0x201D)) ? 1 : 0;
+            break;
+        }
+    for (int i = 0; i < k && i < ws.size(); ++i) {
+        if (!ws[i].punctuation)
+            continue;
+        if (ws[i].text == QString(QChar(0x201C)))
+            ++depth;
+        else if (ws[i].text == QString(QChar(0x201D)))
+            depth = std::max(0, depth - 1);
+        else if (ws[i].text == QLatin1String("\""))
+            depth = depth > 0 ? 0 : 1;
+    }
+    return depth > 0;
+}
+
+bool isNarratorWord(const QVector<Word>& ws, int k)
+{
+    if (k < 0 || k >= ws.size() || !oneOf(ws[k].lower, {"i", "me", "my", "myself", "mine"}))
+        return false;
+    if (!insideQuotes(ws, k))
+        return true;
+    // "'My father was Alexander Balfour,' said I": the narrator's own speech.
+    static const std::initializer_list<const char*> speech = {"said", "cried", "asked", "replied", "says", "returned", "answered"};
+    for (int j = 0; j < ws.size(); ++j)
+        if (ws[j].lower == QLatin1String("i") && !insideQuotes(ws, j)
+            && ((j > 0 && oneOf(ws[j - 1].lower, speech)) || (j + 1 < ws.size() && oneOf(ws[j + 1].lower, speech))))
+            return true;
+    return false;
+}
+
 QString stem(const QString& w)
 {
     QString s = w;

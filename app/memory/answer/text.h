@@ -46,6 +46,14 @@ bool isTitle(const QString& lowerWord);
 /// "who" ("Mr. Utterson the lawyer was ..."); the index of the appositive's last word, or -1.
 int unmarkedAppositiveEnd(const QVector<Word>& words, int j);
 
+/// Whether words[k] is inside quotation marks (curly quotes opened before it and not closed;
+/// a sentence whose first mark closes a quote began inside one; straight quotes toggle).
+bool insideQuotes(const QVector<Word>& words, int k);
+
+/// Whether words[k] is "I", "me", "my", "myself" or "mine" said by a first-person book's
+/// narrator: outside quotes, or inside the quotes of a sentence that says "said I".
+bool isNarratorWord(const QVector<Word>& words, int k);
+
 enum class Gender { Unknown, Male, Female };
 /// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
 Gender pronounGender(const QString& lowerWord);
