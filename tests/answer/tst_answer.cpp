@@ -856,14 +856,7 @@ void TestAnswer::referencesBindPronounsAndChapterTitles()
         "Alan, \u201Ccome with me.\u201D \u201CI will,\u201D said I. We walked on. \u201CMy father was Alexander Balfour, "
         "schoolmaster of Essendean,\u201D said I. Alan laughed. \u201CMy father was a Stewart,\u201D said he. "
         "\u201CWhere now?\u201D said I. I saw my uncle at the door.\n");
-    storage::NewDocument told;
-    told.contentHash = QStringLiteral("memoir");
-    told.title = QStringLiteral("Memoir");
-    told.format = QStringLiteral("txt");
-    told.sourcePath = QStringLiteral("memoir.txt");
-    told.bytes = memoir.toUtf8().size();
-    told.text = memoir;
-    const qint64 memoirId = db.addDocument(told).docId;
+    const qint64 memoirId = addBook(db, memoir);
     QVERIFY(ensureSentenceIndex(db, memoirId));
     References narration(db, memoirId, memoir.size());
     QVERIFY(narration.narrates(QStringLiteral("david")));
