@@ -372,7 +372,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "seventeen, and she had four sisters. \"You like Mr. Elton, papa.\" \"And Mr. Elton, my dear, likes you.\"\n\n"
         "Emma thought of Jane Fairfax, this charming Mr. Dixon, and Ireland. Jane Fairfax was an orphan. No sooner was it "
         "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n"
-        "Jane was to go as governess to Mrs. Smallridge's children. Miss Taylor had been Emma's governess.\n\n");
+        "Jane was to go as governess to Mrs. Smallridge's children. Miss Taylor had been Emma's governess.\n\n"
+        "Mrs. Bates, the widow of a former vicar, was very old. Miss Bates, her daughter, talked. \"Miss Bates, let me "
+        "help you.\" Mr. Grant had a son, Master Tom Ward, and Mrs. Grant, his wife, was fond of him.\n\n");
     const qint64 doc = addBook(db, text);
     ensureSentenceIndex(db, doc);
     auto candidates = [&](const char* question) {
@@ -551,6 +553,18 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         QVERIFY(!ranked.isEmpty());
         QCOMPARE(ranked.front().text, QStringLiteral("Miss Taylor"));
     }
+
+    // "Miss Bates" is not "Mrs. Bates" (her daughter); a vocative's "let me" is no description.
+    cs = candidates("Who is Miss Bates?");
+    QVERIFY2(find(cs, QStringLiteral("her daughter")) && !find(cs, QStringLiteral("the widow of a former vicar")),
+             listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("let me help you")), listed(cs).constData());
+    // A woman is nobody's son: "Mrs. Grant" clashes with the relation asked for, "Master Tom Ward" does not.
+    cs = candidates("Who was Mr. Grant's son?");
+    const Candidate* captain = find(cs, QStringLiteral("Master Tom Ward"));
+    const Candidate* wifeGrant = find(cs, QStringLiteral("Mrs. Grant"));
+    QVERIFY2(captain && wifeGrant, listed(cs).constData());
+    QVERIFY(wifeGrant->genderClash && !captain->genderClash);
 
     // An age said of a person, with or without "years".
     QVERIFY(isNumberWord(QStringLiteral("eight-and-thirty")));

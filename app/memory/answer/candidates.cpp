@@ -195,6 +195,31 @@ bool isBodyOfPeople(const QString& lower)
 
 bool titleStop(const QVector<Word>& ws, int k);
 
+// Two titles of one surname that name two people: a man's and a woman's ("Mr. Weston",
+// "Mrs. Weston"), or a wife's and a daughter's ("Mrs. Bates", "Miss Bates").
+bool titlesNameOthers(const QString& written, const QString& asked)
+{
+    const Gender w = titleGender(written), a = titleGender(asked);
+    if (w != Gender::Unknown && a != Gender::Unknown && w != a)
+        return true;
+    return (written == QLatin1String("mrs") && asked == QLatin1String("miss"))
+        || (written == QLatin1String("miss") && asked == QLatin1String("mrs"));
+}
+
+// The gender a kinship or role word of the question asks for ("son", "wife"); Unknown if none.
+Gender relationGender(const QStringList& relationTerms)
+{
+    for (const QString& t : relationTerms) {
+        if (oneOf(t, {"son", "father", "brother", "uncle", "husband", "nephew", "grandfather", "grandson", "king", "boy",
+                      "sons", "brothers", "nephews"}))
+            return Gender::Male;
+        if (oneOf(t, {"daughter", "mother", "sister", "aunt", "wife", "niece", "grandmother", "granddaughter", "queen",
+                      "girl", "widow", "governess", "daughters", "sisters", "nieces"}))
+            return Gender::Female;
+    }
+    return Gender::Unknown;
+}
+
 // "that's", "you'll", "I'm": a pronoun or a stop word with its verb, not a possessive.
 bool isContraction(const Word& w)
 {
@@ -326,6 +351,7 @@ int apposedToRelation(const QVector<Word>& ws, int from, int to, const QVector<i
 QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Retrieval& retrieval)
 {
     QVector<Candidate> out;
+    const Gender askedGender = relationGender(question.relationTerms);
     QSet<QString> questionWords;
     for (const QString& w : question.nameWords)
         questionWords.insert(w);
@@ -570,23 +596,22 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             }
             // "Which chapel is in Princess's Place?": "Princess's Chapel" is an answer though
             // its words are the question's; the question's own names are not.
-            QString nameKey;
-            Gender gender = Gender::Unknown;
+            QString nameKey, title;
             for (int j = from; j <= to; ++j) {
                 if (!ws[j].punctuation && !isTitle(ws[j].lower))
                     nameKey += (nameKey.isEmpty() ? QString() : QStringLiteral(" ")) + ws[j].lower;
-                else if (ws[j].capitalized && gender == Gender::Unknown)
-                    gender = titleGender(ws[j].lower);
+                else if (ws[j].capitalized && title.isEmpty())
+                    title = ws[j].lower;
             }
+            const Gender gender = titleGender(title);
             // "Mrs. Weston" for "Whom did Mr. Weston marry?": the question's name under a title
-            // of the other gender is another person (his wife, her father).
+            // of the other gender is another person (his wife, her father), as is "Miss Bates"
+            // for "Mrs. Bates" (her daughter).
             bool otherPerson = false;
-            for (const QString& name : question.names) {
-                const Gender asked = titleGender(question.nameTitles.value(name));
-                if (gender != Gender::Unknown && asked != Gender::Unknown && asked != gender
+            for (const QString& name : question.names)
+                if (titlesNameOthers(title, question.nameTitles.value(name))
                     && (nameKey == name.toLower() || nameKey.endsWith(QLatin1Char(' ') + name.toLower())))
                     otherPerson = true;
-            }
             const bool focusName = !question.focus.isEmpty() && question.type == QuestionType::Which
                 && ws[to].lower == question.focus && from < to;
             bool isQuestionName = false;
@@ -625,6 +650,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
             c.titleGender = gender;
+            c.genderClash = gender != Gender::Unknown && askedGender != Gender::Unknown && gender != askedGender;
             c.ordinary = true;
             for (int j = from; j <= to; ++j)
                 if (!ws[j].punctuation && !isTitle(ws[j].lower) && !lowerSeen.contains(ws[j].lower)
@@ -783,15 +809,11 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 }
                 // "Who is Mrs. Elton?" is not answered by what is said of Mr. Elton.
                 bool otherPerson = false;
-                if (k >= 2 && titleStop(ws, k - 1)) {
-                    const Gender written = titleGender(ws[k - 2].lower);
-                    for (const QString& name : question.names) {
-                        const Gender asked = titleGender(question.nameTitles.value(name));
-                        if (written != Gender::Unknown && asked != Gender::Unknown && written != asked
+                if (k >= 2 && titleStop(ws, k - 1))
+                    for (const QString& name : question.names)
+                        if (titlesNameOthers(ws[k - 2].lower, question.nameTitles.value(name))
                             && name.toLower().split(QLatin1Char(' ')).contains(ws[k].lower))
                             otherPerson = true;
-                    }
-                }
                 // A name that closes a phrase put before its clause ("At the sight of Mr.
                 // Utterson, the housemaid broke ...") has the clause's subject after it.
                 if (otherPerson || closesFrontedPhrase(ws, k)) {
@@ -829,7 +851,8 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                                           "accordingly", "consequently", "nevertheless", "meanwhile", "instead", "rather",
                                           "though", "no", "yes", "alas", "it", "himself", "herself", "themselves", "what", "how",
                                           "why", "whose", "papa", "mamma", "mama", "darling", "than", "because",
-                                          "unless", "until", "whether", "lest"}))
+                                          "unless", "until", "whether", "lest", "let", "pray", "come", "tell", "look",
+                                          "go", "give", "take", "say", "listen", "wait", "allow", "please"}))
                             from = j + 1, source = "appositive";
                     }
                 } else if (j + 2 < ws.size() && ws[j].text == QLatin1String("(") && oneOf(ws[j + 1].lower, {"he", "she", "it"})

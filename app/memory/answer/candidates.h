@@ -30,6 +30,7 @@ struct Candidate {
     bool ordinary = false;    ///< a name whose every word the book also writes in lower case ("Manager", "House")
     bool named = false;       ///< right after "name is", "called", "named", "known as"
     Gender titleGender = Gender::Unknown;  ///< a name's title's gender: "Mrs. Weston" is not "Mr. Weston"
+    bool genderClash = false; ///< its title's gender is not the one the question's relation asks for ("Mrs. Weston" for a son)
     bool possessor = false;   ///< a name written as owner of something not asked for ("Mrs. Smallridge's children")
     int side = 0;             ///< -1/+1: taken from the sentence before/after a retrieved one
     int relationDistance = 99;  ///< words to the nearest of the question's relation words in its sentence (99: none there)

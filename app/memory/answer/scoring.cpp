@@ -155,6 +155,8 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
             instance += 0.3 + 0.3 * c.apposedShare;
         else if (c.possessor && question.type == QuestionType::Who && !asksWhose)
             instance -= 0.25;
+        if (c.genderClash)  // "Mrs. Weston and her son-in-law" does not make her anyone's son
+            instance -= 0.5;
         instance += 0.3 * c.phraseTerms + 0.2 * c.clauseTerms;
         // A word seen only at sentence starts, that the book never uses for a person or a
         // place, is most likely not a name ("Hey", "Good-night").
