@@ -54,8 +54,8 @@ fi
 RES="$res" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
-print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name in ["dev-nomodel", "dev-model", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]:
     try:
         j = json.load(open(os.path.join(os.environ["RES"], name + ".json")))
@@ -68,7 +68,9 @@ for name in ["dev-nomodel", "dev-model", "dev-model-serial", "deep-nomodel", "de
         return round(v[int(p * (len(v) - 1))], 1) if v else "-"
     print(f"| {name} | {g('accuracy')} | {g('evidence_at_3')} | {g('spoiler_not_found')} | {g('spoiler_leaks')} | "
           f"{g('answer_ms_p50')} | {g('answer_ms_p95')} | {pct('state_load_ms', 0.95)} | {pct('model_ms', 0.5)} | {pct('model_ms', 0.95)} | "
-          f"{pct('retrieval_ms', 0.5)} | {pct('retrieval_ms', 0.95)} | {pct('scoring_ms', 0.95)} |")
+          f"{pct('retrieval_ms', 0.5)} | {pct('retrieval_ms', 0.95)} | {pct('scoring_ms', 0.95)} | "
+          f"{pct('model_wait_ms', 0.5)} / {pct('model_wait_ms', 0.95)} | {pct('model_answers_ms', 0.5)} / {pct('model_answers_ms', 0.95)} | "
+          f"{pct('prompt_ms', 0.5)} / {pct('prompt_ms', 0.95)} |")
     if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
 PY
 cat "$out/answers.md"

@@ -55,6 +55,9 @@ nlohmann::json answerJson(const AnswerResult& r)
                         {"retrieval_ms", r.retrievalMs},
                         {"scoring_ms", r.scoringMs},
                         {"model_ms", r.modelMs},
+                        {"model_wait_ms", r.modelTimings.waitMs},
+                        {"model_answers_ms", r.modelTimings.answersMs},
+                        {"prompt_ms", r.modelTimings.promptMs},
                         {"index_ms", r.indexMs},
                         {"index_built", r.indexBuilt}};
     for (const QString& t : r.analysis.keyTerms)

@@ -133,6 +133,8 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     }
     if (options.likelihood.stateLoadMs)
         r.stateLoadMs = options.likelihood.stateLoadMs();
+    if (r.modelUsed && options.likelihood.timings)
+        r.modelTimings = options.likelihood.timings();
 
     // The expected kind of answer is a constraint, not a preference: "where" asks for a
     // place, "when" for a date, "how old" for a number of years.

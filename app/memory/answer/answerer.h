@@ -46,10 +46,19 @@ using LikelihoodFunction = std::function<std::optional<QVector<double>>(const QS
 /// The model's part in an answer. `prepare` (optional) is called with the question as
 /// soon as it is accepted, so the model's own work (the state, the question's tokens) can
 /// run while the text pipeline ranks candidates; `score` then rates the best answers.
+/// Where the model's part of an answer went (ms): waiting for "<q> question <a>" to be read
+/// beside the text pipeline, reading the answers, and that prompt's own reading time.
+struct ModelTimings {
+    double waitMs = 0;
+    double answersMs = 0;
+    double promptMs = 0;
+};
+
 struct Likelihood {
     std::function<void(const QString& question)> prepare;
     LikelihoodFunction score;
     std::function<double()> stateLoadMs;  ///< of the last prepare (optional)
+    std::function<ModelTimings()> timings;  ///< of the last score (optional)
     explicit operator bool() const { return bool(score); }
 };
 
@@ -106,6 +115,7 @@ struct AnswerResult {
     double scoringMs = 0;
     double modelMs = 0;
     double stateLoadMs = 0;  ///< loading the stored state for the model (part of answerMs)
+    ModelTimings modelTimings;  ///< the parts of modelMs (and the prompt's reading, beside the pipeline)
     double answerMs = 0;            ///< the whole call (index building excluded)
 };
 

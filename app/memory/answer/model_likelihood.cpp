@@ -28,6 +28,7 @@ Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
         return score(docId, atChar, question, answers);
     };
     l.stateLoadMs = [this] { return m_stateLoadMs; };
+    l.timings = [this] { return m_timings; };
     return l;
 }
 
@@ -89,9 +90,12 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             quiet.importance = false;
             quiet.noteEvents = false;
             quiet.surprisal = false;
+            QElapsedTimer prompting;
+            prompting.start();
             State s = out.start->clone();
             model->read(s, prompt, quiet);
             out.prompted = std::make_shared<const State>(std::move(s));
+            out.promptMs = double(prompting.nsecsElapsed()) / 1e6;
         } catch (const std::exception&) {
             out.prompted.reset();  // damaged checkpoint or engine error: answered without the model
         }
@@ -131,7 +135,12 @@ std::shared_ptr<const State> ModelLikelihood::promptedFor(qint64 docId, qint64 a
 std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atChar, const QString& question,
                                                       const QStringList& answers)
 {
+    m_timings = {};
+    QElapsedTimer timer;
+    timer.start();
     const std::shared_ptr<const State> prompted = promptedFor(docId, atChar, question);
+    m_timings.waitMs = double(timer.nsecsElapsed()) / 1e6;
+    m_timings.promptMs = m_pending.isValid() ? m_pending.result().promptMs : 0.0;
     if (!prompted)
         return std::nullopt;
     std::vector<std::vector<int32_t>> reads;
@@ -145,7 +154,10 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     quiet.noteEvents = false;
     try {
         QVector<double> out;
-        for (const ReadResult& r : m_model.readEach(*prompted, reads, quiet)) {
+        timer.restart();
+        const std::vector<ReadResult> results = m_model.readEach(*prompted, reads, quiet);
+        m_timings.answersMs = double(timer.nsecsElapsed()) / 1e6;
+        for (const ReadResult& r : results) {
             double sum = 0;
             int n = 0;
             for (float v : r.surprisal)

@@ -43,6 +43,9 @@ public:
     std::optional<QVector<double>> score(qint64 docId, qint64 atChar, const QString& question, const QStringList& answers);
 
     double lastStateLoadMs() const { return m_stateLoadMs; }
+    /// Where the last score()'s time went: waiting for the prompt's thread, and reading the
+    /// answers; and how long that thread took to read "<q> question <a>" (after decoding).
+    ModelTimings lastTimings() const { return m_timings; }
 
 private:
     /// What the thread of prepare() gives back: the start state (kept for the next
@@ -52,6 +55,7 @@ private:
         std::shared_ptr<const State> prompted;  ///< null when the memory cannot serve
         qint64 position = -1;                   ///< the checkpoint's token position (of m_pendingDoc)
         double decodeMs = 0;
+        double promptMs = 0;
     };
     /// The state after "<q> question <a>" (prepared now if it was not); null when the memory cannot serve.
     std::shared_ptr<const State> promptedFor(qint64 docId, qint64 atChar, const QString& question);
@@ -73,6 +77,7 @@ private:
     QFuture<Prompted> m_pending;
     double m_readMs = 0;       ///< reading the checkpoint's bytes (this thread)
     double m_stateLoadMs = 0;  ///< that and decoding them (the other)
+    ModelTimings m_timings;
 };
 
 }  // namespace mm::answer

@@ -218,7 +218,9 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"answer_ms", r.answerMs},
                               {"retrieval_ms", r.retrievalMs},
                               {"scoring_ms", r.scoringMs},
-                              {"model_ms", r.modelMs}, {"state_load_ms", r.stateLoadMs}};
+                              {"model_ms", r.modelMs}, {"state_load_ms", r.stateLoadMs},
+                              {"model_wait_ms", r.modelTimings.waitMs}, {"model_answers_ms", r.modelTimings.answersMs},
+                              {"prompt_ms", r.modelTimings.promptMs}};
         if (!error.isEmpty())
             row["error"] = utf8(error);
         nlohmann::json top = nlohmann::json::array();
