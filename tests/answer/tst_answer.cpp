@@ -444,6 +444,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY(!full.keyTerms.contains(QStringLiteral("name")));
     cs = candidates("What was Kruger's full name?");
     QVERIFY2(find(cs, QStringLiteral("Paul Stephanus Kruger")), listed(cs).constData());
+    QVERIFY2(!find(cs, QStringLiteral("Transvaal")), listed(cs).constData());  // only Kruger's own longer names
+    for (const Candidate& c : cs)
+        QVERIFY2(c.source == QLatin1String("name"), listed(cs).constData());
 
     // The question's terms in the answer's own phrase: Monday came to breakfast, not Tuesday.
     cs = candidates("When did Mr. Malone come to breakfast?");

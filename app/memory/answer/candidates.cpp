@@ -626,8 +626,9 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             int nameWordCount = 0;
             for (int j = from; j <= to; ++j)
                 nameWordCount += !ws[j].punctuation && !isTitle(ws[j].lower) ? 1 : 0;
-            // "Who is Cluny?": only the person's own longer name ("Cluny Macpherson") answers
-            // among the names; the others beside it are not who Cluny is.
+            // "Who is Cluny?", "What was Jekyll's full name?": only the person's own longer name
+            // ("Cluny Macpherson", "Henry Jekyll") answers among the names; the others beside
+            // it are not who Cluny is.
             bool longerOwnName = false;
             for (const QString& name : question.names) {
                 if ((question.ownName || question.whoIs) && nameWordCount > int(name.count(QLatin1Char(' '))) + 1) {
@@ -646,7 +647,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                     if (!ws[j].punctuation && ws[j].lower == firstWord)
                         sameEntity = true;
             }
-            if ((sameEntity && !otherPerson) || (question.whoIs && !longerOwnName))
+            if ((sameEntity && !otherPerson) || ((question.whoIs || question.ownName) && !longerOwnName))
                 continue;
             Candidate c = make(from, to, AnswerKind::Person, "name");
             c.titleGender = gender;
@@ -785,8 +786,9 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
 
         // Descriptions of the question's name: "X, the rector's niece", "X (she was Mr. Moore's
         // sister)", "X was the dog", "X, that mad Calvinist and Jacobin weaver".
-        if (question.whoIs || question.kind == AnswerKind::Description || question.type == QuestionType::What
-            || question.type == QuestionType::Who) {
+        if (!question.ownName
+            && (question.whoIs || question.kind == AnswerKind::Description || question.type == QuestionType::What
+                || question.type == QuestionType::Who)) {
             for (int k = 0; k < ws.size(); ++k) {
                 if (ws[k].punctuation || !question.nameWords.contains(ws[k].lower))
                     continue;
@@ -920,7 +922,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
         // A clause of the sentence: for things, reasons and manners that are not names. Not
         // for "Who is X?": what is said beside X's name ("says Cluny", "Mr. Riach had
         // prepared") does not say who X is; only a description does.
-        if (!question.whoIs
+        if (!question.whoIs && !question.ownName
             && (question.kind == AnswerKind::Thing || question.kind == AnswerKind::Reason
                 || question.kind == AnswerKind::Description || question.kind == AnswerKind::Place)) {
             if (v.matched.isEmpty())
@@ -1028,8 +1030,9 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             out.push_back(c);
         }
     }
-    // "Who is X?" is answered by what X is, not by a number or a date beside the name.
-    if (question.whoIs)
+    // "Who is X?" is answered by what X is, "X's full name" by a name: not by a number or a
+    // date beside it.
+    if (question.whoIs || question.ownName)
         out.erase(std::remove_if(out.begin(), out.end(),
                                  [](const Candidate& c) { return c.source == QLatin1String("number") || c.source == QLatin1String("date"); }),
                   out.end());
