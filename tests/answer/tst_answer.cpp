@@ -373,6 +373,7 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "Emma thought of Jane Fairfax, this charming Mr. Dixon, and Ireland. Jane Fairfax was an orphan. No sooner was it "
         "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n"
         "Jane was to go as governess to Mrs. Smallridge's children. Miss Taylor had been Emma's governess.\n\n"
+        "Mr. Martin, of Abbey-Mill Farm, came to the farm gate with Emma.\n\n"
         "Mrs. Bates, the widow of a former vicar, was very old. Miss Bates, her daughter, talked. \"Miss Bates, let me "
         "help you.\" Mr. Grant had a son, Master Tom Ward, and Mrs. Grant, his wife, was fond of him.\n\n");
     const qint64 doc = addBook(db, text);
@@ -430,6 +431,17 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     detachment = find(cs, QStringLiteral("between three and four thousand"));
     QVERIFY2(detachment, listed(cs).constData());
     QVERIFY(!detachment->unitMatch);
+
+    // "the Churchills" is the family written "Mr. Churchill"; "the name of X's farm" asks for
+    // a name ending in "Farm", as "which farm" would.
+    const QuestionAnalysis family = analyzeQuestion(QStringLiteral("Where do the Churchills live?"));
+    QCOMPARE(family.names, QStringList{QStringLiteral("Churchill")});
+    QVERIFY(family.keyTerms.contains(QStringLiteral("churchill")));
+    QCOMPARE(analyzeQuestion(QStringLiteral("Who was Miss Bates?")).names, QStringList{QStringLiteral("Bates")});
+    cs = candidates("What is the name of Mr. Martin's farm?");
+    const Candidate* farm = find(cs, QStringLiteral("Abbey-Mill Farm"));
+    QVERIFY2(farm, listed(cs).constData());
+    QVERIFY(farm->focusName);
 
     // "Which chapel": a place's name through a possessive, ending in the question's noun.
     cs = candidates("Which chapel is in Princess's Place?");

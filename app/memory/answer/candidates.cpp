@@ -612,7 +612,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
                 if (titlesNameOthers(title, question.nameTitles.value(name))
                     && (nameKey == name.toLower() || nameKey.endsWith(QLatin1Char(' ') + name.toLower())))
                     otherPerson = true;
-            const bool focusName = !question.focus.isEmpty() && question.type == QuestionType::Which
+            // "Which mill ...?", "What is the name of Mr. Knightley's farm?": a name ending in the
+            // question's noun ("Hollow's Mill", "Abbey-Mill Farm").
+            const bool focusName = !question.focus.isEmpty()
+                && (question.type == QuestionType::Which || question.type == QuestionType::What)
                 && ws[to].lower == question.focus && from < to;
             bool isQuestionName = false;
             for (const QString& name : question.names)

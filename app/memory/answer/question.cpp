@@ -218,8 +218,11 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             if (current.isEmpty())
                 currentTitle = title;
             title.clear();
-            current << w.base;
-            q.nameWords << w.lower;
+            // "the Churchills", "the Westons": the family is written by its name ("Mr. Churchill").
+            const bool family = i > 0 && ws[i - 1].lower == QLatin1String("the") && w.text == w.base && w.lower.size() > 4
+                && w.lower.endsWith(QLatin1Char('s')) && !w.lower.endsWith(QLatin1String("ss"));
+            current << (family ? w.base.chopped(1) : w.base);
+            q.nameWords << (family ? w.lower.chopped(1) : w.lower);
             prevIndex = i;
             // A possessive ends the name: "Shirley's dog".
             if (w.text != w.base)
@@ -243,8 +246,11 @@ QuestionAnalysis analyzeQuestion(const QString& question)
             continue;
         if (isQuantityWord(w.lower) && i > 0 && ws[i - 1].lower == QLatin1String("how"))
             continue;
-        if (!q.keyTerms.contains(w.lower))
-            q.keyTerms << w.lower;
+        const QString term = w.capitalized && q.nameWords.contains(w.lower.chopped(1)) && !q.nameWords.contains(w.lower)
+            ? w.lower.chopped(1)  // "the Churchills": as its name word
+            : w.lower;
+        if (!q.keyTerms.contains(term))
+            q.keyTerms << term;
         // After a determiner or a possessive ("the cook", "Shirley's dog"): a noun.
         if (i > 0 && !ws[i - 1].punctuation && !w.capitalized
             && (oneOf(ws[i - 1].lower, {"the", "a", "an", "his", "her", "their", "its", "my", "your", "our"})
