@@ -256,11 +256,16 @@ bool closesFrontedPhrase(const QVector<Word>& ws, int k)
                                                           "met", "sat", "stood", "lay", "told"}))
             return false;
     }
-    if (!of || (b >= 0 && !(ws[b].punctuation && isClauseEnd(ws[b]) && ws[b].text != QLatin1String(","))))
+    if (b >= 0 && !(ws[b].punctuation && isClauseEnd(ws[b]) && ws[b].text != QLatin1String(",")))
         return false;
     int first = b + 1;
     while (first < k && (ws[first].punctuation || oneOf(ws[first].lower, {"but", "and", "or", "yet", "then", "so"})))
         ++first;
+    // "As for Mr. Shuan, the drink or his crime ... had troubled his mind."
+    if (first + 1 < k && ws[first].lower == QLatin1String("as") && oneOf(ws[first + 1].lower, {"for", "to"}))
+        return true;
+    if (!of)
+        return false;
     return first < k && oneOf(ws[first].lower, {"in", "on", "at", "to", "from", "with", "by", "into", "upon", "under",
                                                 "through", "like", "before", "after", "towards", "toward", "beside", "behind"});
 }
