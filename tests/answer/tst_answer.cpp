@@ -374,7 +374,8 @@ void TestAnswer::candidatesBindRelationsAndKinds()
         "known to Mr. Elton, than it was removed. Mrs. Elton, the new bride, came in October.\n\n"
         "Jane was to go as governess to Mrs. Smallridge's children. Miss Taylor had been Emma's governess.\n\n"
         "Mr. Martin, of Abbey-Mill Farm, came to the farm gate with Emma. As for Mr. Shuan, the drink had troubled "
-        "his mind. Mr. Shuan, the first mate, was cruel.\n\n"
+        "his mind. Mr. Shuan, the first mate, was cruel. As to Mr Feeder, B.A., Doctor Blimber's assistant, he was a "
+        "kind of human barrel-organ.\n\n"
         "Mrs. Bates, the widow of a former vicar, was very old. Miss Bates, her daughter, talked. \"Miss Bates, let me "
         "help you.\" Mr. Grant had a son, Master Tom Ward, and Mrs. Grant, his wife, was fond of him.\n\n");
     const qint64 doc = addBook(db, text);
@@ -435,6 +436,8 @@ void TestAnswer::candidatesBindRelationsAndKinds()
 
     cs = candidates("Who was Mr. Shuan?");  // "As for Mr. Shuan, the drink ...": the clause's subject
     QVERIFY2(find(cs, QStringLiteral("the first mate")) && !find(cs, QStringLiteral("the drink")), listed(cs).constData());
+    cs = candidates("Who is Mr Feeder?");  // "As to Mr Feeder, B.A., Doctor Blimber's assistant, he was ..."
+    QVERIFY2(find(cs, QStringLiteral("Doctor Blimber's assistant")), listed(cs).constData());
 
     // "the Churchills" is the family written "Mr. Churchill"; "the name of X's farm" asks for
     // a name ending in "Farm", as "which farm" would.

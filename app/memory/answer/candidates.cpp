@@ -261,9 +261,18 @@ bool closesFrontedPhrase(const QVector<Word>& ws, int k)
     int first = b + 1;
     while (first < k && (ws[first].punctuation || oneOf(ws[first].lower, {"but", "and", "or", "yet", "then", "so"})))
         ++first;
-    // "As for Mr. Shuan, the drink or his crime ... had troubled his mind."
-    if (first + 1 < k && ws[first].lower == QLatin1String("as") && oneOf(ws[first + 1].lower, {"for", "to"}))
+    // "As for Mr. Shuan, the drink or his crime ... had troubled his mind." But "As to Mr
+    // Feeder, B.A., Doctor Blimber's assistant, he was ...": a pronoun takes the name up again
+    // after the phrase, which was its appositive.
+    if (first + 1 < k && ws[first].lower == QLatin1String("as") && oneOf(ws[first + 1].lower, {"for", "to"})) {
+        for (int j = k + 1; j + 1 < ws.size() && j <= k + 16; ++j) {
+            if (ws[j].text == QLatin1String(",") && oneOf(ws[j + 1].lower, {"he", "she", "they", "it", "who"}))
+                return false;
+            if (ws[j].punctuation && ws[j].text != QLatin1String(".") && ws[j].text != QLatin1String(",") && isClauseEnd(ws[j]))
+                break;
+        }
         return true;
+    }
     if (!of)
         return false;
     return first < k && oneOf(ws[first].lower, {"in", "on", "at", "to", "from", "with", "by", "into", "upon", "under",
