@@ -399,6 +399,14 @@ void TestAnswer::candidatesBindRelationsAndKinds()
             out << c.source + QLatin1Char(':') + c.text;
         return out.join(QLatin1Char('|')).toUtf8();
     };
+    auto ranked = [&](const char* question) {  // the answers' texts, best first
+        const QuestionAnalysis q = analyzeQuestion(QString::fromUtf8(question));
+        const Retrieval r = retrieve(db, doc, q, text.size());
+        QStringList out;
+        for (const RankedAnswer& a : rankCandidates(q, r, extractCandidates(q, r)))
+            out << a.text;
+        return out;
+    };
 
     // Apposition to the question's relation words, graded by how many it holds.
     QVector<Candidate> cs = candidates("Who was the officer in command at Mafeking?");
@@ -519,18 +527,12 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY2(wife && find(cs, QStringLiteral("Miss Taylor")), listed(cs).constData());
     QVERIFY(wife->titleGender == Gender::Female);
     QVERIFY2(!find(cs, QStringLiteral("Mr. Weston")), listed(cs).constData());
-    {
-        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was happy at Randalls?"));
-        QCOMPARE(q.nameTitles.value(QStringLiteral("Randalls")), QString());
-        const QuestionAnalysis titled = analyzeQuestion(QStringLiteral("Whom did Mr. Weston marry?"));
-        QCOMPARE(titled.nameTitles.value(QStringLiteral("Weston")), QStringLiteral("mr"));
-        const Retrieval r = retrieve(db, doc, q, text.size());
-        QStringList answers;
-        for (const RankedAnswer& a : rankCandidates(q, r, extractCandidates(q, r)))
-            answers << a.text;
-        QVERIFY2(answers.contains(QStringLiteral("Mrs. Weston")) && answers.contains(QStringLiteral("Mr. Weston")),
-                 qPrintable(answers.join(QLatin1Char('|'))));
-    }
+    QCOMPARE(analyzeQuestion(QStringLiteral("Who was happy at Randalls?")).nameTitles.value(QStringLiteral("Randalls")), QString());
+    QCOMPARE(analyzeQuestion(QStringLiteral("Whom did Mr. Weston marry?")).nameTitles.value(QStringLiteral("Weston")),
+             QStringLiteral("mr"));
+    QStringList answers = ranked("Who was happy at Randalls?");
+    QVERIFY2(answers.contains(QStringLiteral("Mrs. Weston")) && answers.contains(QStringLiteral("Mr. Weston")),
+             qPrintable(answers.join(QLatin1Char('|'))));
 
     // A sentence adverb after a name is not its description.
     cs = candidates("Who is Harriet Smith?");
@@ -568,13 +570,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     const Candidate* taylor = find(cs, QStringLiteral("Miss Taylor"));
     QVERIFY2(owner && taylor, listed(cs).constData());
     QVERIFY(owner->possessor && !taylor->possessor);
-    {
-        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was Emma's governess?"));
-        const Retrieval r = retrieve(db, doc, q, text.size());
-        const QVector<RankedAnswer> ranked = rankCandidates(q, r, extractCandidates(q, r));
-        QVERIFY(!ranked.isEmpty());
-        QCOMPARE(ranked.front().text, QStringLiteral("Miss Taylor"));
-    }
+    answers = ranked("Who was Emma's governess?");
+    QVERIFY(!answers.isEmpty());
+    QCOMPARE(answers.front(), QStringLiteral("Miss Taylor"));
 
     // "Miss Bates" is not "Mrs. Bates" (her daughter); a vocative's "let me" is no description.
     cs = candidates("Who is Miss Bates?");
@@ -583,10 +581,10 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY2(!find(cs, QStringLiteral("let me help you")), listed(cs).constData());
     // A woman is nobody's son: "Mrs. Grant" clashes with the relation asked for, "Master Tom Ward" does not.
     cs = candidates("Who was Mr. Grant's son?");
-    const Candidate* captain = find(cs, QStringLiteral("Master Tom Ward"));
+    const Candidate* son = find(cs, QStringLiteral("Master Tom Ward"));
     const Candidate* wifeGrant = find(cs, QStringLiteral("Mrs. Grant"));
-    QVERIFY2(captain && wifeGrant, listed(cs).constData());
-    QVERIFY(wifeGrant->genderClash && !captain->genderClash);
+    QVERIFY2(son && wifeGrant, listed(cs).constData());
+    QVERIFY(wifeGrant->genderClash && !son->genderClash);
 
     // An age said of a person, with or without "years".
     QVERIFY(isNumberWord(QStringLiteral("eight-and-thirty")));
@@ -617,13 +615,9 @@ void TestAnswer::candidatesBindRelationsAndKinds()
     QVERIFY2(uncle, listed(cs).constData());
     QVERIFY(uncle->apposed);
     // A man written without a title is not shown under his wife's: "Hoseason, the captain".
-    {
-        const QuestionAnalysis q = analyzeQuestion(QStringLiteral("Who was the captain of the Covenant?"));
-        const Retrieval r = retrieve(db, doc, q, text.size());
-        const QVector<RankedAnswer> ranked = rankCandidates(q, r, extractCandidates(q, r));
-        QVERIFY(!ranked.isEmpty());
-        QCOMPARE(ranked.front().text, QStringLiteral("Hoseason"));
-    }
+    answers = ranked("Who was the captain of the Covenant?");
+    QVERIFY(!answers.isEmpty());
+    QCOMPARE(answers.front(), QStringLiteral("Hoseason"));
 
     // A speaker is a person; a clause is a place only with "at/in/to" before a proper name.
     cs = candidates("Where is Carker?");

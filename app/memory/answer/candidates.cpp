@@ -193,7 +193,11 @@ bool isBodyOfPeople(const QString& lower)
                          "reinforcement", "reinforcements", "total", "strength"});
 }
 
-bool titleStop(const QVector<Word>& ws, int k);
+// The stop of "Mr." or "Dr.": not the end of a phrase.
+bool titleStop(const QVector<Word>& ws, int k)
+{
+    return ws[k].text == QLatin1String(".") && k > 0 && isTitle(ws[k - 1].lower);
+}
 
 // Two titles of one surname that name two people: a man's and a woman's ("Mr. Weston",
 // "Mrs. Weston"), or a wife's and a daughter's ("Mrs. Bates", "Miss Bates").
@@ -277,12 +281,6 @@ bool closesFrontedPhrase(const QVector<Word>& ws, int k)
         return false;
     return first < k && oneOf(ws[first].lower, {"in", "on", "at", "to", "from", "with", "by", "into", "upon", "under",
                                                 "through", "like", "before", "after", "towards", "toward", "beside", "behind"});
-}
-
-// The stop of "Mr." or "Dr.": not the end of a phrase.
-bool titleStop(const QVector<Word>& ws, int k)
-{
-    return ws[k].text == QLatin1String(".") && k > 0 && isTitle(ws[k - 1].lower);
 }
 
 // How many of the question's relation words (indices in relation) stand in apposition to

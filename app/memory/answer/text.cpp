@@ -305,6 +305,8 @@ qint64 codePoints(const QString& text, qsizetype utf16Index)
     return cp;
 }
 
+namespace {
+
 // text[from, to) is one line with at least three letters and none in lower case.
 bool isCapitalsLine(const QString& text, qsizetype from, qsizetype to)
 {
@@ -317,6 +319,8 @@ bool isCapitalsLine(const QString& text, qsizetype from, qsizetype to)
     }
     return letters >= 3;
 }
+
+}  // namespace
 
 QVector<storage::SentenceSpan> splitSentences(const QString& text, const QVector<qint64>& chapterStarts)
 {
@@ -396,18 +400,10 @@ QVector<storage::SentenceSpan> splitSentences(const QString& text, const QVector
             qsizetype j = i + 1;
             while (j < n && (text.at(j) == QLatin1Char(' ') || text.at(j) == QLatin1Char('\t') || text.at(j) == QLatin1Char('\r')))
                 ++j;
-            if (j < n && text.at(j) == QLatin1Char('\n')) {
-                emitPiece(start, i);
-                while (j < n && text.at(j).isSpace())
-                    ++j;
-                start = j;
-                i = j;
-                continue;
-            }
-            // A line of capitals that the sentence began with is a heading of its own, even
-            // with no blank line after it: "THE SIEGE OF THE ROUND-HOUSE    84" above its
-            // caption in a list of illustrations.
-            if (isCapitalsLine(text, start, i)) {
+            // So does a line of capitals that the sentence began with, even with no blank
+            // line after it: "THE SIEGE OF THE ROUND-HOUSE    84" above its caption in a list
+            // of illustrations.
+            if ((j < n && text.at(j) == QLatin1Char('\n')) || isCapitalsLine(text, start, i)) {
                 emitPiece(start, i);
                 while (j < n && text.at(j).isSpace())
                     ++j;
