@@ -340,6 +340,15 @@ State Model::loadState(const std::vector<uint8_t>& bytes) const
 
 namespace {
 
+void checkTokens(const ModelConfig& c, const std::vector<int32_t>& tokens, const char* what)
+{
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+            throw EngineError(std::string(what) + ": token " + std::to_string(i) + " has id " +
+                              std::to_string(tokens[i]) + ", outside the vocabulary [0, " +
+                              std::to_string(c.vocab_size) + ")");
+}
+
 // Runs the enclosed work with n intra-op threads, then restores the previous count.
 // Generation and short reads are chains of small ops that gain nothing from splitting:
 // with two threads, every OpenMP region (OpenBLAS threads matmuls from 256k
@@ -373,10 +382,7 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
     const ModelConfig& c = m.config;
     engine::ModelState& committed = state.impl();
     checkStateFits(*d, committed, "read");
-    for (size_t i = 0; i < tokens.size(); ++i)
-        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-            throw EngineError("read: token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) +
-                              ", outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+    checkTokens(c, tokens, "read");
     if (options.segmentTokens < 0)
         throw EngineError("read: segmentTokens must be positive (or 0 for the device's default)");
     const int64_t segmentTokens = options.segmentTokens > 0 ? options.segmentTokens
@@ -505,28 +511,131 @@ ReadResult Model::read(State& state, const std::vector<int32_t>& tokens, const R
     return result;
 }
 
+namespace {
+
+bool branchesApply(const ReadOptions& options, const engine::ModelState& from)
+{
+    // Only surprisal comes out of the branch pass; the first token's needs the state's
+    // last hidden state.
+    return from.last_hidden.defined() && !options.importance && !options.logits && !options.poolAttention &&
+           !options.layerOutputs && !options.noteSummaries;
+}
+
+// The continuations `batch` of `continuations` read from st in one branch pass
+// (engine::forwardBranches); their surprisal into results.
+void readBranches(const engine::Model& m, const engine::ModelState& st,
+                  const std::vector<std::vector<int32_t>>& continuations, const std::vector<size_t>& batch,
+                  const ReadOptions& options, std::vector<ReadResult>& results)
+{
+    size_t longest = 0;
+    for (size_t k : batch)
+        longest = std::max(longest, continuations[k].size());
+    const int64_t B = static_cast<int64_t>(batch.size()), T = static_cast<int64_t>(longest);
+    // (B, T) with each row's last token repeated as padding; the targets of the rows used.
+    std::vector<int64_t> ids;
+    std::vector<int64_t> rows;     // row of (1 + B*T) hidden states predicting each token
+    std::vector<int64_t> targets;  // the token it predicts
+    ids.reserve(static_cast<size_t>(B * T));
+    for (int64_t b = 0; b < B; ++b) {
+        const std::vector<int32_t>& tokens = continuations[batch[static_cast<size_t>(b)]];
+        for (int64_t t = 0; t < T; ++t)
+            ids.push_back(tokens[std::min(static_cast<size_t>(t), tokens.size() - 1)]);
+        for (size_t t = 0; t < tokens.size(); ++t) {
+            rows.push_back(t == 0 ? 0 : 1 + b * T + static_cast<int64_t>(t) - 1);  // row 0: the state's last hidden
+            targets.push_back(tokens[t]);
+        }
+    }
+    try {
+        c10::NoGradGuard noGrad;
+        // One thread up to a few hundred rows: measured on the 2-core machine, 5 branches of
+        // 13 tokens took 50 ms on two threads and 29 ms on one.
+        const IntraOpThreads threads(B * T < 4 * kMinTokensForThreads && !m.options.device().is_cuda() ? 1
+                                                                                              : at::get_num_threads());
+        const at::Tensor tokens = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).view({B, T});
+        std::vector<int64_t> lengths;
+        for (size_t k : batch)
+            lengths.push_back(static_cast<int64_t>(continuations[k].size()));
+        const at::Tensor hidden = engine::forwardBranches(m, st, tokens, lengths, options.noPool).reshape({B * T, -1});
+        engine::profileMark(engine::Stage::Head);
+        std::vector<float> nll(targets.size());
+        if (options.surprisal) {
+            const at::Tensor index = at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(hidden.device());
+            const at::Tensor used = at::cat({st.last_hidden.unsqueeze(0), hidden}, 0).index_select(0, index);
+            const at::Tensor logits = engine::lmHead(m, used).to(at::kFloat);  // (rows, V)
+            const at::Tensor target =
+                at::tensor(targets, at::TensorOptions().dtype(at::kLong)).to(logits.device()).unsqueeze(1);
+            const at::Tensor lse = logits.is_cpu() ? rowLogSumExp(logits) : at::logsumexp(logits, 1);
+            const at::Tensor out = (lse - logits.gather(1, target).squeeze(1)).to(at::kCPU).contiguous();
+            std::copy(out.data_ptr<float>(), out.data_ptr<float>() + out.numel(), nll.begin());
+        }
+        engine::profileMark(engine::Stage::Outside);
+        size_t next = 0;
+        for (size_t k : batch) {
+            ReadResult& r = results[k];
+            const size_t n = continuations[k].size();
+            r.startPosition = st.position;
+            r.tokensRead = static_cast<int64_t>(n);
+            if (options.surprisal)
+                r.surprisal.assign(nll.begin() + static_cast<std::ptrdiff_t>(next),
+                                   nll.begin() + static_cast<std::ptrdiff_t>(next + n));
+            next += n;
+            if (options.onProgress)
+                options.onProgress(r.tokensRead, r.tokensRead);
+        }
+    } catch (const EngineError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw EngineError(std::string("readEach failed at position ") + std::to_string(st.position) + ": " + e.what());
+    }
+}
+
+}  // namespace
+
 std::vector<ReadResult> Model::readEach(const State& from, const std::vector<std::vector<int32_t>>& continuations,
                                         const ReadOptions& options) const
 {
     checkStateFits(*d, from.impl(), "readEach");
+    for (size_t k = 0; k < continuations.size(); ++k)
+        checkTokens(d->config, continuations[k], "readEach");
+    // MEMMAMBA_READ_EACH=serial: one after another, also on CUDA; =threads: no branch
+    // pass (to measure what each saves).
+    static const std::string mode = [] {
+        const char* v = std::getenv("MEMMAMBA_READ_EACH");
+        return std::string(v ? v : "");
+    }();
+    std::vector<ReadResult> results(continuations.size());
+    // The continuations within the branch pass's reach (engine::branchReach) go through one
+    // batched pass; the others are read as below.
+    std::vector<size_t> rest;
+    if (mode.empty() && branchesApply(options, from.impl())) {
+        // A merge inside the piece would make note events, which the branch pass does not report.
+        const int64_t reach = engine::branchReach(*d, from.impl(), !options.noteEvents && !options.onNote);
+        std::vector<size_t> batch;
+        for (size_t k = 0; k < continuations.size(); ++k) {
+            const auto n = static_cast<int64_t>(continuations[k].size());
+            (n > 0 && n <= reach ? batch : rest).push_back(k);
+        }
+        if (batch.size() > 1)
+            readBranches(*d, from.impl(), continuations, batch, options, results);
+        else
+            rest.insert(rest.end(), batch.begin(), batch.end());
+        std::sort(rest.begin(), rest.end());
+    } else {
+        rest.resize(continuations.size());
+        std::iota(rest.begin(), rest.end(), size_t(0));
+    }
     // read() replaces the state's tensors instead of writing into them, so a shallow copy
     // of `from` is a copy each reader may advance: no device copies.
     auto copyOf = [&] { return State(std::make_unique<State::Impl>(State::Impl{from.impl()})); };
-    std::vector<ReadResult> results(continuations.size());
 #if defined(MEMMAMBA_WITH_CUDA)
-    // MEMMAMBA_READ_EACH=serial: one after another on CUDA too (to measure what this saves).
-    static const bool serial = [] {
-        const char* v = std::getenv("MEMMAMBA_READ_EACH");
-        return v && std::string(v) == "serial";
-    }();
-    if (d->options.device().is_cuda() && continuations.size() > 1 && !serial) {
+    if (d->options.device().is_cuda() && rest.size() > 1 && mode != "serial") {
         // The copies share `from`'s tensors: they must be written before other streams read them.
         c10::cuda::getCurrentCUDAStream().synchronize();
         std::vector<std::exception_ptr> errors(continuations.size());
         std::vector<std::thread> readers;
-        readers.reserve(continuations.size());
+        readers.reserve(rest.size());
         const c10::DeviceIndex device = d->options.device().index() < 0 ? 0 : d->options.device().index();
-        for (size_t i = 0; i < continuations.size(); ++i)
+        for (size_t i : rest)
             readers.emplace_back([&, i] {
                 try {
                     const c10::cuda::CUDAStreamGuard stream(c10::cuda::getStreamFromPool(false, device));
@@ -546,7 +655,7 @@ std::vector<ReadResult> Model::readEach(const State& from, const std::vector<std
         return results;
     }
 #endif
-    for (size_t i = 0; i < continuations.size(); ++i) {
+    for (size_t i : rest) {
         State copy = copyOf();
         results[i] = read(copy, continuations[i], options);
     }

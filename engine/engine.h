@@ -240,9 +240,11 @@ public:
 
     /// Reads each continuation into its own copy of `from` and returns one result per
     /// continuation, in order; `from` is left unchanged. For scoring alternatives after one
-    /// prompt ("<q> question <a>", then each candidate answer). A read of a few tokens is
-    /// all launch overhead on the GPU, so on CUDA the copies read at once, each on a
-    /// thread and a stream of its own (options' callbacks are then called from those
+    /// prompt ("<q> question <a>", then each candidate answer). Where only surprisal is
+    /// asked for, the continuations that cross at most one note-chunk end (none when note
+    /// events are asked for) are read together in one batched pass (engine::forwardBranches):
+    /// a read of a few tokens is mostly per-op overhead. The others: on CUDA at once, each
+    /// on a thread and a stream of its own (options' callbacks are then called from those
     /// threads); on the CPU one after another. Throws as read() does (the first failure).
     std::vector<ReadResult> readEach(const State& from, const std::vector<std::vector<int32_t>>& continuations,
                                      const ReadOptions& options = {}) const;

@@ -386,10 +386,12 @@ void traceAttention(ForwardTrace& trace, int64_t l, bool crossLayer, const at::T
 // All G groups go through one batched matmul: the queries are laid out as (G, C) with
 // zero rows before the piece's first and after its last token (a piece within one chunk,
 // e.g. a single step, uses its T rows as they are).
+// chunk > 0 replaces the note chunk in that grouping (the branch path: one group of any
+// number of rows).
 at::Tensor poolAttention(const PoolAttentionWeights& w, const ModelConfig& c, const at::Tensor& hn,
-                         const PoolSnapshots& snaps, int64_t offset, at::Tensor* weightsOut = nullptr)
+                         const PoolSnapshots& snaps, int64_t offset, at::Tensor* weightsOut = nullptr, int64_t chunk = 0)
 {
-    const int64_t T = hn.size(0), H = c.attn_heads, r = c.note_dim, dh = r / H, C = c.note_chunk;
+    const int64_t T = hn.size(0), H = c.attn_heads, r = c.note_dim, dh = r / H, C = chunk > 0 ? chunk : c.note_chunk;
     const int64_t Mp = snaps.values.size(1);
     const int64_t G = (offset + T + C - 1) / C;  // chunk groups the piece touches (<= S)
     const int64_t rows = G == 1 ? T : C;
@@ -648,6 +650,44 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     return out;
 }
 
+// The mixer over B branches (u (B, T, D)) that all continue from one carried state
+// (conv (K-1, E), ssm (E, N), left unchanged): the projections over all B * T rows at
+// once, the convolution as K shifted multiply-adds, the batched fused scan. (B * T, D).
+// real: the rows of the B * T that hold tokens (undefined: all); the projections skip
+// the padding (zero there), which only the convolution and the scan see.
+at::Tensor mixerBranches(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, const at::Tensor& conv,
+                         const at::Tensor& ssm, const at::Tensor& real)
+{
+    const int64_t Bt = u.size(0), T = u.size(1), E = c.dInner(), N = c.d_state, K = c.d_conv, R = c.dtRank();
+    // A projection of the (B, T, in) rows: over the real rows only, zeros elsewhere.
+    auto project = [&](const at::Tensor& x, const at::Tensor& weight) {
+        const at::Tensor flat = x.reshape({Bt * T, x.size(2)});
+        if (!real.defined())
+            return dense(flat, weight).view({Bt, T, weight.size(0)});
+        return at::zeros({Bt * T, weight.size(0)}, flat.options())
+            .index_copy_(0, real, dense(flat.index_select(0, real), weight))
+            .view({Bt, T, weight.size(0)});
+    };
+    const at::Tensor xz = project(u, w.in_proj);  // (B, T, 2E)
+    const at::Tensor xi = xz.narrow(2, 0, E), z = xz.narrow(2, E, E);
+    profileMark(Stage::Conv);
+    const at::Tensor xpad = at::cat({conv.unsqueeze(0).expand({Bt, K - 1, E}), xi}, 1);  // (B, T + K - 1, E)
+    const at::Tensor wk = w.conv_w.view({E, K});
+    at::Tensor xc = w.conv_b.expand({Bt, T, E}).clone();
+    for (int64_t k = 0; k < K; ++k)
+        xc.addcmul_(xpad.narrow(1, k, T), wk.select(1, k));
+    xc = at::silu(xc);  // (B, T, E)
+    profileMark(Stage::Mixer);
+    const at::Tensor xdbl = project(xc, w.x_proj);  // (B, T, R + 2N)
+    const at::Tensor deltaRaw = project(xdbl.narrow(2, 0, R), w.dt_proj_w);  // (B, T, E), bias added in the scan
+    profileMark(Stage::Scan);
+    const ScanResult scan = selectiveScanFused(xc, deltaRaw, w.dt_proj_b, -at::exp(w.A_log),
+                                               xdbl.narrow(2, R, N).contiguous(), xdbl.narrow(2, R + N, N).contiguous(),
+                                               w.D, z, ssm.unsqueeze(0).expand({Bt, E, N}).contiguous());
+    profileMark(Stage::Mixer);
+    return project(scan.y, w.out_proj).view({Bt * T, c.d_model});
+}
+
 at::Tensor forwardTokens(const Model& m, ModelState& st, const at::Tensor& tokens, ForwardTrace* trace, bool step,
                          bool noPool)
 {
@@ -694,6 +734,127 @@ at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tok
 at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace, bool noPool)
 {
     return forwardTokens(m, st, at::tensor({token}, at::TensorOptions().dtype(at::kLong)), trace, true, noPool);
+}
+
+int64_t branchReach(const Model& m, const ModelState& st, bool merge)
+{
+    if (!m.config.notes)
+        return std::numeric_limits<int64_t>::max();
+    const int64_t C = m.config.note_chunk, left = C - st.position % C;  // tokens to the chunk's end
+    // Without the merge: up to the token before the chunk's last, whose read would merge.
+    // With it: up to the next chunk's last token (its merge follows the last token read).
+    return merge ? left + C : left - 1;
+}
+
+at::Tensor forwardBranches(const Model& m, const ModelState& st, const at::Tensor& tokens,
+                           const std::vector<int64_t>& lengths, bool noPool)
+{
+    const ModelConfig& c = m.config;
+    TORCH_CHECK(tokens.dim() == 2 && tokens.size(0) > 0 && tokens.size(1) > 0,
+                "forwardBranches: tokens must be a non-empty (B, T) tensor");
+    const int64_t Bt = tokens.size(0), T = tokens.size(1), D = c.d_model, M = c.pool_slots, r = c.note_dim;
+    const int64_t C = c.note_chunk, L = c.n_layer;
+    TORCH_CHECK(T <= branchReach(m, st, true), "forwardBranches: the piece crosses more than one note chunk boundary");
+    const at::Tensor emb = m.weights.embedding.index_select(0, tokens.reshape({-1}).to(m.options.device(), at::kLong));
+    TORCH_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == Bt, "forwardBranches: one length per branch");
+    at::Tensor real;  // rows of the (B * T) that hold tokens, when some are padding
+    if (!lengths.empty() && std::accumulate(lengths.begin(), lengths.end(), int64_t(0)) < Bt * T) {
+        std::vector<int64_t> rows;
+        for (int64_t b = 0; b < Bt; ++b)
+            for (int64_t t = 0; t < std::min(lengths[static_cast<size_t>(b)], T); ++t)
+                rows.push_back(b * T + t);
+        real = at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
+    }
+    const bool pools = c.notes && !noPool;
+    // Each branch's first `before` tokens read the pools as they stand in st (one shared
+    // snapshot per layer); when the piece crosses the chunk's end, its last `after` tokens
+    // read the pool that branch's own merge made.
+    const int64_t before = pools ? std::min(T, C - st.position % C) : T, after = T - before;
+    std::vector<PoolSnapshots> shared(L), merged(L);
+    if (pools) {
+        std::vector<uint8_t> occupied;
+        for (const LayerState& ls : st.layers)
+            for (int64_t p : ls.pool.position)
+                occupied.push_back(p >= 0 ? 1 : 0);
+        const at::Tensor mask =
+            at::tensor(occupied, at::TensorOptions().dtype(at::kByte)).to(m.options.device()).to(at::kBool).view({L, M});
+        for (int64_t l = 0; l < L; ++l)
+            shared[l] = {st.layers[l].pool_values.unsqueeze(0), mask[l].unsqueeze(0), {}};
+    }
+    const PoolRules rules = poolRules(c);
+    // Attention for rows of all branches against one snapshot (one group of any length),
+    // and for each branch's rows against its own (B groups of `after` rows).
+    auto attend = [&](const PoolAttentionWeights& w, const at::Tensor& hn, const PoolSnapshots& one,
+                      const PoolSnapshots& each) {
+        if (after == 0)
+            return poolAttention(w, c, hn, one, 0, nullptr, std::max(Bt * T, C));
+        const at::Tensor h3 = hn.view({Bt, T, D});
+        const at::Tensor pre = poolAttention(w, c, h3.narrow(1, 0, before).reshape({Bt * before, D}), one, 0, nullptr,
+                                             std::max(Bt * before, C));
+        const at::Tensor post = poolAttention(w, c, h3.narrow(1, before, after).reshape({Bt * after, D}), each, 0, nullptr, after);
+        return at::cat({pre.view({Bt, before, r}), post.view({Bt, after, r})}, 1).view({Bt * T, r});
+    };
+    at::Tensor x = emb;  // (B * T, D)
+    for (int64_t l = 0; l < L; ++l) {
+        const LayerWeights& lw = m.weights.layers[l];
+        const LayerState& ls = st.layers[l];
+        profileMark(Stage::Mixer);
+        const at::Tensor u = rmsNorm(x, lw.norm, c.norm_eps).view({Bt, T, D});
+        const at::Tensor h = x + mixerBranches(lw.mixer, c, u, ls.conv, ls.ssm, real);
+        if (!pools) {  // no notes, or the ablation's empty pools: the block's output is h
+            x = h;
+            continue;
+        }
+        const NoteWeights& nw = lw.note;
+        const at::Tensor hn = rmsNorm(h, nw.norm, c.norm_eps);
+        if (after > 0) {
+            // Each branch's merge at the chunk's end, walked on the host as in layerForward:
+            // its candidates are st's carried ones and its own tokens' notes.
+            profileMark(Stage::Walk);
+            const at::Tensor a = at::sigmoid(dense(hn, nw.score_w, nw.score_b)).squeeze(1);  // (B * T)
+            const at::Tensor aCpu = a.to(at::kCPU, at::kFloat).contiguous();
+            const int64_t carried = static_cast<int64_t>(ls.pool.candidates.size());
+            std::vector<int64_t> rows(static_cast<size_t>(Bt * M));
+            for (int64_t b = 0; b < Bt; ++b) {
+                PoolMeta meta = ls.pool;
+                const PoolWalk walk = walkPool(meta, rules, st.position, aCpu.data_ptr<float>() + b * T, before);
+                TORCH_CHECK(walk.snapshots == 2, "forwardBranches: expected one merge");
+                for (int64_t i = 0; i < M; ++i) {
+                    const int64_t row = walk.slot_bank[static_cast<size_t>(M + i)];
+                    rows[static_cast<size_t>(b * M + i)] = row < M + carried ? row : row + b * T;  // branch b's notes
+                }
+            }
+            profileMark(Stage::Summaries);
+            const at::Tensor notes = a.unsqueeze(1) * dense(at::cat({hn, emb}, 1), nw.summary);  // (B * T, r)
+            profileMark(Stage::Gather);
+            const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);
+            const at::Tensor slotBank = at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
+            merged[l].mask = slotBank.ge(0).view({Bt, M});
+            merged[l].values = bank.index_select(0, slotBank.clamp_min(0)).view({Bt, M, r}) *
+                               merged[l].mask.unsqueeze(2).to(bank.scalar_type());
+        }
+        profileMark(Stage::Attention);
+        at::Tensor out = addGated(h, nw.tok, hn, attend(nw.tok, hn, shared[l], merged[l]));
+        if (c.hasCrossLayer(l)) {
+            // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
+            std::vector<at::Tensor> values, masks, mergedValues, mergedMasks;
+            for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
+                values.push_back(shared[l - j].values + nw.lay.source[j]);
+                masks.push_back(shared[l - j].mask);
+                if (after > 0) {
+                    mergedValues.push_back(merged[l - j].values + nw.lay.source[j]);
+                    mergedMasks.push_back(merged[l - j].mask);
+                }
+            }
+            const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (1, P*M, r), (1, P*M)
+            const PoolSnapshots jointMerged =
+                after > 0 ? PoolSnapshots{at::cat(mergedValues, 1), at::cat(mergedMasks, 1), {}} : PoolSnapshots{};
+            out = addGated(out, nw.lay, hn, attend(nw.lay, hn, joint, jointMerged));
+        }
+        x = out;
+    }
+    profileMark(Stage::Outside);
+    return rmsNorm(x, m.weights.norm_f, c.norm_eps).view({Bt, T, D});
 }
 
 at::Tensor lmHead(const Model& m, const at::Tensor& hidden)

@@ -131,6 +131,22 @@ at::Tensor forwardSequence(const Model& m, ModelState& st, const at::Tensor& tok
 at::Tensor forwardStep(const Model& m, ModelState& st, int64_t token, ForwardTrace* trace = nullptr,
                        bool noPool = false);
 
+/// Branch path, for scoring alternatives after one prompt: B continuations of st, each
+/// read as into its own copy of it, in one pass. tokens (B, T) int64, shorter rows padded
+/// at their ends (a padding token changes no row before it). Every branch's tokens up to
+/// st's note chunk's end read the pools as they stand in st; when the piece crosses that
+/// end, each branch merges its own candidates there (a host walk per branch and layer)
+/// and its later tokens read its own pool. At most one merge: T <= branchReach(m, st,
+/// true). Inference only; st is not changed. Returns final-normed hidden states (B, T, D).
+/// lengths: each branch's own length (empty: all T); the mixer's projections, most of a
+/// pass's arithmetic, skip the padding.
+at::Tensor forwardBranches(const Model& m, const ModelState& st, const at::Tensor& tokens,
+                           const std::vector<int64_t>& lengths = {}, bool noPool = false);
+/// The longest piece forwardBranches takes from st: with merge, one that may cross the
+/// chunk's end; without, one that ends before the chunk's last token (no merge, so no
+/// note events that a read would report). Unbounded with notes off.
+int64_t branchReach(const Model& m, const ModelState& st, bool merge);
+
 /// Logits (T, V) from final-normed hidden states (T, D): the tied LM head.
 at::Tensor lmHead(const Model& m, const at::Tensor& hidden);
 

@@ -304,19 +304,31 @@ private slots:
         QCOMPARE(s.position(), int64_t(100));
     }
 
-    void checkReadEach(const Model& model)
+    void checkReadEach(const Model& model, bool noPool = false, bool noteEvents = true)
     {
         // Each continuation read from its own copy equals clone + read, and the source
-        // state is left as it was (on CUDA the copies read at once on their own streams).
+        // state is left as it was. Those within the branch pass's reach go through one
+        // batched pass (with note events asked for: only those ending before the chunk's
+        // last token; without: also those crossing its end, each branch merging its own
+        // notes), the others are read apart (on CUDA at once on their own streams).
         State from = model.newState();
         model.read(from, test::randomTokens(150, 64, 8));
         const auto before = model.saveState(from);
         std::vector<std::vector<int32_t>> continuations;
-        for (int64_t n : {1, 3, 7, 40, 130, 2})  // a single token (the step path), and reads that close note chunks
+        for (int64_t n : {1, 3, 7, 40, 130, 2, 20})  // a single token (the step path), and reads that close note chunks
             continuations.push_back(test::randomTokens(n, 64, static_cast<uint64_t>(n)));
         continuations.push_back(continuations[2]);  // the same twice: the same result
+        int branches = 0;
+        const int64_t reach = engine::branchReach(model.impl(), from.impl(), !noteEvents);
+        for (const auto& c : continuations)
+            branches += static_cast<int64_t>(c.size()) <= reach ? 1 : 0;
+        // 150 % 16 = 6: the 1, 3, 7, 2 and 7 tokens end before the chunk's last token, the
+        // 20 cross its end once; without notes no chunk bounds them.
+        QCOMPARE(branches, !model.impl().config.notes ? 8 : noteEvents ? 5 : 6);
         ReadOptions opt;
         opt.importance = false;
+        opt.noPool = noPool;
+        opt.noteEvents = noteEvents;
         const std::vector<ReadResult> each = model.readEach(from, continuations, opt);
         QCOMPARE(each.size(), continuations.size());
         for (size_t i = 0; i < continuations.size(); ++i) {
@@ -330,7 +342,11 @@ private slots:
                          qPrintable(QStringLiteral("continuation %1 token %2: %3 vs %4")
                                         .arg(i).arg(t).arg(each[i].surprisal[t]).arg(r.surprisal[t])));
         }
-        QVERIFY(each[2].surprisal == each.back().surprisal);
+        // The same twice: the same result (up to rounding: two rows of one batched product).
+        QCOMPARE(each[2].surprisal.size(), each.back().surprisal.size());
+        for (size_t t = 0; t < each[2].surprisal.size(); ++t)
+            QVERIFY2(std::abs(each[2].surprisal[t] - each.back().surprisal[t]) < 1e-6,
+                     qPrintable(QString::number(std::abs(each[2].surprisal[t] - each.back().surprisal[t]))));
         QVERIFY(model.saveState(from) == before);
         QVERIFY(model.readEach(from, {}, opt).empty());
         const std::string err = errorOf([&] { model.readEach(from, {{1, 2}, {3, 64}}, opt); });
@@ -339,6 +355,9 @@ private slots:
     }
 
     void readEachReadsFromCopies() { checkReadEach(*test::perturbedModel(test::smallConfig(), 21)); }
+    void readEachAcrossAChunkEnd() { checkReadEach(*test::perturbedModel(test::smallConfig(), 24), false, false); }
+    void readEachWithoutPools() { checkReadEach(*test::perturbedModel(test::smallConfig(), 22), true); }
+    void readEachWithNotesOff() { checkReadEach(*test::perturbedModel(test::smallConfig(R"(, "notes": "off")"), 23)); }
 
     void readEachOnCuda()
     {
