@@ -24,13 +24,15 @@ inline std::string smallConfig(const std::string& extra = "")
 
 /// Random model whose every weight (also the zero-initialised gate outputs) is perturbed,
 /// so the notes really change the outputs.
-inline std::unique_ptr<Model> perturbedModel(const std::string& config, uint64_t seed)
+/// The same weights on any device (drawn on the CPU).
+inline std::unique_ptr<Model> perturbedModel(const std::string& config, uint64_t seed, const std::string& device = "cpu")
 {
-    auto model = Model::createRandom(config, seed, "cpu");
+    auto model = Model::createRandom(config, seed, device);
     engine::Model& m = model->impl();
     at::Generator gen = at::detail::createCPUGenerator(seed + 1000);
     engine::forEachParameter(m.weights, m.config, [&](const std::string&, at::Tensor& t) {
-        t = t + at::empty(t.sizes(), t.options()).normal_(0, 0.1, gen);
+        const at::Tensor cpu = t.to(at::kCPU);
+        t = (cpu + at::empty(cpu.sizes(), cpu.options()).normal_(0, 0.1, gen)).to(t.device());
     });
     m.fingerprint = engine::computeFingerprint(m);
     return model;

@@ -363,7 +363,14 @@ private slots:
     {
         if (!runtimeInfo().cudaAvailable)
             QSKIP("no CUDA device");
-        checkReadEach(*Model::createRandom(test::smallConfig(), 21, "cuda"));
+        const auto model = test::perturbedModel(test::smallConfig(), 21, "cuda");  // notes that change the outputs
+        // Strict fp32 (loading allowed TF32): the batched branch pass's matrix products
+        // against the one-by-one reads' at 1e-5.
+        engine::allowTf32Matmuls(false);
+        checkReadEach(*model);
+        checkReadEach(*model, false, false);  // branches across the chunk's end: a host walk per branch
+        checkReadEach(*model, true);
+        engine::allowTf32Matmuls(true);
     }
 
     void readRejectsBadTokensAndKeepsState()
