@@ -5,8 +5,9 @@
 # the model's memory on CUDA, runs the dev set with the model on CUDA, and times answers
 # deep in a ~1M-token book (eval/qa/deep_speed.json) with and without the model.
 # Summaries go to $OUT/answers.md, the JSON of each run into answers.tar.gz. The dev set is
-# also run without the overlap and readEach (serial; NO_SERIAL=1 skips it; DEEP_SERIAL=1 adds
-# the same deep in the long book).
+# also run with the answers read one by one on threads (MEMMAMBA_READ_EACH=threads), and
+# without the overlap and readEach (serial; NO_SERIAL=1 skips it; DEEP_SERIAL=1 adds the same
+# deep in the long book).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
@@ -39,6 +40,11 @@ for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print("
 done
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$res/deep-model.json" 2>"$work/deep-model.err"
 stamp "deep speed rc=$?"
+# The previous way of reading the candidate answers (one read each, on threads and streams of
+# their own) on the same machine, against the one batched pass.
+MEMMAMBA_READ_EACH=threads "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
+  > "$res/dev-model-threads.json" 2>"$work/dev-model-threads.err"
+stamp "dev set, model on CUDA, answers on threads rc=$?"
 # The same without the two latency measures (answers identical; only the time differs):
 # the question read before the text pipeline instead of beside it, the answers one by one.
 if [ -z "${NO_SERIAL:-}" ]; then
@@ -56,7 +62,7 @@ import json, sys, os
 w = sys.argv[1]
 print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for name in ["dev-nomodel", "dev-model", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]:
+for name in ["dev-nomodel", "dev-model", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]:
     try:
         j = json.load(open(os.path.join(os.environ["RES"], name + ".json")))
     except Exception as e:
