@@ -145,12 +145,6 @@ bool ownedByAnother(const QVector<Word>& ws, int k, const QuestionAnalysis& ques
         && !question.keyTerms.contains(ws[b].lower);
 }
 
-bool isSpeechVerb(const QString& lower)
-{
-    return oneOf(lower, {"said", "cried", "asked", "replied", "returned", "exclaimed", "answered", "rejoined", "whispered",
-                         "observed", "inquired", "retorted", "murmured", "sobbed", "laughed"});
-}
-
 // The name ws[from..to] completes a relation said of the question's own person: "Mr. Malone,
 // curate of Briarfield" or "Malone was the curate of Briarfield" answers "Which parish is Mr.
 // Malone the curate of?" (the relation word, a preposition, the name; before the relation

@@ -35,12 +35,6 @@ bool looksLikeName(const QVector<Word>& ws, int k)
         && !isTitle(w.lower) && pronounGender(w.lower) == Gender::Unknown && w.lower != QLatin1String("i");
 }
 
-bool isSpeechVerb(const QString& lower)
-{
-    return oneOf(lower, {"said", "cried", "asked", "replied", "returned", "exclaimed", "answered", "rejoined", "says", "cries",
-                         "asks", "replies", "whispered", "inquired", "observed", "continued", "added", "echoed"});
-}
-
 }  // namespace
 
 References::References(const storage::Database& db, qint64 docId, qint64 before)

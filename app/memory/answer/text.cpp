@@ -173,6 +173,13 @@ bool insideQuotes(const QVector<Word>& ws, int k)
     return depth > 0;
 }
 
+bool isSpeechVerb(const QString& lower)
+{
+    return oneOf(lower, {"said", "cried", "asked", "replied", "returned", "exclaimed", "answered", "rejoined", "whispered",
+                         "observed", "inquired", "retorted", "murmured", "sobbed", "laughed", "says", "cries", "asks",
+                         "replies", "continued", "added", "echoed"});
+}
+
 bool isNarratorWord(const QVector<Word>& ws, int k)
 {
     if (k < 0 || k >= ws.size() || !oneOf(ws[k].lower, {"i", "me", "my", "myself", "mine"}))
@@ -180,10 +187,9 @@ bool isNarratorWord(const QVector<Word>& ws, int k)
     if (!insideQuotes(ws, k))
         return true;
     // "'My father was Alexander Balfour,' said I": the narrator's own speech.
-    static const std::initializer_list<const char*> speech = {"said", "cried", "asked", "replied", "says", "returned", "answered"};
     for (int j = 0; j < ws.size(); ++j)
         if (ws[j].lower == QLatin1String("i") && !insideQuotes(ws, j)
-            && ((j > 0 && oneOf(ws[j - 1].lower, speech)) || (j + 1 < ws.size() && oneOf(ws[j + 1].lower, speech))))
+            && ((j > 0 && isSpeechVerb(ws[j - 1].lower)) || (j + 1 < ws.size() && isSpeechVerb(ws[j + 1].lower))))
             return true;
     return false;
 }

@@ -53,6 +53,8 @@ bool insideQuotes(const QVector<Word>& words, int k);
 /// Whether words[k] is "I", "me", "my", "myself" or "mine" said by a first-person book's
 /// narrator: outside quotes, or inside the quotes of a sentence that says "said I".
 bool isNarratorWord(const QVector<Word>& words, int k);
+/// A verb that tags speech ("said", "cried", "replies", ...): a name beside it is the speaker.
+bool isSpeechVerb(const QString& lower);
 
 enum class Gender { Unknown, Male, Female };
 /// "he", "his", ... -> Male; "she", "her", ... -> Female (lower case).
