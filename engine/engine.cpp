@@ -533,11 +533,13 @@ void readBranches(const engine::Model& m, const engine::ModelState& st,
     const int64_t B = static_cast<int64_t>(batch.size()), T = static_cast<int64_t>(longest);
     // (B, T) with each row's last token repeated as padding; the targets of the rows used.
     std::vector<int64_t> ids;
+    std::vector<int64_t> lengths;  // each branch's own
     std::vector<int64_t> rows;     // row of (1 + B*T) hidden states predicting each token
     std::vector<int64_t> targets;  // the token it predicts
     ids.reserve(static_cast<size_t>(B * T));
     for (int64_t b = 0; b < B; ++b) {
         const std::vector<int32_t>& tokens = continuations[batch[static_cast<size_t>(b)]];
+        lengths.push_back(static_cast<int64_t>(tokens.size()));
         for (int64_t t = 0; t < T; ++t)
             ids.push_back(tokens[std::min(static_cast<size_t>(t), tokens.size() - 1)]);
         for (size_t t = 0; t < tokens.size(); ++t) {
@@ -552,9 +554,6 @@ void readBranches(const engine::Model& m, const engine::ModelState& st,
         const IntraOpThreads threads(B * T < 4 * kMinTokensForThreads && !m.options.device().is_cuda() ? 1
                                                                                               : at::get_num_threads());
         const at::Tensor tokens = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).view({B, T});
-        std::vector<int64_t> lengths;
-        for (size_t k : batch)
-            lengths.push_back(static_cast<int64_t>(continuations[k].size()));
         const at::Tensor hidden = engine::forwardBranches(m, st, tokens, lengths, options.noPool).reshape({B * T, -1});
         engine::profileMark(engine::Stage::Head);
         std::vector<float> nll(targets.size());
@@ -606,21 +605,18 @@ std::vector<ReadResult> Model::readEach(const State& from, const std::vector<std
     std::vector<ReadResult> results(continuations.size());
     // The continuations within the branch pass's reach (engine::branchReach) go through one
     // batched pass; the others are read as below.
-    std::vector<size_t> rest;
+    std::vector<size_t> batch, rest;
     if (mode.empty() && branchesApply(options, from.impl())) {
         // A merge inside the piece would make note events, which the branch pass does not report.
         const int64_t reach = engine::branchReach(*d, from.impl(), !options.noteEvents && !options.onNote);
-        std::vector<size_t> batch;
         for (size_t k = 0; k < continuations.size(); ++k) {
             const auto n = static_cast<int64_t>(continuations[k].size());
             (n > 0 && n <= reach ? batch : rest).push_back(k);
         }
-        if (batch.size() > 1)
-            readBranches(*d, from.impl(), continuations, batch, options, results);
-        else
-            rest.insert(rest.end(), batch.begin(), batch.end());
-        std::sort(rest.begin(), rest.end());
-    } else {
+    }
+    if (batch.size() > 1) {
+        readBranches(*d, from.impl(), continuations, batch, options, results);
+    } else {  // a pass of one branch saves nothing
         rest.resize(continuations.size());
         std::iota(rest.begin(), rest.end(), size_t(0));
     }

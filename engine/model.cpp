@@ -263,6 +263,25 @@ at::Tensor gpuFusedScan(const MixerWeights& w, const at::Tensor& xc, const at::T
 
 }  // namespace
 
+namespace {
+
+// silu(causal depthwise convolution) as K shifted multiply-adds over time, the
+// second-to-last dimension: xpad (..., T + K - 1, E) holds the K - 1 carried inputs
+// first -> (..., T, E). Cheaper than conv1d with E groups on the CPU.
+at::Tensor shiftedConvSilu(const MixerWeights& w, const at::Tensor& xpad, int64_t T)
+{
+    const int64_t E = w.conv_w.size(0), K = w.conv_w.size(2);
+    const at::Tensor wk = w.conv_w.view({E, K});
+    std::vector<int64_t> shape = xpad.sizes().vec();
+    shape[shape.size() - 2] = T;
+    at::Tensor xc = w.conv_b.expand(shape).clone();
+    for (int64_t k = 0; k < K; ++k)
+        xc.addcmul_(xpad.narrow(-2, k, T), wk.select(1, k));
+    return at::silu(xc);
+}
+
+}  // namespace
+
 at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::Tensor& u, at::Tensor& conv,
                          at::Tensor& ssm)
 {
@@ -292,12 +311,8 @@ at::Tensor mixerSequence(const MixerWeights& w, const ModelConfig& c, const at::
         xc = convSiluCuda(xi, conv, w.conv_w, w.conv_b);
     } else {
         const at::Tensor xpad = at::cat({conv, xi}, 0);  // (T + K - 1, E)
-        const at::Tensor wk = w.conv_w.view({E, K});
-        xc = w.conv_b.expand({T, E}).clone();
-        for (int64_t k = 0; k < K; ++k)
-            xc.addcmul_(xpad.narrow(0, k, T), wk.select(1, k).unsqueeze(0));
+        xc = shiftedConvSilu(w, xpad, T);
         conv = xpad.narrow(0, T, K - 1).clone();
-        xc = at::silu(xc);
     }
     profileMark(Stage::Mixer);
     const at::Tensor xdbl = dense(xc, w.x_proj);  // (T, R + 2N)
@@ -510,6 +525,30 @@ void finishDeviceWalks(const Model& m, ModelState& st, const DeviceWalks& w, con
     }
 }
 
+// The pools that slotBank ((count * M) bank row of every slot, -1 empty) makes of the
+// bank's rows: (count, M, r) values, zero in empty slots, and their (count, M) mask.
+PoolSnapshots gatherPools(const at::Tensor& bank, const at::Tensor& slotBank, int64_t count, int64_t M)
+{
+    PoolSnapshots pools;
+    pools.mask = slotBank.ge(0).view({count, M});
+    pools.values = bank.index_select(0, slotBank.clamp_min(0)).view({count, M, bank.size(1)}) *
+                   pools.mask.unsqueeze(2).to(bank.scalar_type());
+    return pools;
+}
+
+// What layer l's cross-layer attention reads: the pools of layers l, l-1, ..., l-P+1 side
+// by side, each tagged with its source offset: (S, P*M, r), (S, P*M).
+PoolSnapshots crossLayerPools(const std::vector<PoolSnapshots>& snaps, const NoteWeights& nw, const ModelConfig& c,
+                              int64_t l)
+{
+    std::vector<at::Tensor> values, masks;
+    for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
+        values.push_back(snaps[l - j].values + nw.lay.source[j]);
+        masks.push_back(snaps[l - j].mask);
+    }
+    return {at::cat(values, 1), at::cat(masks, 1), {}};
+}
+
 at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at::Tensor& emb, ModelState& st,
                         std::vector<PoolSnapshots>& snaps, ForwardTrace* trace, bool step, bool noPool,
                         const DeviceWalks& walks)
@@ -589,11 +628,8 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     }
     profileMark(Stage::Gather);
     const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);  // (M + k' + T, r)
-    const at::Tensor valid = slotBank.ge(0);
     PoolSnapshots& snap = snaps[l];
-    snap.mask = valid.view({snapshots, M});
-    snap.values = bank.index_select(0, slotBank.clamp_min(0)).view({snapshots, M, r}) *
-                  snap.mask.unsqueeze(2).to(bank.scalar_type());
+    snap = gatherPools(bank, slotBank, snapshots, M);
     ls.pool_values = snap.values[snapshots - 1].clone();  // not a view: the state outlives the piece
     if (walks.on) {
         // (k, r): narrowed to the candidates' count when the records come back (finishDeviceWalks).
@@ -634,18 +670,14 @@ at::Tensor layerForward(const Model& m, int64_t l, const at::Tensor& x, const at
     if (traceAtt)
         traceAttention(*trace, l, false, att, T, offset, {&snap}, M);
     if (c.hasCrossLayer(l)) {
-        // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
-        std::vector<at::Tensor> values, masks;
-        std::vector<const PoolSnapshots*> sources;
-        for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
-            values.push_back(snaps[l - j].values + nw.lay.source[j]);
-            masks.push_back(snaps[l - j].mask);
-            sources.push_back(&snaps[l - j]);
-        }
-        const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (S, P*M, r), (S, P*M)
-        out = addGated(out, nw.lay, hn, poolAttention(nw.lay, c, hn, joint, offset, traceAtt ? &att : nullptr));
-        if (traceAtt)
+        out = addGated(out, nw.lay, hn,
+                       poolAttention(nw.lay, c, hn, crossLayerPools(snaps, nw, c, l), offset, traceAtt ? &att : nullptr));
+        if (traceAtt) {
+            std::vector<const PoolSnapshots*> sources;  // column block j: the pool of layer l - j
+            for (int64_t j = 0; j < c.crossLayerSources(l); ++j)
+                sources.push_back(&snaps[l - j]);
             traceAttention(*trace, l, true, att, T, offset, sources, M);
+        }
     }
     return out;
 }
@@ -671,12 +703,8 @@ at::Tensor mixerBranches(const MixerWeights& w, const ModelConfig& c, const at::
     const at::Tensor xz = project(u, w.in_proj);  // (B, T, 2E)
     const at::Tensor xi = xz.narrow(2, 0, E), z = xz.narrow(2, E, E);
     profileMark(Stage::Conv);
-    const at::Tensor xpad = at::cat({conv.unsqueeze(0).expand({Bt, K - 1, E}), xi}, 1);  // (B, T + K - 1, E)
-    const at::Tensor wk = w.conv_w.view({E, K});
-    at::Tensor xc = w.conv_b.expand({Bt, T, E}).clone();
-    for (int64_t k = 0; k < K; ++k)
-        xc.addcmul_(xpad.narrow(1, k, T), wk.select(1, k));
-    xc = at::silu(xc);  // (B, T, E)
+    const at::Tensor xc =
+        shiftedConvSilu(w, at::cat({conv.unsqueeze(0).expand({Bt, K - 1, E}), xi}, 1), T);  // (B, T, E)
     profileMark(Stage::Mixer);
     const at::Tensor xdbl = project(xc, w.x_proj);  // (B, T, R + 2N)
     const at::Tensor deltaRaw = project(xdbl.narrow(2, 0, R), w.dt_proj_w);  // (B, T, E), bias added in the scan
@@ -828,29 +856,15 @@ at::Tensor forwardBranches(const Model& m, const ModelState& st, const at::Tenso
             const at::Tensor notes = a.unsqueeze(1) * dense(at::cat({hn, emb}, 1), nw.summary);  // (B * T, r)
             profileMark(Stage::Gather);
             const at::Tensor bank = at::cat({ls.pool_values, ls.cand_values, notes}, 0);
-            const at::Tensor slotBank = at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(m.options.device());
-            merged[l].mask = slotBank.ge(0).view({Bt, M});
-            merged[l].values = bank.index_select(0, slotBank.clamp_min(0)).view({Bt, M, r}) *
-                               merged[l].mask.unsqueeze(2).to(bank.scalar_type());
+            merged[l] = gatherPools(bank, at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(m.options.device()),
+                                    Bt, M);
         }
         profileMark(Stage::Attention);
         at::Tensor out = addGated(h, nw.tok, hn, attend(nw.tok, hn, shared[l], merged[l]));
-        if (c.hasCrossLayer(l)) {
-            // Pools of layers l, l-1, ..., l-P+1, each tagged with its source offset.
-            std::vector<at::Tensor> values, masks, mergedValues, mergedMasks;
-            for (int64_t j = 0; j < c.crossLayerSources(l); ++j) {
-                values.push_back(shared[l - j].values + nw.lay.source[j]);
-                masks.push_back(shared[l - j].mask);
-                if (after > 0) {
-                    mergedValues.push_back(merged[l - j].values + nw.lay.source[j]);
-                    mergedMasks.push_back(merged[l - j].mask);
-                }
-            }
-            const PoolSnapshots joint{at::cat(values, 1), at::cat(masks, 1), {}};  // (1, P*M, r), (1, P*M)
-            const PoolSnapshots jointMerged =
-                after > 0 ? PoolSnapshots{at::cat(mergedValues, 1), at::cat(mergedMasks, 1), {}} : PoolSnapshots{};
-            out = addGated(out, nw.lay, hn, attend(nw.lay, hn, joint, jointMerged));
-        }
+        if (c.hasCrossLayer(l))
+            out = addGated(out, nw.lay, hn,
+                           attend(nw.lay, hn, crossLayerPools(shared, nw, c, l),
+                                  after > 0 ? crossLayerPools(merged, nw, c, l) : PoolSnapshots{}));
         x = out;
     }
     profileMark(Stage::Outside);
