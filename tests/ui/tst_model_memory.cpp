@@ -45,6 +45,7 @@
 #include <QToolButton>
 
 #include <cmath>
+#include <optional>
 
 using mm::memoryui::ModelMemoryOptions;
 using mm::memoryui::ModelMemoryService;
@@ -611,11 +612,28 @@ void TestModelMemory::poolsEqualTheMemoryModule()
     s.window->start({kBook});  // already in the library: opened
     QTRY_VERIFY_WITH_TIMEOUT(s.window->memoryMapPanel()->map()->hasData(), kWaitMs);
     QSignalSpy pools(s.memory, &ModelMemoryService::poolReady);
+    // The window asks for the pool at its reader's position too (MemoryDocks), and a newer
+    // request supersedes an older one still queued: ask until the answer is for `at`.
+    auto snapshotAt = [&](qint64 at) -> std::optional<mm::ui::PoolSnapshot> {
+        std::optional<mm::ui::PoolSnapshot> last;
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            pools.clear();
+            s.memory->requestPool(docId, at);
+            if (!QTest::qWaitFor([&] { return !pools.isEmpty(); }, kWaitMs))
+                break;
+            QTest::qWait(50);  // an answer to our request may follow the window's
+            for (const QList<QVariant>& args : std::as_const(pools)) {
+                last = args.first().value<mm::ui::PoolSnapshot>();
+                if (last->atChar == at)
+                    return last;
+            }
+        }
+        return last;
+    };
     for (const qint64 at : {qint64(0), qint64(1), qint64(700), length / 3, length / 2 + 17, length - 1, length}) {
-        pools.clear();
-        s.memory->requestPool(docId, at);
-        QTRY_VERIFY_WITH_TIMEOUT(!pools.isEmpty(), kWaitMs);
-        const auto snap = pools.last().first().value<mm::ui::PoolSnapshot>();
+        const std::optional<mm::ui::PoolSnapshot> answer = snapshotAt(at);
+        QVERIFY2(answer, qPrintable(QStringLiteral("no pool came for position %1").arg(at)));
+        const mm::ui::PoolSnapshot& snap = *answer;
         QCOMPARE(snap.atChar, at);
         int entries = 0, evicted = 0;
         for (int layer = 0; layer < 4; ++layer) {
