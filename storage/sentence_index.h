@@ -78,9 +78,19 @@ public:
     /// FTS5 query text for one word or a phrase of words: quoted, quotes doubled.
     static QString quoted(const QString& words);
 
+    /// The ids of the document's sentences that end at or before the position: [first,
+    /// last], nothing when there are none. Ids rise with the reading order (build()).
+    struct IdRange {
+        qint64 first = 0;
+        qint64 last = 0;
+    };
+    std::optional<IdRange> idRange(qint64 docId, qint64 before) const;
+
 private:
     bool tablesExist() const;
     mutable bool m_tablesSeen = false;  ///< they existed once: they do for this object's life
+    mutable std::optional<IdRange> m_range;  ///< the last idRange asked (a question asks one)
+    mutable qint64 m_rangeDoc = -1, m_rangeBefore = -1;
     /// The rows of an FTS5 query statement (?1 query, ?2 document, ?3 position, ?4 limit).
     QVector<SentenceRow> matching(const char* sql, qint64 docId, const QString& ftsQuery, qint64 before, int limit) const;
     Database& m_db;

@@ -63,9 +63,9 @@ State DocumentMemory::checkpointState(int64_t docId, int64_t position)
     return memory::checkpointState(*d, docId, position);
 }
 
-std::function<State()> DocumentMemory::checkpointReader(int64_t docId, int64_t position)
+CheckpointDecoder DocumentMemory::checkpointDecoder(int64_t docId, int64_t position)
 {
-    return memory::checkpointReader(*d, docId, position);
+    return memory::checkpointDecoder(*d, docId, position);
 }
 
 NotesView DocumentMemory::notes(int64_t docId, int layer, std::optional<int64_t> atChar, int contextChars)

@@ -79,10 +79,11 @@ public:
     static constexpr int kAskCheckpointsKept = memory::kAskCheckpointsKept;
     /// The state of the checkpoint stored at exactly this token position (tests, tools).
     State checkpointState(int64_t docId, int64_t position);
-    /// The same in two halves: the stored bytes are read now (this thread's database); the
-    /// function returned decodes them (zstd, checksum, the engine's load) on any thread
-    /// while this DocumentMemory lives. Throws as checkpointState; so may the function.
-    std::function<State()> checkpointReader(int64_t docId, int64_t position);
+    /// The same in two halves: the checkpoint is found now (this thread's database); its
+    /// stored bytes (storage::MemoryStore::checkpointBlob of the id) may be read on another
+    /// connection, and the function decodes them (zstd, checksum, the engine's load) on any
+    /// thread while this DocumentMemory lives. Throws as checkpointState; so may the function.
+    CheckpointDecoder checkpointDecoder(int64_t docId, int64_t position);
     /// Layer's pool as it stood at atChar, rebuilt from the stored note events.
     NotesView notes(int64_t docId, int layer, std::optional<int64_t> atChar, int contextChars = 60);
     /// Tokens, offsets, surprisal, importance and note events as stored (memory map).

@@ -60,18 +60,19 @@ int64_t prepareAt(MemoryContext& memory, int64_t docId, int64_t atChar)
 
 State checkpointState(MemoryContext& memory, int64_t docId, int64_t position)
 {
-    return checkpointReader(memory, docId, position)();
+    const CheckpointDecoder checkpoint = checkpointDecoder(memory, docId, position);
+    return checkpoint.decode(memory.store.checkpointBlob(checkpoint.checkpointId));
 }
 
-std::function<State()> checkpointReader(MemoryContext& memory, int64_t docId, int64_t position)
+CheckpointDecoder checkpointDecoder(MemoryContext& memory, int64_t docId, int64_t position)
 {
     memory.requireMemory(docId);
     const auto cp = memory.store.checkpointAtOrBefore(docId, qstr(memory.producer), position);
     if (!cp || cp->position != position)
         throw MemoryError("no checkpoint at token " + std::to_string(position));
-    return [context = &memory, docId, record = *cp, blob = memory.store.checkpointBlob(cp->id)] {
-        return context->decodeCheckpoint(docId, record, blob);
-    };
+    return {cp->id, [context = &memory, docId, record = *cp](const QByteArray& blob) {
+                return context->decodeCheckpoint(docId, record, blob);
+            }};
 }
 
 int64_t tokenPositionAt(MemoryContext& memory, int64_t docId, int64_t atChar)

@@ -6,6 +6,8 @@
 
 #include "engine/engine.h"
 
+#include <QByteArray>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,6 +19,13 @@ struct MemoryContext;
 
 /// "ask" checkpoints kept per document (the newest; each about 0.5 MB).
 constexpr int kAskCheckpointsKept = 16;
+
+/// A stored checkpoint found, its bytes not read yet: the row to read them from
+/// (storage::MemoryStore::checkpointBlob) and what turns them into the state.
+struct CheckpointDecoder {
+    int64_t checkpointId = 0;
+    std::function<State(const QByteArray&)> decode;
+};
 
 /// The state after reading a document up to a position, and how it was got there.
 struct Recalled {
@@ -47,10 +56,10 @@ int64_t prepareAt(MemoryContext& memory, int64_t docId, int64_t atChar);
 
 /// The state of the checkpoint stored at exactly this token position (tests, tools).
 State checkpointState(MemoryContext& memory, int64_t docId, int64_t position);
-/// checkpointState in two halves: reads the checkpoint's stored bytes now (the context's
-/// database, this thread) and returns what decodes them into the state (no database: any
-/// thread, while the context lives).
-std::function<State()> checkpointReader(MemoryContext& memory, int64_t docId, int64_t position);
+/// checkpointState in two halves: finds the checkpoint now (the context's database, this
+/// thread) and returns its id and what decodes its stored bytes into the state (no
+/// database: any thread, while the context lives), so that the bytes can be read elsewhere.
+CheckpointDecoder checkpointDecoder(MemoryContext& memory, int64_t docId, int64_t position);
 
 /// Token position reached after the characters [0, atChar) (tokens starting before it).
 int64_t tokenPositionAt(MemoryContext& memory, int64_t docId, int64_t atChar);

@@ -52,20 +52,31 @@ if [ -z "${NO_SERIAL:-}" ]; then
     --device cuda --quiet --json > "$res/dev-model-serial.json" 2>"$work/dev-model-serial.err"
   stamp "dev set, model on CUDA, serial rc=$?"
 fi
+# Warm repeats (REPEATS=N): the same binary and libraries again, with and without the model,
+# for the spread of the p95 on one machine (their JSON in answers-logs.tar.gz: $OUT takes 8 files).
+for r in $(seq 1 "${REPEATS:-0}"); do
+  "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-r$r.json" 2>/dev/null
+  "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-r$r.json" 2>/dev/null
+  stamp "repeat $r"
+done
 if [ -n "${DEEP_SERIAL:-}" ]; then
   MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" \
     --device cuda --quiet --json > "$res/deep-model-serial.json" 2>"$work/deep-model-serial.err"
   stamp "deep speed, serial rc=$?"
 fi
-RES="$res" python3 - "$work" > "$out/answers.md" <<'PY'
+RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
 print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for name in ["dev-nomodel", "dev-model", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]:
+names = ["dev-nomodel", "dev-model", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]
+names += [f"dev-{m}-r{r}" for r in range(1, int(os.environ.get("REPEATS", "0")) + 1) for m in ("nomodel", "model")]
+for name in names:
     try:
-        j = json.load(open(os.path.join(os.environ["RES"], name + ".json")))
+        f = os.path.join(os.environ["RES"], name + ".json")
+        j = json.load(open(f if os.path.exists(f) else os.path.join(w, name + ".json")))
     except Exception as e:
+        if name.endswith("serial") and os.environ.get("NO_SERIAL"): continue
         print(f"| {name} | failed: {e} |"); continue
     s = j.get("summary", j)
     g = lambda k: s.get(k, "-")
@@ -80,5 +91,5 @@ for name in ["dev-nomodel", "dev-model", "dev-model-threads", "dev-model-serial"
     if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
 PY
 cat "$out/answers.md"
-tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err 2>/dev/null)
+tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err dev-*-r*.json 2>/dev/null)
 stamp done

@@ -17,7 +17,7 @@ ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, cons
 
 ModelLikelihood::~ModelLikelihood()
 {
-    m_pending.waitForFinished();  // its decode uses m_memory
+    m_pending.waitForFinished();  // its decode uses m_memory, its read m_reader
 }
 
 Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
@@ -40,10 +40,11 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
     m_pendingQuestion = question;
     QElapsedTimer timer;
     timer.start();
-    // The start state: the cached one, or the checkpoint's bytes read here (this thread's
-    // database) and decoded beside the text pipeline (decode).
+    // The start state: the cached one, or the checkpoint found here (this thread's database)
+    // and its bytes read and decoded beside the text pipeline (decode): a checkpoint is
+    // megabytes, and reading them here made the answer's own queries wait (up to 7 ms).
     std::shared_ptr<const State> cached;
-    std::function<State()> decode;
+    memory::CheckpointDecoder decode;
     qint64 checkpointPosition = -1;
     try {
         const memory::MemoryStatus status = m_memory.status(docId);
@@ -60,15 +61,15 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
                 if (m_cached && m_cachedDoc == docId && m_cachedPosition == checkpointPosition)
                     cached = m_cached;
                 else
-                    decode = m_memory.checkpointReader(docId, checkpointPosition);
+                    decode = m_memory.checkpointDecoder(docId, checkpointPosition);
             }
         }
     } catch (const memory::MemoryError&) {
-        decode = nullptr;  // stale, damaged or not read: answered without the model
+        decode = {};  // stale, damaged or not read: answered without the model
     }
     m_readMs = double(timer.nsecsElapsed()) / 1e6;
     m_stateLoadMs = m_readMs;
-    if (!cached && !decode) {
+    if (!cached && !decode.decode) {
         m_pending = QtFuture::makeReadyFuture(Prompted{});
         return;
     }
@@ -76,15 +77,24 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
     for (int32_t id : m_tokenizer.encode(question.toStdString()))
         prompt.push_back(id);
     prompt.push_back(m_tokenizer.answerId());
-    // No database from here: safe beside the text pipeline's queries.
-    auto readPrompt = [model = &m_model, cached, decode = std::move(decode), prompt = std::move(prompt),
+    // From here not this thread's database: the checkpoint's bytes come through a connection
+    // of the prompt's own (m_reader; one question is read at a time, harvest()), so this is
+    // safe beside the text pipeline's queries.
+    auto readPrompt = [this, cached, decode = std::move(decode), prompt = std::move(prompt),
                        checkpointPosition]() -> Prompted {
         Prompted out;
         out.position = checkpointPosition;
         try {
             QElapsedTimer decoding;
             decoding.start();
-            out.start = cached ? cached : std::make_shared<const State>(decode());
+            if (!cached) {
+                if (!m_reader)
+                    m_reader = std::make_unique<storage::Database>(m_db.path());
+                out.start = std::make_shared<const State>(
+                    decode.decode(storage::MemoryStore(*m_reader).checkpointBlob(decode.checkpointId)));
+            } else {
+                out.start = cached;
+            }
             out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             ReadOptions quiet;
             quiet.importance = false;
@@ -93,11 +103,12 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             QElapsedTimer prompting;
             prompting.start();
             State s = out.start->clone();
-            model->read(s, prompt, quiet);
+            m_model.read(s, prompt, quiet);
             out.prompted = std::make_shared<const State>(std::move(s));
             out.promptMs = double(prompting.nsecsElapsed()) / 1e6;
         } catch (const std::exception&) {
-            out.prompted.reset();  // damaged checkpoint or engine error: answered without the model
+            // A damaged checkpoint, an unreadable library or an engine error: answered without the model.
+            out.prompted.reset();
         }
         return out;
     };

@@ -5,9 +5,9 @@
 // "<q> question <a> answer" (docs/memory.md). Spoiler-safe: the state has read nothing
 // after the position.
 //
-// Latency: prepare() reads the checkpoint's bytes from the library and starts decoding
-// them and reading "<q> question <a>" on a thread of its own while the text pipeline
-// retrieves and ranks; score() then reads the answers at once (Model::readEach:
+// Latency: prepare() finds the checkpoint and starts reading its bytes from the library
+// (a connection of its own), decoding them and reading "<q> question <a>" on a thread of
+// its own while the text pipeline retrieves and ranks; score() then reads the answers at once (Model::readEach:
 // concurrently on CUDA).
 #pragma once
 
@@ -34,8 +34,9 @@ public:
     /// read as far as the nearest checkpoint); the answer is then scored without the model.
     Likelihood at(qint64 docId, qint64 atChar);
 
-    /// Reads the checkpoint at or before atChar (on this thread: the database is this
-    /// thread's) and starts decoding it and reading "<q> question <a>" from it on another.
+    /// Finds the checkpoint at or before atChar (on this thread: the database is this
+    /// thread's) and starts reading its bytes (another connection), decoding them and
+    /// reading "<q> question <a>" from it on another thread.
     void prepare(qint64 docId, qint64 atChar, const QString& question);
     /// Mean log-probability per token of each answer after "<q> question <a>" from the
     /// checkpoint at or before atChar; none when there is no usable checkpoint. Uses the
@@ -66,6 +67,9 @@ private:
     const Model& m_model;
     const Tokenizer& m_tokenizer;
     memory::DocumentMemory m_memory;
+    /// The library again, for the checkpoints' bytes on prepare()'s thread (opened there on
+    /// first use; a connection is used by one thread at a time).
+    std::unique_ptr<storage::Database> m_reader;
     // The last checkpoint's state, kept: questions at nearby positions share it.
     qint64 m_cachedDoc = -1;
     qint64 m_cachedPosition = -1;
@@ -75,8 +79,8 @@ private:
     qint64 m_pendingAt = -1;
     QString m_pendingQuestion;
     QFuture<Prompted> m_pending;
-    double m_readMs = 0;       ///< reading the checkpoint's bytes (this thread)
-    double m_stateLoadMs = 0;  ///< that and decoding them (the other)
+    double m_readMs = 0;       ///< finding the checkpoint (this thread)
+    double m_stateLoadMs = 0;  ///< that, and reading and decoding its bytes (the other)
     ModelTimings m_timings;
 };
 
