@@ -80,6 +80,7 @@ private slots:
     void questionTypesAndKinds();
     void questionNamesAndTerms();
     void sentenceIndexBoundsThePositionInsideTheQuery();
+    void sentenceIndexKeepsDocumentsApart();
     void retrievalRanksTheAnsweringSentence();
     void candidatesFromNamesNumbersAndAppositives();
     void sentenceStartsAreNotNames();
@@ -265,6 +266,86 @@ void TestAnswer::sentenceIndexBoundsThePositionInsideTheQuery()
     // The index goes with its document.
     db.removeDocument(doc);
     QCOMPARE(index.sentenceCount(doc), 0);
+}
+
+// The FTS table holds every document's sentences and the queries narrow it by the rowid
+// range of one document up to the position (SentenceIndex::idRange): that is exact only
+// while a document's ids rise with its reading order, here checked with a document read in
+// between two others and one rebuilt after them.
+void TestAnswer::sentenceIndexKeepsDocumentsApart()
+{
+    QTemporaryDir dir;
+    storage::Database db(dir.filePath(QStringLiteral("lib.sqlite3")));
+    const QString text = QString::fromUtf8(kBook);
+    const QString longer = text + QStringLiteral("\nKeeldar came back to Fieldhead. The curate Keeldar met was Malone.\n");
+    const QString shorter = QStringLiteral("Keeldar is a name. Nobody here is a curate.\n");
+    const qint64 first = addBook(db, text);
+    const qint64 second = addBook(db, longer);
+    QVERIFY(ensureSentenceIndex(db, first));
+    QVERIFY(ensureSentenceIndex(db, second));
+    db.removeDocument(first);  // and read again: its sentences now come after the second's
+    const qint64 again = addBook(db, text);
+    QVERIFY(ensureSentenceIndex(db, again));
+    const qint64 third = addBook(db, shorter);
+    QVERIFY(ensureSentenceIndex(db, third));
+
+    storage::SentenceIndex index(db);
+    const QString keeldar = storage::SentenceIndex::quoted(QStringLiteral("keeldar"));
+    const QString common = keeldar + QStringLiteral(" OR ") + storage::SentenceIndex::quoted(QStringLiteral("curate"));
+    for (const auto& [doc, body] : {std::pair{again, text}, std::pair{second, longer}, std::pair{third, shorter}}) {
+        const QVector<storage::SentenceRow> rows = index.range(doc, 0, 1 << 30, body.size());
+        QVERIFY(rows.size() >= 2);
+        QSet<qint64> ids;
+        for (int i = 0; i < rows.size(); ++i) {
+            ids.insert(rows[i].id);
+            if (i > 0) {
+                QVERIFY(rows[i].id > rows[i - 1].id);
+                QVERIFY(rows[i].charEnd > rows[i - 1].charEnd);
+            }
+        }
+        const auto whole = index.idRange(doc, body.size());
+        QVERIFY(whole);
+        QCOMPARE(whole->first, rows.front().id);
+        QCOMPARE(whole->last, rows.back().id);
+        QVERIFY(!index.idRange(doc, rows.front().charEnd - 1));  // no sentence ends before the first's end
+        // At every sentence's end: the counts and the rows of this document up to there, and
+        // no other's (the queries' answers against the sentences themselves).
+        for (const storage::SentenceRow& at : rows) {
+            const auto range = index.idRange(doc, at.charEnd);
+            QVERIFY(range);
+            QCOMPARE(range->last, at.id);
+            qint64 withName = 0, withEither = 0;
+            for (const storage::SentenceRow& r : rows) {
+                if (r.charEnd > at.charEnd)
+                    break;
+                const QString lower = r.text.toLower();
+                withName += lower.contains(QLatin1String("keeldar")) ? 1 : 0;
+                withEither += lower.contains(QLatin1String("keeldar")) || lower.contains(QLatin1String("curate")) ? 1 : 0;
+            }
+            QCOMPARE(index.count(doc, keeldar, at.charEnd), withName);
+            const QVector<storage::SentenceRow> found = index.search(doc, common, at.charEnd, 100);
+            QCOMPARE(qint64(found.size()), withEither);
+            for (int i = 0; i < found.size(); ++i) {
+                QVERIFY(ids.contains(found[i].id));
+                QVERIFY(found[i].charEnd <= at.charEnd);
+                if (i > 0)  // best first; ties in reading order
+                    QVERIFY(found[i - 1].bm25 < found[i].bm25
+                            || (found[i - 1].bm25 == found[i].bm25 && found[i - 1].ordinal < found[i].ordinal));
+            }
+            if (!found.isEmpty()) {
+                const QVector<storage::SentenceRow> best = index.search(doc, common, at.charEnd, 1);
+                QCOMPARE(best.size(), 1);
+                QCOMPARE(best[0].id, found[0].id);
+            }
+            QCOMPARE(qint64(index.mentions(doc, keeldar, at.charEnd, 100).size()), withName);
+            const std::optional<storage::SentenceRow> firstMention = index.first(doc, keeldar, at.charEnd);
+            QCOMPARE(firstMention.has_value(), withName > 0);
+            if (firstMention)
+                QVERIFY(ids.contains(firstMention->id));
+        }
+    }
+    QVERIFY(!index.idRange(first, text.size()));  // removed: no sentences
+    QCOMPARE(index.count(first, keeldar, text.size()), 0);
 }
 
 void TestAnswer::retrievalRanksTheAnsweringSentence()
