@@ -3,6 +3,7 @@
 // Contract (docs/spec/PRODUCT.md): `memmamba <command> [options]`; every command accepts --json and
 // then prints one JSON object on stdout; progress goes to stderr; errors exit non-zero with
 // one line that names the problem (2: usage, 1: everything else).
+#include "app/heap.h"
 #include "cli_common.h"
 #ifdef MEMMAMBA_HAVE_ENGINE
 #include "engine_commands.h"
@@ -53,6 +54,7 @@ const char* kUsage =
 
 int main(int argc, char** argv)
 {
+    mm::keepFreedMemory();
 #ifdef MEMMAMBA_HAVE_EVAL
     // A QApplication (offscreen) only for `eval ... --plot`, which renders Qt Charts.
     const std::unique_ptr<QCoreApplication> app = mm::cli::createApplication(argc, argv);

@@ -4,6 +4,7 @@
 // without them the last session continues where it was left; --search QUERY opens the
 // best full-text hit instead. The model's memory (ModelMemoryService) uses the shipped
 // model unless --model or --random says otherwise.
+#include "app/heap.h"
 #include "storage/database.h"
 #include "ui/library_service.h"
 #include "ui/main_window.h"
@@ -19,6 +20,7 @@
 
 int main(int argc, char* argv[])
 {
+    mm::keepFreedMemory();
     QApplication app(argc, argv);
     // These names place the default library in AppDataLocation and the window layout
     // in QSettings; they must be set before either is looked up.

@@ -17,6 +17,7 @@ build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
 res="$out"
 t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$work/gpu.log"
+{ uname -r; nproc; grep -m1 "model name" /proc/cpuinfo; } 2>&1 | tee -a "$work/gpu.log"
 EXTRA_TARGETS=tst_engine_model bash scripts/gpu/build_cli.sh "$build" "$work" || exit 1
 stamp "memmamba built"
 # Model::readEach on CUDA (concurrent streams) against clone + read, and the CUDA path against the CPU.
@@ -53,10 +54,13 @@ if [ -z "${NO_SERIAL:-}" ]; then
   stamp "dev set, model on CUDA, serial rc=$?"
 fi
 # Warm repeats (REPEATS=N): the same binary and libraries again, with and without the model,
-# for the spread of the p95 on one machine (their JSON in answers-logs.tar.gz: $OUT takes 8 files).
+# for the spread of the p95 on one machine (their JSON in answers-logs.tar.gz: $OUT takes 8 files),
+# each beside the same run with glibc's own heap policy (MEMMAMBA_MALLOC=default, app/heap.h).
 for r in $(seq 1 "${REPEATS:-0}"); do
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-r$r.json" 2>/dev/null
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-r$r.json" 2>/dev/null
+  MEMMAMBA_MALLOC=default "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-glibc-r$r.json" 2>/dev/null
+  MEMMAMBA_MALLOC=default "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-glibc-r$r.json" 2>/dev/null
   stamp "repeat $r"
 done
 if [ -n "${DEEP_SERIAL:-}" ]; then
@@ -67,10 +71,12 @@ fi
 RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
+print("```\n" + open(os.path.join(w, "gpu.log")).read() + "```\n")
 print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 names = ["dev-nomodel", "dev-model", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model", "deep-model-serial"]
-names += [f"dev-{m}-r{r}" for r in range(1, int(os.environ.get("REPEATS", "0")) + 1) for m in ("nomodel", "model")]
+names += [f"dev-{m}-r{r}" for r in range(1, int(os.environ.get("REPEATS", "0")) + 1)
+          for m in ("nomodel", "model", "nomodel-glibc", "model-glibc")]
 for name in names:
     try:
         f = os.path.join(os.environ["RES"], name + ".json")

@@ -234,6 +234,7 @@ QVector<Word> words(const QString& text)
 {
     QVector<Word> out;
     const qsizetype n = text.size();
+    out.reserve(n / 5 + 4);  // about a word or mark per five characters of prose
     bool atStart = true;
     qsizetype i = 0;
     while (i < n) {
