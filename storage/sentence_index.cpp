@@ -160,9 +160,8 @@ qint64 SentenceIndex::countBefore(qint64 docId, qint64 before) const
 {
     if (!tablesExist())
         return 0;
-    Statement s(m_db.statements(), "SELECT count(*) FROM answer_sentences WHERE doc_id = ?1 AND char_end <= ?2");
-    s.bind(1, docId).bind(2, before);
-    return s.step() ? s.int64(0) : 0;
+    const std::optional<IdRange> ids = idRange(docId, before);  // not count(*): a walk of the whole prefix
+    return ids ? ids->sentences : 0;
 }
 
 void SentenceIndex::build(qint64 docId, int splitterVersion, const QString& text, const QVector<SentenceSpan>& spans,
@@ -246,15 +245,16 @@ std::optional<SentenceIndex::IdRange> SentenceIndex::idRange(qint64 docId, qint6
     // build() inserts a document's sentences in reading order in one transaction, so their
     // ids rise with ordinal and char_end: the first sentence has the lowest id, the last one
     // ending at or before the position the highest of those that qualify.
-    IdRange r{1, 0};  // empty
+    // Ordinals count 0, 1, 2, ... in the same order: the last one's ordinal + 1 sentences.
+    IdRange r{1, 0, 0};  // empty
     Statement firstId(m_db.statements(), "SELECT id FROM answer_sentences WHERE doc_id = ?1 ORDER BY ordinal LIMIT 1");
     firstId.bind(1, docId);
     if (firstId.step()) {
-        Statement lastId(m_db.statements(),
-                         "SELECT id FROM answer_sentences WHERE doc_id = ?1 AND char_end <= ?2 ORDER BY char_end DESC LIMIT 1");
+        Statement lastId(m_db.statements(), "SELECT id, ordinal FROM answer_sentences WHERE doc_id = ?1 AND char_end <= ?2 "
+                                            "ORDER BY char_end DESC LIMIT 1");
         lastId.bind(1, docId).bind(2, before);
         if (lastId.step())
-            r = {firstId.int64(0), lastId.int64(0)};
+            r = {firstId.int64(0), lastId.int64(0), lastId.int64(1) + 1};
     }
     m_range = r;
     m_rangeDoc = docId;

@@ -83,6 +83,7 @@ public:
     struct IdRange {
         qint64 first = 0;
         qint64 last = 0;
+        qint64 sentences = 0;  ///< how many (ordinals are 0, 1, ... in reading order)
     };
     std::optional<IdRange> idRange(qint64 docId, qint64 before) const;
 

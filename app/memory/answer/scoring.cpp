@@ -103,15 +103,20 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
     for (const Candidate& c : candidates)
         if (c.source == QLatin1String("name"))
             longestCount[c.key] += 1;
+    // Each longer name's words, split once (in the hash's order: ties go as they always did).
+    QVector<std::pair<QString, QStringList>> longer;
+    for (auto it = longestCount.constBegin(); it != longestCount.constEnd(); ++it)
+        if (it.key().contains(QLatin1Char(' ')))
+            longer.push_back({it.key(), it.key().split(QLatin1Char(' '))});
     for (auto it = longestCount.constBegin(); it != longestCount.constEnd(); ++it) {
         const QString& key = it.key();
         QString target = key;
         if (!key.contains(QLatin1Char(' '))) {
             int bestCount = 0;
-            for (auto jt = longestCount.constBegin(); jt != longestCount.constEnd(); ++jt)
-                if (jt.key() != key && jt.key().split(QLatin1Char(' ')).contains(key) && jt.value() > bestCount) {
-                    bestCount = jt.value();
-                    target = jt.key();
+            for (const auto& [name, parts] : longer)
+                if (parts.contains(key) && longestCount.value(name) > bestCount) {
+                    bestCount = longestCount.value(name);
+                    target = name;
                 }
         }
         keyOf.insert(key, target);
