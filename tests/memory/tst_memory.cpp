@@ -513,13 +513,26 @@ private slots:
         const answer::Likelihood viaAt = likelihood.at(l.doc, 3000);
         viaAt.prepare(question);
         QVERIFY(viaAt.score(question, answers) == got);
+        // The prompt read with each answer in one pass (as on CUDA) and the prompt read first
+        // (as on the CPU) give the same values; with the answers' tokens only counted.
+        for (const bool fold : {true, false}) {
+            answer::ModelLikelihood chosen(*l.db, *m_model, *m_tok, fold);
+            chosen.prepare(l.doc, 3000, question);
+            const std::optional<QVector<double>> same = chosen.score(l.doc, 3000, question, answers);
+            QVERIFY(same && same->size() == expected.size());
+            for (int i = 0; i < expected.size(); ++i)
+                QVERIFY2(std::abs((*same)[i] - expected[i]) < 1e-4,
+                         qPrintable(QStringLiteral("fold %1: %2").arg(fold).arg((*same)[i] - expected[i])));
+        }
         // A damaged checkpoint (decoded on the question's thread) scores nothing, and throws nothing.
         const QByteArray damage = QStringLiteral("UPDATE model_states SET state = x'28b52ffd00' WHERE position = %1")
                                       .arg(checkpoint->position).toUtf8();
         QCOMPARE(sqlite3_exec(l.db->handle(), damage.constData(), nullptr, nullptr, nullptr), SQLITE_OK);
-        answer::ModelLikelihood fresh(*l.db, *m_model, *m_tok);
-        fresh.prepare(l.doc, 3000, question);
-        QVERIFY(!fresh.score(l.doc, 3000, question, answers));
+        for (const bool fold : {true, false}) {
+            answer::ModelLikelihood fresh(*l.db, *m_model, *m_tok, fold);
+            fresh.prepare(l.doc, 3000, question);
+            QVERIFY(!fresh.score(l.doc, 3000, question, answers));
+        }
     }
 
     void damagedCheckpointIsSkipped()

@@ -9,9 +9,30 @@
 #include <functional>
 
 namespace mm::answer {
+namespace {
 
-ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer)
-    : m_db(db), m_model(model), m_tokenizer(tokenizer), m_memory(db, model, tokenizer)
+// On CUDA the prompt is read with each answer in the answers' one batched pass (folded):
+// a pass is bound by kernel launches, so 5 rows of 20 tokens cost about what 5 rows of 5 do,
+// and the separate read of the prompt beside the text pipeline (a thread launching kernels
+// while the pipeline runs) is gone. On the CPU the separate read overlaps the pipeline on
+// another core and the pass's arithmetic grows with its rows: separate.
+// MEMMAMBA_ANSWER_PROMPT=separate|folded chooses (to measure both on one machine).
+bool foldPrompt(const Model& model)
+{
+    static const QString choice = qEnvironmentVariable("MEMMAMBA_ANSWER_PROMPT");
+    if (choice == QLatin1String("separate"))
+        return false;
+    if (choice == QLatin1String("folded"))
+        return true;
+    return model.info().device.rfind("cuda", 0) == 0;
+}
+
+}  // namespace
+
+ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
+                                 std::optional<bool> fold)
+    : m_db(db), m_model(model), m_tokenizer(tokenizer), m_memory(db, model, tokenizer),
+      m_fold(fold ? *fold : foldPrompt(model))
 {
 }
 
@@ -77,6 +98,7 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
     for (int32_t id : m_tokenizer.encode(question.toStdString()))
         prompt.push_back(id);
     prompt.push_back(m_tokenizer.answerId());
+    m_pendingPrompt = prompt;
     // From here not this thread's database: the checkpoint's bytes come through a connection
     // of the prompt's own (m_reader; one question is read at a time, harvest()), so this is
     // safe beside the text pipeline's queries.
@@ -95,6 +117,8 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             } else {
                 out.start = cached;
             }
+            if (m_fold)
+                return out;  // the prompt is read with the answers (score)
             out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             ReadOptions quiet;
             quiet.importance = false;
@@ -140,7 +164,7 @@ std::shared_ptr<const State> ModelLikelihood::promptedFor(qint64 docId, qint64 a
     if (!m_pending.isValid() || m_pendingDoc != docId || m_pendingAt != atChar || m_pendingQuestion != question)
         prepare(docId, atChar, question);
     harvest();
-    return m_pending.result().prompted;
+    return m_fold ? m_pending.result().start : m_pending.result().prompted;
 }
 
 std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atChar, const QString& question,
@@ -154,9 +178,14 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     m_timings.promptMs = m_pending.isValid() ? m_pending.result().promptMs : 0.0;
     if (!prompted)
         return std::nullopt;
+    // Folded: each read is "<q> question <a> answer" from the checkpoint's state, and only
+    // the answer's tokens count (their surprisal after the whole prompt, as when separate).
+    const size_t skip = m_fold ? m_pendingPrompt.size() : 0;
     std::vector<std::vector<int32_t>> reads;
     for (const QString& answer : answers) {
-        std::vector<int32_t> ids = m_tokenizer.encode((QStringLiteral(" ") + answer).toStdString());
+        std::vector<int32_t> ids = m_fold ? m_pendingPrompt : std::vector<int32_t>{};
+        for (int32_t id : m_tokenizer.encode((QStringLiteral(" ") + answer).toStdString()))
+            ids.push_back(id);
         ids.push_back(m_tokenizer.eosId());
         reads.push_back(std::move(ids));
     }
@@ -171,8 +200,8 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
         for (const ReadResult& r : results) {
             double sum = 0;
             int n = 0;
-            for (float v : r.surprisal)
-                if (std::isfinite(v)) {
+            for (size_t k = skip; k < r.surprisal.size(); ++k)
+                if (const float v = r.surprisal[k]; std::isfinite(v)) {
                     sum += double(v);
                     ++n;
                 }

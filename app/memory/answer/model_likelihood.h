@@ -6,9 +6,10 @@
 // after the position.
 //
 // Latency: prepare() finds the checkpoint and starts reading its bytes from the library
-// (a connection of its own), decoding them and reading "<q> question <a>" on a thread of
-// its own while the text pipeline retrieves and ranks; score() then reads the answers at once (Model::readEach:
-// concurrently on CUDA).
+// (a connection of its own) and decoding them on a thread of its own while the text pipeline
+// retrieves and ranks; on the CPU that thread then reads "<q> question <a>" too, and score()
+// reads the answers from there; on CUDA score() reads "<q> question <a> answer" for every
+// answer at once (the prompt folded into the answers' one batched pass, Model::readEach).
 #pragma once
 
 #include "app/memory/answer/answerer.h"
@@ -26,7 +27,10 @@ namespace mm::answer {
 
 class ModelLikelihood {
 public:
-    ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer);
+    /// foldPrompt: read the prompt with each answer (true) or beside the text pipeline
+    /// (false); none: as the device suits (model_likelihood.cpp foldPrompt).
+    ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
+                    std::optional<bool> foldPrompt = std::nullopt);
     ~ModelLikelihood();  ///< waits for a question still being read
 
     /// The model's part for questions about docId at atChar: prepare + score. score gives
@@ -58,7 +62,9 @@ private:
         double decodeMs = 0;
         double promptMs = 0;
     };
-    /// The state after "<q> question <a>" (prepared now if it was not); null when the memory cannot serve.
+    /// The state the answers are read from (prepared now if it was not): after "<q> question
+    /// <a>", or the checkpoint's own when the prompt is folded into the answers' reads; null
+    /// when the memory cannot serve.
     std::shared_ptr<const State> promptedFor(qint64 docId, qint64 atChar, const QString& question);
     /// Waits for the question being read; keeps its start state and the load time.
     void harvest();
@@ -78,6 +84,10 @@ private:
     qint64 m_pendingDoc = -1;
     qint64 m_pendingAt = -1;
     QString m_pendingQuestion;
+    std::vector<int32_t> m_pendingPrompt;  ///< "<q> question <a>" as tokens
+    /// The prompt read with each answer in their one pass instead of beside the text pipeline
+    /// (CUDA; model_likelihood.cpp foldPrompt).
+    const bool m_fold;
     QFuture<Prompted> m_pending;
     double m_readMs = 0;       ///< finding the checkpoint (this thread)
     double m_stateLoadMs = 0;  ///< that, and reading and decoding its bytes (the other)
