@@ -5,7 +5,7 @@
 # the model's memory on CUDA, runs the dev set with the model on CUDA, and times answers
 # deep in a ~1M-token book (eval/qa/deep_speed.json) with and without the model.
 # Summaries go to $OUT/answers.md, the JSON of each run into answers-logs.tar.gz. Both sets
-# are also run with the prompt read beside the text pipeline (MEMMAMBA_ANSWER_PROMPT=separate);
+# are also run with the prompt folded into the answers' pass (MEMMAMBA_ANSWER_PROMPT=folded);
 # the dev set without the overlap and readEach (serial; NO_SERIAL=1 skips it; DEEP_SERIAL=1
 # adds the same deep in the long book), with the answers read one by one on threads
 # (THREADS_ROW=1), and REPEATS=N times again (GLIBC_ROWS=1: beside glibc's heap policy).
@@ -42,17 +42,17 @@ for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print("
 done
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$res/deep-model.json" 2>"$work/deep-model.err"
 stamp "deep speed rc=$?"
-# The prompt read beside the text pipeline and the answers after it (MEMMAMBA_ANSWER_PROMPT=
-# separate, the CPU's way) against the prompt folded into the answers' one pass (CUDA's).
-MEMMAMBA_ANSWER_PROMPT=separate "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
-  > "$res/dev-model-separate.json" 2>"$work/dev-model-separate.err"
-MEMMAMBA_ANSWER_PROMPT=separate "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
-  > "$work/deep-model-separate.json" 2>"$work/deep-model-separate.err"
-stamp "dev and deep sets, model on CUDA, prompt separate rc=$?"
+# The prompt folded into the answers' one pass (MEMMAMBA_ANSWER_PROMPT=folded) against the
+# default (the prompt read beside the text pipeline, the answers after it).
+MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
+  > "$res/dev-model-folded.json" 2>"$work/dev-model-folded.err"
+MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
+  > "$work/deep-model-folded.json" 2>"$work/deep-model-folded.err"
+stamp "dev and deep sets, model on CUDA, prompt folded rc=$?"
 # The previous way of reading the candidate answers (one read each, on threads and streams of
 # their own), with THREADS_ROW=1.
 if [ -n "${THREADS_ROW:-}" ]; then
-  MEMMAMBA_ANSWER_PROMPT=separate MEMMAMBA_READ_EACH=threads "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
+  MEMMAMBA_READ_EACH=threads "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
     > "$work/dev-model-threads.json" 2>"$work/dev-model-threads.err"
   stamp "dev set, model on CUDA, answers on threads rc=$?"
 fi
@@ -65,12 +65,12 @@ if [ -z "${NO_SERIAL:-}" ]; then
 fi
 # Warm repeats (REPEATS=N): the same binary and libraries again, with and without the model,
 # for the spread of the p95 on one machine (their JSON in answers-logs.tar.gz: $OUT takes 8 files),
-# each beside the same run with the prompt read separately (MEMMAMBA_ANSWER_PROMPT=separate),
+# each beside the same run with the prompt folded (MEMMAMBA_ANSWER_PROMPT=folded),
 # and, with GLIBC_ROWS=1, with glibc's own heap policy (MEMMAMBA_MALLOC=default, app/heap.h).
 for r in $(seq 1 "${REPEATS:-0}"); do
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-r$r.json" 2>/dev/null
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-r$r.json" 2>/dev/null
-  MEMMAMBA_ANSWER_PROMPT=separate "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-separate-r$r.json" 2>/dev/null
+  MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-folded-r$r.json" 2>/dev/null
   "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model-r$r.json" 2>/dev/null
   if [ -n "${GLIBC_ROWS:-}" ]; then
     MEMMAMBA_MALLOC=default "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-glibc-r$r.json" 2>/dev/null
@@ -89,10 +89,10 @@ w = sys.argv[1]
 print("```\n" + open(os.path.join(w, "gpu.log")).read() + "```\n")
 print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-names = ["dev-nomodel", "dev-model", "dev-model-separate", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model",
-         "deep-model-separate", "deep-model-serial"]
+names = ["dev-nomodel", "dev-model", "dev-model-folded", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model",
+         "deep-model-folded", "deep-model-serial"]
 names += [f"{s}-{m}-r{r}" for r in range(1, int(os.environ.get("REPEATS", "0")) + 1)
-          for s, m in (("dev", "nomodel"), ("dev", "model"), ("dev", "model-separate"), ("deep", "model"),
+          for s, m in (("dev", "nomodel"), ("dev", "model"), ("dev", "model-folded"), ("deep", "model"),
                        ("dev", "nomodel-glibc"), ("dev", "model-glibc"))]
 for name in names:
     try:
@@ -114,5 +114,5 @@ for name in names:
     if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
 PY
 cat "$out/answers.md"
-tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err dev-*-r*.json deep-*-r*.json deep-model-separate.json dev-model-threads.json 2>/dev/null)
+tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err dev-*-r*.json deep-*-r*.json deep-model-folded.json dev-model-threads.json 2>/dev/null)
 stamp done

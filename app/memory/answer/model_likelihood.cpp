@@ -11,20 +11,18 @@
 namespace mm::answer {
 namespace {
 
-// On CUDA the prompt is read with each answer in the answers' one batched pass (folded):
-// a pass is bound by kernel launches, so 5 rows of 20 tokens cost about what 5 rows of 5 do,
+// Folded: the prompt read with each answer in the answers' one batched pass. On CUDA a pass
+// is bound by kernel launches, so 5 rows of 20 tokens should cost about what 5 rows of 5 do,
 // and the separate read of the prompt beside the text pipeline (a thread launching kernels
-// while the pipeline runs) is gone. On the CPU the separate read overlaps the pipeline on
-// another core and the pass's arithmetic grows with its rows: separate.
-// MEMMAMBA_ANSWER_PROMPT=separate|folded chooses (to measure both on one machine).
-bool foldPrompt(const Model& model)
+// while the pipeline runs, which slows the pipeline by a third on the GPU host) would be
+// gone; but rows that long cross a note chunk's end more often (a host walk per layer).
+// Not yet timed on the GPU machine (docs/results.md), so separate is the default on every
+// device; on the CPU it is also the faster (the prompt overlaps the pipeline on another
+// core; folded, the pass's arithmetic grows with its rows: answers 36 vs 18 ms p50).
+// MEMMAMBA_ANSWER_PROMPT=folded|separate chooses.
+bool foldPrompt()
 {
-    static const QString choice = qEnvironmentVariable("MEMMAMBA_ANSWER_PROMPT");
-    if (choice == QLatin1String("separate"))
-        return false;
-    if (choice == QLatin1String("folded"))
-        return true;
-    return model.info().device.rfind("cuda", 0) == 0;
+    return qEnvironmentVariable("MEMMAMBA_ANSWER_PROMPT") == QLatin1String("folded");
 }
 
 }  // namespace
@@ -32,7 +30,7 @@ bool foldPrompt(const Model& model)
 ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
                                  std::optional<bool> fold)
     : m_db(db), m_model(model), m_tokenizer(tokenizer), m_memory(db, model, tokenizer),
-      m_fold(fold ? *fold : foldPrompt(model))
+      m_fold(fold ? *fold : foldPrompt())
 {
 }
 

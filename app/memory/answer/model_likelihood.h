@@ -6,10 +6,10 @@
 // after the position.
 //
 // Latency: prepare() finds the checkpoint and starts reading its bytes from the library
-// (a connection of its own) and decoding them on a thread of its own while the text pipeline
-// retrieves and ranks; on the CPU that thread then reads "<q> question <a>" too, and score()
-// reads the answers from there; on CUDA score() reads "<q> question <a> answer" for every
-// answer at once (the prompt folded into the answers' one batched pass, Model::readEach).
+// (a connection of its own), decoding them and reading "<q> question <a>" on a thread of its
+// own while the text pipeline retrieves and ranks; score() reads the answers from there at
+// once (Model::readEach: one batched pass). Folded (MEMMAMBA_ANSWER_PROMPT=folded), that
+// thread only decodes, and score() reads "<q> question <a> answer" for every answer at once.
 #pragma once
 
 #include "app/memory/answer/answerer.h"
@@ -28,7 +28,7 @@ namespace mm::answer {
 class ModelLikelihood {
 public:
     /// foldPrompt: read the prompt with each answer (true) or beside the text pipeline
-    /// (false); none: as the device suits (model_likelihood.cpp foldPrompt).
+    /// (false); none: MEMMAMBA_ANSWER_PROMPT (model_likelihood.cpp foldPrompt).
     ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
                     std::optional<bool> foldPrompt = std::nullopt);
     ~ModelLikelihood();  ///< waits for a question still being read
@@ -86,7 +86,7 @@ private:
     QString m_pendingQuestion;
     std::vector<int32_t> m_pendingPrompt;  ///< "<q> question <a>" as tokens
     /// The prompt read with each answer in their one pass instead of beside the text pipeline
-    /// (CUDA; model_likelihood.cpp foldPrompt).
+    /// (model_likelihood.cpp foldPrompt).
     const bool m_fold;
     QFuture<Prompted> m_pending;
     double m_readMs = 0;       ///< finding the checkpoint (this thread)
