@@ -398,7 +398,7 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
             nv.row = &n;
             nv.side = n.ordinal < retrieval.sentences[i].row.ordinal ? -1 : 1;
             nv.index = i;
-            nv.ws = words(n.text);
+            nv.ws = retrieval.wordsOf(n);
             matchWords(nv);
             views.push_back(nv);
         }
@@ -406,10 +406,10 @@ QVector<Candidate> extractCandidates(const QuestionAnalysis& question, const Ret
         v.sentence = &retrieval.sentences[i];
         v.row = &v.sentence->row;
         v.index = i;
-        v.ws = words(v.sentence->row.text);
+        v.ws = retrieval.wordsOf(v.sentence->row);
         matchWords(v);
         for (const storage::SentenceRow& n : v.sentence->window) {
-            const QVector<Word> nws = n.ordinal == v.row->ordinal ? v.ws : words(n.text);
+            const QVector<Word> nws = n.ordinal == v.row->ordinal ? v.ws : retrieval.wordsOf(n);
             for (int k = 0; k < nws.size(); ++k) {
                 const Word& w = nws[k];
                 if (w.punctuation)

@@ -31,6 +31,12 @@ QString orQuery(const QStringList& terms)
 
 }  // namespace
 
+QVector<Word> Retrieval::wordsOf(const storage::SentenceRow& row) const
+{
+    const auto it = words.constFind(row.ordinal);
+    return it != words.constEnd() ? it.value() : answer::words(row.text);
+}
+
 bool termMatches(const QString& wordLower, const QString& term)
 {
     if (wordLower == term)
@@ -302,6 +308,7 @@ Retrieval retrieve(const storage::Database& db, qint64 docId, const QuestionAnal
         p.centerOrdinal = s.row.ordinal;
         r.passages.push_back(p);
     }
+    r.words = std::move(wordsOf);
     return r;
 }
 

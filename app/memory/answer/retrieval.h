@@ -6,6 +6,7 @@
 #pragma once
 
 #include "app/memory/answer/question.h"
+#include "app/memory/answer/text.h"
 #include "storage/database.h"
 #include "storage/sentence_index.h"
 
@@ -46,6 +47,11 @@ struct Retrieval {
     bool namesSeen = true;              ///< each question name occurs before the position
     QSet<QString> ordinaryWords;        ///< capitalised sentence starts of the sentences that the book also writes in lower case
     bool narratorAsked = false;         ///< a name of the question is the first-person narrator's (reference.h narrates)
+    /// The words of the sentences met (the kept ones, their neighbours), by ordinal: cut
+    /// once, for the candidates too (wordsOf).
+    QHash<int, QVector<Word>> words;
+    /// The words of a sentence: from `words`, else cut now.
+    QVector<Word> wordsOf(const storage::SentenceRow& row) const;
 };
 
 struct RetrievalOptions {
