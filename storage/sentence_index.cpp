@@ -94,6 +94,12 @@ FROM answer_sentences_fts
 CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
 WHERE answer_sentences_fts MATCH ?1 AND answer_sentences_fts.rowid BETWEEN ?5 AND ?6
   AND s.doc_id = ?2 AND s.char_end <= ?3 AND s.heading <= ?4)SQL";
+// Every sentence of the rowid range is the document's and ends by the position (idRange):
+// counting all of them needs the posting list only, not a join per match.
+constexpr const char* kCountAllSql = R"SQL(
+SELECT count(*)
+FROM answer_sentences_fts
+WHERE answer_sentences_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3)SQL";
 
 constexpr const char* kRangeSql = R"SQL(
 SELECT id, ordinal, char_start, char_end, chapter_ordinal, heading, text, 0.0
@@ -322,8 +328,13 @@ qint64 SentenceIndex::count(qint64 docId, const QString& ftsQuery, qint64 before
     const std::optional<IdRange> ids = idRange(docId, before);
     if (!ids)
         return 0;
+    if (!proseOnly) {
+        Statement s(m_db.statements(), kCountAllSql);
+        s.bind(1, ftsQuery).bind(2, ids->first).bind(3, ids->last);
+        return s.step() ? s.int64(0) : 0;
+    }
     Statement s(m_db.statements(), kCountSql);
-    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(proseOnly ? 0 : 1)).bind(5, ids->first).bind(6, ids->last);
+    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(0)).bind(5, ids->first).bind(6, ids->last);
     return s.step() ? s.int64(0) : 0;
 }
 

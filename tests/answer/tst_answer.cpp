@@ -314,17 +314,21 @@ void TestAnswer::sentenceIndexKeepsDocumentsApart()
             const auto range = index.idRange(doc, at.charEnd);
             QVERIFY(range);
             QCOMPARE(range->last, at.id);
-            qint64 withName = 0, withEither = 0, upTo = 0;
+            qint64 withName = 0, withEither = 0, upTo = 0, proseWithEither = 0;
             for (const storage::SentenceRow& r : rows) {
                 if (r.charEnd > at.charEnd)
                     break;
                 ++upTo;
                 const QString lower = r.text.toLower();
                 withName += lower.contains(QLatin1String("keeldar")) ? 1 : 0;
-                withEither += lower.contains(QLatin1String("keeldar")) || lower.contains(QLatin1String("curate")) ? 1 : 0;
+                const bool either = lower.contains(QLatin1String("keeldar")) || lower.contains(QLatin1String("curate"));
+                withEither += either ? 1 : 0;
+                proseWithEither += either && !r.heading ? 1 : 0;
             }
             QCOMPARE(index.count(doc, keeldar, at.charEnd), withName);
             QCOMPARE(index.countBefore(doc, at.charEnd), upTo);
+            QCOMPARE(index.count(doc, common, at.charEnd), withEither);
+            QCOMPARE(index.count(doc, common, at.charEnd, true), proseWithEither);
             QCOMPARE(index.countBefore(doc, at.charEnd + 1), upTo);
             const QVector<storage::SentenceRow> found = index.search(doc, common, at.charEnd, 100);
             QCOMPARE(qint64(found.size()), withEither);
