@@ -88,12 +88,12 @@ WHERE answer_sentences_fts MATCH ?1 AND answer_sentences_fts.rowid BETWEEN ?5 AN
   AND s.doc_id = ?2 AND s.char_end <= ?3
 LIMIT ?4)SQL";
 
-constexpr const char* kCountSql = R"SQL(
+constexpr const char* kCountProseSql = R"SQL(
 SELECT count(*)
 FROM answer_sentences_fts
 CROSS JOIN answer_sentences s ON s.id = answer_sentences_fts.rowid
-WHERE answer_sentences_fts MATCH ?1 AND answer_sentences_fts.rowid BETWEEN ?5 AND ?6
-  AND s.doc_id = ?2 AND s.char_end <= ?3 AND s.heading <= ?4)SQL";
+WHERE answer_sentences_fts MATCH ?1 AND answer_sentences_fts.rowid BETWEEN ?4 AND ?5
+  AND s.doc_id = ?2 AND s.char_end <= ?3 AND s.heading = 0)SQL";
 // Every sentence of the rowid range is the document's and ends by the position (idRange):
 // counting all of them needs the posting list only, not a join per match.
 constexpr const char* kCountAllSql = R"SQL(
@@ -333,8 +333,8 @@ qint64 SentenceIndex::count(qint64 docId, const QString& ftsQuery, qint64 before
         s.bind(1, ftsQuery).bind(2, ids->first).bind(3, ids->last);
         return s.step() ? s.int64(0) : 0;
     }
-    Statement s(m_db.statements(), kCountSql);
-    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, qint64(0)).bind(5, ids->first).bind(6, ids->last);
+    Statement s(m_db.statements(), kCountProseSql);
+    s.bind(1, ftsQuery).bind(2, docId).bind(3, before).bind(4, ids->first).bind(5, ids->last);
     return s.step() ? s.int64(0) : 0;
 }
 

@@ -115,9 +115,9 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             } else {
                 out.start = cached;
             }
+            out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             if (m_fold)
                 return out;  // the prompt is read with the answers (score)
-            out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             ReadOptions quiet;
             quiet.importance = false;
             quiet.noteEvents = false;
