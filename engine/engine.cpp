@@ -16,6 +16,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime.h>
 #endif
 #include <nlohmann/json.hpp>
 
@@ -56,9 +57,47 @@ void initThreadsOnce()
     });
 }
 
+// How a host thread waits for the GPU (a synchronising copy, .item(), a stream sync):
+// MEMMAMBA_CUDA_WAIT=spin | yield | block (CUDA's own choice when unset: spin while the
+// process has fewer contexts than cores). A spinning wait holds a core for the whole wait;
+// answering runs the model's thread beside the text pipeline's (docs/answers.md). Set once,
+// before the first CUDA call of the process makes the context (it cannot change after).
+void setCudaWaitOnce()
+{
+#if defined(MEMMAMBA_WITH_CUDA)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char* env = std::getenv("MEMMAMBA_CUDA_WAIT");
+        if (!env || !*env)
+            return;
+        const std::string wait(env);
+        unsigned flags = cudaDeviceScheduleAuto;
+        if (wait == "spin")
+            flags = cudaDeviceScheduleSpin;
+        else if (wait == "yield")
+            flags = cudaDeviceScheduleYield;
+        else if (wait == "block")
+            flags = cudaDeviceScheduleBlockingSync;
+        else
+            throw EngineError("MEMMAMBA_CUDA_WAIT must be spin, yield or block, not '" + wait + "'");
+        int count = 0;
+        if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+            cudaGetLastError();  // no device: nothing to set, and no error left behind
+            return;
+        }
+        if (cudaSetDeviceFlags(flags) != cudaSuccess) {
+            cudaGetLastError();
+            std::fprintf(stderr, "memmamba: MEMMAMBA_CUDA_WAIT=%s not applied (the CUDA context exists already)\n", env);
+        }
+    });
+#endif
+}
+
 at::Device resolveDevice(const std::string& device)
 {
     initThreadsOnce();
+    if (device != "cpu")
+        setCudaWaitOnce();
     if (device == "cpu")
         return at::Device(at::kCPU);
     if (device == "cuda" || device == "auto") {
@@ -613,6 +652,11 @@ std::vector<ReadResult> Model::readEach(const State& from, const std::vector<std
             const auto n = static_cast<int64_t>(continuations[k].size());
             (n > 0 && n <= reach ? batch : rest).push_back(k);
         }
+    }
+    if (options.branchesOnly) {
+        if (!batch.empty())
+            readBranches(*d, from.impl(), continuations, batch, options, results);
+        return results;
     }
     if (batch.size() > 1) {
         readBranches(*d, from.impl(), continuations, batch, options, results);

@@ -112,6 +112,11 @@ struct ReadOptions {
     /// is unchanged. The state's pools stay empty afterwards.
     bool noPool = false;
     bool layerOutputs = false;  ///< fill ReadResult::layerOutputs (layers x tokens x d_model floats: large)
+    /// readEach only: read just the continuations its one batched pass can (surprisal only,
+    /// within the pass's reach); the others come back unread (tokensRead 0), not one by one.
+    /// For reading ahead what may be asked for, where a read one by one would cost more than
+    /// it could save.
+    bool branchesOnly = false;
     const std::atomic<bool>* cancel = nullptr;                        ///< set to stop early
     std::function<void(int64_t done, int64_t total)> onProgress;      ///< after each segment
     std::function<void(const NoteEvent&)> onNote;                     ///< each pool insertion

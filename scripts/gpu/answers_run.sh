@@ -18,7 +18,7 @@ build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
 res="$out"
 t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$work/gpu.log"
-{ uname -r; nproc; grep -m1 "model name" /proc/cpuinfo; } 2>&1 | tee -a "$work/gpu.log"
+{ uname -r; nproc; grep -m1 "model name" /proc/cpuinfo; lscpu | grep -E "^(Thread|Core|Socket|NUMA node\(s\)|CPU max MHz|L3)"; } 2>&1 | tee -a "$work/gpu.log"
 EXTRA_TARGETS=tst_engine_model bash scripts/gpu/build_cli.sh "$build" "$work" || exit 1
 stamp "memmamba built"
 # Model::readEach on CUDA (concurrent streams) against clone + read, and the CUDA path against the CPU.
@@ -35,6 +35,7 @@ done
 "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$res/dev-model.json" 2>"$work/dev-model.err"
 stamp "dev set, model on CUDA rc=$?"
 deep="$work/deep.sqlite3"
+if [ -z "${SKIP_DEEP:-}" ]; then
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --no-model --quiet --json > "$res/deep-nomodel.json" 2>"$work/deep-nomodel.err"
 for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print(" ".join(str(d["doc"]) for d in json.load(sys.stdin)["documents"]))'); do
   /usr/bin/time -f "%e s" "$mm" ingest --doc "$id" --db "$deep" --device cuda > "$work/ingest-deep-$id.log" 2>&1
@@ -42,13 +43,18 @@ for id in $("$mm" list --db "$deep" --json | python3 -c 'import json,sys;print("
 done
 "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$res/deep-model.json" 2>"$work/deep-model.err"
 stamp "deep speed rc=$?"
+fi
 # The prompt folded into the answers' one pass (MEMMAMBA_ANSWER_PROMPT=folded) against the
 # default (the prompt read beside the text pipeline, the answers after it).
 MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
   > "$res/dev-model-folded.json" 2>"$work/dev-model-folded.err"
-MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
+[ -z "${SKIP_DEEP:-}" ] && MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
   > "$work/deep-model-folded.json" 2>"$work/deep-model-folded.err"
 stamp "dev and deep sets, model on CUDA, prompt folded rc=$?"
+# The answers read only once ranked (MEMMAMBA_ANSWER_AHEAD=off), against reading every
+# candidate ahead beside the ranking (the default on CUDA).
+[ -z "${SKIP_DEEP:-}" ] && MEMMAMBA_ANSWER_AHEAD=off "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
+  > "$work/deep-model-noahead.json" 2>"$work/deep-model-noahead.err"
 # The previous way of reading the candidate answers (one read each, on threads and streams of
 # their own), with THREADS_ROW=1.
 if [ -n "${THREADS_ROW:-}" ]; then
@@ -71,35 +77,55 @@ for r in $(seq 1 "${REPEATS:-0}"); do
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-r$r.json" 2>/dev/null
   "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-r$r.json" 2>/dev/null
   MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-folded-r$r.json" 2>/dev/null
-  "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model-r$r.json" 2>/dev/null
+  [ -z "${SKIP_DEEP:-}" ] && "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json > "$work/deep-model-r$r.json" 2>/dev/null
   if [ -n "${GLIBC_ROWS:-}" ]; then
     MEMMAMBA_MALLOC=default "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/dev-nomodel-glibc-r$r.json" 2>/dev/null
     MEMMAMBA_MALLOC=default "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/dev-model-glibc-r$r.json" 2>/dev/null
   fi
   stamp "repeat $r"
 done
+# Variants of the dev set with the model (VARIANTS="name:VAR=value[,VAR=value] ..."), each run
+# beside the default in VARIANT_ROUNDS interleaved rounds (a machine's speed drifts within a
+# call), e.g. VARIANTS="folded:MEMMAMBA_ANSWER_PROMPT=folded block:MEMMAMBA_CUDA_WAIT=block".
+variant_names=""
+for r in $(seq 1 "${VARIANT_ROUNDS:-0}"); do
+  "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json > "$work/v-default-$r.json" 2>/dev/null
+  for v in ${VARIANTS:-}; do
+    name="${v%%:*}"; assigns="${v#*:}"
+    env ${assigns//,/ } "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
+      > "$work/v-$name-$r.json" 2>"$work/v-$name-$r.err"
+  done
+  "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --no-model --quiet --json > "$work/v-nomodel-$r.json" 2>/dev/null
+  stamp "variants round $r"
+done
+for v in default ${VARIANTS:-} nomodel; do
+  name="${v%%:*}"
+  for r in $(seq 1 "${VARIANT_ROUNDS:-0}"); do variant_names="$variant_names v-$name-$r"; done
+done
 if [ -n "${DEEP_SERIAL:-}" ]; then
   MEMMAMBA_ANSWER_OVERLAP=off MEMMAMBA_READ_EACH=serial "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" \
     --device cuda --quiet --json > "$res/deep-model-serial.json" 2>"$work/deep-model-serial.err"
   stamp "deep speed, serial rc=$?"
 fi
-RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" python3 - "$work" > "$out/answers.md" <<'PY'
+SKIP_DEEP="${SKIP_DEEP:-}" RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" VARIANT_NAMES="$variant_names" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
 print("```\n" + open(os.path.join(w, "gpu.log")).read() + "```\n")
-print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| run | accuracy | evidence@3 | spoiler not found | leaks | answer_ms p50 | p95 | state_load_ms p95 | model_ms p50 | p95 | retrieval_ms p50 | p95 | scoring_ms p95 | model wait p50 / p95 | model answers p50 / p95 | prompt p50 / p95 | ahead p50 / p95 | all read ahead |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 names = ["dev-nomodel", "dev-model", "dev-model-folded", "dev-model-threads", "dev-model-serial", "deep-nomodel", "deep-model",
-         "deep-model-folded", "deep-model-serial"]
+         "deep-model-folded", "deep-model-noahead", "deep-model-serial"]
 names += [f"{s}-{m}-r{r}" for r in range(1, int(os.environ.get("REPEATS", "0")) + 1)
           for s, m in (("dev", "nomodel"), ("dev", "model"), ("dev", "model-folded"), ("deep", "model"),
                        ("dev", "nomodel-glibc"), ("dev", "model-glibc"))]
+names += os.environ.get("VARIANT_NAMES", "").split()
 for name in names:
     try:
         f = os.path.join(os.environ["RES"], name + ".json")
         j = json.load(open(f if os.path.exists(f) else os.path.join(w, name + ".json")))
     except Exception as e:
-        if (name.endswith("serial") and os.environ.get("NO_SERIAL")) or "threads" in name or "glibc" in name: continue
+        if (name.endswith("serial") and os.environ.get("NO_SERIAL")) or "threads" in name or "glibc" in name \
+           or (name.startswith("deep") and os.environ.get("SKIP_DEEP")): continue
         print(f"| {name} | failed: {e} |"); continue
     s = j.get("summary", j)
     g = lambda k: s.get(k, "-")
@@ -110,9 +136,11 @@ for name in names:
           f"{g('answer_ms_p50')} | {g('answer_ms_p95')} | {pct('state_load_ms', 0.95)} | {pct('model_ms', 0.5)} | {pct('model_ms', 0.95)} | "
           f"{pct('retrieval_ms', 0.5)} | {pct('retrieval_ms', 0.95)} | {pct('scoring_ms', 0.95)} | "
           f"{pct('model_wait_ms', 0.5)} / {pct('model_wait_ms', 0.95)} | {pct('model_answers_ms', 0.5)} / {pct('model_answers_ms', 0.95)} | "
-          f"{pct('prompt_ms', 0.5)} / {pct('prompt_ms', 0.95)} |")
+          f"{pct('prompt_ms', 0.5)} / {pct('prompt_ms', 0.95)} | {pct('model_ahead_ms', 0.5)} / {pct('model_ahead_ms', 0.95)} | "
+          f"{sum(1 for r in j.get('rows', []) if r.get('model_used') and r.get('model_ahead_hits', 0) > 0 and not r.get('model_answers_ms'))}"
+          f" of {sum(1 for r in j.get('rows', []) if r.get('model_used'))} |")
     if "per_book" in s: print(f"\nper book ({name}): {json.dumps(s['per_book'])}\n")
 PY
 cat "$out/answers.md"
-tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err dev-*-r*.json deep-*-r*.json deep-model-folded.json dev-model-threads.json 2>/dev/null)
+tar -czf "$out/answers-logs.tar.gz" -C "$work" $(cd "$work" && ls *.log *.err v-*.json dev-*-r*.json deep-*-r*.json deep-model-folded.json deep-model-noahead.json dev-model-threads.json 2>/dev/null)
 stamp done

@@ -347,6 +347,27 @@ private slots:
         for (size_t t = 0; t < each[2].surprisal.size(); ++t)
             QVERIFY2(std::abs(each[2].surprisal[t] - each.back().surprisal[t]) < 1e-6,
                      qPrintable(QString::number(std::abs(each[2].surprisal[t] - each.back().surprisal[t]))));
+        // branchesOnly: the batched pass's continuations read as above, the others left
+        // unread (no surprisal, tokensRead 0), the source state unchanged.
+        ReadOptions only = opt;
+        only.branchesOnly = true;
+        const std::vector<ReadResult> ahead = model.readEach(from, continuations, only);
+        QCOMPARE(ahead.size(), continuations.size());
+        int read = 0;
+        for (size_t i = 0; i < continuations.size(); ++i) {
+            const bool inReach = static_cast<int64_t>(continuations[i].size()) <= reach;
+            QCOMPARE(ahead[i].tokensRead, inReach ? static_cast<int64_t>(continuations[i].size()) : int64_t(0));
+            QCOMPARE(ahead[i].surprisal.size(), inReach ? continuations[i].size() : size_t(0));
+            for (size_t t = 0; t < ahead[i].surprisal.size(); ++t)
+                QVERIFY2(std::abs(ahead[i].surprisal[t] - each[i].surprisal[t]) < 1e-5,
+                         qPrintable(QStringLiteral("branchesOnly, continuation %1 token %2").arg(i).arg(t)));
+            read += inReach ? 1 : 0;
+        }
+        QCOMPARE(read, branches);
+        // One continuation within reach is still read (a pass of one).
+        const std::vector<ReadResult> one = model.readEach(from, {continuations[0]}, only);
+        QCOMPARE(one.front().surprisal.size(), continuations[0].size());
+        QVERIFY(std::abs(one.front().surprisal[0] - each[0].surprisal[0]) < 1e-5);
         QVERIFY(model.saveState(from) == before);
         QVERIFY(model.readEach(from, {}, opt).empty());
         const std::string err = errorOf([&] { model.readEach(from, {{1, 2}, {3, 64}}, opt); });

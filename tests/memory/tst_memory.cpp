@@ -524,13 +524,47 @@ private slots:
                 QVERIFY2(std::abs((*same)[i] - expected[i]) < 1e-4,
                          qPrintable(QStringLiteral("fold %1: %2").arg(fold).arg((*same)[i] - expected[i])));
         }
+        // Read ahead (as on CUDA): every offered answer read in one pass beside the ranking;
+        // score() takes those it asks for from there and reads the one not offered itself.
+        // The same values, folded or not; an offer for another question is not read.
+        for (const bool fold : {true, false}) {
+            answer::ModelLikelihood ahead(*l.db, *m_model, *m_tok, fold, true);
+            ahead.prepare(l.doc, 3000, question);
+            ahead.offer(l.doc, 3000, QStringLiteral("Where is the harbour?"), answers);  // not the prepared one
+            ahead.offer(l.doc, 3000, question, {answers[2], QStringLiteral("the sea"), answers[0]});
+            const std::optional<QVector<double>> same = ahead.score(l.doc, 3000, question, answers);
+            QVERIFY(same && same->size() == expected.size());
+            for (int i = 0; i < expected.size(); ++i)
+                QVERIFY2(std::abs((*same)[i] - expected[i]) < 1e-4,
+                         qPrintable(QStringLiteral("ahead, fold %1: %2").arg(fold).arg((*same)[i] - expected[i])));
+            const answer::ModelTimings t = ahead.lastTimings();
+            QCOMPARE(t.aheadRows, 3);
+            QCOMPARE(t.aheadHits, 2);   // "Mr. Brand" was not offered: read by score()
+            QVERIFY(t.answersMs > 0);
+            // Prepared again with every answer offered: all from the pass, none read after.
+            ahead.prepare(l.doc, 3000, question);
+            ahead.offer(l.doc, 3000, question, answers);
+            const std::optional<QVector<double>> all = ahead.score(l.doc, 3000, question, answers);
+            QVERIFY(all && all->size() == expected.size());
+            QCOMPARE(ahead.lastTimings().aheadHits, 3);
+            QCOMPARE(ahead.lastTimings().answersMs, 0.0);
+            for (int i = 0; i < expected.size(); ++i)
+                QVERIFY(std::abs((*all)[i] - (*same)[i]) < 1e-4);
+            // Off: offers are ignored.
+            answer::ModelLikelihood off(*l.db, *m_model, *m_tok, fold, false);
+            off.prepare(l.doc, 3000, question);
+            off.offer(l.doc, 3000, question, answers);
+            QVERIFY(off.score(l.doc, 3000, question, answers));
+            QCOMPARE(off.lastTimings().aheadHits, 0);
+        }
         // A damaged checkpoint (decoded on the question's thread) scores nothing, and throws nothing.
         const QByteArray damage = QStringLiteral("UPDATE model_states SET state = x'28b52ffd00' WHERE position = %1")
                                       .arg(checkpoint->position).toUtf8();
         QCOMPARE(sqlite3_exec(l.db->handle(), damage.constData(), nullptr, nullptr, nullptr), SQLITE_OK);
         for (const bool fold : {true, false}) {
-            answer::ModelLikelihood fresh(*l.db, *m_model, *m_tok, fold);
+            answer::ModelLikelihood fresh(*l.db, *m_model, *m_tok, fold, true);
             fresh.prepare(l.doc, 3000, question);
+            fresh.offer(l.doc, 3000, question, answers);
             QVERIFY(!fresh.score(l.doc, 3000, question, answers));
         }
     }

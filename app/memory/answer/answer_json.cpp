@@ -58,6 +58,9 @@ nlohmann::json answerJson(const AnswerResult& r)
                         {"model_wait_ms", r.modelTimings.waitMs},
                         {"model_answers_ms", r.modelTimings.answersMs},
                         {"prompt_ms", r.modelTimings.promptMs},
+                        {"model_ahead_ms", r.modelTimings.aheadMs},
+                        {"model_ahead_rows", r.modelTimings.aheadRows},
+                        {"model_ahead_hits", r.modelTimings.aheadHits},
                         {"index_ms", r.indexMs},
                         {"index_built", r.indexBuilt}};
     for (const QString& t : r.analysis.keyTerms)

@@ -6,6 +6,7 @@
 #include "app/memory/answer/text.h"
 
 #include <QElapsedTimer>
+#include <QSet>
 
 #include <algorithm>
 
@@ -103,6 +104,21 @@ AnswerResult Answerer::answer(qint64 docId, const QString& question, const Answe
     QElapsedTimer scoring;
     scoring.start();
     QVector<Candidate> candidates = extractCandidates(r.analysis, retrieval);
+    if (options.likelihood.offer && retrieval.namesSeen) {
+        // Every answer the model may be asked about (the best few are among them), in the
+        // order found: read ahead while they are classified and ranked.
+        QStringList texts;
+        QSet<QString> seen;
+        for (const Candidate& c : candidates) {
+            const QString text = shortAnswer(c.text);
+            if (!text.isEmpty() && !seen.contains(text)) {
+                seen.insert(text);
+                texts << text;
+            }
+        }
+        if (texts.size() >= 2)
+            options.likelihood.offer(simplified, texts);
+    }
     classifyNames(m_db, docId, at, retrieval, candidates);
     const RankerModel* learned = options.scorer && options.scorer->valid() ? options.scorer : nullptr;
     r.learnedScorer = learned != nullptr;

@@ -49,13 +49,20 @@ using LikelihoodFunction = std::function<std::optional<QVector<double>>(const QS
 /// Where the model's part of an answer went (ms): waiting for "<q> question <a>" to be read
 /// beside the text pipeline, reading the answers, and that prompt's own reading time.
 struct ModelTimings {
-    double waitMs = 0;
-    double answersMs = 0;
+    double waitMs = 0;     ///< waiting for the prompt's thread (and the read ahead)
+    double answersMs = 0;  ///< reading the answers not read ahead
     double promptMs = 0;
+    double aheadMs = 0;    ///< the read ahead's pass (beside ranking; 0: none)
+    int aheadRows = 0;     ///< answers read ahead
+    int aheadHits = 0;     ///< of the answers scored, those read ahead
 };
 
 struct Likelihood {
     std::function<void(const QString& question)> prepare;
+    /// Every answer the question may be scored on, offered once they are known and before
+    /// they are ranked: a model whose pass costs about the same for a hundred as for five
+    /// (CUDA) reads them while the ranking runs (optional; the values are score()'s).
+    std::function<void(const QString& question, const QStringList& answers)> offer;
     LikelihoodFunction score;
     std::function<double()> stateLoadMs;  ///< of the last prepare (optional)
     std::function<ModelTimings()> timings;  ///< of the last score (optional)

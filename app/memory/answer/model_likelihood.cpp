@@ -25,17 +25,57 @@ bool foldPrompt()
     return qEnvironmentVariable("MEMMAMBA_ANSWER_PROMPT") == QLatin1String("folded");
 }
 
+// Read ahead: the GPU is idle while the text pipeline classifies and ranks the candidates
+// (about a third of its time), and a batched pass of a hundred short rows costs about what
+// one of five does there (launch-bound), so the answers' pass leaves the answer's critical
+// path. On the CPU the pass's arithmetic grows with its rows (a hundred rows on 2 cores
+// would outlast the whole answer): off there. MEMMAMBA_ANSWER_AHEAD=on|off chooses.
+bool readAheadOn(const Model& model)
+{
+    const QString env = qEnvironmentVariable("MEMMAMBA_ANSWER_AHEAD");
+    if (env == QLatin1String("on"))
+        return true;
+    if (env == QLatin1String("off"))
+        return false;
+    return model.info().device.rfind("cuda", 0) == 0;
+}
+
+// The read options of every answer read: surprisal only.
+ReadOptions quietRead()
+{
+    ReadOptions quiet;
+    quiet.importance = false;
+    quiet.noteEvents = false;
+    quiet.surprisal = true;
+    return quiet;
+}
+
+// Mean log-probability per token of a read answer, its first `skip` tokens (the folded
+// prompt) left out.
+double meanLogProbability(const ReadResult& r, size_t skip)
+{
+    double sum = 0;
+    int n = 0;
+    for (size_t k = skip; k < r.surprisal.size(); ++k)
+        if (const float v = r.surprisal[k]; std::isfinite(v)) {
+            sum += double(v);
+            ++n;
+        }
+    return n > 0 ? -sum / double(n) : 0.0;
+}
+
 }  // namespace
 
 ModelLikelihood::ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
-                                 std::optional<bool> fold)
+                                 std::optional<bool> fold, std::optional<bool> readAhead)
     : m_db(db), m_model(model), m_tokenizer(tokenizer), m_memory(db, model, tokenizer),
-      m_fold(fold ? *fold : foldPrompt())
+      m_fold(fold ? *fold : foldPrompt()), m_readAhead(readAhead ? *readAhead : readAheadOn(model))
 {
 }
 
 ModelLikelihood::~ModelLikelihood()
 {
+    m_ahead.waitForFinished();    // it reads the model from the prompt's state
     m_pending.waitForFinished();  // its decode uses m_memory, its read m_reader
 }
 
@@ -43,6 +83,9 @@ Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
 {
     Likelihood l;
     l.prepare = [this, docId, atChar](const QString& question) { prepare(docId, atChar, question); };
+    l.offer = [this, docId, atChar](const QString& question, const QStringList& answers) {
+        offer(docId, atChar, question, answers);
+    };
     l.score = [this, docId, atChar](const QString& question, const QStringList& answers) {
         return score(docId, atChar, question, answers);
     };
@@ -54,6 +97,9 @@ Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
 void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& question)
 {
     harvest();  // one question at a time: the cached state is shared
+    m_ahead.waitForFinished();
+    m_ahead = QFuture<Ahead>();
+    m_aheadRows = 0;
     m_pendingDoc = docId;
     m_pendingAt = atChar;
     m_pendingQuestion = question;
@@ -118,9 +164,7 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
             out.decodeMs = cached ? 0.0 : double(decoding.nsecsElapsed()) / 1e6;
             if (m_fold)
                 return out;  // the prompt is read with the answers (score)
-            ReadOptions quiet;
-            quiet.importance = false;
-            quiet.noteEvents = false;
+            ReadOptions quiet = quietRead();
             quiet.surprisal = false;
             QElapsedTimer prompting;
             prompting.start();
@@ -141,6 +185,61 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
         m_pending = QtConcurrent::run(std::move(readPrompt));
     else
         m_pending = QtFuture::makeReadyFuture(readPrompt());
+}
+
+std::vector<int32_t> ModelLikelihood::answerRow(const QString& answer) const
+{
+    std::vector<int32_t> ids = m_fold ? m_pendingPrompt : std::vector<int32_t>{};
+    for (int32_t id : m_tokenizer.encode((QStringLiteral(" ") + answer).toStdString()))
+        ids.push_back(id);
+    ids.push_back(m_tokenizer.eosId());
+    return ids;
+}
+
+void ModelLikelihood::offer(qint64 docId, qint64 atChar, const QString& question, const QStringList& answers)
+{
+    if (!m_readAhead || !m_pending.isValid() || m_pendingDoc != docId || m_pendingAt != atChar || m_pendingQuestion != question)
+        return;
+    m_ahead.waitForFinished();  // offered twice: the later offer counts
+    QStringList texts;
+    std::vector<std::vector<int32_t>> rows;
+    for (const QString& a : answers) {
+        if (texts.size() >= kAheadRows)
+            break;
+        texts << a;
+        rows.push_back(answerRow(a));  // tokenised here: the tokenizer stays on this thread
+    }
+    m_aheadRows = int(rows.size());
+    if (rows.empty()) {
+        m_ahead = QFuture<Ahead>();
+        return;
+    }
+    const size_t skip = m_fold ? m_pendingPrompt.size() : 0;
+    // After the prompt's read, on the pool (not this thread: it goes on classifying and
+    // ranking). Only what one batched pass reads: an answer beyond its reach is read by
+    // score() if it is among the best.
+    m_ahead = QtConcurrent::run([this, pending = m_pending, texts = std::move(texts), rows = std::move(rows), skip]() mutable {
+        Ahead out;
+        pending.waitForFinished();
+        const Prompted& p = pending.result();
+        const std::shared_ptr<const State> from = m_fold ? p.start : p.prompted;
+        if (!from)
+            return out;
+        QElapsedTimer timer;
+        timer.start();
+        ReadOptions quiet = quietRead();
+        quiet.branchesOnly = true;
+        try {
+            const std::vector<ReadResult> results = m_model.readEach(*from, rows, quiet);
+            for (size_t i = 0; i < results.size(); ++i)
+                if (results[i].tokensRead > 0)
+                    out.values.insert(texts[qsizetype(i)], meanLogProbability(results[i], skip));
+        } catch (const std::exception&) {
+            out.values.clear();  // score() reads what it needs itself (and meets the error there)
+        }
+        out.ms = double(timer.nsecsElapsed()) / 1e6;
+        return out;
+    });
 }
 
 void ModelLikelihood::harvest()
@@ -172,6 +271,15 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     QElapsedTimer timer;
     timer.start();
     const std::shared_ptr<const State> prompted = promptedFor(docId, atChar, question);
+    // Read ahead (offer) for this question: its values, once its pass is done. (promptedFor
+    // prepares afresh, dropping it, when the question is not the one prepared.)
+    QHash<QString, double> ahead;
+    if (prompted && m_ahead.isValid()) {
+        m_ahead.waitForFinished();
+        ahead = m_ahead.result().values;
+        m_timings.aheadMs = m_ahead.result().ms;
+        m_timings.aheadRows = m_aheadRows;
+    }
     m_timings.waitMs = double(timer.nsecsElapsed()) / 1e6;
     m_timings.promptMs = m_pending.isValid() ? m_pending.result().promptMs : 0.0;
     if (!prompted)
@@ -179,32 +287,26 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
     // Folded: each read is "<q> question <a> answer" from the checkpoint's state, and only
     // the answer's tokens count (their surprisal after the whole prompt, as when separate).
     const size_t skip = m_fold ? m_pendingPrompt.size() : 0;
+    QVector<double> out(answers.size());
     std::vector<std::vector<int32_t>> reads;
-    for (const QString& answer : answers) {
-        std::vector<int32_t> ids = m_fold ? m_pendingPrompt : std::vector<int32_t>{};
-        for (int32_t id : m_tokenizer.encode((QStringLiteral(" ") + answer).toStdString()))
-            ids.push_back(id);
-        ids.push_back(m_tokenizer.eosId());
-        reads.push_back(std::move(ids));
-    }
-    ReadOptions quiet;
-    quiet.importance = false;
-    quiet.noteEvents = false;
-    try {
-        QVector<double> out;
-        timer.restart();
-        const std::vector<ReadResult> results = m_model.readEach(*prompted, reads, quiet);
-        m_timings.answersMs = double(timer.nsecsElapsed()) / 1e6;
-        for (const ReadResult& r : results) {
-            double sum = 0;
-            int n = 0;
-            for (size_t k = skip; k < r.surprisal.size(); ++k)
-                if (const float v = r.surprisal[k]; std::isfinite(v)) {
-                    sum += double(v);
-                    ++n;
-                }
-            out.push_back(n > 0 ? -sum / double(n) : 0.0);
+    std::vector<qsizetype> readFor;  // the answer of each read
+    for (qsizetype i = 0; i < answers.size(); ++i) {
+        if (const auto it = ahead.constFind(answers[i]); it != ahead.constEnd()) {
+            out[i] = it.value();
+            ++m_timings.aheadHits;
+        } else {
+            reads.push_back(answerRow(answers[i]));
+            readFor.push_back(i);
         }
+    }
+    if (reads.empty())
+        return out;
+    try {
+        timer.restart();
+        const std::vector<ReadResult> results = m_model.readEach(*prompted, reads, quietRead());
+        m_timings.answersMs = double(timer.nsecsElapsed()) / 1e6;
+        for (size_t k = 0; k < results.size(); ++k)
+            out[readFor[k]] = meanLogProbability(results[k], skip);
         return out;
     } catch (const EngineError&) {
         return std::nullopt;

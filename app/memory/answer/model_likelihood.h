@@ -10,6 +10,9 @@
 // own while the text pipeline retrieves and ranks; score() reads the answers from there at
 // once (Model::readEach: one batched pass). Folded (MEMMAMBA_ANSWER_PROMPT=folded), that
 // thread only decodes, and score() reads "<q> question <a> answer" for every answer at once.
+// Read ahead (on CUDA): once the pipeline has found its candidate answers, offer() reads
+// them all in one batched pass on that thread while the pipeline classifies and ranks them;
+// score() takes the best few's values from there and reads only those not among them.
 #pragma once
 
 #include "app/memory/answer/answerer.h"
@@ -19,6 +22,7 @@
 #include "storage/database.h"
 
 #include <QFuture>
+#include <QHash>
 
 #include <memory>
 #include <optional>
@@ -29,8 +33,10 @@ class ModelLikelihood {
 public:
     /// foldPrompt: read the prompt with each answer (true) or beside the text pipeline
     /// (false); none: MEMMAMBA_ANSWER_PROMPT (model_likelihood.cpp foldPrompt).
+    /// readAhead: read the offered answers ahead (true) or only those scored (false); none:
+    /// MEMMAMBA_ANSWER_AHEAD=on|off, else on where the model is on CUDA.
     ModelLikelihood(storage::Database& db, const Model& model, const Tokenizer& tokenizer,
-                    std::optional<bool> foldPrompt = std::nullopt);
+                    std::optional<bool> foldPrompt = std::nullopt, std::optional<bool> readAhead = std::nullopt);
     ~ModelLikelihood();  ///< waits for a question still being read
 
     /// The model's part for questions about docId at atChar: prepare + score. score gives
@@ -42,6 +48,12 @@ public:
     /// thread's) and starts reading its bytes (another connection), decoding them and
     /// reading "<q> question <a>" from it on another thread.
     void prepare(qint64 docId, qint64 atChar, const QString& question);
+    /// The answers the prepared question may be scored on (at most kAheadRows, in the order
+    /// given): with read-ahead on, read on prepare()'s thread once its prompt is read, in
+    /// one batched pass (Model::readEach, branchesOnly). Nothing when the question is not
+    /// the prepared one or read-ahead is off.
+    void offer(qint64 docId, qint64 atChar, const QString& question, const QStringList& answers);
+    static constexpr int kAheadRows = 256;
     /// Mean log-probability per token of each answer after "<q> question <a>" from the
     /// checkpoint at or before atChar; none when there is no usable checkpoint. Uses the
     /// prepared question when it matches, else prepares it first.
@@ -68,6 +80,13 @@ private:
     std::shared_ptr<const State> promptedFor(qint64 docId, qint64 atChar, const QString& question);
     /// Waits for the question being read; keeps its start state and the load time.
     void harvest();
+    /// "<q> question <a>" (folded) and " answer </s>" as tokens.
+    std::vector<int32_t> answerRow(const QString& answer) const;
+    /// What offer()'s pass gives back: each answer read and its value.
+    struct Ahead {
+        QHash<QString, double> values;
+        double ms = 0;
+    };
 
     storage::Database& m_db;
     const Model& m_model;
@@ -89,6 +108,9 @@ private:
     /// (model_likelihood.cpp foldPrompt).
     const bool m_fold;
     QFuture<Prompted> m_pending;
+    const bool m_readAhead;
+    QFuture<Ahead> m_ahead;  ///< of the pending question, when offered
+    int m_aheadRows = 0;
     double m_readMs = 0;       ///< finding the checkpoint (this thread)
     double m_stateLoadMs = 0;  ///< that, and reading and decoding its bytes (the other)
     ModelTimings m_timings;

@@ -220,7 +220,8 @@ nlohmann::json runQaSet(storage::Database& db, const QaSet& set, const QaRunOpti
                               {"scoring_ms", r.scoringMs},
                               {"model_ms", r.modelMs}, {"state_load_ms", r.stateLoadMs},
                               {"model_wait_ms", r.modelTimings.waitMs}, {"model_answers_ms", r.modelTimings.answersMs},
-                              {"prompt_ms", r.modelTimings.promptMs}};
+                              {"prompt_ms", r.modelTimings.promptMs}, {"model_ahead_ms", r.modelTimings.aheadMs},
+                              {"model_ahead_rows", r.modelTimings.aheadRows}, {"model_ahead_hits", r.modelTimings.aheadHits}};
         if (!error.isEmpty())
             row["error"] = utf8(error);
         nlohmann::json top = nlohmann::json::array();
