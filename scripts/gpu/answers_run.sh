@@ -45,10 +45,10 @@ done
 stamp "deep speed rc=$?"
 fi
 # The prompt folded into the answers' one pass (MEMMAMBA_ANSWER_PROMPT=folded) against the
-# default (the prompt read beside the text pipeline, the answers after it).
-MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
+# default (the prompt read beside the text pipeline, the answers after it); NO_FOLDED=1 skips it.
+[ -z "${NO_FOLDED:-}" ] && MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/dev.json "${books[@]}" --db "$lib" --device cuda --quiet --json \
   > "$res/dev-model-folded.json" 2>"$work/dev-model-folded.err"
-[ -z "${SKIP_DEEP:-}" ] && MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
+[ -z "${SKIP_DEEP:-}${NO_FOLDED:-}" ] && MEMMAMBA_ANSWER_PROMPT=folded "$mm" eval qa --set eval/qa/deep_speed.json "${books[@]}" --db "$deep" --device cuda --quiet --json \
   > "$work/deep-model-folded.json" 2>"$work/deep-model-folded.err"
 stamp "dev and deep sets, model on CUDA, prompt folded rc=$?"
 # The answers read only once ranked (MEMMAMBA_ANSWER_AHEAD=off), against reading every
@@ -107,7 +107,7 @@ if [ -n "${DEEP_SERIAL:-}" ]; then
     --device cuda --quiet --json > "$res/deep-model-serial.json" 2>"$work/deep-model-serial.err"
   stamp "deep speed, serial rc=$?"
 fi
-SKIP_DEEP="${SKIP_DEEP:-}" RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" VARIANT_NAMES="$variant_names" python3 - "$work" > "$out/answers.md" <<'PY'
+SKIP_DEEP="${SKIP_DEEP:-}" NO_FOLDED="${NO_FOLDED:-}" RES="$res" REPEATS="${REPEATS:-0}" NO_SERIAL="${NO_SERIAL:-}" VARIANT_NAMES="$variant_names" python3 - "$work" > "$out/answers.md" <<'PY'
 import json, sys, os
 w = sys.argv[1]
 print("```\n" + open(os.path.join(w, "gpu.log")).read() + "```\n")
@@ -125,6 +125,7 @@ for name in names:
         j = json.load(open(f if os.path.exists(f) else os.path.join(w, name + ".json")))
     except Exception as e:
         if (name.endswith("serial") and os.environ.get("NO_SERIAL")) or "threads" in name or "glibc" in name \
+           or ("folded" in name and os.environ.get("NO_FOLDED")) \
            or (name.startswith("deep") and os.environ.get("SKIP_DEEP")): continue
         print(f"| {name} | failed: {e} |"); continue
     s = j.get("summary", j)
