@@ -550,8 +550,19 @@ private slots:
             QCOMPARE(ahead.lastTimings().answersMs, 0.0);
             for (int i = 0; i < expected.size(); ++i)
                 QVERIFY(std::abs((*all)[i] - (*same)[i]) < 1e-4);
-            // Off: offers are ignored.
+            // Through the answer pipeline's interface (Likelihood::offer).
+            const answer::Likelihood viaAhead = ahead.at(l.doc, 3000);
+            QVERIFY(viaAhead.offer);
+            viaAhead.prepare(question);
+            viaAhead.offer(question, answers);
+            const std::optional<QVector<double>> via = viaAhead.score(question, answers);
+            QVERIFY(via && via->size() == all->size());
+            for (int i = 0; i < all->size(); ++i)
+                QVERIFY(std::abs((*via)[i] - (*all)[i]) < 1e-6);
+            QCOMPARE(viaAhead.timings().aheadHits, 3);
+            // Off: offers are ignored, and the pipeline is not asked for any.
             answer::ModelLikelihood off(*l.db, *m_model, *m_tok, fold, false);
+            QVERIFY(!off.at(l.doc, 3000).offer);
             off.prepare(l.doc, 3000, question);
             off.offer(l.doc, 3000, question, answers);
             QVERIFY(off.score(l.doc, 3000, question, answers));

@@ -83,9 +83,10 @@ Likelihood ModelLikelihood::at(qint64 docId, qint64 atChar)
 {
     Likelihood l;
     l.prepare = [this, docId, atChar](const QString& question) { prepare(docId, atChar, question); };
-    l.offer = [this, docId, atChar](const QString& question, const QStringList& answers) {
-        offer(docId, atChar, question, answers);
-    };
+    if (m_readAhead)  // else the pipeline need not list its candidates
+        l.offer = [this, docId, atChar](const QString& question, const QStringList& answers) {
+            offer(docId, atChar, question, answers);
+        };
     l.score = [this, docId, atChar](const QString& question, const QStringList& answers) {
         return score(docId, atChar, question, answers);
     };
