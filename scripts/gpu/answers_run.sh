@@ -11,6 +11,9 @@
 # (THREADS_ROW=1), and REPEATS=N times again (GLIBC_ROWS=1: beside glibc's heap policy).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# One hash order for every run, as on the build machine (docs/results.md: the runs of
+# 2026-12-07 evening, without it, moved one question's confidence between runs).
+export QT_HASH_SEED="${QT_HASH_SEED:-0}"
 out="${OUT:-/tmp/gpu-out}"; mkdir -p "$out"
 build=/tmp/mm-build; work=/tmp/mm-answers; rm -rf "$work"; mkdir -p "$work"
 # Each run's JSON goes straight to $OUT (a run cut short by the device's limit still returns
