@@ -96,10 +96,9 @@ void setCudaWaitOnce()
 at::Device resolveDevice(const std::string& device)
 {
     initThreadsOnce();
-    if (device != "cpu")
-        setCudaWaitOnce();
     if (device == "cpu")
         return at::Device(at::kCPU);
+    setCudaWaitOnce();
     if (device == "cuda" || device == "auto") {
         if (at::hasCUDA())
             return at::Device(at::kCUDA, 0);

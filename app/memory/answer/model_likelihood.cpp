@@ -16,8 +16,8 @@ namespace {
 // and the separate read of the prompt beside the text pipeline (a thread launching kernels
 // while the pipeline runs, which slows the pipeline by a third on the GPU host) would be
 // gone; but rows that long cross a note chunk's end more often (a host walk per layer).
-// Not yet timed on the GPU machine (docs/results.md), so separate is the default on every
-// device; on the CPU it is also the faster (the prompt overlaps the pipeline on another
+// Timed on an H100 it changed nothing beyond the spread between runs (docs/results.md "The
+// answers read ahead"), so separate is the default on every device; on the CPU it is the faster (the prompt overlaps the pipeline on another
 // core; folded, the pass's arithmetic grows with its rows: answers 36 vs 18 ms p50).
 // MEMMAMBA_ANSWER_PROMPT=folded|separate chooses.
 bool foldPrompt()
@@ -100,7 +100,6 @@ void ModelLikelihood::prepare(qint64 docId, qint64 atChar, const QString& questi
     harvest();  // one question at a time: the cached state is shared
     m_ahead.waitForFinished();
     m_ahead = QFuture<Ahead>();
-    m_aheadRows = 0;
     m_pendingDoc = docId;
     m_pendingAt = atChar;
     m_pendingQuestion = question;
@@ -210,7 +209,6 @@ void ModelLikelihood::offer(qint64 docId, qint64 atChar, const QString& question
         texts << a;
         rows.push_back(answerRow(a));  // tokenised here: the tokenizer stays on this thread
     }
-    m_aheadRows = int(rows.size());
     if (rows.empty()) {
         m_ahead = QFuture<Ahead>();
         return;
@@ -221,6 +219,7 @@ void ModelLikelihood::offer(qint64 docId, qint64 atChar, const QString& question
     // score() if it is among the best.
     m_ahead = QtConcurrent::run([this, pending = m_pending, texts = std::move(texts), rows = std::move(rows), skip]() mutable {
         Ahead out;
+        out.rows = int(rows.size());
         pending.waitForFinished();
         const Prompted& p = pending.result();
         const std::shared_ptr<const State> from = m_fold ? p.start : p.prompted;
@@ -279,7 +278,7 @@ std::optional<QVector<double>> ModelLikelihood::score(qint64 docId, qint64 atCha
         m_ahead.waitForFinished();
         ahead = m_ahead.result().values;
         m_timings.aheadMs = m_ahead.result().ms;
-        m_timings.aheadRows = m_aheadRows;
+        m_timings.aheadRows = m_ahead.result().rows;
     }
     m_timings.waitMs = double(timer.nsecsElapsed()) / 1e6;
     m_timings.promptMs = m_pending.isValid() ? m_pending.result().promptMs : 0.0;

@@ -85,6 +85,7 @@ private:
     /// What offer()'s pass gives back: each answer read and its value.
     struct Ahead {
         QHash<QString, double> values;
+        int rows = 0;  ///< answers offered to the pass
         double ms = 0;
     };
 
@@ -110,7 +111,6 @@ private:
     QFuture<Prompted> m_pending;
     const bool m_readAhead;
     QFuture<Ahead> m_ahead;  ///< of the pending question, when offered
-    int m_aheadRows = 0;
     double m_readMs = 0;       ///< finding the checkpoint (this thread)
     double m_stateLoadMs = 0;  ///< that, and reading and decoding its bytes (the other)
     ModelTimings m_timings;

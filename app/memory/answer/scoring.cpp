@@ -104,19 +104,24 @@ QVector<RankedAnswer> rankCandidates(const QuestionAnalysis& question, const Ret
         if (c.source == QLatin1String("name"))
             longestCount[c.key] += 1;
     // Each longer name's words, split once (in the hash's order: ties go as they always did).
-    QVector<std::pair<QString, QStringList>> longer;
+    struct Longer {
+        QString name;
+        QStringList parts;
+        int count = 0;
+    };
+    QVector<Longer> longer;
     for (auto it = longestCount.constBegin(); it != longestCount.constEnd(); ++it)
         if (it.key().contains(QLatin1Char(' ')))
-            longer.push_back({it.key(), it.key().split(QLatin1Char(' '))});
+            longer.push_back({it.key(), it.key().split(QLatin1Char(' ')), it.value()});
     for (auto it = longestCount.constBegin(); it != longestCount.constEnd(); ++it) {
         const QString& key = it.key();
         QString target = key;
         if (!key.contains(QLatin1Char(' '))) {
             int bestCount = 0;
-            for (const auto& [name, parts] : longer)
-                if (parts.contains(key) && longestCount.value(name) > bestCount) {
-                    bestCount = longestCount.value(name);
-                    target = name;
+            for (const Longer& l : longer)
+                if (l.parts.contains(key) && l.count > bestCount) {
+                    bestCount = l.count;
+                    target = l.name;
                 }
         }
         keyOf.insert(key, target);
